@@ -1,0 +1,14 @@
+//! migrate-auth: moves an Amazon EKS cluster from the aws-auth ConfigMap to
+//! access entries without changing who anyone is.
+//!
+//! The pure core turns files into a plan and has no I/O:
+//! [`reader`] (aws-auth -> mappings), [`inputs`] (RBAC, IAM dumps, overrides,
+//! current state), [`mapper`] (mappings -> desired entries + findings),
+//! [`planner`] (desired vs current -> actions) and [`render`] (plan -> text,
+//! JSON, Markdown). The edges live in [`cli`] (flags -> settings) and
+//! [`commands`] (files, terminal, exit status).
+
+pub mod arn;
+pub mod finding;
+pub mod reader;
+pub(crate) mod yaml;

@@ -1,0 +1,186 @@
+//! Which mapping the authenticator uses when several name one principal
+//! (MAPPING.md rows 18, 18b, 18d).
+//!
+//! Roles are keyed by the lower-cased ARN, so the last duplicate wins. Users are
+//! keyed by the ARN as written (the last exact duplicate wins) but matched
+//! case-insensitively, so user ARNs that differ only in case match at random.
+//! At login `mapRoles` is searched before `mapUsers`.
+
+use std::collections::HashMap;
+
+use super::{DataKey, Mapping, Standing, Target};
+use crate::finding::{Code, Finding};
+
+/// The lookup key the authenticator files a mapping under (lower-cased).
+fn lookup_key(target: &Target) -> String {
+    match target {
+        Target::Arn(a) => a.to_lowercase(),
+        Target::Sso(m) => format!(
+            "arn:{}:iam::{}:role/awsreservedsso_{}_*",
+            if m.partition.is_empty() { "aws" } else { &m.partition },
+            m.account_id,
+            m.permission_set_name
+        )
+        .to_lowercase(),
+    }
+}
+
+/// Sets every mapping's [`Standing`] and reports shadowed and ambiguous ones.
+pub(crate) fn settle(mappings: &mut [Mapping], findings: &mut Vec<Finding>) {
+    // Last role per lower-cased key.
+    let mut live_role: HashMap<String, usize> = HashMap::new();
+    for (i, m) in mappings.iter().enumerate() {
+        if m.key == DataKey::MapRoles {
+            live_role.insert(lookup_key(&m.target), i);
+        }
+    }
+    // Last user per exact ARN, grouped by lower-cased ARN.
+    let mut live_user: HashMap<String, usize> = HashMap::new();
+    for (i, m) in mappings.iter().enumerate() {
+        if m.key == DataKey::MapUsers {
+            live_user.insert(m.target.written(), i);
+        }
+    }
+    let mut user_variants: HashMap<String, Vec<usize>> = HashMap::new();
+    for &i in live_user.values() {
+        user_variants
+            .entry(lookup_key(&mappings[i].target))
+            .or_default()
+            .push(i);
+    }
+
+    let mut standings = Vec::with_capacity(mappings.len());
+    for (i, m) in mappings.iter().enumerate() {
+        let lower = lookup_key(&m.target);
+        let written = m.target.written();
+        let standing = match m.key {
+            DataKey::MapRoles | DataKey::MapAccounts => match live_role.get(&lower) {
+                Some(&w) if w != i => {
+                    let by = &mappings[w];
+                    findings.push(
+                        Finding::new(
+                            Code::DuplicateShadowed,
+                            format!(
+                                "{written} is mapped again at {}; the authenticator uses the last one, so this mapping has no effect",
+                                by.source
+                            ),
+                        )
+                        .principal(written.clone())
+                        .at(&m.source),
+                    );
+                    Standing::Shadowed { by: by.source.clone() }
+                }
+                _ => Standing::Active,
+            },
+            DataKey::MapUsers => {
+                if let Some(&r) = live_role.get(&lower) {
+                    let by = &mappings[r];
+                    findings.push(
+                        Finding::new(
+                            Code::ShadowedByMapRoles,
+                            format!(
+                                "{written} is also in mapRoles at {}, which the authenticator looks up first, so this mapping has no effect",
+                                by.source
+                            ),
+                        )
+                        .principal(written.clone())
+                        .at(&m.source),
+                    );
+                    Standing::Shadowed { by: by.source.clone() }
+                } else if live_user[&written] != i {
+                    let by = &mappings[live_user[&written]];
+                    findings.push(
+                        Finding::new(
+                            Code::DuplicateShadowed,
+                            format!(
+                                "{written} is mapped again at {}; the authenticator uses the last one, so this mapping has no effect",
+                                by.source
+                            ),
+                        )
+                        .principal(written.clone())
+                        .at(&m.source),
+                    );
+                    Standing::Shadowed { by: by.source.clone() }
+                } else if user_variants[&lower].len() > 1 {
+                    let mut others: Vec<String> = user_variants[&lower]
+                        .iter()
+                        .filter(|&&j| j != i)
+                        .map(|&j| format!("{} at {}", mappings[j].target.written(), mappings[j].source))
+                        .collect();
+                    others.sort();
+                    findings.push(
+                        Finding::new(
+                            Code::CaseAmbiguousUsers,
+                            format!(
+                                "{written} differs only in case from {}; the authenticator matches one of them at random, so which identity applies today is undefined: decide with an override",
+                                others.join(", ")
+                            ),
+                        )
+                        .principal(written.clone())
+                        .at(&m.source),
+                    );
+                    Standing::Ambiguous
+                } else {
+                    Standing::Active
+                }
+            }
+        };
+        standings.push(standing);
+    }
+    for (m, s) in mappings.iter_mut().zip(standings) {
+        m.standing = s;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{read, AwsAuth};
+    use super::*;
+
+    fn read_data(data: &str) -> AwsAuth {
+        let text = format!("kind: ConfigMap\nmetadata: {{name: aws-auth}}\ndata:\n{data}");
+        read("f", text.as_bytes()).unwrap()
+    }
+
+    fn standings(a: &AwsAuth) -> Vec<(&str, bool)> {
+        a.mappings
+            .iter()
+            .map(|m| (m.username.as_deref().unwrap_or(""), m.standing == Standing::Active))
+            .collect()
+    }
+
+    #[test]
+    fn last_duplicate_role_wins_case_insensitively_row_18() {
+        let a = read_data("  mapRoles: |\n    - rolearn: arn:aws:iam::111122223333:role/Admin\n      username: first\n    - rolearn: arn:aws:iam::111122223333:role/ADMIN\n      username: second\n");
+        assert_eq!(standings(&a), vec![("first", false), ("second", true)]);
+        assert_eq!(a.findings[0].code, Code::DuplicateShadowed);
+        assert!(a.findings[0].message.contains("f:7 (mapRoles[1])"), "{}", a.findings[0].message);
+    }
+
+    #[test]
+    fn maproles_shadows_mapusers_row_18b() {
+        let a = read_data("  mapUsers: |\n    - userarn: arn:aws:iam::111122223333:role/Admin\n      username: as-user\n  mapRoles: |\n    - rolearn: arn:aws:iam::111122223333:role/admin\n      username: as-role\n");
+        let active: Vec<&str> = a
+            .mappings
+            .iter()
+            .filter(|m| m.standing == Standing::Active)
+            .map(|m| m.username.as_deref().unwrap())
+            .collect();
+        assert_eq!(active, vec!["as-role"]);
+        assert_eq!(a.findings[0].code, Code::ShadowedByMapRoles);
+    }
+
+    #[test]
+    fn users_differing_in_case_are_ambiguous_row_18d() {
+        let a = read_data("  mapUsers: |\n    - userarn: arn:aws:iam::111122223333:user/Alice\n      username: a1\n    - userarn: arn:aws:iam::111122223333:user/alice\n      username: a2\n");
+        assert!(a.mappings.iter().all(|m| m.standing == Standing::Ambiguous));
+        assert_eq!(a.findings.len(), 2);
+        assert!(a.findings.iter().all(|f| f.code == Code::CaseAmbiguousUsers));
+    }
+
+    #[test]
+    fn exact_duplicate_users_last_wins() {
+        let a = read_data("  mapUsers: |\n    - userarn: arn:aws:iam::111122223333:user/bob\n      username: b1\n    - userarn: arn:aws:iam::111122223333:user/bob\n      username: b2\n");
+        assert_eq!(standings(&a), vec![("b1", false), ("b2", true)]);
+    }
+}

@@ -1,0 +1,203 @@
+//! Finds the aws-auth ConfigMap in a file and returns its data values with
+//! their positions.
+//!
+//! Accepts what users have: one ConfigMap as `kubectl get cm aws-auth -n
+//! kube-system -o yaml` or `-o json` prints it (metadata, annotations and
+//! managedFields are ignored), a `kind: List` holding it, or a stream of documents.
+
+use super::{ReadError, MAX_CONFIGMAP_BYTES};
+use crate::yaml::{self, Node, Style};
+
+/// One `data` entry of the ConfigMap.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DataValue {
+    pub(crate) key: String,
+    pub(crate) text: String,
+    /// The line of the key in the file.
+    pub(crate) key_line: usize,
+    /// For a `|` block, the file line of the text's first line: the block's lines
+    /// map one to one onto the file's. `None` for other styles (JSON, quoted).
+    pub(crate) first_line: Option<usize>,
+}
+
+impl DataValue {
+    /// The file line of line `inner` (1-based) of the value's text.
+    pub(crate) fn file_line(&self, inner: usize) -> usize {
+        match self.first_line {
+            Some(first) => first + inner.saturating_sub(1),
+            None => self.key_line,
+        }
+    }
+}
+
+/// Finds the one aws-auth ConfigMap in `text` and returns its data values.
+///
+/// # Errors
+/// [`ReadError`] when the text is not YAML, holds no aws-auth ConfigMap, or
+/// holds one whose `data` is malformed.
+pub(crate) fn locate(file: &str, text: &str) -> Result<Vec<DataValue>, ReadError> {
+    let docs = yaml::parse_documents(text).map_err(|source| ReadError::Yaml {
+        file: file.into(),
+        line: source.line(),
+        source,
+    })?;
+    let not_aws_auth = |line: usize, message: String| ReadError::NotAwsAuth {
+        file: file.into(),
+        line,
+        message,
+    };
+    let mut candidates: Vec<&Node> = Vec::new();
+    let mut seen: Vec<String> = Vec::new();
+    for doc in docs.iter().filter(|d| !d.is_null()) {
+        collect(doc, &mut candidates, &mut seen);
+    }
+    let cm = match candidates.as_slice() {
+        [one] => *one,
+        [] => {
+            let line = docs.first().map_or(1, |d| d.line);
+            let found = if seen.is_empty() {
+                "nothing with a `kind`".to_string()
+            } else {
+                seen.join(", ")
+            };
+            return Err(not_aws_auth(
+                line,
+                format!("expected the ConfigMap kube-system/aws-auth (kind: ConfigMap, metadata.name: aws-auth), found {found}"),
+            ));
+        }
+        [_, second, ..] => {
+            return Err(not_aws_auth(
+                second.line,
+                "found more than one aws-auth ConfigMap; give one at a time".into(),
+            ))
+        }
+    };
+    if let Some(ns) = cm.get("metadata").and_then(|m| m.get("namespace")) {
+        if ns.as_str() != Some("kube-system") {
+            return Err(not_aws_auth(
+                ns.line,
+                format!(
+                    "aws-auth is in namespace `{}`; the authenticator reads only kube-system/aws-auth",
+                    ns.scalar().map_or("?", |s| s.text.as_str())
+                ),
+            ));
+        }
+    }
+    let Some(data) = cm.get("data").filter(|d| !d.is_null()) else {
+        return Ok(Vec::new());
+    };
+    let Some(entries) = data.as_map() else {
+        return Err(not_aws_auth(
+            data.line,
+            format!("`data` must be a mapping of keys to strings, found {}", data.kind_name()),
+        ));
+    };
+    let mut values = Vec::with_capacity(entries.len());
+    for (k, v) in entries {
+        let key = k.key_text().to_string();
+        let text = if v.is_null() {
+            String::new()
+        } else if let Some(s) = v.as_str() {
+            s.to_string()
+        } else {
+            return Err(not_aws_auth(
+                v.line,
+                format!(
+                    "data.{key} must be a string (a YAML document in a `|` block), found {}",
+                    v.kind_name()
+                ),
+            ));
+        };
+        if text.len() > MAX_CONFIGMAP_BYTES {
+            return Err(ReadError::ValueTooLarge {
+                file: file.into(),
+                key,
+                line: k.line,
+                size: text.len(),
+                limit: MAX_CONFIGMAP_BYTES,
+            });
+        }
+        // The parser places a block at its first non-empty line; leading empty
+        // lines are part of the text.
+        let first_line = v
+            .scalar()
+            .filter(|s| s.style == Style::Literal)
+            .map(|_| v.line.saturating_sub(text.len() - text.trim_start_matches('\n').len()));
+        values.push(DataValue {
+            key,
+            text,
+            key_line: k.line,
+            first_line,
+        });
+    }
+    Ok(values)
+}
+
+/// Adds the aws-auth ConfigMaps in `doc` (itself, or the items of a List) to
+/// `out`, and what else was seen to `seen`.
+fn collect<'a>(doc: &'a Node, out: &mut Vec<&'a Node>, seen: &mut Vec<String>) {
+    let kind = doc.get("kind").and_then(Node::as_str).unwrap_or_default();
+    if kind == "List" || kind.ends_with("List") {
+        for item in doc.get("items").and_then(Node::as_seq).unwrap_or_default() {
+            collect(item, out, seen);
+        }
+        return;
+    }
+    let name = doc
+        .get("metadata")
+        .and_then(|m| m.get("name"))
+        .and_then(Node::as_str)
+        .unwrap_or_default();
+    if kind == "ConfigMap" && name == "aws-auth" {
+        out.push(doc);
+    } else if !kind.is_empty() {
+        seen.push(format!("{kind} `{name}` (line {})", doc.line));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(text: &str) -> Vec<(String, usize, usize)> {
+        locate("f", text)
+            .unwrap()
+            .into_iter()
+            .map(|v| (v.key.clone(), v.key_line, v.file_line(1)))
+            .collect()
+    }
+
+    #[test]
+    fn finds_a_bare_configmap_and_maps_block_lines() {
+        let text = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n  namespace: kube-system\ndata:\n  mapRoles: |\n    - rolearn: a\n";
+        assert_eq!(keys(text), vec![("mapRoles".to_string(), 7, 8)]);
+    }
+
+    #[test]
+    fn finds_it_inside_a_list() {
+        let text = "kind: List\nitems:\n- kind: ConfigMap\n  metadata: {name: other}\n- kind: ConfigMap\n  metadata: {name: aws-auth}\n  data: {mapUsers: \"\"}\n";
+        assert_eq!(keys(text), vec![("mapUsers".to_string(), 7, 7)]);
+    }
+
+    #[test]
+    fn refuses_other_kinds_naming_what_it_found() {
+        let err = locate("cm.yaml", "kind: Secret\nmetadata: {name: aws-auth}\n").unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.starts_with("cm.yaml:1:"), "{msg}");
+        assert!(msg.contains("Secret `aws-auth`"), "{msg}");
+    }
+
+    #[test]
+    fn refuses_non_string_values_with_their_line() {
+        let text = "kind: ConfigMap\nmetadata: {name: aws-auth}\ndata:\n  mapRoles:\n    - rolearn: x\n";
+        let msg = locate("f", text).unwrap_err().to_string();
+        assert!(msg.starts_with("f:5:"), "{msg}");
+        assert!(msg.contains("data.mapRoles must be a string"), "{msg}");
+    }
+
+    #[test]
+    fn refuses_another_namespace() {
+        let text = "kind: ConfigMap\nmetadata: {name: aws-auth, namespace: default}\n";
+        assert!(locate("f", text).unwrap_err().to_string().contains("kube-system"));
+    }
+}

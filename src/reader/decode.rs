@@ -1,0 +1,508 @@
+//! Decodes one data value the way aws-iam-authenticator does.
+//!
+//! `mapRoles` and `mapUsers` go YAML -> JSON (sigs.k8s.io/yaml, which sorts object
+//! keys) -> Go's `encoding/json`, which matches field names case-insensitively,
+//! lets the last of several matching keys win, skips a field of the wrong type but
+//! keeps the rest of the item, and ignores unknown fields. Items without an ARN are
+//! then dropped by validation. `mapAccounts` goes through go-yaml v2 into strings.
+//! A value the authenticator skips as empty (`""`, ``` `` ```, blank) yields nothing.
+
+use std::collections::BTreeMap;
+
+use super::configmap::DataValue;
+use super::{Account, AwsAuth, DataKey, Mapping, SsoMatcher, Standing, Target};
+use crate::arn::Partition;
+use crate::finding::{Code, Finding, Source};
+use crate::yaml::{self, Node};
+
+/// Decodes `value` into `out`.
+pub(crate) fn decode_value(file: &str, value: &DataValue, out: &mut AwsAuth) {
+    let source = |index: Option<usize>, line: usize| Source {
+        file: file.to_string(),
+        key: Some(value.key.clone()),
+        index,
+        line,
+    };
+    let Some(key) = DataKey::from_name(&value.key) else {
+        let hint = ["mapRoles", "mapUsers", "mapAccounts"]
+            .into_iter()
+            .find(|k| k.eq_ignore_ascii_case(&value.key))
+            .map(|k| format!("; did you mean `{k}`? Keys are case-sensitive"))
+            .unwrap_or_default();
+        out.findings.push(
+            Finding::new(
+                Code::UnknownDataKey,
+                format!(
+                    "data key `{}` is never read by the authenticator{hint}",
+                    value.key
+                ),
+            )
+            .at(&source(None, value.key_line)),
+        );
+        return;
+    };
+    let trimmed = value.text.trim();
+    if trimmed.is_empty() || trimmed == "``" || trimmed == "\"\"" || trimmed == "''" {
+        return;
+    }
+    let key_source = source(None, value.key_line);
+    let docs = match yaml::parse_documents(&value.text) {
+        Ok(docs) => docs,
+        Err(e) => {
+            let line = value.file_line(e.line());
+            out.findings.push(
+                Finding::new(
+                    Code::KeyInactive,
+                    format!(
+                        "{key} does not parse ({e}); the authenticator ignores the whole key today, so none of its mappings work"
+                    ),
+                )
+                .at(&source(None, line)),
+            );
+            return;
+        }
+    };
+    if let Some(extra) = docs.get(1) {
+        out.findings.push(
+            Finding::new(
+                Code::ItemIgnored,
+                format!("{key} holds a second YAML document; the authenticator reads only the first"),
+            )
+            .at(&source(None, value.file_line(extra.line))),
+        );
+    }
+    let Some(root) = docs.into_iter().next().filter(|d| !d.is_null()) else {
+        return;
+    };
+    let Some(items) = root.as_seq() else {
+        out.findings.push(
+            Finding::new(
+                Code::KeyInactive,
+                format!(
+                    "{key} must be a list but is {}; the authenticator ignores the whole key today",
+                    root.kind_name()
+                ),
+            )
+            .at(&key_source),
+        );
+        return;
+    };
+    for (index, item) in items.iter().enumerate() {
+        let src = source(Some(index), value.file_line(item.line));
+        match key {
+            DataKey::MapAccounts => decode_account(item, src, out),
+            DataKey::MapRoles | DataKey::MapUsers => {
+                let at_line = |inner: usize| value.file_line(inner);
+                if let Some(m) = decode_mapping(key, item, src, &at_line, &mut out.findings) {
+                    out.mappings.push(m);
+                }
+            }
+        }
+    }
+}
+
+/// go-yaml v2 decodes any scalar into a string as its text; null becomes "".
+fn decode_account(item: &Node, source: Source, out: &mut AwsAuth) {
+    match item.scalar() {
+        Some(s) if !item.is_null() => out.accounts.push(Account {
+            id: s.text.clone(),
+            source,
+        }),
+        _ => out.findings.push(
+            Finding::new(
+                Code::WrongFieldType,
+                format!(
+                    "mapAccounts item is {}, not an account id; the authenticator ignores it",
+                    item.kind_name()
+                ),
+            )
+            .at(&source),
+        ),
+    }
+}
+
+/// The struct fields of the authenticator's RoleMapping / UserMapping.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Field {
+    Arn,
+    Sso,
+    Username,
+    Groups,
+    UserId,
+}
+
+fn field_of(key: DataKey, name: &str) -> Option<Field> {
+    let folded = go_fold(name);
+    match (key, folded.as_str()) {
+        (DataKey::MapRoles, "rolearn") | (DataKey::MapUsers, "userarn") => Some(Field::Arn),
+        (DataKey::MapRoles, "sso") => Some(Field::Sso),
+        (_, "username") => Some(Field::Username),
+        (_, "groups") => Some(Field::Groups),
+        (_, "userid") => Some(Field::UserId),
+        _ => None,
+    }
+}
+
+/// Go's encoding/json case folding for ASCII field names: ASCII letters fold to
+/// lower case, and the Kelvin sign and long s fold to `k` and `s`.
+fn go_fold(name: &str) -> String {
+    name.chars()
+        .map(|c| match c {
+            '\u{212A}' => 'k',
+            '\u{017F}' => 's',
+            c => c.to_ascii_lowercase(),
+        })
+        .collect()
+}
+
+/// What a JSON string field receives from a YAML value.
+enum GoString {
+    Set(String),
+    /// null: no effect on a string field.
+    Null,
+    /// A type error: the field is skipped.
+    Wrong(&'static str),
+}
+
+fn go_string(node: &Node) -> GoString {
+    if node.is_null() {
+        GoString::Null
+    } else if let Some(s) = node.as_str() {
+        GoString::Set(s.to_string())
+    } else {
+        GoString::Wrong(node.kind_name())
+    }
+}
+
+/// The YAML mapping as the JSON object Go decodes: keys as text, the last of
+/// exact duplicates wins, and keys come in sorted order (sigs.k8s.io/yaml
+/// marshals a Go map, which sorts its keys).
+fn json_object(entries: &[(Node, Node)]) -> BTreeMap<&str, &Node> {
+    entries.iter().map(|(k, v)| (k.key_text(), v)).collect()
+}
+
+fn decode_mapping(
+    key: DataKey,
+    item: &Node,
+    source: Source,
+    at_line: &dyn Fn(usize) -> usize,
+    findings: &mut Vec<Finding>,
+) -> Option<Mapping> {
+    let Some(entries) = item.as_map() else {
+        findings.push(
+            Finding::new(
+                Code::ItemIgnored,
+                format!(
+                    "item is {}, not a mapping; the authenticator ignores it",
+                    item.kind_name()
+                ),
+            )
+            .at(&source),
+        );
+        return None;
+    };
+    let arn_field = if key == DataKey::MapRoles {
+        "rolearn"
+    } else {
+        "userarn"
+    };
+    let mut arn = String::new();
+    let mut sso: Option<SsoMatcher> = None;
+    let mut username = String::new();
+    let mut groups: Vec<String> = Vec::new();
+    let mut unknown: Vec<&str> = Vec::new();
+    let mut item_findings: Vec<Finding> = Vec::new();
+    let wrong = |name: &str, found: &str, node: &Node| {
+        let mut at = source.clone();
+        at.line = at_line(node.line);
+        Finding::new(
+            Code::WrongFieldType,
+            format!("`{name}` is {found}, not what the authenticator expects; it ignores this field today"),
+        )
+        .at(&at)
+    };
+    for (name, value) in json_object(entries) {
+        let Some(field) = field_of(key, name) else {
+            unknown.push(name);
+            continue;
+        };
+        match field {
+            Field::Arn | Field::Username | Field::UserId => match go_string(value) {
+                GoString::Set(s) => match field {
+                    Field::Arn => arn = s,
+                    Field::Username => username = s,
+                    _ => {}
+                },
+                GoString::Null => {}
+                GoString::Wrong(found) => item_findings.push(wrong(name, found, value)),
+            },
+            Field::Groups => {
+                if value.is_null() {
+                    groups.clear();
+                } else if let Some(list) = value.as_seq() {
+                    groups.clear();
+                    for g in list {
+                        match go_string(g) {
+                            GoString::Set(s) if !s.is_empty() => groups.push(s),
+                            GoString::Set(_) | GoString::Null => item_findings.push(wrong(
+                                name,
+                                "a list with an empty group name",
+                                g,
+                            )),
+                            GoString::Wrong(found) => item_findings.push(wrong(
+                                &format!("{name}[]"),
+                                found,
+                                g,
+                            )),
+                        }
+                    }
+                } else {
+                    item_findings.push(wrong(name, value.kind_name(), value));
+                }
+            }
+            Field::Sso => {
+                if value.is_null() {
+                    sso = None;
+                } else if let Some(m) = value.as_map() {
+                    sso = Some(decode_sso(m));
+                } else {
+                    item_findings.push(wrong(name, value.kind_name(), value));
+                }
+            }
+        }
+    }
+    let ignore = |why: String| {
+        let mut f = Finding::new(
+            Code::ItemIgnored,
+            format!("{why}; the authenticator ignores this item"),
+        )
+        .at(&source);
+        if !arn.is_empty() {
+            f = f.principal(arn.clone());
+        }
+        f
+    };
+    let target = match (arn.is_empty(), sso) {
+        (false, None) => Target::Arn(arn.clone()),
+        (true, Some(m)) => {
+            if let Err(why) = validate_sso(&m) {
+                findings.extend(item_findings);
+                findings.push(ignore(why));
+                return None;
+            }
+            Target::Sso(m)
+        }
+        (false, Some(_)) => {
+            findings.extend(item_findings);
+            findings.push(ignore(format!("has both `{arn_field}` and `sso`")));
+            return None;
+        }
+        (true, None) => {
+            let found = if unknown.is_empty() {
+                String::new()
+            } else {
+                format!(" (found {})", quote_list(&unknown))
+            };
+            findings.extend(item_findings);
+            findings.push(ignore(format!("has no `{arn_field}`{found}")));
+            return None;
+        }
+    };
+    let who = target.written();
+    findings.extend(item_findings.into_iter().map(|f| f.principal(who.clone())));
+    if !unknown.is_empty() {
+        findings.push(
+            Finding::new(
+                Code::UnknownField,
+                format!(
+                    "unknown field {} is ignored by the authenticator and not carried over",
+                    quote_list(&unknown)
+                ),
+            )
+            .principal(who)
+            .at(&source),
+        );
+    }
+    Some(Mapping {
+        key,
+        target,
+        username: Some(username).filter(|u| !u.is_empty()),
+        groups,
+        source,
+        standing: Standing::Active,
+    })
+}
+
+fn quote_list(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn decode_sso(entries: &[(Node, Node)]) -> SsoMatcher {
+    let mut m = SsoMatcher {
+        permission_set_name: String::new(),
+        account_id: String::new(),
+        partition: String::new(),
+    };
+    for (name, value) in json_object(entries) {
+        let slot = match go_fold(name).as_str() {
+            "permissionsetname" => &mut m.permission_set_name,
+            "accountid" => &mut m.account_id,
+            "partition" => &mut m.partition,
+            _ => continue,
+        };
+        if let GoString::Set(s) = go_string(value) {
+            *slot = s;
+        }
+    }
+    m
+}
+
+fn validate_sso(m: &SsoMatcher) -> Result<(), String> {
+    if m.permission_set_name.is_empty() {
+        return Err("`sso` has no permissionSetName".into());
+    }
+    if m.account_id.len() != 12 || !m.account_id.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!(
+            "`sso.accountID` `{}` is not 12 digits",
+            m.account_id
+        ));
+    }
+    if !m.partition.is_empty() && Partition::from_name(&m.partition).is_none() {
+        return Err(format!("`sso.partition` `{}` is unknown", m.partition));
+    }
+    Ok(())
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::super::read;
+    use super::*;
+
+    fn cm(data: &str) -> String {
+        format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n  namespace: kube-system\ndata:\n{data}")
+    }
+
+    fn codes(a: &AwsAuth) -> Vec<&'static str> {
+        a.findings.iter().map(|f| f.code.as_str()).collect()
+    }
+
+    #[test]
+    fn field_names_are_case_insensitive() {
+        let a = read(
+            "f",
+            cm("  mapRoles: |\n    - RoleARN: arn:aws:iam::111122223333:role/a\n      UserName: a\n      GROUPS: [g]\n").as_bytes(),
+        )
+        .unwrap();
+        let m = &a.mappings[0];
+        assert_eq!(m.target, Target::Arn("arn:aws:iam::111122223333:role/a".into()));
+        assert_eq!(m.username.as_deref(), Some("a"));
+        assert_eq!(m.groups, vec!["g"]);
+        assert!(a.findings.is_empty());
+    }
+
+    #[test]
+    fn case_variant_keys_resolve_in_sorted_key_order() {
+        // JSON keys are sorted: "roleArn" < "rolearn", so `rolearn` is applied last.
+        let a = read(
+            "f",
+            cm("  mapRoles: |\n    - rolearn: arn:aws:iam::111122223333:role/second\n      roleArn: arn:aws:iam::111122223333:role/first\n").as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(
+            a.mappings[0].target,
+            Target::Arn("arn:aws:iam::111122223333:role/second".into())
+        );
+    }
+
+    #[test]
+    fn wrong_type_drops_only_that_field_row_19b() {
+        let a = read(
+            "f",
+            cm("  mapRoles: |\n    - rolearn: arn:aws:iam::111122223333:role/a\n      username: admin\n      groups: system:masters\n").as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(a.mappings.len(), 1);
+        assert!(a.mappings[0].groups.is_empty());
+        assert_eq!(a.mappings[0].username.as_deref(), Some("admin"));
+        assert_eq!(codes(&a), vec!["wrong-field-type"]);
+        assert_eq!(a.findings[0].source.as_ref().unwrap().line, 10);
+    }
+
+    #[test]
+    fn item_without_arn_is_ignored_row_19() {
+        let a = read(
+            "f",
+            cm("  mapRoles: |\n    - role_arn: arn:aws:iam::111122223333:role/a\n      username: x\n").as_bytes(),
+        )
+        .unwrap();
+        assert!(a.mappings.is_empty());
+        assert_eq!(codes(&a), vec!["item-ignored"]);
+        assert!(a.findings[0].message.contains("`role_arn`"));
+    }
+
+    #[test]
+    fn unknown_field_is_info_row_19a() {
+        let a = read(
+            "f",
+            cm("  mapUsers: |\n    - userarn: arn:aws:iam::111122223333:user/a\n      description: ops\n").as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(a.mappings.len(), 1);
+        assert_eq!(codes(&a), vec!["unknown-field"]);
+    }
+
+    #[test]
+    fn misspelled_data_key_is_reported_row_19c() {
+        let a = read("f", cm("  mapusers: |\n    - userarn: x\n").as_bytes()).unwrap();
+        assert!(a.mappings.is_empty());
+        assert_eq!(codes(&a), vec!["unknown-data-key"]);
+        assert!(a.findings[0].message.contains("did you mean `mapUsers`"));
+    }
+
+    #[test]
+    fn syntax_error_makes_the_key_inactive_with_its_line_row_20() {
+        let a = read(
+            "f",
+            cm("  mapRoles: |\n    - rolearn: arn:aws:iam::111122223333:role/a\n  mapUsers: |\n    - userarn: arn:aws:iam::111122223333:user/a\n      groups: [a\n    - userarn: b\n").as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(a.mappings.len(), 1, "mapRoles still loads");
+        assert_eq!(codes(&a), vec!["key-inactive"]);
+        let src = a.findings[0].source.as_ref().unwrap();
+        assert_eq!(src.key.as_deref(), Some("mapUsers"));
+        assert!((10..=12).contains(&src.line), "line {}", src.line);
+    }
+
+    #[test]
+    fn map_accounts_accepts_quoted_and_bare_ids() {
+        let a = read("f", cm("  mapAccounts: |\n    - \"111122223333\"\n    - 444455556666\n").as_bytes()).unwrap();
+        let ids: Vec<&str> = a.accounts.iter().map(|x| x.id.as_str()).collect();
+        assert_eq!(ids, vec!["111122223333", "444455556666"]);
+        assert_eq!(a.accounts[1].source.line, 9);
+    }
+
+    #[test]
+    fn skippable_values_yield_nothing() {
+        for v in ["\"\"", "'``'", "''"] {
+            let a = read("f", cm(&format!("  mapRoles: {v}\n")).as_bytes()).unwrap();
+            assert!(a.mappings.is_empty() && a.findings.is_empty(), "{v}");
+        }
+    }
+
+    #[test]
+    fn sso_matcher_is_decoded_and_validated() {
+        let a = read(
+            "f",
+            cm("  mapRoles: |\n    - sso: {permissionSetName: Admin, accountID: \"111122223333\"}\n      groups: [g]\n    - sso: {permissionSetName: X, accountID: \"12\"}\n").as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(a.mappings.len(), 1);
+        assert_eq!(a.mappings[0].target.written(), "sso:111122223333:Admin");
+        assert_eq!(codes(&a), vec!["item-ignored"]);
+    }
+}
