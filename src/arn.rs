@@ -345,7 +345,10 @@ mod tests {
         ];
         for (text, kind, path, name) in cases {
             let arn = Arn::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
-            assert_eq!((arn.kind, arn.path.as_str(), arn.name.as_str()), (kind, path, name));
+            assert_eq!(
+                (arn.kind, arn.path.as_str(), arn.name.as_str()),
+                (kind, path, name)
+            );
             assert_eq!(arn.to_string(), text, "round trip");
         }
     }
@@ -354,7 +357,9 @@ mod tests {
     fn rejects_malformed_arns_with_a_reason() {
         let cases: [(&str, fn(&ArnError) -> bool); 9] = [
             ("role/x", |e| matches!(e, ArnError::NotAnArn)),
-            ("arn:aws:iam::1111", |e| matches!(e, ArnError::WrongShape { .. })),
+            ("arn:aws:iam::1111", |e| {
+                matches!(e, ArnError::WrongShape { .. })
+            }),
             ("arn:aws-mars:iam::111122223333:role/x", |e| {
                 matches!(e, ArnError::UnknownPartition { .. })
             }),

@@ -5,10 +5,13 @@
 //! [`reader`] (aws-auth -> mappings), [`inputs`] (RBAC, IAM dumps, overrides,
 //! current state), [`mapper`] (mappings -> desired entries + findings),
 //! [`planner`] (desired vs current -> actions) and [`render`] (plan -> text,
-//! JSON, Markdown). The edges live in [`cli`] (flags -> settings) and
-//! [`commands`] (files, terminal, exit status).
+//! JSON, Markdown). The edges live in `main.rs` and [`cli`] (flags -> checked
+//! settings, files, exit status).
 
 pub mod arn;
+pub mod entry;
 pub mod finding;
+pub mod inputs;
+pub mod mapper;
 pub mod reader;
-pub(crate) mod yaml;
+pub mod yaml;

@@ -69,7 +69,7 @@ pub(crate) enum ScalarType {
 
 /// Why a text is not usable YAML.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub(crate) enum YamlError {
+pub enum YamlError {
     /// The text is not well-formed YAML.
     #[error("line {line}, column {col}: {message}")]
     Syntax {
@@ -90,7 +90,7 @@ pub(crate) enum YamlError {
 
 impl YamlError {
     /// The line the error is on.
-    pub(crate) fn line(&self) -> usize {
+    pub fn line(&self) -> usize {
         match self {
             YamlError::Syntax { line, .. }
             | YamlError::AliasBomb { line, .. }
@@ -305,10 +305,8 @@ impl Builder {
             let pos = (mark.line(), mark.col() + 1);
             match event {
                 Event::StreamEnd => break,
-                Event::Nothing
-                | Event::StreamStart
-                | Event::DocumentStart
-                | Event::DocumentEnd => {}
+                Event::Nothing | Event::StreamStart | Event::DocumentStart | Event::DocumentEnd => {
+                }
                 Event::Scalar(text, style, anchor, _tag) => {
                     let style = match style {
                         TScalarStyle::Plain => Style::Plain,
@@ -501,7 +499,10 @@ mod tests {
 
     #[test]
     fn duplicate_keys_last_wins() {
-        assert_eq!(one("a: 1\na: two\n").get("a").unwrap().as_str(), Some("two"));
+        assert_eq!(
+            one("a: 1\na: two\n").get("a").unwrap().as_str(),
+            Some("two")
+        );
     }
 
     #[test]
@@ -528,7 +529,9 @@ mod tests {
         let flow = "[".repeat(10_000);
         let err = parse_one(&flow).unwrap_err();
         assert!(matches!(err, YamlError::Syntax { .. }), "{err:?}");
-        let block: String = (0..1000).map(|i| format!("{}- \n", " ".repeat(i * 2))).collect();
+        let block: String = (0..1000)
+            .map(|i| format!("{}- \n", " ".repeat(i * 2)))
+            .collect();
         let err = parse_one(&block).unwrap_err();
         assert!(matches!(err, YamlError::TooDeep { .. }), "{err:?}");
     }

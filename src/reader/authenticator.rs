@@ -4,7 +4,8 @@
 //! Roles are keyed by the lower-cased ARN, so the last duplicate wins. Users are
 //! keyed by the ARN as written (the last exact duplicate wins) but matched
 //! case-insensitively, so user ARNs that differ only in case match at random.
-//! At login `mapRoles` is searched before `mapUsers`.
+//! At login `mapRoles` is searched before `mapUsers`. Ambiguous users are only
+//! marked here: the mapper reports them, since an override can settle them.
 
 use std::collections::HashMap;
 
@@ -17,7 +18,11 @@ fn lookup_key(target: &Target) -> String {
         Target::Arn(a) => a.to_lowercase(),
         Target::Sso(m) => format!(
             "arn:{}:iam::{}:role/awsreservedsso_{}_*",
-            if m.partition.is_empty() { "aws" } else { &m.partition },
+            if m.partition.is_empty() {
+                "aws"
+            } else {
+                &m.partition
+            },
             m.account_id,
             m.permission_set_name
         )
@@ -68,7 +73,9 @@ pub(crate) fn settle(mappings: &mut [Mapping], findings: &mut Vec<Finding>) {
                         .principal(written.clone())
                         .at(&m.source),
                     );
-                    Standing::Shadowed { by: by.source.clone() }
+                    Standing::Shadowed {
+                        by: by.source.clone(),
+                    }
                 }
                 _ => Standing::Active,
             },
@@ -86,7 +93,9 @@ pub(crate) fn settle(mappings: &mut [Mapping], findings: &mut Vec<Finding>) {
                         .principal(written.clone())
                         .at(&m.source),
                     );
-                    Standing::Shadowed { by: by.source.clone() }
+                    Standing::Shadowed {
+                        by: by.source.clone(),
+                    }
                 } else if live_user[&written] != i {
                     let by = &mappings[live_user[&written]];
                     findings.push(
@@ -100,26 +109,19 @@ pub(crate) fn settle(mappings: &mut [Mapping], findings: &mut Vec<Finding>) {
                         .principal(written.clone())
                         .at(&m.source),
                     );
-                    Standing::Shadowed { by: by.source.clone() }
+                    Standing::Shadowed {
+                        by: by.source.clone(),
+                    }
                 } else if user_variants[&lower].len() > 1 {
                     let mut others: Vec<String> = user_variants[&lower]
                         .iter()
                         .filter(|&&j| j != i)
-                        .map(|&j| format!("{} at {}", mappings[j].target.written(), mappings[j].source))
+                        .map(|&j| {
+                            format!("{} at {}", mappings[j].target.written(), mappings[j].source)
+                        })
                         .collect();
                     others.sort();
-                    findings.push(
-                        Finding::new(
-                            Code::CaseAmbiguousUsers,
-                            format!(
-                                "{written} differs only in case from {}; the authenticator matches one of them at random, so which identity applies today is undefined: decide with an override",
-                                others.join(", ")
-                            ),
-                        )
-                        .principal(written.clone())
-                        .at(&m.source),
-                    );
-                    Standing::Ambiguous
+                    Standing::Ambiguous { with: others }
                 } else {
                     Standing::Active
                 }
@@ -145,7 +147,12 @@ mod tests {
     fn standings(a: &AwsAuth) -> Vec<(&str, bool)> {
         a.mappings
             .iter()
-            .map(|m| (m.username.as_deref().unwrap_or(""), m.standing == Standing::Active))
+            .map(|m| {
+                (
+                    m.username.as_deref().unwrap_or(""),
+                    m.standing == Standing::Active,
+                )
+            })
             .collect()
     }
 
@@ -154,7 +161,11 @@ mod tests {
         let a = read_data("  mapRoles: |\n    - rolearn: arn:aws:iam::111122223333:role/Admin\n      username: first\n    - rolearn: arn:aws:iam::111122223333:role/ADMIN\n      username: second\n");
         assert_eq!(standings(&a), vec![("first", false), ("second", true)]);
         assert_eq!(a.findings[0].code, Code::DuplicateShadowed);
-        assert!(a.findings[0].message.contains("f:7 (mapRoles[1])"), "{}", a.findings[0].message);
+        assert!(
+            a.findings[0].message.contains("f:7 (mapRoles[1])"),
+            "{}",
+            a.findings[0].message
+        );
     }
 
     #[test]
@@ -173,9 +184,16 @@ mod tests {
     #[test]
     fn users_differing_in_case_are_ambiguous_row_18d() {
         let a = read_data("  mapUsers: |\n    - userarn: arn:aws:iam::111122223333:user/Alice\n      username: a1\n    - userarn: arn:aws:iam::111122223333:user/alice\n      username: a2\n");
-        assert!(a.mappings.iter().all(|m| m.standing == Standing::Ambiguous));
-        assert_eq!(a.findings.len(), 2);
-        assert!(a.findings.iter().all(|f| f.code == Code::CaseAmbiguousUsers));
+        let with: Vec<&Standing> = a.mappings.iter().map(|m| &m.standing).collect();
+        assert!(
+            matches!(with[0], Standing::Ambiguous { with } if with[0].starts_with("arn:aws:iam::111122223333:user/alice at f:7")),
+            "{with:?}"
+        );
+        assert!(matches!(with[1], Standing::Ambiguous { .. }));
+        assert!(
+            a.findings.is_empty(),
+            "the mapper reports it, since an override settles it"
+        );
     }
 
     #[test]

@@ -89,7 +89,10 @@ pub(crate) fn locate(file: &str, text: &str) -> Result<Vec<DataValue>, ReadError
     let Some(entries) = data.as_map() else {
         return Err(not_aws_auth(
             data.line,
-            format!("`data` must be a mapping of keys to strings, found {}", data.kind_name()),
+            format!(
+                "`data` must be a mapping of keys to strings, found {}",
+                data.kind_name()
+            ),
         ));
     };
     let mut values = Vec::with_capacity(entries.len());
@@ -119,10 +122,10 @@ pub(crate) fn locate(file: &str, text: &str) -> Result<Vec<DataValue>, ReadError
         }
         // The parser places a block at its first non-empty line; leading empty
         // lines are part of the text.
-        let first_line = v
-            .scalar()
-            .filter(|s| s.style == Style::Literal)
-            .map(|_| v.line.saturating_sub(text.len() - text.trim_start_matches('\n').len()));
+        let first_line = v.scalar().filter(|s| s.style == Style::Literal).map(|_| {
+            v.line
+                .saturating_sub(text.len() - text.trim_start_matches('\n').len())
+        });
         values.push(DataValue {
             key,
             text,
@@ -189,7 +192,8 @@ mod tests {
 
     #[test]
     fn refuses_non_string_values_with_their_line() {
-        let text = "kind: ConfigMap\nmetadata: {name: aws-auth}\ndata:\n  mapRoles:\n    - rolearn: x\n";
+        let text =
+            "kind: ConfigMap\nmetadata: {name: aws-auth}\ndata:\n  mapRoles:\n    - rolearn: x\n";
         let msg = locate("f", text).unwrap_err().to_string();
         assert!(msg.starts_with("f:5:"), "{msg}");
         assert!(msg.contains("data.mapRoles must be a string"), "{msg}");
@@ -198,6 +202,9 @@ mod tests {
     #[test]
     fn refuses_another_namespace() {
         let text = "kind: ConfigMap\nmetadata: {name: aws-auth, namespace: default}\n";
-        assert!(locate("f", text).unwrap_err().to_string().contains("kube-system"));
+        assert!(locate("f", text)
+            .unwrap_err()
+            .to_string()
+            .contains("kube-system"));
     }
 }

@@ -66,7 +66,9 @@ pub(crate) fn decode_value(file: &str, value: &DataValue, out: &mut AwsAuth) {
         out.findings.push(
             Finding::new(
                 Code::ItemIgnored,
-                format!("{key} holds a second YAML document; the authenticator reads only the first"),
+                format!(
+                    "{key} holds a second YAML document; the authenticator reads only the first"
+                ),
             )
             .at(&source(None, value.file_line(extra.line))),
         );
@@ -249,11 +251,9 @@ fn decode_mapping(
                                 "a list with an empty group name",
                                 g,
                             )),
-                            GoString::Wrong(found) => item_findings.push(wrong(
-                                &format!("{name}[]"),
-                                found,
-                                g,
-                            )),
+                            GoString::Wrong(found) => {
+                                item_findings.push(wrong(&format!("{name}[]"), found, g))
+                            }
                         }
                     }
                 } else {
@@ -377,7 +377,6 @@ fn validate_sso(m: &SsoMatcher) -> Result<(), String> {
     Ok(())
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::super::read;
@@ -399,7 +398,10 @@ mod tests {
         )
         .unwrap();
         let m = &a.mappings[0];
-        assert_eq!(m.target, Target::Arn("arn:aws:iam::111122223333:role/a".into()));
+        assert_eq!(
+            m.target,
+            Target::Arn("arn:aws:iam::111122223333:role/a".into())
+        );
         assert_eq!(m.username.as_deref(), Some("a"));
         assert_eq!(m.groups, vec!["g"]);
         assert!(a.findings.is_empty());
@@ -480,7 +482,11 @@ mod tests {
 
     #[test]
     fn map_accounts_accepts_quoted_and_bare_ids() {
-        let a = read("f", cm("  mapAccounts: |\n    - \"111122223333\"\n    - 444455556666\n").as_bytes()).unwrap();
+        let a = read(
+            "f",
+            cm("  mapAccounts: |\n    - \"111122223333\"\n    - 444455556666\n").as_bytes(),
+        )
+        .unwrap();
         let ids: Vec<&str> = a.accounts.iter().map(|x| x.id.as_str()).collect();
         assert_eq!(ids, vec!["111122223333", "444455556666"]);
         assert_eq!(a.accounts[1].source.line, 9);

@@ -100,7 +100,8 @@ pub enum Standing {
     /// Another mapping for the same principal wins.
     Shadowed { by: Source },
     /// User ARNs that differ only in case: which one matches is random.
-    Ambiguous,
+    /// Holds the others, as `ARN at SOURCE`.
+    Ambiguous { with: Vec<String> },
 }
 
 /// One item of `mapRoles` or `mapUsers`, as the authenticator decodes it.

@@ -1,0 +1,173 @@
+//! IAM dumps as `aws iam list-roles` and `aws iam list-users` print them (JSON or
+//! `--output yaml`), used offline to restore role paths (MAPPING.md row 12), to
+//! tell missing principals (row 14) and to expand `sso` matchers (row 15).
+//!
+//! A dump covers an account for roles (or users) when it lists at least one of
+//! them there and is not truncated; only then is absence from it meaningful.
+
+use std::collections::{HashMap, HashSet};
+
+use super::{documents, invalid, InputError};
+use crate::arn::{Arn, PrincipalKind};
+
+/// Roles or users.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IamKind {
+    Role,
+    User,
+}
+
+/// The principals listed in every IAM file given.
+#[derive(Debug, Clone, Default)]
+pub struct IamDump {
+    /// By (lower-cased account + name, kind).
+    by_name: HashMap<(String, IamKind), Arn>,
+    covered: HashSet<(String, IamKind)>,
+    roles: Vec<Arn>,
+}
+
+impl IamDump {
+    /// Adds the roles or users listed in one file.
+    ///
+    /// # Errors
+    /// [`InputError`] when the file is not YAML/JSON or not a list-roles /
+    /// list-users output.
+    pub fn add_file(&mut self, file: &str, bytes: &[u8]) -> Result<(), InputError> {
+        for doc in documents(file, bytes)? {
+            let (list, kind) = match (doc.get("Roles"), doc.get("Users")) {
+                (Some(r), _) => (r, IamKind::Role),
+                (None, Some(u)) => (u, IamKind::User),
+                (None, None) => {
+                    return Err(invalid(
+                        file,
+                        doc.line,
+                        "expected the output of `aws iam list-roles` or `aws iam list-users` (a `Roles` or `Users` list)",
+                    ))
+                }
+            };
+            let items = list
+                .as_seq()
+                .ok_or_else(|| invalid(file, list.line, "`Roles`/`Users` must be a list"))?;
+            let truncated = doc
+                .get("IsTruncated")
+                .and_then(|n| n.scalar())
+                .is_some_and(|s| s.text == "true")
+                || doc.get("NextToken").is_some_and(|n| !n.is_null())
+                || doc.get("Marker").is_some_and(|n| !n.is_null());
+            for item in items {
+                let arn_node = item
+                    .get("Arn")
+                    .ok_or_else(|| invalid(file, item.line, "an item has no `Arn`"))?;
+                let text = arn_node.as_str().unwrap_or_default();
+                let arn = Arn::parse(text).map_err(|e| {
+                    invalid(
+                        file,
+                        arn_node.line,
+                        format!("`Arn` {text:?} is not valid: {e}"),
+                    )
+                })?;
+                let ok = match kind {
+                    IamKind::Role => arn.is_role(),
+                    IamKind::User => arn.kind == PrincipalKind::User,
+                };
+                if !ok {
+                    return Err(invalid(
+                        file,
+                        arn_node.line,
+                        format!("`{text}` is not a {kind:?} ARN"),
+                    ));
+                }
+                if !truncated {
+                    self.covered.insert((arn.account.clone(), kind));
+                }
+                if kind == IamKind::Role {
+                    self.roles.push(arn.clone());
+                }
+                self.by_name.insert(
+                    (format!("{}:{}", arn.account, arn.name.to_lowercase()), kind),
+                    arn,
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// The listed principal of `kind` named `name` in `account` (names are
+    /// case-insensitive in IAM).
+    pub fn lookup(&self, kind: IamKind, account: &str, name: &str) -> Option<&Arn> {
+        self.by_name
+            .get(&(format!("{account}:{}", name.to_lowercase()), kind))
+    }
+
+    /// True when a complete list of `kind` in `account` was given.
+    pub fn covers(&self, kind: IamKind, account: &str) -> bool {
+        self.covered.contains(&(account.to_string(), kind))
+    }
+
+    /// IAM Identity Center roles of `account` for permission set `set`
+    /// (`AWSReservedSSO_<set>_*` under `/aws-reserved/sso.amazonaws.com/`).
+    pub fn sso_roles(&self, account: &str, set: &str) -> Vec<&Arn> {
+        let prefix = format!("AWSReservedSSO_{set}_");
+        let mut found: Vec<&Arn> = self
+            .roles
+            .iter()
+            .filter(|a| {
+                a.account == account
+                    && a.path.starts_with("/aws-reserved/sso.amazonaws.com/")
+                    && a.name.starts_with(&prefix)
+                    && a.name.len() > prefix.len()
+            })
+            .collect();
+        found.sort_by_key(|a| a.to_string());
+        found.dedup();
+        found
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ROLES: &str = r#"{
+  "Roles": [
+    {"Path": "/aws-reserved/sso.amazonaws.com/eu-west-1/", "RoleName": "AWSReservedSSO_Admin_0123456789abcdef",
+     "Arn": "arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_Admin_0123456789abcdef"},
+    {"Path": "/", "RoleName": "NodeRole", "Arn": "arn:aws:iam::111122223333:role/NodeRole"}
+  ]
+}"#;
+
+    #[test]
+    fn restores_paths_case_insensitively_and_knows_coverage() {
+        let mut d = IamDump::default();
+        d.add_file("roles.json", ROLES.as_bytes()).unwrap();
+        let a = d
+            .lookup(
+                IamKind::Role,
+                "111122223333",
+                "awsreservedsso_admin_0123456789ABCDEF",
+            )
+            .unwrap();
+        assert_eq!(a.path, "/aws-reserved/sso.amazonaws.com/eu-west-1/");
+        assert!(d.covers(IamKind::Role, "111122223333"));
+        assert!(!d.covers(IamKind::Role, "444455556666"));
+        assert!(!d.covers(IamKind::User, "111122223333"));
+        assert_eq!(d.sso_roles("111122223333", "Admin").len(), 1);
+        assert!(d.sso_roles("111122223333", "Adm").is_empty());
+    }
+
+    #[test]
+    fn truncated_dumps_cover_nothing() {
+        let mut d = IamDump::default();
+        let text = ROLES.replacen('{', "{\"IsTruncated\": true, ", 1);
+        d.add_file("roles.json", text.as_bytes()).unwrap();
+        assert!(!d.covers(IamKind::Role, "111122223333"));
+    }
+
+    #[test]
+    fn other_documents_are_refused() {
+        let err = IamDump::default()
+            .add_file("x.json", b"{\"Groups\": []}")
+            .unwrap_err();
+        assert!(err.to_string().contains("aws iam list-roles"), "{err}");
+    }
+}

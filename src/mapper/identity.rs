@@ -1,0 +1,216 @@
+//! Who a mapping makes its principal in Kubernetes, carried over to an access
+//! entry: the entry type, username, groups and policies (MAPPING.md rows 1-11,
+//! and `--policies-from-rbac`).
+
+use super::{Aspect, Block, Context};
+use crate::entry::{
+    policy_arn, reserved_prefix, username_problem, AccessPolicy, AccessScope, EntryType,
+    CLUSTER_ADMIN_POLICY,
+};
+use crate::finding::{Code, Finding};
+use crate::reader::Mapping;
+
+const NODE_EC2: &str = "system:node:{{EC2PrivateDNSName}}";
+const NODE_SESSION: &str = "system:node:{{SessionName}}";
+const BOOTSTRAPPERS: &str = "system:bootstrappers";
+const NODES: &str = "system:nodes";
+const NODE_PROXIER: &str = "system:node-proxier";
+const WINDOWS: &str = "eks:kube-proxy-windows";
+const MASTERS: &str = "system:masters";
+
+/// The Kubernetes identity an entry will give.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Identity {
+    pub(crate) entry_type: EntryType,
+    pub(crate) username: Option<String>,
+    pub(crate) groups: Vec<String>,
+    pub(crate) policies: Vec<AccessPolicy>,
+}
+
+/// What the identity rules decide for one mapping.
+pub(crate) struct Decided {
+    pub(crate) identity: Identity,
+    pub(crate) blocks: Vec<Block>,
+    pub(crate) notes: Vec<Finding>,
+}
+
+/// Applies rows 1-11 (and `--policies-from-rbac`) to `m`.
+pub(crate) fn decide(m: &Mapping, ctx: &Context<'_>) -> Decided {
+    let who = m.target.written();
+    let note =
+        |code: Code, msg: String| Finding::new(code, msg).principal(who.clone()).at(&m.source);
+    let block = |aspect: Aspect, code: Code, msg: String| Block {
+        aspect,
+        finding: note(code, msg),
+    };
+    let has = |g: &str| m.groups.iter().any(|x| x == g);
+    let extras = |known: &[&str]| -> Vec<String> {
+        m.groups
+            .iter()
+            .filter(|g| !known.contains(&g.as_str()))
+            .cloned()
+            .collect()
+    };
+    let mut d = Decided {
+        identity: Identity {
+            entry_type: EntryType::Standard,
+            username: None,
+            groups: Vec::new(),
+            policies: Vec::new(),
+        },
+        blocks: Vec::new(),
+        notes: Vec::new(),
+    };
+    let node_type = |t: EntryType, known: &[&str], d: &mut Decided| {
+        d.identity.entry_type = t;
+        let lost = extras(known);
+        if !lost.is_empty() {
+            d.notes.push(note(
+                Code::NodeExtraGroups,
+                format!(
+                    "{t} entries carry only the node groups; the extra group(s) {} are lost",
+                    lost.join(", ")
+                ),
+            ));
+        }
+    };
+    let missing = || {
+        [BOOTSTRAPPERS, NODES]
+            .into_iter()
+            .filter(|g| !has(g))
+            .collect::<Vec<_>>()
+            .join(" and ")
+    };
+    match m.username.as_deref() {
+        Some(NODE_EC2) => {
+            if !(has(BOOTSTRAPPERS) && has(NODES)) {
+                d.blocks.push(block(
+                    Aspect::Type,
+                    Code::NodeGroupMissing,
+                    format!("node username without {}: an EC2 node entry would add it, changing this identity; decide with an override", missing()),
+                ));
+            } else if has(WINDOWS) {
+                node_type(
+                    EntryType::Ec2Windows,
+                    &[BOOTSTRAPPERS, NODES, WINDOWS],
+                    &mut d,
+                );
+            } else {
+                node_type(EntryType::Ec2Linux, &[BOOTSTRAPPERS, NODES], &mut d);
+            }
+        }
+        Some(NODE_SESSION) => {
+            if has(NODE_PROXIER) {
+                if has(BOOTSTRAPPERS) && has(NODES) {
+                    node_type(
+                        EntryType::FargateLinux,
+                        &[BOOTSTRAPPERS, NODES, NODE_PROXIER],
+                        &mut d,
+                    );
+                } else {
+                    d.blocks.push(block(
+                        Aspect::Type,
+                        Code::NodeGroupMissing,
+                        format!("Fargate username without {}: a FARGATE_LINUX entry would add it; decide with an override", missing()),
+                    ));
+                }
+            } else {
+                d.blocks.push(block(
+                    Aspect::Type,
+                    Code::AmbiguousNodeRole,
+                    format!(
+                        "`{NODE_SESSION}` with groups [{}] fits hybrid nodes (HYBRID_LINUX) and EC2 nodes named by instance id (EC2_LINUX); decide with an override `type:`",
+                        m.groups.join(", ")
+                    ),
+                ));
+            }
+        }
+        username => {
+            standard_groups(m, ctx, &mut d, &note, &block);
+            match username {
+                None => d.notes.push(note(
+                    Code::DefaultUsername,
+                    "no username: EKS will use its default for access entries, which differs from the username the authenticator gives today".into(),
+                )),
+                Some(u) => match username_problem(u) {
+                    Some(why) => d.blocks.push(block(Aspect::Username, Code::UnsupportedUsername, format!("{why}; decide with an override `username:`"))),
+                    None => d.identity.username = Some(u.to_string()),
+                },
+            }
+        }
+    }
+    d
+}
+
+/// Rows 6-8 and `--policies-from-rbac`: the groups of a STANDARD entry.
+fn standard_groups(
+    m: &Mapping,
+    ctx: &Context<'_>,
+    d: &mut Decided,
+    note: &dyn Fn(Code, String) -> Finding,
+    block: &dyn Fn(Aspect, Code, String) -> Block,
+) {
+    for g in &m.groups {
+        if g.contains("{{") {
+            d.blocks.push(block(
+                Aspect::Groups,
+                Code::UnsupportedGroup,
+                format!("group `{g}` holds a template, which access entries cannot render; decide with an override `kubernetesGroups:`"),
+            ));
+        } else if g == MASTERS {
+            add_policy(
+                &mut d.identity.policies,
+                AccessPolicy {
+                    policy_arn: policy_arn(ctx.cluster.partition, CLUSTER_ADMIN_POLICY),
+                    access_scope: AccessScope::cluster(),
+                },
+            );
+        } else if let Some(p) = reserved_prefix(g) {
+            d.notes.push(note(
+                Code::ReservedGroupDropped,
+                format!("group `{g}` starts with `{p}`, which EKS refuses in kubernetesGroups; it is dropped"),
+            ));
+        } else if d.identity.groups.contains(g) {
+            continue;
+        } else if let Some((role, scope)) = ctx
+            .options
+            .policies_from_rbac
+            .then(|| ctx.rbac.and_then(|r| r.policy_for_group(g)))
+            .flatten()
+        {
+            d.notes.push(note(
+                Code::PolicyFromRbac,
+                format!(
+                    "group `{g}` (bound only to ClusterRole {}) becomes {} on {scope}; similar, not identical: access policies do not follow aggregated ClusterRoles or CRD permissions",
+                    role.role_name(),
+                    role.policy_name()
+                ),
+            ));
+            add_policy(
+                &mut d.identity.policies,
+                AccessPolicy {
+                    policy_arn: policy_arn(ctx.cluster.partition, role.policy_name()),
+                    access_scope: scope,
+                },
+            );
+        } else {
+            if let Some(rbac) = ctx.rbac {
+                if rbac.bindings_of(g).next().is_none() {
+                    d.notes.push(note(
+                        Code::GroupNotBound,
+                        format!("no RBAC binding names group `{g}`; it grants nothing today"),
+                    ));
+                }
+            }
+            d.identity.groups.push(g.clone());
+        }
+    }
+}
+
+/// Adds `p`, merging scopes with an existing association of the same policy.
+pub(crate) fn add_policy(policies: &mut Vec<AccessPolicy>, p: AccessPolicy) {
+    match policies.iter_mut().find(|x| x.policy_arn == p.policy_arn) {
+        Some(existing) => existing.access_scope = existing.access_scope.union(&p.access_scope),
+        None => policies.push(p),
+    }
+}
