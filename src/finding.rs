@@ -120,8 +120,10 @@ codes! {
     NodeCrossAccount = "node-cross-account", Error;
     /// An override decided this principal.
     OverrideApplied = "override-applied", Info;
-    /// An override is invalid or names a principal not in aws-auth.
+    /// An override's values are not what EKS accepts.
     OverrideInvalid = "override-invalid", Error;
+    /// An override names a principal that no live aws-auth mapping has.
+    OverrideUnknownPrincipal = "override-unknown-principal", Error;
     /// `--policies-from-rbac` replaced a group by an access policy.
     PolicyFromRbac = "policy-from-rbac", Info;
     /// Two mappings resolve to the same access entry.
@@ -160,8 +162,8 @@ impl fmt::Display for Source {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}", self.file, self.line)?;
         match (&self.key, self.index) {
-            (Some(k), Some(i)) => write!(f, " ({k}[{i}])"),
-            (Some(k), None) => write!(f, " ({k})"),
+            (Some(k), Some(i)) => write!(f, " {k}[{i}]"),
+            (Some(k), None) => write!(f, " {k}"),
             _ => Ok(()),
         }
     }
@@ -262,6 +264,6 @@ mod tests {
             index: Some(2),
             line: 14,
         };
-        assert_eq!(s.to_string(), "aws-auth.yaml:14 (mapRoles[2])");
+        assert_eq!(s.to_string(), "aws-auth.yaml:14 mapRoles[2]");
     }
 }

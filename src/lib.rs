@@ -9,9 +9,13 @@
 //! settings, files, exit status).
 
 pub mod arn;
+pub mod cli;
+pub mod commands;
 pub mod entry;
 pub mod finding;
 pub mod inputs;
 pub mod mapper;
+pub mod planner;
 pub mod reader;
+pub mod render;
 pub mod yaml;

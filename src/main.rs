@@ -1,1 +1,37 @@
-fn main() {}
+//! The binary: parse the command line, run the command, turn the result into an
+//! exit status. 0: success (no changes with --detailed-exitcode); 1: an error,
+//! or findings at or above --fail-on; 2: changes, with --detailed-exitcode.
+
+use std::process::ExitCode;
+
+use migrate_auth::cli::{self, Command, Parsed};
+use migrate_auth::commands::{self, Outcome};
+
+fn main() -> ExitCode {
+    let command = match cli::parse(std::env::args_os()) {
+        Parsed::Run(c) => c,
+        Parsed::Print(text) => {
+            print!("{text}");
+            return ExitCode::SUCCESS;
+        }
+        Parsed::Usage(text) => {
+            eprint!("{text}");
+            return ExitCode::from(1);
+        }
+    };
+    let (result, detailed) = match &command {
+        Command::Plan(s) => (commands::plan::run(s), s.detailed_exitcode),
+    };
+    match result {
+        Ok(Outcome::Done { changes: true }) if detailed => ExitCode::from(2),
+        Ok(Outcome::Done { .. }) => ExitCode::SUCCESS,
+        Ok(Outcome::FailedOnFindings) => {
+            eprintln!("error: the plan has findings at or above --fail-on");
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -255,6 +255,7 @@ pub(crate) fn parse_documents(text: &str) -> Result<Vec<Node>, YamlError> {
 }
 
 /// Parses a stream that must hold at most one document; an empty stream is `None`.
+#[cfg(test)]
 ///
 /// # Errors
 /// As [`parse_documents`], and a syntax error for a second document.

@@ -46,6 +46,17 @@ pub enum EksOwner {
     FargateProfile,
 }
 
+impl EksOwner {
+    /// Who the entry was created for, in words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            EksOwner::ClusterCreator => "the cluster creator",
+            EksOwner::Nodegroup => "a managed node group",
+            EksOwner::FargateProfile => "a Fargate profile",
+        }
+    }
+}
+
 /// The cluster the state belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

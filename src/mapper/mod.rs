@@ -145,7 +145,7 @@ pub fn map(aws_auth: &AwsAuth, ctx: &Context<'_>) -> Mapped {
     for o in unused {
         out.findings.push(
             Finding::new(
-                Code::OverrideInvalid,
+                Code::OverrideUnknownPrincipal,
                 format!("override for `{}`, which no live aws-auth mapping names (it must be written exactly as in aws-auth)", o.key),
             )
             .principal(o.key.clone())
@@ -331,8 +331,8 @@ fn reject_conflicts(out: &mut Mapped) {
 
 /// Infers the cluster's partition and account from aws-auth: node roles must be
 /// in the cluster's account, so they decide; otherwise the most common account.
-/// Returns the cluster and how it was inferred.
-pub fn infer_cluster(aws_auth: &AwsAuth) -> (Cluster, String) {
+/// Returns the cluster and, for each, how it was inferred.
+pub fn infer_cluster(aws_auth: &AwsAuth) -> (Cluster, Inferred) {
     let mut node_accounts: HashMap<String, usize> = HashMap::new();
     let mut accounts: HashMap<String, usize> = HashMap::new();
     let mut partitions: HashMap<Partition, usize> = HashMap::new();
@@ -356,14 +356,27 @@ pub fn infer_cluster(aws_auth: &AwsAuth) -> (Cluster, String) {
             .max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0)))
             .map(|(k, _)| k.clone())
     }
-    let partition = most(&partitions).unwrap_or(Partition::Aws);
-    let (account, how) = match (most(&node_accounts), most(&accounts)) {
+    let (partition, partition_how) = match most(&partitions) {
+        Some(p) => (p, "the most common partition of the ARNs in aws-auth"),
+        None => (Partition::Aws, "the default (no ARN in aws-auth)"),
+    };
+    let (account, account_how) = match (most(&node_accounts), most(&accounts)) {
         (Some(a), _) => (Some(a), "the account of the node roles"),
         (None, Some(a)) => (Some(a), "the most common account in aws-auth"),
         (None, None) => (None, "nothing (no ARN in aws-auth)"),
     };
     (
         Cluster { partition, account },
-        format!("cluster account inferred from {how}; partition {partition}"),
+        Inferred {
+            account: account_how,
+            partition: partition_how,
+        },
     )
+}
+
+/// How [`infer_cluster`] chose the account and the partition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Inferred {
+    pub account: &'static str,
+    pub partition: &'static str,
 }

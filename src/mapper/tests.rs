@@ -532,5 +532,5 @@ fn cluster_account_is_inferred_from_node_roles_first() {
     let a = reader::read("f", text.as_bytes()).unwrap();
     let (c, how) = infer_cluster(&a);
     assert_eq!(c.account.as_deref(), Some(ACCT));
-    assert!(how.contains("node roles"));
+    assert!(how.account.contains("node roles"));
 }

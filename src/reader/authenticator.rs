@@ -162,7 +162,7 @@ mod tests {
         assert_eq!(standings(&a), vec![("first", false), ("second", true)]);
         assert_eq!(a.findings[0].code, Code::DuplicateShadowed);
         assert!(
-            a.findings[0].message.contains("f:7 (mapRoles[1])"),
+            a.findings[0].message.contains("f:7 mapRoles[1]"),
             "{}",
             a.findings[0].message
         );

@@ -217,9 +217,15 @@ fn decode_mapping(
     let wrong = |name: &str, found: &str, node: &Node| {
         let mut at = source.clone();
         at.line = at_line(node.line);
+        let expected = match field_of(key, name.trim_end_matches("[]")) {
+            Some(Field::Groups) if name.ends_with("[]") => "a group name (a string)",
+            Some(Field::Groups) => "a list of strings",
+            Some(Field::Sso) => "a mapping",
+            _ => "a string",
+        };
         Finding::new(
             Code::WrongFieldType,
-            format!("`{name}` is {found}, not what the authenticator expects; it ignores this field today"),
+            format!("`{name}` is {found} where the authenticator expects {expected}; it ignores the field today, so it is not carried over"),
         )
         .at(&at)
     };

@@ -1,0 +1,276 @@
+//! The command line: raw flags (clap) first, then checked settings, so the rest
+//! of the program never sees an unchecked value. The edge of the program: it
+//! may use anyhow.
+
+use std::ffi::OsString;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use anyhow::{bail, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::arn::Partition;
+use crate::finding::Severity;
+use crate::mapper::Options;
+use crate::render::Format;
+
+/// Plan the move of an Amazon EKS cluster from the aws-auth ConfigMap to access entries.
+#[derive(Debug, Parser)]
+#[command(name = "migrate-auth", version, about, max_term_width = 100)]
+struct Raw {
+    #[command(subcommand)]
+    command: RawCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum RawCommand {
+    /// Show the access entries that would replace aws-auth, and why (offline, from files).
+    Plan(RawPlan),
+}
+
+#[derive(Debug, Args)]
+struct RawPlan {
+    /// The aws-auth ConfigMap as `kubectl get cm aws-auth -n kube-system -o yaml|json`
+    /// prints it (`-` for stdin).
+    #[arg(long, value_name = "FILE")]
+    aws_auth_file: PathBuf,
+    /// RBAC objects (`kubectl get clusterroles,clusterrolebindings,roles,rolebindings -A
+    /// -o yaml`); repeatable.
+    #[arg(long, value_name = "FILE")]
+    rbac_file: Vec<PathBuf>,
+    /// IAM roles or users (`aws iam list-roles` / `aws iam list-users`), to restore role
+    /// paths; repeatable.
+    #[arg(long, value_name = "FILE")]
+    iam_file: Vec<PathBuf>,
+    /// Human decisions that settle `error` findings (see the README); repeatable.
+    #[arg(long, value_name = "FILE")]
+    overrides: Vec<PathBuf>,
+    /// The cluster's current state as `migrate-auth snapshot` writes it (JSON).
+    #[arg(long, value_name = "FILE")]
+    current_file: Option<PathBuf>,
+    /// The cluster's AWS account id (else from --current-file, else inferred).
+    #[arg(long, value_name = "ID")]
+    account: Option<String>,
+    /// The cluster's partition (else from --current-file, else inferred).
+    #[arg(long, value_name = "NAME", value_parser = parse_partition)]
+    partition: Option<Partition>,
+    /// Expand `sso` matchers into one entry per matching role (needs --iam-file).
+    #[arg(long)]
+    expand_sso: bool,
+    /// Replace groups bound only to cluster-admin/admin/edit/view by access policies.
+    #[arg(long)]
+    policies_from_rbac: bool,
+    /// Output format.
+    #[arg(long, short = 'o', value_enum, default_value_t = Format::Text)]
+    output: Format,
+    /// When to colour text output.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+    /// Exit 2 when the plan has changes (0: none, 1: error).
+    #[arg(long)]
+    detailed_exitcode: bool,
+    /// Exit 1 when any finding is at least this severe.
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    fail_on: Option<FailOn>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum FailOn {
+    Warning,
+    Error,
+}
+
+fn parse_partition(s: &str) -> Result<Partition, String> {
+    Partition::from_name(s).ok_or_else(|| {
+        format!(
+            "unknown partition; one of {}",
+            Partition::ALL.map(Partition::as_str).join(", ")
+        )
+    })
+}
+
+/// Where an input comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    Stdin,
+    File(PathBuf),
+}
+
+impl Input {
+    /// The name used in messages.
+    pub fn label(&self) -> String {
+        match self {
+            Input::Stdin => "<stdin>".into(),
+            Input::File(p) => p.display().to_string(),
+        }
+    }
+}
+
+/// Checked settings of `plan`.
+#[derive(Debug, Clone)]
+pub struct PlanSettings {
+    pub aws_auth: Input,
+    pub rbac_files: Vec<PathBuf>,
+    pub iam_files: Vec<PathBuf>,
+    pub overrides: Vec<PathBuf>,
+    pub current_file: Option<PathBuf>,
+    pub account: Option<String>,
+    pub partition: Option<Partition>,
+    pub options: Options,
+    pub format: Format,
+    pub color: bool,
+    pub detailed_exitcode: bool,
+    pub fail_on: Option<Severity>,
+}
+
+/// A checked command.
+#[derive(Debug, Clone)]
+pub enum Command {
+    Plan(PlanSettings),
+}
+
+/// What parsing the command line produced.
+#[derive(Debug)]
+pub enum Parsed {
+    Run(Command),
+    /// Help or version text to print, then exit 0.
+    Print(String),
+    /// A usage error to print, then exit 1.
+    Usage(String),
+}
+
+/// Parses and checks `args` (the first is the program name).
+pub fn parse(args: impl IntoIterator<Item = OsString>) -> Parsed {
+    let raw = match Raw::try_parse_from(args) {
+        Ok(raw) => raw,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            let text = e.render().to_string();
+            return match e.kind() {
+                ErrorKind::DisplayHelp
+                | ErrorKind::DisplayVersion
+                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => Parsed::Print(text),
+                _ => Parsed::Usage(text),
+            };
+        }
+    };
+    match check(raw) {
+        Ok(c) => Parsed::Run(c),
+        Err(e) => Parsed::Usage(format!("error: {e:#}\n")),
+    }
+}
+
+fn check(raw: Raw) -> Result<Command> {
+    let RawCommand::Plan(p) = raw.command;
+    if let Some(a) = &p.account {
+        if a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()) {
+            bail!("--account {a:?} is not a 12-digit AWS account id");
+        }
+    }
+    let stdin_count = [&p.aws_auth_file]
+        .into_iter()
+        .chain(&p.rbac_file)
+        .chain(&p.iam_file)
+        .chain(&p.overrides)
+        .chain(&p.current_file)
+        .filter(|f| f.as_os_str() == "-")
+        .count();
+    if stdin_count > 0 && p.aws_auth_file.as_os_str() != "-" || stdin_count > 1 {
+        bail!("only --aws-auth-file can be read from stdin (`-`)");
+    }
+    let color = match p.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    };
+    Ok(Command::Plan(PlanSettings {
+        aws_auth: if p.aws_auth_file.as_os_str() == "-" {
+            Input::Stdin
+        } else {
+            Input::File(p.aws_auth_file)
+        },
+        rbac_files: p.rbac_file,
+        iam_files: p.iam_file,
+        overrides: p.overrides,
+        current_file: p.current_file,
+        account: p.account,
+        partition: p.partition,
+        options: Options {
+            expand_sso: p.expand_sso,
+            policies_from_rbac: p.policies_from_rbac,
+        },
+        format: p.output,
+        color,
+        detailed_exitcode: p.detailed_exitcode,
+        fail_on: p.fail_on.map(|f| match f {
+            FailOn::Warning => Severity::Warning,
+            FailOn::Error => Severity::Error,
+        }),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_args(args: &[&str]) -> Parsed {
+        parse(
+            std::iter::once("migrate-auth")
+                .chain(args.iter().copied())
+                .map(OsString::from),
+        )
+    }
+
+    #[test]
+    fn checks_the_account_id() {
+        let Parsed::Usage(msg) = parse_args(&["plan", "--aws-auth-file", "f", "--account", "12"])
+        else {
+            panic!("accepted a bad account id");
+        };
+        assert!(msg.contains("12-digit"), "{msg}");
+    }
+
+    #[test]
+    fn only_aws_auth_reads_stdin() {
+        let Parsed::Usage(msg) = parse_args(&["plan", "--aws-auth-file", "f", "--iam-file", "-"])
+        else {
+            panic!("accepted stdin for --iam-file");
+        };
+        assert!(msg.contains("stdin"), "{msg}");
+    }
+
+    #[test]
+    fn settings_carry_the_flags() {
+        let Parsed::Run(Command::Plan(s)) = parse_args(&[
+            "plan",
+            "--aws-auth-file",
+            "-",
+            "--partition",
+            "aws-cn",
+            "--fail-on",
+            "warning",
+            "--expand-sso",
+            "-o",
+            "json",
+            "--color",
+            "always",
+        ]) else {
+            panic!("refused valid flags");
+        };
+        assert_eq!(s.aws_auth, Input::Stdin);
+        assert_eq!(s.partition, Some(Partition::AwsCn));
+        assert_eq!(s.fail_on, Some(Severity::Warning));
+        assert!(s.options.expand_sso && s.color);
+        assert_eq!(s.format, Format::Json);
+    }
+}

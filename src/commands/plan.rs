@@ -1,0 +1,155 @@
+//! `migrate-auth plan`: read aws-auth and the optional inputs, map, plan, render.
+
+use std::io::Write;
+
+use anyhow::{bail, Result};
+
+use super::{read_file, read_input, Outcome};
+use crate::cli::PlanSettings;
+use crate::finding::{Code, Finding};
+use crate::inputs::current::CurrentState;
+use crate::inputs::iam::IamDump;
+use crate::inputs::overrides::Overrides;
+use crate::inputs::rbac::Rbac;
+use crate::mapper::{self, Cluster, Context};
+use crate::planner::{self, Current, KnownFrom, Plan};
+use crate::reader;
+use crate::render;
+
+/// Runs `plan` and writes the rendered plan to stdout.
+///
+/// # Errors
+/// Unreadable or malformed inputs, and flags that contradict the current state.
+pub fn run(s: &PlanSettings) -> Result<Outcome> {
+    let plan = build(s)?;
+    let text = render::render(&plan, s.format, s.color);
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    let worst = plan.summary.findings.worst();
+    if let (Some(limit), Some(worst)) = (s.fail_on, worst) {
+        if worst >= limit {
+            return Ok(Outcome::FailedOnFindings);
+        }
+    }
+    Ok(Outcome::Done {
+        changes: plan.summary.has_changes(),
+    })
+}
+
+/// Reads every input and computes the plan.
+///
+/// # Errors
+/// As [`run`].
+pub fn build(s: &PlanSettings) -> Result<Plan> {
+    let label = s.aws_auth.label();
+    let aws_auth = reader::read(&label, &read_input(&s.aws_auth)?)?;
+
+    let rbac = if s.rbac_files.is_empty() {
+        None
+    } else {
+        let mut r = Rbac::default();
+        for f in &s.rbac_files {
+            r.add_file(&f.display().to_string(), &read_file(f)?)?;
+        }
+        Some(r)
+    };
+    let mut iam = IamDump::default();
+    for f in &s.iam_files {
+        iam.add_file(&f.display().to_string(), &read_file(f)?)?;
+    }
+    let mut overrides = Overrides::default();
+    for f in &s.overrides {
+        overrides.add_file(&f.display().to_string(), &read_file(f)?)?;
+    }
+    let state = match &s.current_file {
+        Some(f) => {
+            let name = f.display().to_string();
+            Some((
+                name.clone(),
+                CurrentState::from_file(&name, &read_file(f)?)?,
+            ))
+        }
+        None => None,
+    };
+
+    let (cluster, known_from, inferred) =
+        cluster_facts(s, state.as_ref().map(|(_, st)| st), &aws_auth)?;
+    let ctx = Context {
+        cluster: &cluster,
+        rbac: rbac.as_ref(),
+        iam: &iam,
+        overrides: &overrides,
+        options: s.options,
+    };
+    let mut mapped = mapper::map(&aws_auth, &ctx);
+    if let Some(how) = inferred {
+        mapped
+            .findings
+            .push(Finding::new(Code::ClusterAccountInferred, how));
+    }
+    let current = match state {
+        Some((name, st)) => Current::from_state(&name, st),
+        None => Current::assumed(),
+    };
+    Ok(planner::plan(&label, &cluster, known_from, mapped, current))
+}
+
+/// The cluster's partition and account: from the current state, the flags, or
+/// inferred from aws-auth (then with a note saying how).
+fn cluster_facts(
+    s: &PlanSettings,
+    state: Option<&CurrentState>,
+    aws_auth: &reader::AwsAuth,
+) -> Result<(Cluster, KnownFrom, Option<String>)> {
+    if let Some(st) = state {
+        let Some((partition, account)) = st.cluster.partition_and_account() else {
+            bail!("the current-state file has no cluster ARN with an account");
+        };
+        if s.account.as_ref().is_some_and(|a| *a != account) {
+            bail!("--account differs from the account in the current-state file ({account})");
+        }
+        if s.partition.is_some_and(|p| p != partition) {
+            bail!("--partition differs from the partition in the current-state file ({partition})");
+        }
+        return Ok((
+            Cluster {
+                partition,
+                account: Some(account),
+            },
+            KnownFrom::CurrentFile,
+            None,
+        ));
+    }
+    if let (Some(a), Some(p)) = (&s.account, s.partition) {
+        let cluster = Cluster {
+            partition: p,
+            account: Some(a.clone()),
+        };
+        return Ok((cluster, KnownFrom::Flags, None));
+    }
+    let (guess, how) = mapper::infer_cluster(aws_auth);
+    let account = match &s.account {
+        Some(a) => format!("account {a} from --account"),
+        None => format!(
+            "account {} inferred from {}",
+            guess.account.as_deref().unwrap_or("unknown"),
+            how.account
+        ),
+    };
+    let partition = match s.partition {
+        Some(p) => format!("partition {p} from --partition"),
+        None => format!(
+            "partition {} inferred from {}",
+            guess.partition, how.partition
+        ),
+    };
+    let cluster = Cluster {
+        partition: s.partition.unwrap_or(guess.partition),
+        account: s.account.clone().or(guess.account),
+    };
+    let note = format!(
+        "{account}; {partition}; give --account and --partition (or --current-file) to be sure"
+    );
+    Ok((cluster, KnownFrom::Inferred, Some(note)))
+}

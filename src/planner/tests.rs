@@ -1,0 +1,205 @@
+use super::*;
+use crate::arn::Partition;
+use crate::entry::{policy_arn, AccessScope, ScopeType};
+
+fn src(line: usize) -> Source {
+    Source {
+        file: "aws-auth.yaml".into(),
+        key: Some("mapRoles".into()),
+        index: Some(0),
+        line,
+    }
+}
+
+fn admin(arn: &str) -> AccessPolicy {
+    let _ = arn;
+    AccessPolicy {
+        policy_arn: policy_arn(Partition::Aws, "AmazonEKSClusterAdminPolicy"),
+        access_scope: AccessScope::cluster(),
+    }
+}
+
+fn desired(
+    arn: &str,
+    username: Option<&str>,
+    groups: &[&str],
+    policies: Vec<AccessPolicy>,
+) -> DesiredEntry {
+    DesiredEntry {
+        principal_arn: arn.into(),
+        entry_type: EntryType::Standard,
+        username: username.map(str::to_string),
+        kubernetes_groups: groups.iter().map(|g| g.to_string()).collect(),
+        access_policies: policies,
+        source: src(1),
+        overridden: false,
+    }
+}
+
+fn current(
+    arn: &str,
+    t: EntryType,
+    username: Option<&str>,
+    groups: &[&str],
+    policies: Vec<AccessPolicy>,
+) -> CurrentEntry {
+    CurrentEntry {
+        principal_arn: arn.into(),
+        entry_type: t,
+        username: username.map(str::to_string),
+        kubernetes_groups: groups.iter().map(|g| g.to_string()).collect(),
+        access_policies: policies,
+        eks_owned: None,
+    }
+}
+
+fn run(desired: Vec<DesiredEntry>, mode: AuthMode, entries: Vec<CurrentEntry>) -> Plan {
+    let cluster = Cluster {
+        partition: Partition::Aws,
+        account: Some("111122223333".into()),
+    };
+    plan(
+        "aws-auth.yaml",
+        &cluster,
+        KnownFrom::Flags,
+        Mapped {
+            desired,
+            ..Mapped::default()
+        },
+        Current {
+            origin: Origin::File {
+                file: "c.json".into(),
+            },
+            mode,
+            entries,
+        },
+    )
+}
+
+const A: &str = "arn:aws:iam::111122223333:role/A";
+
+#[test]
+fn creates_missing_entries_and_switches_the_mode_first() {
+    let p = run(
+        vec![desired(A, Some("a"), &["g"], vec![admin(A)])],
+        AuthMode::ConfigMap,
+        vec![],
+    );
+    assert_eq!(p.actions[0].name(), "create");
+    assert_eq!(
+        p.mode_change,
+        Some(Change {
+            from: AuthMode::ConfigMap,
+            to: AuthMode::ApiAndConfigMap
+        })
+    );
+    assert_eq!((p.summary.add, p.summary.change), (1, 1));
+}
+
+#[test]
+fn equal_entries_are_adopted_including_the_default_username() {
+    let p = run(
+        vec![desired(A, None, &["b", "a"], vec![admin(A)])],
+        AuthMode::ApiAndConfigMap,
+        vec![current(
+            A,
+            EntryType::Standard,
+            Some("arn:aws:sts::111122223333:assumed-role/A/{{SessionName}}"),
+            &["a", "b"],
+            vec![admin(A)],
+        )],
+    );
+    assert_eq!(p.actions[0].name(), "adopt");
+    assert!(!p.summary.has_changes());
+}
+
+#[test]
+fn different_username_or_groups_update() {
+    let p = run(
+        vec![desired(A, Some("new"), &["g"], vec![])],
+        AuthMode::ApiAndConfigMap,
+        vec![current(A, EntryType::Standard, Some("old"), &["g"], vec![])],
+    );
+    let Action::Update {
+        username,
+        kubernetes_groups,
+        ..
+    } = &p.actions[0]
+    else {
+        panic!("{:?}", p.actions[0]);
+    };
+    assert_eq!(username.as_ref().unwrap().to, Some("new".into()));
+    assert!(kubernetes_groups.is_none());
+    assert_eq!(p.summary.change, 1);
+}
+
+#[test]
+fn missing_policies_and_other_scopes_are_associated() {
+    let ns = AccessPolicy {
+        policy_arn: admin(A).policy_arn,
+        access_scope: AccessScope {
+            scope_type: ScopeType::Namespace,
+            namespaces: vec!["x".into()],
+        },
+    };
+    let p = run(
+        vec![desired(A, Some("a"), &[], vec![admin(A)])],
+        AuthMode::ApiAndConfigMap,
+        vec![current(
+            A,
+            EntryType::Standard,
+            Some("a"),
+            &[],
+            vec![ns.clone()],
+        )],
+    );
+    let Action::Associate { associate, .. } = &p.actions[0] else {
+        panic!("{:?}", p.actions[0]);
+    };
+    assert_eq!(associate[0].previous_scope, Some(ns.access_scope));
+}
+
+#[test]
+fn another_type_is_a_conflict_and_nothing_is_done() {
+    let p = run(
+        vec![desired(A, Some("a"), &[], vec![])],
+        AuthMode::Api,
+        vec![current(A, EntryType::Ec2Linux, None, &[], vec![])],
+    );
+    assert_eq!(p.actions[0].name(), "none");
+    assert_eq!(p.findings[0].code, Code::TypeConflict);
+    assert_eq!(p.summary.findings.errors, 1);
+    assert!(p.mode_change.is_none());
+}
+
+#[test]
+fn eks_owned_and_unmanaged_entries_are_left_alone() {
+    let mut node = current(
+        A,
+        EntryType::Ec2Linux,
+        Some("system:node:{{EC2PrivateDNSName}}"),
+        &[],
+        vec![],
+    );
+    node.eks_owned = Some(EksOwner::Nodegroup);
+    let mut d = desired(A, None, &[], vec![]);
+    d.entry_type = EntryType::Ec2Linux;
+    let other = current(
+        "arn:aws:iam::111122223333:role/Other",
+        EntryType::Standard,
+        None,
+        &[],
+        vec![],
+    );
+    let p = run(vec![d], AuthMode::ApiAndConfigMap, vec![node, other]);
+    assert!(matches!(
+        p.actions[0],
+        Action::Adopt {
+            eks_owned: Some(EksOwner::Nodegroup),
+            ..
+        }
+    ));
+    assert_eq!(p.actions.len(), 1);
+    assert!(p.findings.iter().any(|f| f.code == Code::Unmanaged));
+    assert_eq!(p.summary.destroy, 0);
+}

@@ -1,0 +1,106 @@
+//! Renderers: turn a [`Plan`] into what people and scripts read. Pure: each
+//! returns a `String`.
+//!
+//! - [`text`]: terraform-like, for a terminal (colour optional);
+//! - [`json`]: the stable `schemaVersion: 1` contract for scripts;
+//! - [`markdown`]: a pull-request comment.
+
+pub mod json;
+pub mod markdown;
+pub mod text;
+
+use crate::entry::AccessPolicy;
+use crate::inputs::current::EksOwner;
+use crate::planner::{Association, KnownFrom, Origin, Plan};
+
+/// Output formats of `plan`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    Markdown,
+}
+
+/// Renders `plan` in `format`; `color` only affects text.
+pub fn render(plan: &Plan, format: Format, color: bool) -> String {
+    match format {
+        Format::Text => text::render(plan, color),
+        Format::Json => json::render(plan),
+        Format::Markdown => markdown::render(plan),
+    }
+}
+
+/// "account 111122223333, partition aws (inferred: ...)".
+fn cluster_line(plan: &Plan) -> String {
+    let account = plan.cluster.account_id.as_deref().unwrap_or("unknown");
+    let from = match plan.cluster.known_from {
+        KnownFrom::CurrentFile => "from the current-state file",
+        KnownFrom::Flags => "from --account/--partition",
+        KnownFrom::Inferred => "inferred from aws-auth; set --account and --partition to be sure",
+    };
+    format!(
+        "account {account}, partition {} ({from})",
+        plan.cluster.partition
+    )
+}
+
+/// "CONFIG_MAP, 0 access entries (assumed: no --current-file)".
+fn current_line(plan: &Plan) -> String {
+    let c = &plan.current;
+    match &c.origin {
+        Origin::Assumed => format!(
+            "assumed {} with no access entries (no --current-file given)",
+            c.mode
+        ),
+        Origin::File { file } => format!(
+            "{}, {} access entr{} (from {file})",
+            c.mode,
+            c.entries.len(),
+            if c.entries.len() == 1 { "y" } else { "ies" }
+        ),
+    }
+}
+
+fn policy_text(p: &AccessPolicy) -> String {
+    format!("{} ({})", p.short_name(), p.access_scope)
+}
+
+fn association_text(a: &Association) -> String {
+    match &a.previous_scope {
+        None => policy_text(&a.policy),
+        Some(prev) => format!(
+            "{} ({} -> {})",
+            a.policy.short_name(),
+            prev,
+            a.policy.access_scope
+        ),
+    }
+}
+
+fn owner_text(o: EksOwner) -> String {
+    format!("created by EKS for {}", o.describe())
+}
+
+fn quoted_list(items: &[String]) -> String {
+    let inner: Vec<String> = items.iter().map(|g| format!("{g:?}")).collect();
+    format!("[{}]", inner.join(", "))
+}
+
+fn summary_line(plan: &Plan) -> String {
+    let s = &plan.summary;
+    format!(
+        "Plan: {} to add, {} to change, {} to destroy.",
+        s.add, s.change, s.destroy
+    )
+}
+
+fn findings_line(plan: &Plan) -> String {
+    let t = &plan.summary.findings;
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    format!(
+        "Findings: {}, {}, {} info.",
+        plural(t.errors, "error"),
+        plural(t.warnings, "warning"),
+        t.infos
+    )
+}

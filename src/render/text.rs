@@ -1,0 +1,251 @@
+//! The human plan, modelled on `terraform plan`: a legend of the symbols used,
+//! one block per principal, the findings, and the `Plan:` line ("No changes."
+//! when there are none). Colour only when asked for (a terminal without NO_COLOR).
+
+use std::fmt::Write as _;
+
+use super::{
+    association_text, cluster_line, current_line, findings_line, owner_text, policy_text,
+    quoted_list, summary_line,
+};
+use crate::finding::Severity;
+use crate::planner::{Action, Plan};
+
+#[derive(Clone, Copy)]
+enum Paint {
+    Green,
+    Yellow,
+    Red,
+    Dim,
+    Bold,
+}
+
+struct Out {
+    color: bool,
+    buf: String,
+}
+
+impl Out {
+    fn paint(&self, p: Paint, s: &str) -> String {
+        if !self.color {
+            return s.to_string();
+        }
+        let code = match p {
+            Paint::Green => "32",
+            Paint::Yellow => "33",
+            Paint::Red => "31",
+            Paint::Dim => "2",
+            Paint::Bold => "1",
+        };
+        format!("\x1b[{code}m{s}\x1b[0m")
+    }
+
+    fn line(&mut self, s: impl AsRef<str>) {
+        self.buf.push_str(s.as_ref());
+        self.buf.push('\n');
+    }
+}
+
+fn symbol(a: &Action) -> (&'static str, Paint) {
+    match a {
+        Action::Create { .. } => ("+", Paint::Green),
+        Action::Update { .. } | Action::Associate { .. } => ("~", Paint::Yellow),
+        Action::Adopt { .. } => ("=", Paint::Dim),
+        Action::None {
+            severity: Severity::Error,
+            ..
+        } => ("!", Paint::Red),
+        Action::None { .. } => ("!", Paint::Yellow),
+    }
+}
+
+/// Renders the plan for a terminal.
+pub fn render(plan: &Plan, color: bool) -> String {
+    let mut o = Out {
+        color,
+        buf: String::new(),
+    };
+    o.line(format!("aws-auth: {}", plan.aws_auth_file));
+    o.line(format!("Cluster: {}", cluster_line(plan)));
+    o.line(format!("Current state: {}", current_line(plan)));
+    o.line("");
+
+    legend(&mut o, plan);
+
+    if plan.summary.has_changes() || !plan.actions.is_empty() {
+        o.line("migrate-auth will perform the following actions:");
+        o.line("");
+    }
+    if let Some(m) = &plan.mode_change {
+        let s = o.paint(Paint::Yellow, "~");
+        o.line(format!("  {s} authentication mode: {} -> {}", m.from, m.to));
+        o.line("");
+    }
+    for a in &plan.actions {
+        action(&mut o, a);
+        o.line("");
+    }
+
+    if !plan.findings.is_empty() {
+        o.line(o.paint(Paint::Bold, "Findings:"));
+        for f in &plan.findings {
+            let (sev, paint) = match f.severity {
+                Severity::Error => ("error", Paint::Red),
+                Severity::Warning => ("warning", Paint::Yellow),
+                Severity::Info => ("info", Paint::Dim),
+            };
+            let mut head = format!("{:<7} {}", sev, f.code);
+            if let Some(src) = &f.source {
+                let _ = write!(head, "  {src}");
+            }
+            o.line(format!("  {}", o.paint(paint, &head)));
+            if let Some(p) = &f.principal_arn {
+                o.line(format!("          {p}"));
+            }
+            o.line(format!("          {}", f.message));
+        }
+        o.line("");
+    }
+
+    if plan.summary.has_changes() {
+        o.line(o.paint(Paint::Bold, &summary_line(plan)));
+    } else {
+        o.line(o.paint(
+            Paint::Bold,
+            "No changes. The cluster's access entries already match aws-auth.",
+        ));
+    }
+    o.line(findings_line(plan));
+    o.buf
+}
+
+/// Lists only the symbols the plan uses.
+fn legend(o: &mut Out, plan: &Plan) {
+    let mut used: Vec<(&str, Paint, &str)> = Vec::new();
+    let mut add = |sym: &'static str, p: Paint, what: &'static str| {
+        if !used.iter().any(|(s, _, _)| *s == sym) {
+            used.push((sym, p, what));
+        }
+    };
+    if plan.mode_change.is_some() {
+        add("~", Paint::Yellow, "update in-place");
+    }
+    for a in &plan.actions {
+        let (sym, p) = symbol(a);
+        let what = match sym {
+            "+" => "create",
+            "~" => "update in-place",
+            "=" => "adopt (already as planned)",
+            _ => "no entry (the principal stays on aws-auth)",
+        };
+        add(sym, p, what);
+    }
+    if used.is_empty() {
+        return;
+    }
+    used.sort_by_key(|(s, _, _)| ["+", "~", "=", "!"].iter().position(|x| x == s));
+    o.line("Access entry actions are indicated with the following symbols:");
+    for (sym, p, what) in used {
+        let s = o.paint(p, sym);
+        o.line(format!("  {s} {what}"));
+    }
+    o.line("");
+}
+
+fn action(o: &mut Out, a: &Action) {
+    let (sym, paint) = symbol(a);
+    let s = o.paint(paint, sym);
+    let src = a.source();
+    let head = format!("  # {} ({src})", a.principal());
+    o.line(o.paint(Paint::Bold, &head));
+    match a {
+        Action::Create {
+            entry_type,
+            username,
+            kubernetes_groups,
+            associate,
+            ..
+        } => {
+            o.line(format!("  {s} access entry"));
+            o.line(format!("      type             = {entry_type}"));
+            if entry_type.is_standard() {
+                let u = username
+                    .as_ref()
+                    .map_or("(EKS default)".to_string(), |u| format!("{u:?}"));
+                o.line(format!("      username         = {u}"));
+                o.line(format!(
+                    "      kubernetesGroups = {}",
+                    quoted_list(kubernetes_groups)
+                ));
+            }
+            for p in associate {
+                let plus = o.paint(Paint::Green, "+");
+                o.line(format!("    {plus} policy {}", policy_text(&p.policy)));
+            }
+        }
+        Action::Update {
+            username,
+            kubernetes_groups,
+            associate,
+            eks_owned,
+            ..
+        } => {
+            let owner = eks_owned
+                .map(|x| format!("  # {}", owner_text(x)))
+                .unwrap_or_default();
+            o.line(format!("  {s} access entry{owner}"));
+            let tilde = o.paint(Paint::Yellow, "~");
+            if let Some(c) = username {
+                let show = |u: &Option<String>| {
+                    u.as_ref()
+                        .map_or("(none)".to_string(), |u| format!("{u:?}"))
+                };
+                o.line(format!(
+                    "    {tilde} username         = {} -> {}",
+                    show(&c.from),
+                    show(&c.to)
+                ));
+            }
+            if let Some(c) = kubernetes_groups {
+                o.line(format!(
+                    "    {tilde} kubernetesGroups = {} -> {}",
+                    quoted_list(&c.from),
+                    quoted_list(&c.to)
+                ));
+            }
+            associations(o, associate);
+        }
+        Action::Associate {
+            associate,
+            eks_owned,
+            ..
+        } => {
+            let owner = eks_owned
+                .map(|x| format!("  # {}", owner_text(x)))
+                .unwrap_or_default();
+            o.line(format!("  {s} access entry (policies only){owner}"));
+            associations(o, associate);
+        }
+        Action::Adopt { eks_owned, .. } => {
+            let owner = eks_owned
+                .map(|x| format!("; {}", owner_text(x)))
+                .unwrap_or_default();
+            o.line(format!("  {s} access entry (exists as planned{owner})"));
+        }
+        Action::None { reason, .. } => {
+            o.line(format!("  {s} no access entry: {reason}"));
+        }
+    }
+}
+
+fn associations(o: &mut Out, list: &[crate::planner::Association]) {
+    for a in list {
+        let (sym, paint) = if a.previous_scope.is_some() {
+            ("~", Paint::Yellow)
+        } else {
+            ("+", Paint::Green)
+        };
+        let s = o.paint(paint, sym);
+        o.line(format!("    {s} policy {}", association_text(a)));
+    }
+}

@@ -1,0 +1,368 @@
+//! Exit codes, stdin, renderers, colour and bad input, end to end.
+
+use std::fs;
+
+use crate::{run, run_in, testdata};
+
+const CASE: &str = "cases/01-node-roles/aws-auth.yaml";
+const EMPTY: &str = "cases/23-empty/aws-auth.yaml";
+
+fn tmp(name: &str, bytes: &[u8]) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("migrate-auth-tests-{}", std::process::id()));
+    fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    fs::write(&path, bytes).unwrap();
+    path
+}
+
+#[test]
+fn plan_exits_0_and_prints_the_terraform_summary() {
+    let r = run(&[
+        "plan",
+        "--aws-auth-file",
+        CASE,
+        "--account",
+        "111122223333",
+        "--partition",
+        "aws",
+    ]);
+    assert_eq!((r.code, r.stderr.as_str()), (0, ""));
+    assert!(
+        r.stdout
+            .contains("Plan: 4 to add, 1 to change, 0 to destroy."),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("  + create\n"));
+    assert!(
+        !r.stdout.contains("  = adopt"),
+        "the legend lists only the symbols used"
+    );
+    assert!(
+        !r.stdout.contains('\x1b'),
+        "no colour when stdout is not a terminal"
+    );
+}
+
+#[test]
+fn detailed_exitcode_is_2_with_changes_and_0_without() {
+    let r = run(&["plan", "--aws-auth-file", CASE, "--detailed-exitcode"]);
+    assert_eq!((r.code, r.stderr.as_str()), (2, ""));
+    let r = run(&["plan", "--aws-auth-file", EMPTY, "--detailed-exitcode"]);
+    assert_eq!((r.code, r.stderr.as_str()), (0, ""));
+    assert!(r.stdout.contains("No changes."), "{}", r.stdout);
+    assert!(!r.stdout.contains("Plan:"));
+}
+
+#[test]
+fn fail_on_turns_findings_into_exit_1_but_still_prints_the_plan() {
+    let r = run(&[
+        "plan",
+        "--aws-auth-file",
+        CASE,
+        "--fail-on",
+        "warning",
+        "--detailed-exitcode",
+    ]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("--fail-on"), "{}", r.stderr);
+    assert!(r.stdout.contains("Plan:"));
+    let r = run(&["plan", "--aws-auth-file", CASE, "--fail-on", "error"]);
+    assert_eq!(
+        (r.code, r.stderr.as_str()),
+        (0, ""),
+        "case 01 has warnings only"
+    );
+    let r = run(&[
+        "plan",
+        "--aws-auth-file",
+        "cases/05-hybrid-ambiguous/aws-auth.yaml",
+        "--fail-on",
+        "error",
+    ]);
+    assert_eq!(r.code, 1);
+}
+
+#[test]
+fn stdin_is_read_with_dash() {
+    let bytes = fs::read(testdata().join(CASE)).unwrap();
+    let r = run_in(
+        &testdata(),
+        &["plan", "--aws-auth-file", "-", "-o", "json"],
+        &bytes,
+        &[],
+    );
+    assert_eq!((r.code, r.stderr.as_str()), (0, ""));
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["awsAuthFile"], "<stdin>");
+    assert_eq!(v["desired"].as_array().unwrap().len(), 4);
+}
+
+#[test]
+fn empty_stdin_is_an_error_not_a_hang() {
+    let r = run_in(&testdata(), &["plan", "--aws-auth-file", "-"], b"", &[]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.starts_with("error: <stdin>:1:"), "{}", r.stderr);
+    assert_eq!(r.stdout, "");
+}
+
+#[test]
+fn json_output_follows_the_documented_contract() {
+    let r = run(&[
+        "plan",
+        "--aws-auth-file",
+        "cases/22-current-diff/aws-auth.yaml",
+        "--current-file",
+        "cases/22-current-diff/current.json",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["schemaVersion"], 1);
+    let d = &v["desired"][0];
+    for key in [
+        "principalArn",
+        "type",
+        "kubernetesGroups",
+        "accessPolicies",
+        "source",
+    ] {
+        assert!(d.get(key).is_some(), "desired lacks {key}: {d}");
+    }
+    let f = &v["findings"][0];
+    for key in ["severity", "code", "message"] {
+        assert!(f.get(key).is_some(), "finding lacks {key}: {f}");
+    }
+    let actions: Vec<&str> = v["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["action"].as_str().unwrap())
+        .collect();
+    for a in ["adopt", "update", "associate", "create", "none"] {
+        assert!(actions.contains(&a), "no {a} in {actions:?}");
+    }
+    assert_eq!(v["summary"]["add"], 1);
+    assert_eq!(v["currentState"]["source"], "file");
+}
+
+#[test]
+fn markdown_is_a_pull_request_comment() {
+    let r = run(&[
+        "plan",
+        "--aws-auth-file",
+        "cases/05-hybrid-ambiguous/aws-auth.yaml",
+        "--output",
+        "markdown",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r
+        .stdout
+        .starts_with("### migrate-auth plan for `cases/05-hybrid-ambiguous/aws-auth.yaml`"));
+    assert!(r.stdout.contains("| Action | Principal |"));
+    assert!(
+        r.stdout.contains("| error | `ambiguous-node-role` |"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn colour_is_on_when_asked_and_off_otherwise() {
+    let r = run(&["plan", "--aws-auth-file", CASE, "--color", "always"]);
+    assert!(r.stdout.contains("\x1b[32m+\x1b[0m"), "{}", r.stdout);
+    let r = run_in(
+        &testdata(),
+        &["plan", "--aws-auth-file", CASE, "--color", "never"],
+        b"",
+        &[("NO_COLOR", "")],
+    );
+    assert!(!r.stdout.contains('\x1b'));
+}
+
+#[test]
+fn usage_errors_exit_1_not_2() {
+    let r = run(&["plan", "--aws-auth-file", CASE, "--no-such-flag"]);
+    assert_eq!(r.code, 1, "2 means 'changes' with --detailed-exitcode");
+    assert!(r.stderr.contains("--no-such-flag"));
+    let r = run(&["plan", "--aws-auth-file", CASE, "--account", "abc"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("12-digit"), "{}", r.stderr);
+    let r = run(&["--help"]);
+    assert_eq!((r.code, r.stderr.as_str()), (0, ""));
+    assert!(r.stdout.contains("plan"));
+}
+
+/// Runs `plan` on `bytes` and returns (exit code, stderr).
+fn plan_bytes(name: &str, bytes: &[u8]) -> (i32, String) {
+    let path = tmp(name, bytes);
+    let r = run(&["plan", "--aws-auth-file", path.to_str().unwrap()]);
+    assert_eq!(r.stdout, "", "nothing on stdout when the input is bad");
+    (r.code, r.stderr)
+}
+
+#[test]
+fn bad_input_names_the_file_and_line() {
+    let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n  namespace: kube-system\ndata:\n";
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("missing.yaml", Vec::new(), "cannot read"),
+        (
+            "latin1.yaml",
+            [cm.as_bytes(), b"  mapRoles: |\n    - username: caf\xe9\n"].concat(),
+            "latin1.yaml:8: not valid UTF-8",
+        ),
+        (
+            "secret.yaml",
+            b"kind: Secret\nmetadata: {name: aws-auth}\n".to_vec(),
+            "secret.yaml:1: expected the ConfigMap",
+        ),
+        (
+            "broken.yaml",
+            b"kind: ConfigMap\nmetadata: {name: aws-auth\n".to_vec(),
+            "broken.yaml:",
+        ),
+        (
+            "list-value.yaml",
+            format!("{cm}  mapRoles:\n    - rolearn: x\n").into_bytes(),
+            "list-value.yaml:8: data.mapRoles must be a string",
+        ),
+        (
+            "huge.yaml",
+            format!("{cm}  mapRoles: \"{}\"\n", "x".repeat(1_100_000)).into_bytes(),
+            "huge.yaml:7: data.mapRoles is 1100000 bytes",
+        ),
+    ];
+    for (name, bytes, expected) in cases {
+        let (code, stderr) = if name == "missing.yaml" {
+            let r = run(&["plan", "--aws-auth-file", "no/such/file.yaml"]);
+            (r.code, r.stderr)
+        } else {
+            plan_bytes(name, &bytes)
+        };
+        assert_eq!(code, 1, "{name}: {stderr}");
+        assert!(
+            stderr.contains(expected),
+            "{name}: expected {expected:?} in {stderr:?}"
+        );
+        assert!(!stderr.contains("panicked"), "{name}: {stderr}");
+    }
+}
+
+#[test]
+fn alias_bombs_fail_fast_with_a_clear_error() {
+    let mut text = String::from(
+        "kind: ConfigMap\nmetadata: {name: aws-auth}\nx0: &a0 [l, l, l, l, l, l, l, l, l, l]\n",
+    );
+    for i in 1..12 {
+        let p = i - 1;
+        text.push_str(&format!(
+            "x{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+        ));
+    }
+    let (code, stderr) = plan_bytes("bomb.yaml", text.as_bytes());
+    assert_eq!(code, 1);
+    assert!(stderr.contains("alias bomb"), "{stderr}");
+}
+
+#[test]
+fn an_alias_bomb_inside_a_key_only_disables_that_key() {
+    let mut inner = String::from("- &a0 {rolearn: arn:aws:iam::111122223333:role/x, groups: [l, l, l, l, l, l, l, l, l, l]}\n");
+    for i in 1..12 {
+        let p = i - 1;
+        inner.push_str(&format!(
+            "- &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+        ));
+    }
+    let text = format!(
+        "kind: ConfigMap\nmetadata: {{name: aws-auth}}\ndata:\n  mapRoles: {:?}\n  mapUsers: |\n    - userarn: arn:aws:iam::111122223333:user/a\n      username: a\n",
+        inner
+    );
+    let path = tmp("inner-bomb.yaml", text.as_bytes());
+    let r = run(&[
+        "plan",
+        "--aws-auth-file",
+        path.to_str().unwrap(),
+        "-o",
+        "json",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let codes: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert!(codes.contains(&"key-inactive"), "{codes:?}");
+    assert_eq!(
+        v["desired"].as_array().unwrap().len(),
+        1,
+        "mapUsers still migrates"
+    );
+}
+
+#[test]
+fn bad_optional_inputs_name_their_file_and_line() {
+    let case = "cases/01-node-roles/aws-auth.yaml";
+    let over = tmp(
+        "over.yaml",
+        b"arn:aws:iam::111122223333:role/x:\n  typ: EC2_LINUX\n",
+    );
+    let r = run(&[
+        "plan",
+        "--aws-auth-file",
+        case,
+        "--overrides",
+        over.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr
+            .contains("over.yaml:2: unknown override field `typ`"),
+        "{}",
+        r.stderr
+    );
+    let cur = tmp("cur.json", b"{\"schemaVersion\": 2, \"cluster\": {\"name\": \"x\", \"arn\": \"arn:aws:eks:eu-west-1:111122223333:cluster/x\", \"authenticationMode\": \"API\"}}");
+    let r = run(&[
+        "plan",
+        "--aws-auth-file",
+        case,
+        "--current-file",
+        cur.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("schemaVersion 2 is not supported"),
+        "{}",
+        r.stderr
+    );
+    let iam = tmp(
+        "iam.json",
+        b"{\"Roles\": [{\"Arn\": \"arn:aws:iam::1:role/x\"}]}",
+    );
+    let r = run(&[
+        "plan",
+        "--aws-auth-file",
+        case,
+        "--iam-file",
+        iam.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("iam.json:1: `Arn`"), "{}", r.stderr);
+}
+
+#[test]
+fn flags_that_contradict_the_current_state_are_refused() {
+    let r = run(&[
+        "plan",
+        "--aws-auth-file",
+        "cases/22-current-diff/aws-auth.yaml",
+        "--current-file",
+        "cases/22-current-diff/current.json",
+        "--account",
+        "444455556666",
+    ]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("--account differs"), "{}", r.stderr);
+}
