@@ -355,7 +355,8 @@ mod tests {
 
     #[test]
     fn rejects_malformed_arns_with_a_reason() {
-        let cases: [(&str, fn(&ArnError) -> bool); 9] = [
+        type Check = fn(&ArnError) -> bool;
+        let cases: [(&str, Check); 9] = [
             ("role/x", |e| matches!(e, ArnError::NotAnArn)),
             ("arn:aws:iam::1111", |e| {
                 matches!(e, ArnError::WrongShape { .. })

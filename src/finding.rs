@@ -257,6 +257,15 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_documents_every_code_with_its_severity() {
+        let readme = include_str!("../README.md");
+        for code in Code::ALL {
+            let row = format!("| `{}` | {} |", code.as_str(), code.severity());
+            assert!(readme.contains(&row), "README lacks the row {row}");
+        }
+    }
+
+    #[test]
     fn source_displays_file_line_key_and_index() {
         let s = Source {
             file: "aws-auth.yaml".into(),

@@ -19,3 +19,37 @@ pub mod planner;
 pub mod reader;
 pub mod render;
 pub mod yaml;
+
+use crate::inputs::iam::IamDump;
+use crate::inputs::overrides::Overrides;
+use crate::planner::{Current, KnownFrom, Plan};
+
+/// Plans an aws-auth file with no other input: the cluster's account and
+/// partition are inferred, the current state is assumed (`CONFIG_MAP`, no
+/// entries). For benchmarks and fuzzing; `migrate-auth plan` adds the options.
+///
+/// # Errors
+/// A [`reader::ReadError`] when `bytes` hold no readable aws-auth ConfigMap.
+pub fn plan_aws_auth_only(
+    file: &str,
+    bytes: &[u8],
+    options: mapper::Options,
+) -> Result<Plan, reader::ReadError> {
+    let aws_auth = reader::read(file, bytes)?;
+    let (cluster, _) = mapper::infer_cluster(&aws_auth);
+    let ctx = mapper::Context {
+        cluster: &cluster,
+        rbac: None,
+        iam: &IamDump::default(),
+        overrides: &Overrides::default(),
+        options,
+    };
+    let mapped = mapper::map(&aws_auth, &ctx);
+    Ok(planner::plan(
+        file,
+        &cluster,
+        KnownFrom::Inferred,
+        mapped,
+        Current::assumed(),
+    ))
+}

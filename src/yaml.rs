@@ -373,7 +373,8 @@ impl Builder {
                         ),
                         None => continue,
                     };
-                    let size = count_nodes(&node);
+                    // Sizes matter only for anchored nodes (alias expansion).
+                    let size = if anchor == 0 { 0 } else { count_nodes(&node) };
                     self.finish(node, anchor, size);
                 }
                 Event::Alias(id) => {

@@ -445,7 +445,7 @@ fn overrides_for_unknown_principals_are_errors() {
     let f = m
         .findings
         .iter()
-        .find(|f| f.code == Code::OverrideInvalid)
+        .find(|f| f.code == Code::OverrideUnknownPrincipal)
         .unwrap();
     assert_eq!(f.severity, Severity::Error);
     assert_eq!(f.source.as_ref().unwrap().file, "o.yaml");

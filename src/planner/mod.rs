@@ -312,15 +312,11 @@ pub fn plan(
             from: AuthMode::ConfigMap,
             to: AuthMode::ApiAndConfigMap,
         });
-    findings.sort_by(|a, b| {
-        let key = |f: &Finding| {
-            (
-                std::cmp::Reverse(f.severity),
-                f.source.as_ref().map(|s| (s.file.clone(), s.line)),
-            )
-        };
-        key(a).cmp(&key(b))
-    });
+    fn order(f: &Finding) -> (std::cmp::Reverse<Severity>, Option<(&str, usize)>) {
+        let at = f.source.as_ref().map(|s| (s.file.as_str(), s.line));
+        (std::cmp::Reverse(f.severity), at)
+    }
+    findings.sort_by(|a, b| order(a).cmp(&order(b)));
     let mut summary = Summary {
         findings: Tally::of(&findings),
         ..Summary::default()
