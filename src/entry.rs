@@ -167,9 +167,9 @@ pub struct DesiredEntry {
     pub access_policies: Vec<AccessPolicy>,
     /// The aws-auth item it comes from.
     pub source: Source,
-    /// True when an override decided any part of it.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub overridden: bool,
+    /// The override that decided any part of it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub overridden_by: Option<Source>,
 }
 
 /// Username prefixes EKS reserves.

@@ -118,6 +118,10 @@ codes! {
     KeyInactive = "key-inactive", Error;
     /// Row 21: a node role in another account than the cluster's.
     NodeCrossAccount = "node-cross-account", Error;
+    /// Node entries need an IAM role; this principal is not one.
+    NodePrincipalNotRole = "node-principal-not-role", Error;
+    /// An override changes who the principal is, or grants access it lacks today.
+    IdentityChanged = "identity-changed", Warning;
     /// An override decided this principal.
     OverrideApplied = "override-applied", Info;
     /// An override's values are not what EKS accepts.
@@ -132,6 +136,8 @@ codes! {
     TypeConflict = "type-conflict", Error;
     /// An existing entry or policy that no mapping asks for is left alone.
     Unmanaged = "unmanaged", Info;
+    /// The cluster's platform version is too old for access entries.
+    PlatformVersionUnsupported = "platform-version-unsupported", Error;
     /// No current state was given: the plan assumes one.
     CurrentStateAssumed = "current-state-assumed", Info;
     /// The cluster's account or partition was inferred from aws-auth.

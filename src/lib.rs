@@ -22,7 +22,7 @@ pub mod yaml;
 
 use crate::inputs::iam::IamDump;
 use crate::inputs::overrides::Overrides;
-use crate::planner::{Current, KnownFrom, Plan};
+use crate::planner::{ClusterFacts, Current, KnownFrom, Plan};
 
 /// Plans an aws-auth file with no other input: the cluster's account and
 /// partition are inferred, the current state is assumed (`CONFIG_MAP`, no
@@ -45,11 +45,6 @@ pub fn plan_aws_auth_only(
         options,
     };
     let mapped = mapper::map(&aws_auth, &ctx);
-    Ok(planner::plan(
-        file,
-        &cluster,
-        KnownFrom::Inferred,
-        mapped,
-        Current::assumed(),
-    ))
+    let facts = ClusterFacts::new(&cluster, KnownFrom::Inferred, KnownFrom::Inferred);
+    Ok(planner::plan(file, facts, mapped, Current::assumed()))
 }

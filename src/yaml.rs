@@ -89,6 +89,28 @@ pub enum YamlError {
 }
 
 impl YamlError {
+    /// What is wrong, without the position.
+    pub fn what(&self) -> String {
+        match self {
+            YamlError::Syntax { message, .. } => message.clone(),
+            YamlError::AliasBomb { limit, .. } => {
+                format!("aliases expand to more than {limit} nodes (an alias bomb?)")
+            }
+            YamlError::TooDeep { limit, .. } => format!("nesting is deeper than {limit} levels"),
+            YamlError::RecursiveAlias { .. } => {
+                "an alias refers to a value that encloses it".into()
+            }
+        }
+    }
+
+    /// The column the error is at, when known.
+    pub fn col(&self) -> Option<usize> {
+        match self {
+            YamlError::Syntax { col, .. } => Some(*col),
+            _ => None,
+        }
+    }
+
     /// The line the error is on.
     pub fn line(&self) -> usize {
         match self {

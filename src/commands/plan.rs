@@ -12,7 +12,7 @@ use crate::inputs::iam::IamDump;
 use crate::inputs::overrides::Overrides;
 use crate::inputs::rbac::Rbac;
 use crate::mapper::{self, Cluster, Context};
-use crate::planner::{self, Current, KnownFrom, Plan};
+use crate::planner::{self, ClusterFacts, Current, KnownFrom, Plan};
 use crate::reader;
 use crate::render;
 
@@ -73,8 +73,12 @@ pub fn build(s: &PlanSettings) -> Result<Plan> {
         None => None,
     };
 
-    let (cluster, known_from, inferred) =
-        cluster_facts(s, state.as_ref().map(|(_, st)| st), &aws_auth)?;
+    if let Some((_, st)) = &state {
+        for e in &st.access_entries {
+            iam.add_existing(&e.principal_arn);
+        }
+    }
+    let (cluster, facts, inferred) = cluster_facts(s, state.as_ref().map(|(_, st)| st), &aws_auth)?;
     let ctx = Context {
         cluster: &cluster,
         rbac: rbac.as_ref(),
@@ -92,16 +96,16 @@ pub fn build(s: &PlanSettings) -> Result<Plan> {
         Some((name, st)) => Current::from_state(&name, st),
         None => Current::assumed(),
     };
-    Ok(planner::plan(&label, &cluster, known_from, mapped, current))
+    Ok(planner::plan(&label, facts, mapped, current))
 }
 
-/// The cluster's partition and account: from the current state, the flags, or
-/// inferred from aws-auth (then with a note saying how).
+/// The cluster's partition and account, each from the current state, a flag,
+/// or inferred from aws-auth (then with a note saying how).
 fn cluster_facts(
     s: &PlanSettings,
     state: Option<&CurrentState>,
     aws_auth: &reader::AwsAuth,
-) -> Result<(Cluster, KnownFrom, Option<String>)> {
+) -> Result<(Cluster, ClusterFacts, Option<String>)> {
     if let Some(st) = state {
         let Some((partition, account)) = st.cluster.partition_and_account() else {
             bail!("the current-state file has no cluster ARN with an account");
@@ -112,44 +116,44 @@ fn cluster_facts(
         if s.partition.is_some_and(|p| p != partition) {
             bail!("--partition differs from the partition in the current-state file ({partition})");
         }
-        return Ok((
-            Cluster {
-                partition,
-                account: Some(account),
-            },
-            KnownFrom::CurrentFile,
-            None,
-        ));
-    }
-    if let (Some(a), Some(p)) = (&s.account, s.partition) {
         let cluster = Cluster {
-            partition: p,
-            account: Some(a.clone()),
+            partition,
+            account: Some(account),
         };
-        return Ok((cluster, KnownFrom::Flags, None));
+        let facts = ClusterFacts::new(&cluster, KnownFrom::CurrentFile, KnownFrom::CurrentFile);
+        return Ok((cluster, facts, None));
     }
     let (guess, how) = mapper::infer_cluster(aws_auth);
-    let account = match &s.account {
-        Some(a) => format!("account {a} from --account"),
-        None => format!(
-            "account {} inferred from {}",
-            guess.account.as_deref().unwrap_or("unknown"),
-            how.account
-        ),
-    };
-    let partition = match s.partition {
-        Some(p) => format!("partition {p} from --partition"),
-        None => format!(
-            "partition {} inferred from {}",
-            guess.partition, how.partition
-        ),
-    };
     let cluster = Cluster {
         partition: s.partition.unwrap_or(guess.partition),
         account: s.account.clone().or(guess.account),
     };
-    let note = format!(
-        "{account}; {partition}; give --account and --partition (or --current-file) to be sure"
+    let origin = |given: bool| {
+        if given {
+            KnownFrom::Flag
+        } else {
+            KnownFrom::Inferred
+        }
+    };
+    let facts = ClusterFacts::new(
+        &cluster,
+        origin(s.account.is_some()),
+        origin(s.partition.is_some()),
     );
-    Ok((cluster, KnownFrom::Inferred, Some(note)))
+    let mut notes = Vec::new();
+    if s.account.is_none() {
+        notes.push(format!(
+            "account {} inferred from {} (give --account to be sure)",
+            cluster.account.as_deref().unwrap_or("unknown"),
+            how.account
+        ));
+    }
+    if s.partition.is_none() {
+        notes.push(format!(
+            "partition {} inferred from {} (give --partition to be sure)",
+            cluster.partition, how.partition
+        ));
+    }
+    let note = (!notes.is_empty()).then(|| notes.join("; "));
+    Ok((cluster, facts, note))
 }

@@ -17,11 +17,37 @@ pub enum IamKind {
     User,
 }
 
-/// The principals listed in every IAM file given.
+/// Where a known principal's real ARN comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KnownFrom {
+    /// An `--iam-file` dump.
+    IamFile,
+    /// An access entry that already exists (EKS accepted that ARN).
+    ExistingEntry,
+}
+
+impl KnownFrom {
+    /// In words, for messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            KnownFrom::IamFile => "the IAM dump",
+            KnownFrom::ExistingEntry => "the existing access entry",
+        }
+    }
+}
+
+/// A principal whose real ARN is known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Known {
+    pub arn: Arn,
+    pub from: KnownFrom,
+}
+
+/// The principals listed in every IAM file given, and those of existing entries.
 #[derive(Debug, Clone, Default)]
 pub struct IamDump {
-    /// By (lower-cased account + name, kind).
-    by_name: HashMap<(String, IamKind), Arn>,
+    /// By (account + lower-cased name, kind).
+    by_name: HashMap<(String, IamKind), Known>,
     covered: HashSet<(String, IamKind)>,
     roles: Vec<Arn>,
 }
@@ -84,19 +110,44 @@ impl IamDump {
                     self.roles.push(arn.clone());
                 }
                 self.by_name.insert(
-                    (format!("{}:{}", arn.account, arn.name.to_lowercase()), kind),
-                    arn,
+                    key(&arn, kind),
+                    Known {
+                        arn,
+                        from: KnownFrom::IamFile,
+                    },
                 );
             }
         }
         Ok(())
     }
 
-    /// The listed principal of `kind` named `name` in `account` (names are
+    /// Records the ARN of an existing access entry: EKS accepted it, so it is
+    /// the principal's real ARN. An IAM dump's word wins; coverage is unchanged.
+    pub fn add_existing(&mut self, principal_arn: &str) {
+        let Ok(arn) = Arn::parse(principal_arn) else {
+            return;
+        };
+        let kind = match arn.kind {
+            PrincipalKind::Role => IamKind::Role,
+            PrincipalKind::User => IamKind::User,
+            _ => return,
+        };
+        self.by_name.entry(key(&arn, kind)).or_insert(Known {
+            arn,
+            from: KnownFrom::ExistingEntry,
+        });
+    }
+
+    /// The known principal of `kind` named `name` in `account` (names are
     /// case-insensitive in IAM).
-    pub fn lookup(&self, kind: IamKind, account: &str, name: &str) -> Option<&Arn> {
+    pub fn lookup(&self, kind: IamKind, account: &str, name: &str) -> Option<&Known> {
         self.by_name
             .get(&(format!("{account}:{}", name.to_lowercase()), kind))
+    }
+
+    /// True when no IAM file and no existing entry was given.
+    pub fn is_empty(&self) -> bool {
+        self.by_name.is_empty()
     }
 
     /// True when a complete list of `kind` in `account` was given.
@@ -124,6 +175,10 @@ impl IamDump {
     }
 }
 
+fn key(arn: &Arn, kind: IamKind) -> (String, IamKind) {
+    (format!("{}:{}", arn.account, arn.name.to_lowercase()), kind)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,12 +202,32 @@ mod tests {
                 "awsreservedsso_admin_0123456789ABCDEF",
             )
             .unwrap();
-        assert_eq!(a.path, "/aws-reserved/sso.amazonaws.com/eu-west-1/");
+        assert_eq!(a.arn.path, "/aws-reserved/sso.amazonaws.com/eu-west-1/");
+        assert_eq!(a.from, KnownFrom::IamFile);
         assert!(d.covers(IamKind::Role, "111122223333"));
         assert!(!d.covers(IamKind::Role, "444455556666"));
         assert!(!d.covers(IamKind::User, "111122223333"));
         assert_eq!(d.sso_roles("111122223333", "Admin").len(), 1);
         assert!(d.sso_roles("111122223333", "Adm").is_empty());
+    }
+
+    #[test]
+    fn existing_entries_give_paths_but_not_coverage_and_never_override_iam() {
+        let mut d = IamDump::default();
+        d.add_file("roles.json", ROLES.as_bytes()).unwrap();
+        d.add_existing("arn:aws:iam::111122223333:role/other/NodeRole");
+        d.add_existing("arn:aws:iam::444455556666:role/ci/deployer");
+        let node = d.lookup(IamKind::Role, "111122223333", "NodeRole").unwrap();
+        assert_eq!(
+            (node.arn.path.as_str(), node.from),
+            ("/", KnownFrom::IamFile)
+        );
+        let ci = d.lookup(IamKind::Role, "444455556666", "Deployer").unwrap();
+        assert_eq!(
+            (ci.arn.path.as_str(), ci.from),
+            ("/ci/", KnownFrom::ExistingEntry)
+        );
+        assert!(!d.covers(IamKind::Role, "444455556666"));
     }
 
     #[test]

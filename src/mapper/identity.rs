@@ -127,15 +127,17 @@ pub(crate) fn decide(m: &Mapping, ctx: &Context<'_>) -> Decided {
         }
         username => {
             standard_groups(m, ctx, &mut d, &note, &block);
-            match username {
-                None => d.notes.push(note(
-                    Code::DefaultUsername,
-                    "no username: EKS will use its default for access entries, which differs from the username the authenticator gives today".into(),
-                )),
-                Some(u) => match username_problem(u) {
-                    Some(why) => d.blocks.push(block(Aspect::Username, Code::UnsupportedUsername, format!("{why}; decide with an override `username:`"))),
+            // With no username EKS's default applies; the mapper reports it once
+            // the principal is known.
+            if let Some(u) = username {
+                match username_problem(u) {
+                    Some(why) => d.blocks.push(block(
+                        Aspect::Username,
+                        Code::UnsupportedUsername,
+                        format!("{why}; decide with an override `username:`"),
+                    )),
                     None => d.identity.username = Some(u.to_string()),
-                },
+                }
             }
         }
     }

@@ -17,7 +17,7 @@ mod tests;
 use std::collections::{HashMap, HashSet};
 
 use crate::arn::{Arn, Partition};
-use crate::entry::{DesiredEntry, EntryType};
+use crate::entry::{default_username, DesiredEntry, EntryType};
 use crate::finding::{Code, Finding, Severity, Source};
 use crate::inputs::iam::IamDump;
 use crate::inputs::overrides::Overrides;
@@ -103,7 +103,7 @@ pub(crate) struct Draft {
     pub(crate) principals: Vec<Arn>,
     pub(crate) blocks: Vec<Block>,
     pub(crate) notes: Vec<Finding>,
-    pub(crate) overridden: bool,
+    pub(crate) overridden_by: Option<Source>,
 }
 
 /// Maps every live mapping of `aws_auth`.
@@ -113,11 +113,29 @@ pub fn map(aws_auth: &AwsAuth, ctx: &Context<'_>) -> Mapped {
         ..Mapped::default()
     };
     let mut used_overrides: HashSet<&str> = HashSet::new();
+    let live: HashSet<String> = aws_auth
+        .mappings
+        .iter()
+        .filter(|m| !matches!(m.standing, Standing::Shadowed { .. }))
+        .map(|m| m.target.written())
+        .collect();
     for m in &aws_auth.mappings {
-        if let Standing::Shadowed { .. } = m.standing {
+        let written = m.target.written();
+        if let Standing::Shadowed { by } = &m.standing {
+            if let Some(o) = ctx.overrides.by_key.get(&written) {
+                if !live.contains(&written) && used_overrides.insert(o.key.as_str()) {
+                    out.findings.push(
+                        Finding::new(
+                            Code::OverrideUnknownPrincipal,
+                            format!("override for `{written}`, whose mapping at {} has no effect today (the one at {by} wins); the override would be ignored", m.source),
+                        )
+                        .principal(written.clone())
+                        .at(&o.source),
+                    );
+                }
+            }
             continue;
         }
-        let written = m.target.written();
         if let Some(o) = ctx.overrides.by_key.get(&written) {
             used_overrides.insert(o.key.as_str());
         }
@@ -164,7 +182,7 @@ fn map_one(m: &Mapping, written: &str, ctx: &Context<'_>, out: &mut Mapped) {
         principals: resolved.principals,
         blocks: decided.blocks,
         notes: decided.notes,
-        overridden: false,
+        overridden_by: None,
     };
     d.blocks.extend(resolved.blocks);
     d.notes.extend(resolved.notes);
@@ -216,13 +234,26 @@ fn map_one(m: &Mapping, written: &str, ctx: &Context<'_>, out: &mut Mapped) {
             });
             return;
         }
-        settle::apply(o, &mut d, ctx);
+        settle::apply(o, m, &mut d, ctx);
         node_account_check(&mut d, ctx, written, &o.source);
     }
-    out.findings.extend(d.notes);
     if d.blocks.is_empty() && !d.principals.is_empty() {
+        out.findings.extend(d.notes);
         for p in d.principals {
             let id = &d.identity;
+            if id.entry_type.is_standard() && id.username.is_none() {
+                out.findings.push(
+                    Finding::new(
+                        Code::DefaultUsername,
+                        format!(
+                            "no username in aws-auth: EKS will use its default, `{}`, which may differ from the username the authenticator gives today",
+                            default_username(&p)
+                        ),
+                    )
+                    .principal(written)
+                    .at(&m.source),
+                );
+            }
             out.desired.push(DesiredEntry {
                 principal_arn: p.to_string(),
                 entry_type: id.entry_type,
@@ -230,7 +261,7 @@ fn map_one(m: &Mapping, written: &str, ctx: &Context<'_>, out: &mut Mapped) {
                 kubernetes_groups: id.groups.clone(),
                 access_policies: id.policies.clone(),
                 source: m.source.clone(),
-                overridden: d.overridden,
+                overridden_by: d.overridden_by.clone(),
             });
         }
         return;
@@ -241,6 +272,12 @@ fn map_one(m: &Mapping, written: &str, ctx: &Context<'_>, out: &mut Mapped) {
         .max_by_key(|b| b.finding.severity)
         .map(|b| (b.finding.severity, b.finding.message.clone()));
     let (severity, reason) = worst.unwrap_or((Severity::Warning, "no principal".into()));
+    // The path of a principal that gets no entry does not matter.
+    out.findings.extend(
+        d.notes
+            .into_iter()
+            .filter(|f| f.code != Code::PathUnverified),
+    );
     out.left.push(Left {
         principal: written.to_string(),
         severity,
@@ -252,43 +289,36 @@ fn map_one(m: &Mapping, written: &str, ctx: &Context<'_>, out: &mut Mapped) {
 
 /// Row 21: node entries must be IAM roles in the cluster's own account.
 fn node_account_check(d: &mut Draft, ctx: &Context<'_>, written: &str, at: &Source) {
-    if d.identity.entry_type == EntryType::Standard {
+    let t = d.identity.entry_type;
+    if t == EntryType::Standard {
         return;
     }
-    let wrong: Vec<String> = d
-        .principals
-        .iter()
-        .filter(|p| {
-            !p.is_role()
-                || ctx
-                    .cluster
-                    .account
-                    .as_ref()
-                    .is_some_and(|a| *a != p.account)
-        })
-        .map(|p| p.to_string())
-        .collect();
-    if wrong.is_empty()
-        || d.blocks
-            .iter()
-            .any(|b| b.finding.code == Code::NodeCrossAccount)
-    {
-        return;
+    let mut found: Vec<(Code, String)> = Vec::new();
+    for p in &d.principals {
+        if !p.is_role() {
+            found.push((
+                Code::NodePrincipalNotRole,
+                format!("{t} entries need an IAM role; {p} is not one"),
+            ));
+        } else if let Some(account) = ctx.cluster.account.as_ref().filter(|a| **a != p.account) {
+            found.push((
+                Code::NodeCrossAccount,
+                format!(
+                    "{t} entries must be in the cluster's account {account}; {p} is in {}",
+                    p.account
+                ),
+            ));
+        }
     }
-    d.blocks.push(Block {
-        aspect: Aspect::Type,
-        finding: Finding::new(
-            Code::NodeCrossAccount,
-            format!(
-                "{} entries must be IAM roles in the cluster's account {}; {} is not",
-                d.identity.entry_type,
-                ctx.cluster.account.as_deref().unwrap_or("?"),
-                wrong.join(", ")
-            ),
-        )
-        .principal(written)
-        .at(at),
-    });
+    for (code, message) in found {
+        if d.blocks.iter().any(|b| b.finding.code == code) {
+            continue;
+        }
+        d.blocks.push(Block {
+            aspect: Aspect::Type,
+            finding: Finding::new(code, message).principal(written).at(at),
+        });
+    }
 }
 
 /// Two mappings that resolve to one principal cannot both have their entry.

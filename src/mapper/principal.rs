@@ -67,7 +67,7 @@ pub(crate) fn resolve(m: &Mapping, ctx: &Context<'_>) -> Resolved {
                 PrincipalKind::ServiceLinkedRole => block(
                     Aspect::Principal,
                     Code::ServiceLinkedRole,
-                    "EKS refuses access entries for service-linked roles".into(),
+                    "EKS refuses access entries for service-linked roles; written with its path, this mapping never matched anyway, so nothing is lost".into(),
                     &mut r,
                 ),
                 PrincipalKind::Root | PrincipalKind::FederatedUser => block(
@@ -93,10 +93,10 @@ pub(crate) fn resolve(m: &Mapping, ctx: &Context<'_>) -> Resolved {
                         r.notes.push(finding(Code::RoleInMapUsers, "a user ARN under mapRoles works today (the authenticator looks ARNs up in both keys); migrated as a user".into()));
                     }
                     match ctx.iam.lookup(IamKind::User, &arn.account, &arn.name) {
-                        Some(real) if !real.to_string().eq_ignore_ascii_case(&arn.to_string()) => {
-                            return dead(r, &finding, &format!("the user's real ARN is {real}, so this ARN never matches"));
+                        Some(k) if !k.arn.to_string().eq_ignore_ascii_case(&arn.to_string()) => {
+                            return dead(r, &finding, &format!("the user's real ARN is {} (from {}), so this ARN never matches", k.arn, k.from.describe()));
                         }
-                        Some(real) => r.principals.push(real.clone()),
+                        Some(k) => r.principals.push(k.arn.clone()),
                         None if ctx.iam.covers(IamKind::User, &arn.account) => block(
                             Aspect::Principal,
                             Code::PrincipalNotFound,
@@ -136,14 +136,14 @@ fn resolve_role(
     block: &mut Blocker<'_>,
 ) {
     match ctx.iam.lookup(IamKind::Role, &arn.account, &arn.name) {
-        Some(real) => {
-            if real.to_string() != arn.to_string() {
+        Some(k) => {
+            if k.arn.to_string() != arn.to_string() {
                 r.notes.push(finding(
                     Code::PathRestored,
-                    format!("IAM path restored from the IAM dump: {real}"),
+                    format!("IAM path restored from {}: {}", k.from.describe(), k.arn),
                 ));
             }
-            r.principals.push(real.clone());
+            r.principals.push(k.arn.clone());
         }
         None if ctx.iam.covers(IamKind::Role, &arn.account) => block(
             Aspect::Principal,
@@ -158,9 +158,14 @@ fn resolve_role(
             r,
         ),
         None => {
+            let why = if ctx.iam.is_empty() {
+                "no --iam-file was given".to_string()
+            } else {
+                format!("the IAM files list no roles of account {}", arn.account)
+            };
             r.notes.push(finding(
                 Code::PathUnverified,
-                format!("the role's IAM path could not be checked (no IAM dump of account {}); if the role has a path, EKS will refuse this ARN", arn.account),
+                format!("the role's IAM path could not be checked ({why}); if the role has a path, EKS will refuse this ARN"),
             ));
             r.principals.push(arn);
         }

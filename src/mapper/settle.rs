@@ -1,15 +1,26 @@
 //! Applying a human's override to a mapping (MAPPING.md, last section): which
 //! blocking findings it settles, and the entry fields it sets. An override
 //! cannot make EKS accept what it refuses: its values are checked like any other.
+//! Where an override changes who the principal is, the plan says so.
 
 use super::{Aspect, Block, Context, Draft};
 use crate::arn::{Arn, PrincipalKind};
-use crate::entry::{reserved_prefix, username_problem};
-use crate::finding::{Code, Finding};
+use crate::entry::{reserved_prefix, username_problem, EntryType};
+use crate::finding::{Code, Finding, Severity};
 use crate::inputs::overrides::Override;
+use crate::reader::{Mapping, Target};
 
-/// Applies `o` (not a `drop`) to `d`.
-pub(crate) fn apply(o: &Override, d: &mut Draft, ctx: &Context<'_>) {
+/// The username EKS gives entries of a node type, where it is documented.
+fn node_username(t: EntryType) -> Option<&'static str> {
+    match t {
+        EntryType::Ec2Linux | EntryType::Ec2Windows => Some("system:node:{{EC2PrivateDNSName}}"),
+        EntryType::FargateLinux | EntryType::HybridLinux => Some("system:node:{{SessionName}}"),
+        _ => None,
+    }
+}
+
+/// Applies `o` (not a `drop`) to `d`, the draft of mapping `m`.
+pub(crate) fn apply(o: &Override, m: &Mapping, d: &mut Draft, ctx: &Context<'_>) {
     let non_standard = o.entry_type.is_some_and(|t| !t.is_standard());
     let settles = |a: Aspect| match a {
         Aspect::Principal => o.principal_arn.is_some(),
@@ -19,41 +30,42 @@ pub(crate) fn apply(o: &Override, d: &mut Draft, ctx: &Context<'_>) {
         Aspect::Decision => true,
         Aspect::Whole => false,
     };
-    let note = |msg: String| {
-        Finding::new(Code::OverrideApplied, msg)
-            .principal(o.key.clone())
-            .at(&o.source)
-    };
     let (settled, kept): (Vec<Block>, Vec<Block>) =
         d.blocks.drain(..).partition(|b| settles(b.aspect));
     d.blocks = kept;
-    for b in settled {
-        d.notes.push(note(format!(
-            "override settles {} ({})",
-            b.finding.code, b.finding.message
-        )));
+    let mut problems: Vec<String> = Vec::new();
+    let mut changes: Vec<String> = Vec::new();
+
+    if settled
+        .iter()
+        .any(|b| b.aspect == Aspect::Principal && b.finding.severity < Severity::Error)
+    {
+        changes.push("it creates an entry for a mapping that never matches today, granting access the principal does not have now".into());
     }
-    let mut invalid = |msg: String| {
-        d.blocks.push(Block {
-            aspect: Aspect::Whole,
-            finding: Finding::new(Code::OverrideInvalid, msg)
-                .principal(o.key.clone())
-                .at(&o.source),
-        })
-    };
     if let Some(text) = &o.principal_arn {
         match Arn::parse(text) {
-            Ok(arn) if !matches!(arn.kind, PrincipalKind::Role | PrincipalKind::User) => {
-                invalid(format!(
-                    "override principalArn `{text}` is not an IAM role or user that EKS accepts"
-                ))
-            }
-            Ok(arn) if arn.partition != ctx.cluster.partition => invalid(format!(
-                "override principalArn `{text}` is not in the cluster's partition {}",
+            Ok(arn) if !matches!(arn.kind, PrincipalKind::Role | PrincipalKind::User) => problems
+                .push(format!(
+                    "principalArn `{text}` is not an IAM role or user that EKS accepts"
+                )),
+            Ok(arn) if arn.partition != ctx.cluster.partition => problems.push(format!(
+                "principalArn `{text}` is not in the cluster's partition {}",
                 ctx.cluster.partition
             )),
-            Ok(arn) => d.principals = vec![arn],
-            Err(e) => invalid(format!("override principalArn `{text}` is invalid: {e}")),
+            Ok(arn) => {
+                if let Target::Arn(written) = &m.target {
+                    if let Ok(w) = Arn::parse(written.trim()) {
+                        if w.account != arn.account || !w.name.eq_ignore_ascii_case(&arn.name) {
+                            changes.push(format!(
+                                "it gives the entry to {arn}, another principal than the {} aws-auth names",
+                                w
+                            ));
+                        }
+                    }
+                }
+                d.principals = vec![arn];
+            }
+            Err(e) => problems.push(format!("principalArn `{text}` is invalid: {e}")),
         }
     }
     let id = &mut d.identity;
@@ -63,22 +75,37 @@ pub(crate) fn apply(o: &Override, d: &mut Draft, ctx: &Context<'_>) {
             id.username = None;
             id.groups.clear();
             id.policies.clear();
+            if let (Some(eks), Some(today)) = (node_username(t), m.username.as_deref()) {
+                if eks != today {
+                    changes.push(format!(
+                        "as {t}, EKS names it `{eks}`, where aws-auth names it `{today}` today"
+                    ));
+                }
+            }
         }
     }
     let standard = id.entry_type.is_standard();
     if let Some(u) = &o.username {
         match username_problem(u) {
-            _ if !standard => invalid(format!(
+            _ if !standard => problems.push(format!(
                 "only STANDARD entries take a username, not {}",
                 id.entry_type
             )),
-            Some(why) => invalid(format!("override {why}")),
-            None => id.username = Some(u.clone()),
+            Some(why) => problems.push(why),
+            None => {
+                if m.username.as_deref() != Some(u.as_str()) {
+                    changes.push(format!(
+                        "username `{}` today becomes `{u}`",
+                        m.username.as_deref().unwrap_or("(none)")
+                    ));
+                }
+                id.username = Some(u.clone());
+            }
         }
     }
     if let Some(groups) = &o.kubernetes_groups {
         if !standard {
-            invalid(format!(
+            problems.push(format!(
                 "only STANDARD entries take kubernetesGroups, not {}",
                 id.entry_type
             ));
@@ -86,10 +113,21 @@ pub(crate) fn apply(o: &Override, d: &mut Draft, ctx: &Context<'_>) {
             .iter()
             .find(|g| g.contains("{{") || reserved_prefix(g).is_some())
         {
-            invalid(format!(
-                "override group `{bad}` is a template or starts with a reserved prefix"
+            problems.push(format!(
+                "group `{bad}` is a template or starts with a reserved prefix"
             ));
         } else {
+            let mut today: Vec<&String> = m.groups.iter().collect();
+            let mut wanted: Vec<&String> = groups.iter().collect();
+            today.sort();
+            wanted.sort();
+            if today != wanted {
+                changes.push(format!(
+                    "groups [{}] today become [{}]",
+                    m.groups.join(", "),
+                    groups.join(", ")
+                ));
+            }
             id.groups = groups.clone();
         }
     }
@@ -97,11 +135,27 @@ pub(crate) fn apply(o: &Override, d: &mut Draft, ctx: &Context<'_>) {
         if standard {
             id.policies = policies.clone();
         } else {
-            invalid(format!(
+            problems.push(format!(
                 "only STANDARD entries take access policies, not {}",
                 id.entry_type
             ));
         }
+    }
+
+    let finding = |code: Code, msg: String| {
+        Finding::new(code, msg)
+            .principal(o.key.clone())
+            .at(&o.source)
+    };
+    if !problems.is_empty() {
+        d.blocks.push(Block {
+            aspect: Aspect::Whole,
+            finding: finding(
+                Code::OverrideInvalid,
+                format!("the override is refused: {}", problems.join("; ")),
+            ),
+        });
+        return;
     }
     let set: Vec<&str> = [
         ("type", o.entry_type.is_some()),
@@ -113,13 +167,26 @@ pub(crate) fn apply(o: &Override, d: &mut Draft, ctx: &Context<'_>) {
     .into_iter()
     .filter_map(|(name, on)| on.then_some(name))
     .collect();
-    d.notes.push(note(format!(
+    let mut msg = format!(
         "override sets {}",
         if set.is_empty() {
             "nothing".to_string()
         } else {
             set.join(", ")
         }
-    )));
-    d.overridden = true;
+    );
+    for b in &settled {
+        msg.push_str(&format!(
+            "; settles {}: {}",
+            b.finding.code, b.finding.message
+        ));
+    }
+    d.notes.push(finding(Code::OverrideApplied, msg));
+    for change in changes {
+        d.notes.push(finding(
+            Code::IdentityChanged,
+            format!("the override changes who this principal is: {change}"),
+        ));
+    }
+    d.overridden_by = Some(o.source.clone());
 }

@@ -157,7 +157,7 @@ fn row_05_session_name_node_role_is_ambiguous_until_overridden() {
         .map(&data);
     let e = only(&m);
     assert_eq!(e.entry_type, EntryType::HybridLinux);
-    assert!(e.overridden);
+    assert_eq!(e.overridden_by.as_ref().unwrap().file, "o.yaml");
     assert!(!codes(&m).contains(&"ambiguous-node-role"));
     assert!(codes(&m).contains(&"override-applied"));
 }
@@ -533,4 +533,78 @@ fn cluster_account_is_inferred_from_node_roles_first() {
     let (c, how) = infer_cluster(&a);
     assert_eq!(c.account.as_deref(), Some(ACCT));
     assert!(how.account.contains("node roles"));
+}
+
+#[test]
+fn overrides_that_change_the_identity_say_so() {
+    let data = roles("- rolearn: arn:aws:iam::111122223333:role/Nodes\n  username: system:node:{{SessionName}}\n  groups: [system:bootstrappers, system:nodes]\n- rolearn: arn:aws:iam::111122223333:role/teams/Dead\n  username: dead");
+    let m = World::new()
+        .overrides("arn:aws:iam::111122223333:role/Nodes:\n  type: EC2_LINUX\narn:aws:iam::111122223333:role/teams/Dead:\n  principalArn: arn:aws:iam::444455556666:role/teams/Other\n")
+        .map(&data);
+    assert_eq!(m.desired.len(), 2);
+    let changed: Vec<&str> = m
+        .findings
+        .iter()
+        .filter(|f| f.code == Code::IdentityChanged)
+        .map(|f| f.message.as_str())
+        .collect();
+    assert_eq!(changed.len(), 3, "{changed:#?}");
+    assert!(changed[0].contains("`system:node:{{EC2PrivateDNSName}}`"));
+    assert!(changed[1].contains("never matches today"));
+    assert!(changed[2].contains("another principal"));
+}
+
+#[test]
+fn node_mappings_for_users_name_the_real_problem() {
+    let m = World::new().map(&users(
+        "- userarn: arn:aws:iam::111122223333:user/n\n  username: system:node:{{EC2PrivateDNSName}}\n  groups: [system:bootstrappers, system:nodes]",
+    ));
+    assert!(m.desired.is_empty());
+    assert_eq!(codes(&m), vec!["node-principal-not-role"]);
+}
+
+#[test]
+fn existing_entries_restore_paths_like_an_iam_dump() {
+    let mut world = World::new();
+    world.iam.add_existing("arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_0123456789abcdef");
+    let m = world.map(&roles(
+        "- rolearn: arn:aws:iam::111122223333:role/AWSReservedSSO_Admin_0123456789abcdef\n  username: admin",
+    ));
+    assert!(only(&m)
+        .principal_arn
+        .contains("/aws-reserved/sso.amazonaws.com/"));
+    let f = m
+        .findings
+        .iter()
+        .find(|f| f.code == Code::PathRestored)
+        .unwrap();
+    assert!(
+        f.message.contains("the existing access entry"),
+        "{}",
+        f.message
+    );
+}
+
+#[test]
+fn an_override_for_a_shadowed_mapping_is_refused_with_the_reason() {
+    let m = World::new()
+        .overrides("arn:aws:iam::111122223333:role/Dev:\n  username: x\n")
+        .map(&roles(
+            "- rolearn: arn:aws:iam::111122223333:role/Dev\n  username: first\n- rolearn: arn:aws:iam::111122223333:role/DEV\n  username: second",
+        ));
+    let f = m
+        .findings
+        .iter()
+        .find(|f| f.code == Code::OverrideUnknownPrincipal)
+        .unwrap();
+    assert!(f.message.contains("has no effect today"), "{}", f.message);
+    assert_eq!(only(&m).username.as_deref(), Some("second"));
+}
+
+#[test]
+fn path_warnings_are_dropped_for_principals_without_an_entry() {
+    let m = World::new().map(&roles(
+        "- rolearn: arn:aws:iam::111122223333:role/X\n  username: system:admin",
+    ));
+    assert_eq!(codes(&m), vec!["unsupported-username"]);
 }

@@ -31,6 +31,8 @@ pub enum Origin {
 pub struct Current {
     pub origin: Origin,
     pub mode: AuthMode,
+    /// Kubernetes version and EKS platform version, when known.
+    pub version: Option<(String, String)>,
     pub entries: Vec<CurrentEntry>,
 }
 
@@ -40,6 +42,7 @@ impl Current {
         Current {
             origin: Origin::Assumed,
             mode: AuthMode::ConfigMap,
+            version: None,
             entries: Vec::new(),
         }
     }
@@ -49,6 +52,7 @@ impl Current {
         Current {
             origin: Origin::File { file: file.into() },
             mode: state.cluster.authentication_mode,
+            version: state.cluster.version.zip(state.cluster.platform_version),
             entries: state.access_entries,
         }
     }
@@ -87,6 +91,8 @@ pub enum Action {
         kubernetes_groups: Vec<String>,
         associate: Vec<Association>,
         source: Source,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        overridden_by: Option<Source>,
     },
     /// UpdateAccessEntry (username and/or groups), and any associations.
     #[serde(rename_all = "camelCase")]
@@ -100,6 +106,8 @@ pub enum Action {
         #[serde(skip_serializing_if = "Option::is_none")]
         eks_owned: Option<EksOwner>,
         source: Source,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        overridden_by: Option<Source>,
     },
     /// Only AssociateAccessPolicy calls (missing policies or other scopes).
     #[serde(rename_all = "camelCase")]
@@ -109,6 +117,8 @@ pub enum Action {
         #[serde(skip_serializing_if = "Option::is_none")]
         eks_owned: Option<EksOwner>,
         source: Source,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        overridden_by: Option<Source>,
     },
     /// The entry already is as desired.
     #[serde(rename_all = "camelCase")]
@@ -117,6 +127,8 @@ pub enum Action {
         #[serde(skip_serializing_if = "Option::is_none")]
         eks_owned: Option<EksOwner>,
         source: Source,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        overridden_by: Option<Source>,
     },
     /// No entry: the principal stays on aws-auth (or is dead there).
     #[serde(rename_all = "camelCase")]
@@ -152,6 +164,17 @@ impl Action {
         }
     }
 
+    /// The override that decided the entry, if any.
+    pub fn overridden_by(&self) -> Option<&Source> {
+        match self {
+            Action::Create { overridden_by, .. }
+            | Action::Update { overridden_by, .. }
+            | Action::Associate { overridden_by, .. }
+            | Action::Adopt { overridden_by, .. } => overridden_by.as_ref(),
+            Action::None { .. } => None,
+        }
+    }
+
     /// The action's name: create, update, associate, adopt or none.
     pub fn name(&self) -> &'static str {
         match self {
@@ -181,23 +204,42 @@ impl Summary {
     }
 }
 
-/// The cluster facts the plan used, and how they were known.
+/// The cluster facts the plan used, and how each was known.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClusterFacts {
     pub partition: String,
+    pub partition_from: KnownFrom,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub account_id: Option<String>,
-    /// `currentFile`, `flags` or `inferred`.
-    pub known_from: KnownFrom,
+    pub account_from: KnownFrom,
 }
 
-/// How the cluster's account and partition were known.
+impl ClusterFacts {
+    /// The facts of `cluster`, known from `account_from` and `partition_from`.
+    pub fn new(
+        cluster: &Cluster,
+        account_from: KnownFrom,
+        partition_from: KnownFrom,
+    ) -> ClusterFacts {
+        ClusterFacts {
+            partition: cluster.partition.to_string(),
+            partition_from,
+            account_id: cluster.account.clone(),
+            account_from,
+        }
+    }
+}
+
+/// How a cluster fact was known.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum KnownFrom {
+    /// From `--current-file`.
     CurrentFile,
-    Flags,
+    /// From `--account` / `--partition`.
+    Flag,
+    /// Inferred from aws-auth.
     Inferred,
 }
 
@@ -217,13 +259,7 @@ pub struct Plan {
 }
 
 /// Builds the plan from the mapper's result and the current state.
-pub fn plan(
-    aws_auth_file: &str,
-    cluster: &Cluster,
-    known_from: KnownFrom,
-    mapped: Mapped,
-    current: Current,
-) -> Plan {
+pub fn plan(aws_auth_file: &str, cluster: ClusterFacts, mapped: Mapped, current: Current) -> Plan {
     let Mapped {
         desired,
         left,
@@ -251,6 +287,7 @@ pub fn plan(
                     })
                     .collect(),
                 source: d.source.clone(),
+                overridden_by: d.overridden_by.clone(),
             },
             Some(i) => {
                 matched[i] = true;
@@ -273,7 +310,11 @@ pub fn plan(
             source,
         });
     }
-    actions.sort_by(|a, b| (a.source().line, a.principal()).cmp(&(b.source().line, b.principal())));
+    fn action_order(a: &Action) -> (usize, Option<&str>, Option<usize>, &str) {
+        let s = a.source();
+        (s.line, s.key.as_deref(), s.index, a.principal())
+    }
+    actions.sort_by(|a, b| action_order(a).cmp(&action_order(b)));
     for (c, _) in current.entries.iter().zip(&matched).filter(|(_, m)| !**m) {
         let owner = c
             .eks_owned
@@ -307,11 +348,17 @@ pub fn plan(
             "no --current-file: assumed the cluster is in CONFIG_MAP mode with no access entries",
         ));
     }
-    let mode_change =
-        (current.mode == AuthMode::ConfigMap && !desired.is_empty()).then_some(Change {
-            from: AuthMode::ConfigMap,
-            to: AuthMode::ApiAndConfigMap,
-        });
+    // The first step of every migration (DOMAIN.md section 5); harmless, since
+    // aws-auth keeps working in API_AND_CONFIG_MAP.
+    let mode_change = (current.mode == AuthMode::ConfigMap).then_some(Change {
+        from: AuthMode::ConfigMap,
+        to: AuthMode::ApiAndConfigMap,
+    });
+    if let Some((version, platform)) = &current.version {
+        if let Some(why) = platform_unsupported(version, platform) {
+            findings.push(Finding::new(Code::PlatformVersionUnsupported, why));
+        }
+    }
     fn order(f: &Finding) -> (std::cmp::Reverse<Severity>, Option<(&str, usize)>) {
         let at = f.source.as_ref().map(|s| (s.file.as_str(), s.line));
         (std::cmp::Reverse(f.severity), at)
@@ -331,11 +378,7 @@ pub fn plan(
     summary.change += usize::from(mode_change.is_some());
     Plan {
         aws_auth_file: aws_auth_file.into(),
-        cluster: ClusterFacts {
-            partition: cluster.partition.to_string(),
-            account_id: cluster.account.clone(),
-            known_from,
-        },
+        cluster,
         current,
         mode_change,
         desired,
@@ -345,14 +388,47 @@ pub fn plan(
     }
 }
 
+/// The oldest platform version of each Kubernetes version that supports access
+/// entries (DOMAIN.md section 3); later Kubernetes versions all do.
+const MIN_PLATFORM: [(u32, u32); 8] = [
+    (23, 17),
+    (24, 15),
+    (25, 12),
+    (26, 11),
+    (27, 10),
+    (28, 6),
+    (29, 1),
+    (30, 2),
+];
+
+/// Why `version` (`1.28`) at `platform` (`eks.6`) cannot use access entries, if it cannot.
+fn platform_unsupported(version: &str, platform: &str) -> Option<String> {
+    let minor: u32 = version.strip_prefix("1.")?.parse().ok()?;
+    let eks: u32 = platform.strip_prefix("eks.")?.parse().ok()?;
+    let needed = match MIN_PLATFORM.iter().find(|(m, _)| *m == minor) {
+        Some((_, p)) => *p,
+        None if minor > 30 => return None,
+        None if minor < 23 => return Some(format!(
+            "Kubernetes {version} does not support access entries; upgrade to 1.23 or later first"
+        )),
+        None => return None,
+    };
+    (eks < needed).then(|| {
+        format!(
+            "Kubernetes {version} at platform version {platform} does not support access entries; it needs eks.{needed} or later (EKS updates platform versions itself; check again after the next one)"
+        )
+    })
+}
+
 /// Compares a desired entry with the existing one for the same principal.
 fn compare(d: &DesiredEntry, c: &CurrentEntry, findings: &mut Vec<Finding>) -> Action {
     let principal_arn = c.principal_arn.clone();
     let source = d.source.clone();
+    let overridden_by = d.overridden_by.clone();
     let eks_owned = c.eks_owned;
     if c.entry_type != d.entry_type {
         let reason = format!(
-            "an access entry of type {} exists; EKS cannot change an entry's type to {}, and the existing one takes precedence over aws-auth",
+            "an access entry of type {} already exists, and it takes precedence over aws-auth: this principal authenticates through that entry today, not as aws-auth says. EKS cannot change an entry's type to {}; the entry must be deleted and created again",
             c.entry_type, d.entry_type
         );
         findings.push(
@@ -440,6 +516,7 @@ fn compare(d: &DesiredEntry, c: &CurrentEntry, findings: &mut Vec<Finding>) -> A
             associate,
             eks_owned,
             source,
+            overridden_by,
         }
     } else if !associate.is_empty() {
         Action::Associate {
@@ -447,12 +524,14 @@ fn compare(d: &DesiredEntry, c: &CurrentEntry, findings: &mut Vec<Finding>) -> A
             associate,
             eks_owned,
             source,
+            overridden_by,
         }
     } else {
         Action::Adopt {
             principal_arn,
             eks_owned,
             source,
+            overridden_by,
         }
     }
 }

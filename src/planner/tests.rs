@@ -32,7 +32,7 @@ fn desired(
         kubernetes_groups: groups.iter().map(|g| g.to_string()).collect(),
         access_policies: policies,
         source: src(1),
-        overridden: false,
+        overridden_by: None,
     }
 }
 
@@ -60,8 +60,7 @@ fn run(desired: Vec<DesiredEntry>, mode: AuthMode, entries: Vec<CurrentEntry>) -
     };
     plan(
         "aws-auth.yaml",
-        &cluster,
-        KnownFrom::Flags,
+        ClusterFacts::new(&cluster, KnownFrom::Flag, KnownFrom::Flag),
         Mapped {
             desired,
             ..Mapped::default()
@@ -71,6 +70,7 @@ fn run(desired: Vec<DesiredEntry>, mode: AuthMode, entries: Vec<CurrentEntry>) -
                 file: "c.json".into(),
             },
             mode,
+            version: None,
             entries,
         },
     )
@@ -202,4 +202,34 @@ fn eks_owned_and_unmanaged_entries_are_left_alone() {
     assert_eq!(p.actions.len(), 1);
     assert!(p.findings.iter().any(|f| f.code == Code::Unmanaged));
     assert_eq!(p.summary.destroy, 0);
+}
+
+#[test]
+fn platform_versions_below_the_minimum_are_errors() {
+    assert!(platform_unsupported("1.28", "eks.5")
+        .unwrap()
+        .contains("eks.6"));
+    assert_eq!(platform_unsupported("1.28", "eks.6"), None);
+    assert_eq!(platform_unsupported("1.30", "eks.2"), None);
+    assert!(platform_unsupported("1.22", "eks.20").is_some());
+    assert_eq!(platform_unsupported("1.33", "eks.1"), None);
+    assert_eq!(platform_unsupported("weird", "eks.1"), None);
+    let mut p = run(vec![], AuthMode::ConfigMap, vec![]);
+    assert!(!p
+        .findings
+        .iter()
+        .any(|f| f.code == Code::PlatformVersionUnsupported));
+    let cluster = Cluster {
+        partition: Partition::Aws,
+        account: None,
+    };
+    let mut current = Current::assumed();
+    current.version = Some(("1.27".into(), "eks.3".into()));
+    p = plan(
+        "f",
+        ClusterFacts::new(&cluster, KnownFrom::Flag, KnownFrom::Flag),
+        Mapped::default(),
+        current,
+    );
+    assert_eq!(p.findings[0].code, Code::PlatformVersionUnsupported);
 }

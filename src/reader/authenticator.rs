@@ -30,6 +30,15 @@ fn lookup_key(target: &Target) -> String {
     }
 }
 
+/// " as X (role ARNs compare case-insensitively)" when the spellings differ.
+fn spelled(other: &str, this: &str) -> String {
+    if other == this {
+        String::new()
+    } else {
+        format!(" as {other} (role ARNs compare case-insensitively)")
+    }
+}
+
 /// Sets every mapping's [`Standing`] and reports shadowed and ambiguous ones.
 pub(crate) fn settle(mappings: &mut [Mapping], findings: &mut Vec<Finding>) {
     // Last role per lower-cased key.
@@ -66,8 +75,9 @@ pub(crate) fn settle(mappings: &mut [Mapping], findings: &mut Vec<Finding>) {
                         Finding::new(
                             Code::DuplicateShadowed,
                             format!(
-                                "{written} is mapped again at {}; the authenticator uses the last one, so this mapping has no effect",
-                                by.source
+                                "{written} is mapped again at {}{}; the authenticator uses the last one, so this mapping has no effect",
+                                by.source,
+                                spelled(&by.target.written(), &written)
                             ),
                         )
                         .principal(written.clone())
@@ -102,8 +112,9 @@ pub(crate) fn settle(mappings: &mut [Mapping], findings: &mut Vec<Finding>) {
                         Finding::new(
                             Code::DuplicateShadowed,
                             format!(
-                                "{written} is mapped again at {}; the authenticator uses the last one, so this mapping has no effect",
-                                by.source
+                                "{written} is mapped again at {}{}; the authenticator uses the last one, so this mapping has no effect",
+                                by.source,
+                                spelled(&by.target.written(), &written)
                             ),
                         )
                         .principal(written.clone())

@@ -18,9 +18,24 @@ pub(crate) struct DataValue {
     /// For a `|` block, the file line of the text's first line: the block's lines
     /// map one to one onto the file's. `None` for other styles (JSON, quoted).
     pub(crate) first_line: Option<usize>,
+    /// For a `|` block, how far its lines are indented in the file.
+    pub(crate) indent: usize,
 }
 
 impl DataValue {
+    /// The file position ("line" or "line:column") of a position in the value's text.
+    pub(crate) fn file_position(&self, inner_line: usize, inner_col: Option<usize>) -> String {
+        match (self.first_line, inner_col) {
+            (Some(_), Some(col)) => format!("{}:{}", self.file_line(inner_line), col + self.indent),
+            (Some(_), None) => self.file_line(inner_line).to_string(),
+            (None, Some(col)) => format!(
+                "{} (line {inner_line}, column {col} of the value)",
+                self.key_line
+            ),
+            (None, None) => format!("{} (line {inner_line} of the value)", self.key_line),
+        }
+    }
+
     /// The file line of line `inner` (1-based) of the value's text.
     pub(crate) fn file_line(&self, inner: usize) -> usize {
         match self.first_line {
@@ -131,6 +146,7 @@ pub(crate) fn locate(file: &str, text: &str) -> Result<Vec<DataValue>, ReadError
             text,
             key_line: k.line,
             first_line,
+            indent: v.col.saturating_sub(1),
         });
     }
     Ok(values)

@@ -50,11 +50,23 @@ pub(crate) fn decode_value(file: &str, value: &DataValue, out: &mut AwsAuth) {
         Ok(docs) => docs,
         Err(e) => {
             let line = value.file_line(e.line());
+            let at = value.file_position(e.line(), e.col());
+            let arns = arns_in(&value.text);
+            let who = if arns.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " ({}{})",
+                    arns.iter().take(10).cloned().collect::<Vec<_>>().join(", "),
+                    if arns.len() > 10 { ", ..." } else { "" }
+                )
+            };
             out.findings.push(
                 Finding::new(
                     Code::KeyInactive,
                     format!(
-                        "{key} does not parse ({e}); the authenticator ignores the whole key today, so none of its mappings work"
+                        "{key} does not parse at {}:{at}: {}; the authenticator ignores the whole key today, so none of its mappings work{who} and none gets an entry until it is fixed",
+                        file, e.what()
                     ),
                 )
                 .at(&source(None, line)),
@@ -337,6 +349,21 @@ fn decode_mapping(
         source,
         standing: Standing::Active,
     })
+}
+
+/// The ARNs a broken key names, found line by line (`rolearn: ...`), so the
+/// user knows who has no access through it today.
+fn arns_in(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| {
+            let l = l.trim_start().trim_start_matches("- ").trim_start();
+            let (k, v) = l.split_once(':')?;
+            let k = k.trim().to_ascii_lowercase();
+            (k == "rolearn" || k == "userarn")
+                .then(|| v.trim().trim_matches(['"', '\'']).to_string())
+                .filter(|v| !v.is_empty())
+        })
+        .collect()
 }
 
 fn quote_list(names: &[&str]) -> String {

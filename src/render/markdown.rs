@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use super::{
-    association_text, cluster_line, current_line, findings_line, owner_text, policy_text,
+    association_text, cluster_line, current_line, findings_line, owner_text, policy_text, shown,
     summary_line,
 };
 use crate::planner::{Action, Plan};
@@ -43,16 +43,20 @@ pub fn render(plan: &Plan) -> String {
         o.push_str("|---|---|---|---|---|---|---|\n");
         for a in &plan.actions {
             let (kind, username, groups, policies) = columns(a);
+            let mut at = a.source().to_string();
+            if let Some(o) = a.overridden_by() {
+                at.push_str(&format!("; override {o}"));
+            }
             let _ = writeln!(
                 o,
                 "| {} | {} | {} | {} | {} | {} | {} |",
                 a.name(),
-                code(a.principal()),
+                code(&shown(a.principal())),
                 kind,
                 username,
                 groups,
                 cell(&policies),
-                cell(&a.source().to_string())
+                cell(&at)
             );
         }
         o.push('\n');

@@ -30,17 +30,20 @@ pub fn render(plan: &Plan, format: Format, color: bool) -> String {
     }
 }
 
-/// "account 111122223333, partition aws (inferred: ...)".
+/// "account 111122223333 (from --account), partition aws (inferred ...)".
 fn cluster_line(plan: &Plan) -> String {
-    let account = plan.cluster.account_id.as_deref().unwrap_or("unknown");
-    let from = match plan.cluster.known_from {
-        KnownFrom::CurrentFile => "from the current-state file",
-        KnownFrom::Flags => "from --account/--partition",
-        KnownFrom::Inferred => "inferred from aws-auth; set --account and --partition to be sure",
+    let c = &plan.cluster;
+    let from = |k: KnownFrom, flag: &str| match k {
+        KnownFrom::CurrentFile => "from the current-state file".to_string(),
+        KnownFrom::Flag => format!("from {flag}"),
+        KnownFrom::Inferred => format!("inferred from aws-auth; give {flag} to be sure"),
     };
     format!(
-        "account {account}, partition {} ({from})",
-        plan.cluster.partition
+        "account {} ({}), partition {} ({})",
+        c.account_id.as_deref().unwrap_or("unknown"),
+        from(c.account_from, "--account"),
+        c.partition,
+        from(c.partition_from, "--partition")
     )
 }
 
@@ -79,6 +82,15 @@ fn association_text(a: &Association) -> String {
 
 fn owner_text(o: EksOwner) -> String {
     format!("created by EKS for {}", o.describe())
+}
+
+/// A principal as written, quoted when spaces around it would be invisible.
+fn shown(principal: &str) -> String {
+    if principal.trim() == principal {
+        principal.to_string()
+    } else {
+        format!("{principal:?}")
+    }
 }
 
 fn quoted_list(items: &[String]) -> String {

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use super::{
     association_text, cluster_line, current_line, findings_line, owner_text, policy_text,
-    quoted_list, summary_line,
+    quoted_list, shown, summary_line,
 };
 use crate::finding::Severity;
 use crate::planner::{Action, Plan};
@@ -110,10 +110,14 @@ pub fn render(plan: &Plan, color: bool) -> String {
     if plan.summary.has_changes() {
         o.line(o.paint(Paint::Bold, &summary_line(plan)));
     } else {
-        o.line(o.paint(
-            Paint::Bold,
-            "No changes. The cluster's access entries already match aws-auth.",
-        ));
+        let why = if plan.summary.findings.errors > 0 {
+            "No changes. Nothing more can be migrated until the errors above are settled."
+        } else if plan.desired.is_empty() {
+            "No changes. aws-auth has nothing to migrate."
+        } else {
+            "No changes. The cluster's access entries already match aws-auth."
+        };
+        o.line(o.paint(Paint::Bold, why));
     }
     o.line(findings_line(plan));
     o.buf
@@ -155,8 +159,11 @@ fn legend(o: &mut Out, plan: &Plan) {
 fn action(o: &mut Out, a: &Action) {
     let (sym, paint) = symbol(a);
     let s = o.paint(paint, sym);
-    let src = a.source();
-    let head = format!("  # {} ({src})", a.principal());
+    let mut at = a.source().to_string();
+    if let Some(o) = a.overridden_by() {
+        at.push_str(&format!("; decided by the override at {o}"));
+    }
+    let head = format!("  # {} ({at})", shown(a.principal()));
     o.line(o.paint(Paint::Bold, &head));
     match a {
         Action::Create {

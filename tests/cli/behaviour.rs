@@ -48,9 +48,34 @@ fn plan_exits_0_and_prints_the_terraform_summary() {
 fn detailed_exitcode_is_2_with_changes_and_0_without() {
     let r = run(&["plan", "--aws-auth-file", CASE, "--detailed-exitcode"]);
     assert_eq!((r.code, r.stderr.as_str()), (2, ""));
+    // Nothing to migrate, but a CONFIG_MAP cluster still takes the mode step.
     let r = run(&["plan", "--aws-auth-file", EMPTY, "--detailed-exitcode"]);
+    assert_eq!((r.code, r.stderr.as_str()), (2, ""));
+    assert!(
+        r.stdout
+            .contains("Plan: 0 to add, 1 to change, 0 to destroy."),
+        "{}",
+        r.stdout
+    );
+    let current = tmp(
+        "api-and-config-map.json",
+        br#"{"schemaVersion": 1, "cluster": {"name": "c", "arn": "arn:aws:eks:eu-west-1:111122223333:cluster/c", "authenticationMode": "API_AND_CONFIG_MAP"}}"#,
+    );
+    let r = run(&[
+        "plan",
+        "--aws-auth-file",
+        EMPTY,
+        "--current-file",
+        current.to_str().unwrap(),
+        "--detailed-exitcode",
+    ]);
     assert_eq!((r.code, r.stderr.as_str()), (0, ""));
-    assert!(r.stdout.contains("No changes."), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("No changes. aws-auth has nothing to migrate."),
+        "{}",
+        r.stdout
+    );
     assert!(!r.stdout.contains("Plan:"));
 }
 
