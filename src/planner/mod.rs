@@ -408,9 +408,10 @@ fn platform_unsupported(version: &str, platform: &str) -> Option<String> {
     let needed = match MIN_PLATFORM.iter().find(|(m, _)| *m == minor) {
         Some((_, p)) => *p,
         None if minor > 30 => return None,
-        None if minor < 23 => return Some(format!(
-            "Kubernetes {version} does not support access entries; upgrade to 1.23 or later first"
-        )),
+        None if minor < 23 => {
+            let why = "does not support access entries; upgrade to 1.23 or later first";
+            return Some(format!("Kubernetes {version} {why}"));
+        }
         None => return None,
     };
     (eks < needed).then(|| {

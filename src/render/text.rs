@@ -197,9 +197,7 @@ fn action(o: &mut Out, a: &Action) {
             eks_owned,
             ..
         } => {
-            let owner = eks_owned
-                .map(|x| format!("  # {}", owner_text(x)))
-                .unwrap_or_default();
+            let owner = owner_comment(*eks_owned);
             o.line(format!("  {s} access entry{owner}"));
             let tilde = o.paint(Paint::Yellow, "~");
             if let Some(c) = username {
@@ -227,9 +225,7 @@ fn action(o: &mut Out, a: &Action) {
             eks_owned,
             ..
         } => {
-            let owner = eks_owned
-                .map(|x| format!("  # {}", owner_text(x)))
-                .unwrap_or_default();
+            let owner = owner_comment(*eks_owned);
             o.line(format!("  {s} access entry (policies only){owner}"));
             associations(o, associate);
         }
@@ -243,6 +239,13 @@ fn action(o: &mut Out, a: &Action) {
             o.line(format!("  {s} no access entry: {reason}"));
         }
     }
+}
+
+/// "  # created by EKS for ..." after an entry line, or nothing.
+fn owner_comment(owner: Option<crate::inputs::current::EksOwner>) -> String {
+    owner
+        .map(|x| format!("  # {}", owner_text(x)))
+        .unwrap_or_default()
 }
 
 fn associations(o: &mut Out, list: &[crate::planner::Association]) {

@@ -327,54 +327,52 @@ fn an_alias_bomb_inside_a_key_only_disables_that_key() {
     );
 }
 
+/// Runs `plan` on case 01 with `extra` flags; it must fail with `expected` in stderr.
+fn assert_refused(extra: &[&str], expected: &str) {
+    let args = [
+        &[
+            "plan",
+            "--aws-auth-file",
+            "cases/01-node-roles/aws-auth.yaml",
+        ],
+        extra,
+    ]
+    .concat();
+    let r = run(&args);
+    assert_eq!(r.code, 1, "{args:?}: {}", r.stderr);
+    assert!(
+        r.stderr.contains(expected),
+        "{args:?}: expected {expected:?} in {:?}",
+        r.stderr
+    );
+    assert_eq!(r.stdout, "");
+}
+
 #[test]
 fn bad_optional_inputs_name_their_file_and_line() {
-    let case = "cases/01-node-roles/aws-auth.yaml";
     let over = tmp(
         "over.yaml",
         b"arn:aws:iam::111122223333:role/x:\n  typ: EC2_LINUX\n",
     );
-    let r = run(&[
-        "plan",
-        "--aws-auth-file",
-        case,
-        "--overrides",
-        over.to_str().unwrap(),
-    ]);
-    assert_eq!(r.code, 1);
-    assert!(
-        r.stderr
-            .contains("over.yaml:2: unknown override field `typ`"),
-        "{}",
-        r.stderr
+    assert_refused(
+        &["--overrides", over.to_str().unwrap()],
+        "over.yaml:2: unknown override field `typ`",
     );
     let cur = tmp("cur.json", b"{\"schemaVersion\": 2, \"cluster\": {\"name\": \"x\", \"arn\": \"arn:aws:eks:eu-west-1:111122223333:cluster/x\", \"authenticationMode\": \"API\"}}");
-    let r = run(&[
-        "plan",
-        "--aws-auth-file",
-        case,
-        "--current-file",
-        cur.to_str().unwrap(),
-    ]);
-    assert_eq!(r.code, 1);
-    assert!(
-        r.stderr.contains("schemaVersion 2 is not supported"),
-        "{}",
-        r.stderr
+    assert_refused(
+        &["--current-file", cur.to_str().unwrap()],
+        "schemaVersion 2 is not supported",
     );
     let iam = tmp(
         "iam.json",
         b"{\"Roles\": [{\"Arn\": \"arn:aws:iam::1:role/x\"}]}",
     );
-    let r = run(&[
-        "plan",
-        "--aws-auth-file",
-        case,
-        "--iam-file",
-        iam.to_str().unwrap(),
-    ]);
-    assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("iam.json:1: `Arn`"), "{}", r.stderr);
+    assert_refused(&["--iam-file", iam.to_str().unwrap()], "iam.json:1: `Arn`");
+    let rbac = tmp("rbac.yaml", b"kind: Pod\nmetadata: {name: p}\n");
+    assert_refused(
+        &["--rbac-file", rbac.to_str().unwrap()],
+        "rbac.yaml:1: expected RBAC objects",
+    );
 }
 
 #[test]
