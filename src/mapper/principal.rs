@@ -145,12 +145,30 @@ fn resolve_role(
             }
             r.principals.push(k.arn.clone());
         }
-        None if ctx.iam.covers(IamKind::Role, &arn.account) => block(
-            Aspect::Principal,
-            Code::PrincipalNotFound,
-            format!("role not found in the IAM dump of account {}: it was deleted, or the dump is incomplete; decide with an override", arn.account),
-            r,
-        ),
+        None if ctx.iam.covers(IamKind::Role, &arn.account) => {
+            // An SSO role is re-created with a new suffix when its permission set is
+            // re-provisioned: point at the candidates, never pick one.
+            let successors: Vec<String> = sso_permission_set(&arn.name)
+                .map(|set| ctx.iam.sso_roles(&arn.account, set))
+                .unwrap_or_default()
+                .iter()
+                .map(|a| a.to_string())
+                .collect();
+            let hint = if successors.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; the dump has {} for the same permission set (re-provisioned?): if that is who this mapping means, say so with an override `principalArn:`",
+                    successors.join(", ")
+                )
+            };
+            block(
+                Aspect::Principal,
+                Code::PrincipalNotFound,
+                format!("role not found in the IAM dump of account {}: it was deleted (then nobody matches this mapping today) or the dump is incomplete; decide with an override{hint}", arn.account),
+                r,
+            )
+        }
         None if arn.is_sso_role() => block(
             Aspect::Principal,
             Code::SsoPathUnknown,
@@ -170,6 +188,13 @@ fn resolve_role(
             r.principals.push(arn);
         }
     }
+}
+
+/// The permission set of an `AWSReservedSSO_<set>_<suffix>` role name.
+fn sso_permission_set(name: &str) -> Option<&str> {
+    let rest = name.strip_prefix("AWSReservedSSO_")?;
+    let (set, suffix) = rest.rsplit_once('_')?;
+    (!set.is_empty() && !suffix.is_empty()).then_some(set)
 }
 
 /// Row 15: expand an `sso` matcher into the roles it would match.

@@ -608,3 +608,19 @@ fn path_warnings_are_dropped_for_principals_without_an_entry() {
     ));
     assert_eq!(codes(&m), vec!["unsupported-username"]);
 }
+
+#[test]
+fn a_missing_sso_role_points_at_its_reprovisioned_successor_without_picking_it() {
+    let m = World::new()
+        .roles(&["arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Power_User_9d8c7b6a5f4e3d21"])
+        .map(&roles("- rolearn: arn:aws:iam::111122223333:role/AWSReservedSSO_Power_User_0a1b2c3d4e5f6a7b\n  username: p"));
+    assert!(m.desired.is_empty());
+    let f = &m.findings[0];
+    assert_eq!(f.code, Code::PrincipalNotFound);
+    assert!(
+        f.message
+            .contains("AWSReservedSSO_Power_User_9d8c7b6a5f4e3d21"),
+        "{}",
+        f.message
+    );
+}
