@@ -127,6 +127,14 @@ pub enum ArnError {
 impl Arn {
     /// Parses and validates a principal ARN.
     ///
+    /// ```
+    /// use migrate_auth::arn::{Arn, PrincipalKind};
+    ///
+    /// let arn = Arn::parse("arn:aws:iam::111122223333:role/teams/ops/Deployer").unwrap();
+    /// assert_eq!((arn.kind, arn.path.as_str(), arn.name.as_str()), (PrincipalKind::Role, "/teams/ops/", "Deployer"));
+    /// assert!(Arn::parse("arn:aws:iam::111122223333:group/ops").is_err());
+    /// ```
+    ///
     /// # Errors
     /// An [`ArnError`] saying which part is wrong.
     pub fn parse(text: &str) -> Result<Arn, ArnError> {

@@ -8,6 +8,8 @@
 #[cfg(test)]
 mod tests;
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 
 use crate::arn::Arn;
@@ -266,12 +268,16 @@ pub fn plan(aws_auth_file: &str, cluster: ClusterFacts, mapped: Mapped, current:
         mut findings,
     } = mapped;
     let mut actions = Vec::with_capacity(desired.len() + left.len());
+    // Existing entries by lower-cased ARN (IAM ARNs compare case-insensitively).
+    let existing: HashMap<String, usize> = current
+        .entries
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.principal_arn.to_ascii_lowercase(), i))
+        .collect();
     let mut matched = vec![false; current.entries.len()];
     for d in &desired {
-        let found = current
-            .entries
-            .iter()
-            .position(|c| c.principal_arn.eq_ignore_ascii_case(&d.principal_arn));
+        let found = existing.get(&d.principal_arn.to_ascii_lowercase()).copied();
         let action = match found {
             None => Action::Create {
                 principal_arn: d.principal_arn.clone(),
@@ -335,12 +341,10 @@ pub fn plan(aws_auth_file: &str, cluster: ClusterFacts, mapped: Mapped, current:
     // could not be checked.
     findings.retain(|f| {
         f.code != Code::PathUnverified
-            || !f.principal_arn.as_ref().is_some_and(|p| {
-                current
-                    .entries
-                    .iter()
-                    .any(|c| c.principal_arn.eq_ignore_ascii_case(p))
-            })
+            || !f
+                .principal_arn
+                .as_ref()
+                .is_some_and(|p| existing.contains_key(&p.to_ascii_lowercase()))
     });
     if current.origin == Origin::Assumed {
         findings.push(Finding::new(

@@ -146,27 +146,43 @@ enum Field {
 }
 
 fn field_of(key: DataKey, name: &str) -> Option<Field> {
-    let folded = go_fold(name);
-    match (key, folded.as_str()) {
-        (DataKey::MapRoles, "rolearn") | (DataKey::MapUsers, "userarn") => Some(Field::Arn),
-        (DataKey::MapRoles, "sso") => Some(Field::Sso),
-        (_, "username") => Some(Field::Username),
-        (_, "groups") => Some(Field::Groups),
-        (_, "userid") => Some(Field::UserId),
-        _ => None,
-    }
+    let fields: &[(&str, Field)] = match key {
+        DataKey::MapRoles => &[
+            ("rolearn", Field::Arn),
+            ("sso", Field::Sso),
+            ("username", Field::Username),
+            ("groups", Field::Groups),
+            ("userid", Field::UserId),
+        ],
+        _ => &[
+            ("userarn", Field::Arn),
+            ("username", Field::Username),
+            ("groups", Field::Groups),
+            ("userid", Field::UserId),
+        ],
+    };
+    fields
+        .iter()
+        .find(|(field, _)| go_fold_eq(name, field))
+        .map(|(_, f)| *f)
 }
 
-/// Go's encoding/json case folding for ASCII field names: ASCII letters fold to
-/// lower case, and the Kelvin sign and long s fold to `k` and `s`.
-fn go_fold(name: &str) -> String {
-    name.chars()
-        .map(|c| match c {
-            '\u{212A}' => 'k',
-            '\u{017F}' => 's',
-            c => c.to_ascii_lowercase(),
-        })
-        .collect()
+/// Go's encoding/json case folding against a lower-case ASCII field name:
+/// ASCII letters fold, and so do the Kelvin sign (`k`) and long s (`s`).
+fn go_fold_eq(name: &str, field: &str) -> bool {
+    let mut chars = name.chars();
+    for want in field.chars() {
+        let folded = match chars.next() {
+            Some('\u{212A}') => 'k',
+            Some('\u{017F}') => 's',
+            Some(c) => c.to_ascii_lowercase(),
+            None => return false,
+        };
+        if folded != want {
+            return false;
+        }
+    }
+    chars.next().is_none()
 }
 
 /// What a JSON string field receives from a YAML value.
@@ -381,11 +397,14 @@ fn decode_sso(entries: &[(Node, Node)]) -> SsoMatcher {
         partition: String::new(),
     };
     for (name, value) in json_object(entries) {
-        let slot = match go_fold(name).as_str() {
-            "permissionsetname" => &mut m.permission_set_name,
-            "accountid" => &mut m.account_id,
-            "partition" => &mut m.partition,
-            _ => continue,
+        let slot = if go_fold_eq(name, "permissionsetname") {
+            &mut m.permission_set_name
+        } else if go_fold_eq(name, "accountid") {
+            &mut m.account_id
+        } else if go_fold_eq(name, "partition") {
+            &mut m.partition
+        } else {
+            continue;
         };
         if let GoString::Set(s) = go_string(value) {
             *slot = s;
@@ -438,6 +457,15 @@ mod tests {
         assert_eq!(m.username.as_deref(), Some("a"));
         assert_eq!(m.groups, vec!["g"]);
         assert!(a.findings.is_empty());
+    }
+
+    #[test]
+    fn go_folding_matches_kelvin_and_long_s_like_encoding_json() {
+        assert!(go_fold_eq("RoleARN", "rolearn"));
+        assert!(go_fold_eq("\u{212A}ind", "kind"));
+        assert!(go_fold_eq("\u{017F}so", "sso"));
+        assert!(!go_fold_eq("rolearns", "rolearn"));
+        assert!(!go_fold_eq("role", "rolearn"));
     }
 
     #[test]
