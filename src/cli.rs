@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::arn::Partition;
 use crate::finding::Severity;
+use crate::live::{AwsSettings, KubeSettings, LiveSettings};
 use crate::mapper::Options;
 use crate::render::Format;
 
@@ -24,16 +25,73 @@ struct Raw {
 
 #[derive(Debug, Subcommand)]
 enum RawCommand {
-    /// Show the access entries that would replace aws-auth, and why (offline, from files).
+    /// Show the access entries that would replace aws-auth, and why: offline from
+    /// files (--aws-auth-file), or from a live cluster (--cluster).
     Plan(RawPlan),
+    /// Write a cluster's current access configuration as JSON (for --current-file).
+    Snapshot(RawSnapshot),
+}
+
+/// How to reach a live cluster.
+#[derive(Debug, Args)]
+struct RawConnection {
+    /// AWS region of the cluster (else the standard chain: AWS_REGION, the profile).
+    #[arg(long, value_name = "REGION")]
+    region: Option<String>,
+    /// AWS profile to use.
+    #[arg(long, value_name = "NAME")]
+    profile: Option<String>,
+    /// Assume this role for every AWS call (a cross-account run).
+    #[arg(long, value_name = "ROLE_ARN")]
+    assume_role: Option<String>,
+    /// Kubeconfig to use (else KUBECONFIG, ~/.kube/config, or straight from
+    /// DescribeCluster with an EKS token when there is none).
+    #[arg(long, value_name = "FILE")]
+    kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context to use.
+    #[arg(long, value_name = "NAME")]
+    context: Option<String>,
+    /// How many API calls may be under way at once.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    concurrency: usize,
+}
+
+#[derive(Debug, Args)]
+struct RawSnapshot {
+    /// The EKS cluster's name.
+    #[arg(long, value_name = "NAME")]
+    cluster: String,
+    #[command(flatten)]
+    connection: RawConnection,
+    /// Write the state here instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Also write the aws-auth ConfigMap (YAML, as kubectl prints it) here.
+    #[arg(long, value_name = "FILE")]
+    aws_auth_out: Option<PathBuf>,
+    /// Also write the RBAC bindings (JSON List) here.
+    #[arg(long, value_name = "FILE")]
+    rbac_out: Option<PathBuf>,
+    /// Also write what IAM said of aws-auth's principals (as `aws iam list-roles`
+    /// and `list-users` print it) here, for `plan --iam-file`.
+    #[arg(long, value_name = "FILE")]
+    iam_out: Option<PathBuf>,
+    /// List IAM Identity Center roles too (for `plan --expand-sso`).
+    #[arg(long)]
+    expand_sso: bool,
 }
 
 #[derive(Debug, Args)]
 struct RawPlan {
     /// The aws-auth ConfigMap as `kubectl get cm aws-auth -n kube-system -o yaml|json`
     /// prints it (`-` for stdin).
-    #[arg(long, value_name = "FILE")]
-    aws_auth_file: PathBuf,
+    #[arg(long, value_name = "FILE", required_unless_present = "cluster")]
+    aws_auth_file: Option<PathBuf>,
+    /// Plan against this live EKS cluster instead of files.
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["aws_auth_file", "current_file"])]
+    cluster: Option<String>,
+    #[command(flatten)]
+    connection: RawConnection,
     /// RBAC objects (`kubectl get clusterroles,clusterrolebindings,roles,rolebindings -A
     /// -o yaml`); repeatable.
     #[arg(long, value_name = "FILE")]
@@ -113,14 +171,35 @@ impl Input {
     }
 }
 
+/// Where `plan` reads aws-auth and the current state from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// Files: aws-auth, and the current state if given.
+    Files {
+        aws_auth: Input,
+        current_file: Option<PathBuf>,
+    },
+    /// A live cluster.
+    Live(LiveSettings),
+}
+
+/// Checked settings of `snapshot`.
+#[derive(Debug, Clone)]
+pub struct SnapshotSettings {
+    pub live: LiveSettings,
+    pub out: Option<PathBuf>,
+    pub aws_auth_out: Option<PathBuf>,
+    pub rbac_out: Option<PathBuf>,
+    pub iam_out: Option<PathBuf>,
+}
+
 /// Checked settings of `plan`.
 #[derive(Debug, Clone)]
 pub struct PlanSettings {
-    pub aws_auth: Input,
+    pub source: Source,
     pub rbac_files: Vec<PathBuf>,
     pub iam_files: Vec<PathBuf>,
     pub overrides: Vec<PathBuf>,
-    pub current_file: Option<PathBuf>,
     pub account: Option<String>,
     pub partition: Option<Partition>,
     pub options: Options,
@@ -134,12 +213,13 @@ pub struct PlanSettings {
 #[derive(Debug, Clone)]
 pub enum Command {
     Plan(PlanSettings),
+    Snapshot(SnapshotSettings),
 }
 
 /// What parsing the command line produced.
 #[derive(Debug)]
 pub enum Parsed {
-    Run(Command),
+    Run(Box<Command>),
     /// Help or version text to print, then exit 0.
     Print(String),
     /// A usage error to print, then exit 1.
@@ -162,27 +242,73 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Parsed {
         }
     };
     match check(raw) {
-        Ok(c) => Parsed::Run(c),
+        Ok(c) => Parsed::Run(Box::new(c)),
         Err(e) => Parsed::Usage(format!("error: {e:#}\n")),
     }
 }
 
+fn live_settings(
+    cluster: String,
+    c: RawConnection,
+    expand_sso: bool,
+    describe_all: bool,
+) -> Result<LiveSettings> {
+    if c.concurrency == 0 || c.concurrency > 64 {
+        bail!("--concurrency must be between 1 and 64");
+    }
+    if cluster.is_empty() {
+        bail!("--cluster needs a name");
+    }
+    Ok(LiveSettings {
+        cluster,
+        aws: AwsSettings {
+            profile: c.profile,
+            region: c.region,
+            assume_role: c.assume_role,
+            max_attempts: 5,
+        },
+        kube: KubeSettings {
+            kubeconfig: c.kubeconfig,
+            context: c.context,
+        },
+        concurrency: c.concurrency,
+        expand_sso,
+        describe_all,
+    })
+}
+
 fn check(raw: Raw) -> Result<Command> {
-    let RawCommand::Plan(p) = raw.command;
+    let p = match raw.command {
+        RawCommand::Plan(p) => p,
+        RawCommand::Snapshot(s) => {
+            return Ok(Command::Snapshot(SnapshotSettings {
+                live: live_settings(s.cluster, s.connection, s.expand_sso, true)?,
+                out: s.out,
+                aws_auth_out: s.aws_auth_out,
+                rbac_out: s.rbac_out,
+                iam_out: s.iam_out,
+            }))
+        }
+    };
     if let Some(a) = &p.account {
         if a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()) {
             bail!("--account {a:?} is not a 12-digit AWS account id");
         }
     }
-    let stdin_count = [&p.aws_auth_file]
-        .into_iter()
+    let stdin_count = p
+        .aws_auth_file
+        .iter()
         .chain(&p.rbac_file)
         .chain(&p.iam_file)
         .chain(&p.overrides)
         .chain(&p.current_file)
         .filter(|f| f.as_os_str() == "-")
         .count();
-    if stdin_count > 0 && p.aws_auth_file.as_os_str() != "-" || stdin_count > 1 {
+    let aws_auth_is_stdin = p
+        .aws_auth_file
+        .as_ref()
+        .is_some_and(|f| f.as_os_str() == "-");
+    if stdin_count > 0 && !aws_auth_is_stdin || stdin_count > 1 {
         bail!("only --aws-auth-file can be read from stdin (`-`)");
     }
     let color = match p.color {
@@ -193,16 +319,25 @@ fn check(raw: Raw) -> Result<Command> {
                 && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         }
     };
-    Ok(Command::Plan(PlanSettings {
-        aws_auth: if p.aws_auth_file.as_os_str() == "-" {
-            Input::Stdin
-        } else {
-            Input::File(p.aws_auth_file)
+    let source = match (p.cluster, p.aws_auth_file) {
+        (Some(cluster), _) => {
+            Source::Live(live_settings(cluster, p.connection, p.expand_sso, false)?)
+        }
+        (None, Some(file)) => Source::Files {
+            aws_auth: if file.as_os_str() == "-" {
+                Input::Stdin
+            } else {
+                Input::File(file)
+            },
+            current_file: p.current_file,
         },
+        (None, None) => bail!("give --aws-auth-file FILE (offline) or --cluster NAME (live)"),
+    };
+    Ok(Command::Plan(PlanSettings {
+        source,
         rbac_files: p.rbac_file,
         iam_files: p.iam_file,
         overrides: p.overrides,
-        current_file: p.current_file,
         account: p.account,
         partition: p.partition,
         options: Options {
@@ -232,6 +367,40 @@ mod tests {
     }
 
     #[test]
+    fn live_and_file_sources_exclude_each_other() {
+        let Parsed::Usage(msg) = parse_args(&["plan", "--aws-auth-file", "f", "--cluster", "c"])
+        else {
+            panic!("accepted both sources");
+        };
+        assert!(msg.contains("--cluster"), "{msg}");
+        let Parsed::Usage(msg) = parse_args(&["plan"]) else {
+            panic!("accepted no source");
+        };
+        assert!(msg.contains("--aws-auth-file"), "{msg}");
+        let Parsed::Run(command) = parse_args(&[
+            "plan",
+            "--cluster",
+            "prod",
+            "--region",
+            "eu-west-1",
+            "--concurrency",
+            "4",
+        ]) else {
+            panic!("refused a live plan");
+        };
+        let Command::Plan(s) = *command else {
+            panic!("not a plan")
+        };
+        let Source::Live(l) = s.source else {
+            panic!("not live")
+        };
+        assert_eq!(
+            (l.cluster.as_str(), l.aws.region.as_deref(), l.concurrency),
+            ("prod", Some("eu-west-1"), 4)
+        );
+    }
+
+    #[test]
     fn checks_the_account_id() {
         let Parsed::Usage(msg) = parse_args(&["plan", "--aws-auth-file", "f", "--account", "12"])
         else {
@@ -251,7 +420,7 @@ mod tests {
 
     #[test]
     fn settings_carry_the_flags() {
-        let Parsed::Run(Command::Plan(s)) = parse_args(&[
+        let Parsed::Run(command) = parse_args(&[
             "plan",
             "--aws-auth-file",
             "-",
@@ -267,7 +436,16 @@ mod tests {
         ]) else {
             panic!("refused valid flags");
         };
-        assert_eq!(s.aws_auth, Input::Stdin);
+        let Command::Plan(s) = *command else {
+            panic!("not a plan")
+        };
+        assert!(matches!(
+            s.source,
+            Source::Files {
+                aws_auth: Input::Stdin,
+                ..
+            }
+        ));
         assert_eq!(s.partition, Some(Partition::AwsCn));
         assert_eq!(s.fail_on, Some(Severity::Warning));
         assert!(s.options.expand_sso && s.color);

@@ -14,6 +14,7 @@ pub mod commands;
 pub mod entry;
 pub mod finding;
 pub mod inputs;
+pub mod live;
 pub mod mapper;
 pub mod planner;
 pub mod reader;

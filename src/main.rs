@@ -9,7 +9,7 @@ use migrate_auth::commands::{self, Outcome};
 
 fn main() -> ExitCode {
     let command = match cli::parse(std::env::args_os()) {
-        Parsed::Run(c) => c,
+        Parsed::Run(c) => *c,
         Parsed::Print(text) => {
             print!("{text}");
             return ExitCode::SUCCESS;
@@ -21,6 +21,7 @@ fn main() -> ExitCode {
     };
     let (result, detailed) = match &command {
         Command::Plan(s) => (commands::plan::run(s), s.detailed_exitcode),
+        Command::Snapshot(s) => (commands::snapshot::run(s), false),
     };
     match result {
         Ok(Outcome::Done { changes: true }) if detailed => ExitCode::from(2),

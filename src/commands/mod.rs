@@ -2,6 +2,7 @@
 //! writes the result. The edge of the program, with anyhow errors.
 
 pub mod plan;
+pub mod snapshot;
 
 use std::io::Read;
 use std::path::Path;

@@ -5,7 +5,7 @@ use std::io::Write;
 use anyhow::{bail, Result};
 
 use super::{read_file, read_input, Outcome};
-use crate::cli::PlanSettings;
+use crate::cli::{PlanSettings, Source};
 use crate::finding::{Code, Finding};
 use crate::inputs::current::CurrentState;
 use crate::inputs::iam::IamDump;
@@ -42,19 +42,58 @@ pub fn run(s: &PlanSettings) -> Result<Outcome> {
 /// # Errors
 /// As [`run`].
 pub fn build(s: &PlanSettings) -> Result<Plan> {
-    let label = s.aws_auth.label();
-    let aws_auth = reader::read(&label, &read_input(&s.aws_auth)?)?;
-
-    let rbac = if s.rbac_files.is_empty() {
+    let mut iam = IamDump::default();
+    let mut rbac_texts: Vec<(String, Vec<u8>)> = Vec::new();
+    let (label, aws_auth_bytes, state, undescribed) = match &s.source {
+        Source::Files {
+            aws_auth,
+            current_file,
+        } => {
+            let state = match current_file {
+                Some(f) => {
+                    let name = f.display().to_string();
+                    Some((
+                        name.clone(),
+                        CurrentState::from_file(&name, &read_file(f)?)?,
+                    ))
+                }
+                None => None,
+            };
+            (aws_auth.label(), read_input(aws_auth)?, state, Vec::new())
+        }
+        Source::Live(live) => {
+            let g = runtime()?.block_on(crate::live::gather(live))?;
+            iam = g.iam;
+            rbac_texts.push((
+                format!("cluster {} RBAC", live.cluster),
+                g.rbac_json.into_bytes(),
+            ));
+            // An absent aws-auth is an empty one.
+            let yaml = g.aws_auth_yaml.unwrap_or_else(|| {
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n  namespace: kube-system\n".into()
+            });
+            let origin = format!("cluster {} (read live as {})", live.cluster, g.caller_arn);
+            (
+                crate::live::AWS_AUTH_LABEL.to_string(),
+                yaml.into_bytes(),
+                Some((origin, g.state)),
+                g.undescribed,
+            )
+        }
+    };
+    let aws_auth = reader::read(&label, &aws_auth_bytes)?;
+    for f in &s.rbac_files {
+        rbac_texts.push((f.display().to_string(), read_file(f)?));
+    }
+    let rbac = if rbac_texts.is_empty() {
         None
     } else {
         let mut r = Rbac::default();
-        for f in &s.rbac_files {
-            r.add_file(&f.display().to_string(), &read_file(f)?)?;
+        for (name, bytes) in &rbac_texts {
+            r.add_file(name, bytes)?;
         }
         Some(r)
     };
-    let mut iam = IamDump::default();
     for f in &s.iam_files {
         iam.add_file(&f.display().to_string(), &read_file(f)?)?;
     }
@@ -62,17 +101,6 @@ pub fn build(s: &PlanSettings) -> Result<Plan> {
     for f in &s.overrides {
         overrides.add_file(&f.display().to_string(), &read_file(f)?)?;
     }
-    let state = match &s.current_file {
-        Some(f) => {
-            let name = f.display().to_string();
-            Some((
-                name.clone(),
-                CurrentState::from_file(&name, &read_file(f)?)?,
-            ))
-        }
-        None => None,
-    };
-
     if let Some((_, st)) = &state {
         for e in &st.access_entries {
             iam.add_existing(&e.principal_arn);
@@ -93,10 +121,21 @@ pub fn build(s: &PlanSettings) -> Result<Plan> {
             .push(Finding::new(Code::ClusterAccountInferred, how));
     }
     let current = match state {
-        Some((name, st)) => Current::from_state(&name, st),
+        Some((name, st)) => {
+            let mut c = Current::from_state(&name, st);
+            c.undescribed = undescribed;
+            c
+        }
         None => Current::assumed(),
     };
     Ok(planner::plan(&label, facts, mapped, current))
+}
+
+/// A runtime for the live calls (the offline plan needs none).
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
 }
 
 /// The cluster's partition and account, each from the current state, a flag,

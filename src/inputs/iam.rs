@@ -9,9 +9,10 @@ use std::collections::{HashMap, HashSet};
 
 use super::{documents, invalid, InputError};
 use crate::arn::{Arn, PrincipalKind};
+use crate::yaml::Node;
 
 /// Roles or users.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum IamKind {
     Role,
     User,
@@ -24,6 +25,8 @@ pub enum KnownFrom {
     IamFile,
     /// An access entry that already exists (EKS accepted that ARN).
     ExistingEntry,
+    /// A live IAM call (GetRole, GetUser, ListRoles).
+    IamApi,
 }
 
 impl KnownFrom {
@@ -32,6 +35,7 @@ impl KnownFrom {
         match self {
             KnownFrom::IamFile => "the IAM dump",
             KnownFrom::ExistingEntry => "the existing access entry",
+            KnownFrom::IamApi => "IAM",
         }
     }
 }
@@ -49,6 +53,10 @@ pub struct IamDump {
     /// By (account + lower-cased name, kind).
     by_name: HashMap<(String, IamKind), Known>,
     covered: HashSet<(String, IamKind)>,
+    /// Principals a live lookup did not find.
+    absent: HashSet<(String, IamKind)>,
+    /// Accounts whose IAM Identity Center roles were listed live.
+    sso_listed: HashSet<String>,
     roles: Vec<Arn>,
 }
 
@@ -60,17 +68,32 @@ impl IamDump {
     /// list-users output.
     pub fn add_file(&mut self, file: &str, bytes: &[u8]) -> Result<(), InputError> {
         for doc in documents(file, bytes)? {
-            let (list, kind) = match (doc.get("Roles"), doc.get("Users")) {
-                (Some(r), _) => (r, IamKind::Role),
-                (None, Some(u)) => (u, IamKind::User),
-                (None, None) => {
-                    return Err(invalid(
-                        file,
-                        doc.line,
-                        "expected the output of `aws iam list-roles` or `aws iam list-users` (a `Roles` or `Users` list)",
-                    ))
-                }
-            };
+            let lists: Vec<(&Node, IamKind)> = [("Roles", IamKind::Role), ("Users", IamKind::User)]
+                .into_iter()
+                .filter_map(|(k, kind)| doc.get(k).map(|n| (n, kind)))
+                .collect();
+            if lists.is_empty() {
+                return Err(invalid(
+                    file,
+                    doc.line,
+                    "expected the output of `aws iam list-roles` or `aws iam list-users` (a `Roles` or `Users` list)",
+                ));
+            }
+            for (list, kind) in lists {
+                self.add_list(file, &doc, list, kind)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn add_list(
+        &mut self,
+        file: &str,
+        doc: &Node,
+        list: &Node,
+        kind: IamKind,
+    ) -> Result<(), InputError> {
+        {
             let items = list
                 .as_seq()
                 .ok_or_else(|| invalid(file, list.line, "`Roles`/`Users` must be a list"))?;
@@ -138,11 +161,75 @@ impl IamDump {
         });
     }
 
+    /// Records what a live lookup found; IAM's word wins over everything else.
+    pub fn add_found(&mut self, arn: Arn) {
+        let kind = if arn.kind == PrincipalKind::User {
+            IamKind::User
+        } else {
+            IamKind::Role
+        };
+        self.by_name.insert(
+            key(&arn, kind),
+            Known {
+                arn,
+                from: KnownFrom::IamApi,
+            },
+        );
+    }
+
+    /// Records that a live lookup found no `kind` named `name` in `account`.
+    pub fn add_absent(&mut self, kind: IamKind, account: &str, name: &str) {
+        self.absent
+            .insert((format!("{account}:{}", name.to_lowercase()), kind));
+    }
+
+    /// True when a live lookup found no such principal.
+    pub fn is_absent(&self, kind: IamKind, account: &str, name: &str) -> bool {
+        self.absent
+            .contains(&(format!("{account}:{}", name.to_lowercase()), kind))
+    }
+
+    /// Records the IAM Identity Center roles of `account`, listed live.
+    pub fn add_sso_listing(&mut self, account: &str, roles: Vec<Arn>) {
+        self.sso_listed.insert(account.to_string());
+        for arn in roles {
+            self.roles.push(arn.clone());
+            self.add_found(arn);
+        }
+    }
+
+    /// True when the IAM Identity Center roles of `account` are all known.
+    pub fn sso_complete(&self, account: &str) -> bool {
+        self.sso_listed.contains(account) || self.covers(IamKind::Role, account)
+    }
+
     /// The known principal of `kind` named `name` in `account` (names are
     /// case-insensitive in IAM).
     pub fn lookup(&self, kind: IamKind, account: &str, name: &str) -> Option<&Known> {
         self.by_name
             .get(&(format!("{account}:{}", name.to_lowercase()), kind))
+    }
+
+    /// What live lookups found, as `aws iam list-roles` / `list-users` would
+    /// print it, so an offline plan can use the same facts.
+    pub fn found_as_json(&self) -> serde_json::Value {
+        let mut roles = Vec::new();
+        let mut users = Vec::new();
+        let mut known: Vec<&Known> = self
+            .by_name
+            .values()
+            .filter(|k| k.from == KnownFrom::IamApi)
+            .collect();
+        known.sort_by_key(|k| k.arn.to_string());
+        for k in known {
+            let item = |name_key: &str| serde_json::json!({"Path": k.arn.path, name_key: k.arn.name, "Arn": k.arn.to_string()});
+            if k.arn.kind == PrincipalKind::User {
+                users.push(item("UserName"));
+            } else {
+                roles.push(item("RoleName"));
+            }
+        }
+        serde_json::json!({"Roles": roles, "Users": users})
     }
 
     /// True when no IAM file and no existing entry was given.

@@ -97,10 +97,11 @@ pub(crate) fn resolve(m: &Mapping, ctx: &Context<'_>) -> Resolved {
                             return dead(r, &finding, &format!("the user's real ARN is {} (from {}), so this ARN never matches", k.arn, k.from.describe()));
                         }
                         Some(k) => r.principals.push(k.arn.clone()),
-                        None if ctx.iam.covers(IamKind::User, &arn.account) => block(
+                        None if ctx.iam.covers(IamKind::User, &arn.account)
+                            || ctx.iam.is_absent(IamKind::User, &arn.account, &arn.name) => block(
                             Aspect::Principal,
                             Code::PrincipalNotFound,
-                            format!("user not found in the IAM dump of account {}: it was deleted, or the dump is incomplete; decide with an override", arn.account),
+                            format!("user not found in IAM (a live lookup or a complete dump) of account {}: it was deleted, or a dump is incomplete; decide with an override", arn.account),
                             &mut r,
                         ),
                         None => r.principals.push(arn),
@@ -145,7 +146,9 @@ fn resolve_role(
             }
             r.principals.push(k.arn.clone());
         }
-        None if ctx.iam.covers(IamKind::Role, &arn.account) => {
+        None if ctx.iam.covers(IamKind::Role, &arn.account)
+            || ctx.iam.is_absent(IamKind::Role, &arn.account, &arn.name) =>
+        {
             // An SSO role is re-created with a new suffix when its permission set is
             // re-provisioned: point at the candidates, never pick one.
             let successors: Vec<String> = sso_permission_set(&arn.name)
@@ -165,7 +168,11 @@ fn resolve_role(
             block(
                 Aspect::Principal,
                 Code::PrincipalNotFound,
-                format!("role not found in the IAM dump of account {}: it was deleted (then nobody matches this mapping today) or the dump is incomplete; decide with an override{hint}", arn.account),
+                if ctx.iam.is_absent(IamKind::Role, &arn.account, &arn.name) {
+                    format!("IAM has no such role in account {}: it was deleted, so nobody matches this mapping today; decide with an override{hint}", arn.account)
+                } else {
+                    format!("role not found in the IAM dump of account {}: it was deleted (then nobody matches this mapping today) or the dump is incomplete; decide with an override{hint}", arn.account)
+                },
                 r,
             )
         }
@@ -231,7 +238,7 @@ fn resolve_sso(
         ), r);
         return;
     }
-    if !ctx.iam.covers(IamKind::Role, &m.account_id) {
+    if !ctx.iam.sso_complete(&m.account_id) {
         block(
             Aspect::Principal,
             Code::SsoMatcher,

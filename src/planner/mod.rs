@@ -36,6 +36,8 @@ pub struct Current {
     /// Kubernetes version and EKS platform version, when known.
     pub version: Option<(String, String)>,
     pub entries: Vec<CurrentEntry>,
+    /// Entries that exist but were not described (aws-auth does not name them).
+    pub undescribed: Vec<String>,
 }
 
 impl Current {
@@ -46,6 +48,7 @@ impl Current {
             mode: AuthMode::ConfigMap,
             version: None,
             entries: Vec::new(),
+            undescribed: Vec::new(),
         }
     }
 
@@ -56,6 +59,7 @@ impl Current {
             mode: state.cluster.authentication_mode,
             version: state.cluster.version.zip(state.cluster.platform_version),
             entries: state.access_entries,
+            undescribed: Vec::new(),
         }
     }
 }
@@ -335,6 +339,15 @@ pub fn plan(aws_auth_file: &str, cluster: ClusterFacts, mapped: Mapped, current:
                 ),
             )
             .principal(c.principal_arn.clone()),
+        );
+    }
+    for arn in &current.undescribed {
+        findings.push(
+            Finding::new(
+                Code::Unmanaged,
+                "existing entry is not in aws-auth; it is left as it is",
+            )
+            .principal(arn.clone()),
         );
     }
     // An entry EKS already holds proves its ARN: no need to warn that its path

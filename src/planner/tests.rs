@@ -72,6 +72,7 @@ fn run(desired: Vec<DesiredEntry>, mode: AuthMode, entries: Vec<CurrentEntry>) -
             mode,
             version: None,
             entries,
+            undescribed: Vec::new(),
         },
     )
 }

@@ -10,6 +10,7 @@
 mod behaviour;
 mod fuzz;
 mod golden;
+mod live;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,929 @@
+//! The [`Kube`] server: the slice of the Kubernetes API migrate-auth uses, over plain HTTP. It
+//! owns ConfigMap get/list/create/update/patch/delete with resourceVersion conflicts, RBAC object
+//! lists with `limit`/`continue` paging, minimal discovery, bearer-token authentication, and
+//! Kubernetes `Status` errors.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, Method, Request, StatusCode};
+use axum::response::Response;
+use serde_json::{json, Map, Value};
+
+use crate::server::{lock, read_body, serve, Fault, Meter, Running};
+use crate::util::{iso8601, now_epoch, page_token, parse_form, parse_page_token, segments, uuid};
+use crate::Faults;
+
+const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
+const RBAC_VERSION: &str = "rbac.authorization.k8s.io/v1";
+/// (resource, kind, namespaced) of the RBAC resources served.
+const RBAC_RESOURCES: [(&str, &str, bool); 4] = [
+    ("clusterroles", "ClusterRole", false),
+    ("clusterrolebindings", "ClusterRoleBinding", false),
+    ("roles", "Role", true),
+    ("rolebindings", "RoleBinding", true),
+];
+
+/// The Kubernetes state the [`Kube`] emulator serves.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct KubeWorld {
+    /// Valid bearer tokens; a request without a valid one => 401 (Status, reason Unauthorized).
+    pub tokens: BTreeSet<String>,
+    /// Also accept bearer tokens starting `k8s-aws-v1.` (what `aws eks get-token` makes).
+    pub accept_eks_tokens: bool,
+    /// ConfigMaps by (namespace, name).
+    pub config_maps: BTreeMap<(String, String), ConfigMap>,
+    /// ClusterRole/ClusterRoleBinding/Role/RoleBinding objects as JSON (kind, apiVersion,
+    /// metadata, ...).
+    pub rbac: Vec<Value>,
+    /// Global counter, bumped on every write.
+    pub resource_version: u64,
+}
+
+impl KubeWorld {
+    /// A world that accepts the bearer token `token`.
+    pub fn with_token(token: &str) -> KubeWorld {
+        KubeWorld {
+            tokens: BTreeSet::from([token.to_string()]),
+            ..KubeWorld::default()
+        }
+    }
+
+    /// Stores a ConfigMap as a write would: bumps the resource version and keeps (or makes) its
+    /// uid. Returns the new resource version.
+    pub fn put_config_map(
+        &mut self,
+        namespace: &str,
+        name: &str,
+        data: BTreeMap<String, String>,
+    ) -> String {
+        self.resource_version += 1;
+        let rv = self.resource_version.to_string();
+        let key = (namespace.to_string(), name.to_string());
+        let uid = self
+            .config_maps
+            .get(&key)
+            .map(|c| c.uid.clone())
+            .unwrap_or_else(|| uuid((namespace, name, self.resource_version)));
+        self.config_maps.insert(
+            key,
+            ConfigMap {
+                data,
+                resource_version: rv.clone(),
+                uid,
+            },
+        );
+        rv
+    }
+}
+
+/// A ConfigMap's data and identity.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ConfigMap {
+    pub data: BTreeMap<String, String>,
+    pub resource_version: String,
+    pub uid: String,
+}
+
+/// A Kubernetes API server emulator on 127.0.0.1 (plain HTTP).
+pub struct Kube {
+    running: Running,
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    meter: Meter,
+    world: Mutex<KubeWorld>,
+    started: u64,
+}
+
+impl Kube {
+    /// Starts the server on 127.0.0.1 (a free port) on the current tokio runtime.
+    pub async fn start(world: KubeWorld) -> Kube {
+        let shared = Arc::new(Shared {
+            meter: Meter::default(),
+            world: Mutex::new(world),
+            started: now_epoch(),
+        });
+        let running = serve(shared.clone(), handle).await;
+        Kube { running, shared }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn endpoint(&self) -> String {
+        self.running.endpoint.clone()
+    }
+
+    /// Replaces the fault settings (request numbering is not reset).
+    pub fn set_faults(&self, faults: Faults) {
+        self.shared.meter.set_faults(faults);
+    }
+
+    /// Total requests answered, faulted ones included.
+    pub fn calls(&self) -> u64 {
+        self.shared.meter.calls()
+    }
+
+    /// Requests answered per operation (`get configmaps`, `list clusterroles`, `discovery`, ...).
+    pub fn calls_by_operation(&self) -> BTreeMap<String, u64> {
+        self.shared.meter.calls_by_operation()
+    }
+
+    /// A snapshot of the current state.
+    pub fn world(&self) -> KubeWorld {
+        lock(&self.shared.world).clone()
+    }
+
+    /// Runs `f` on the live state (under the server's lock: do not call this server from `f`).
+    pub fn with_world<R>(&self, f: impl FnOnce(&mut KubeWorld) -> R) -> R {
+        f(&mut lock(&self.shared.world))
+    }
+}
+
+/// A Kubernetes error, rendered as a `Status`.
+struct KubeError {
+    code: u16,
+    reason: &'static str,
+    message: String,
+    details: Option<Value>,
+}
+
+fn kerr(code: u16, reason: &'static str, message: impl Into<String>) -> KubeError {
+    KubeError {
+        code,
+        reason,
+        message: message.into(),
+        details: None,
+    }
+}
+
+fn cm_details(name: &str) -> Option<Value> {
+    Some(json!({ "name": name, "kind": "configmaps" }))
+}
+
+fn cm_not_found(name: &str) -> KubeError {
+    KubeError {
+        details: cm_details(name),
+        ..kerr(404, "NotFound", format!("configmaps \"{name}\" not found"))
+    }
+}
+
+fn cm_conflict(name: &str, message: String) -> KubeError {
+    KubeError {
+        details: cm_details(name),
+        ..kerr(
+            409,
+            "Conflict",
+            format!("Operation cannot be fulfilled on configmaps \"{name}\": {message}"),
+        )
+    }
+}
+
+fn bad_request(message: impl Into<String>) -> KubeError {
+    kerr(400, "BadRequest", message)
+}
+
+/// What a request asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Route {
+    Version,
+    Discovery(Value),
+    ConfigMaps(Option<String>),
+    ConfigMap(String, String),
+    RbacList(usize, Option<String>),
+    RbacGet(usize, Option<String>, String),
+    NotFound,
+}
+
+fn route(segs: &[String]) -> Route {
+    let s: Vec<&str> = segs.iter().map(String::as_str).collect();
+    let rbac = |r: &str| RBAC_RESOURCES.iter().position(|(n, _, _)| *n == r);
+    match s.as_slice() {
+        ["version"] => Route::Version,
+        ["api"] => Route::Discovery(json!({
+            "kind": "APIVersions",
+            "versions": ["v1"],
+            "serverAddressByClientCIDRs": [ { "clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1:443" } ]
+        })),
+        ["api", "v1"] => Route::Discovery(json!({
+            "kind": "APIResourceList",
+            "groupVersion": "v1",
+            "resources": [ {
+                "name": "configmaps", "singularName": "configmap", "namespaced": true,
+                "kind": "ConfigMap", "shortNames": ["cm"],
+                "verbs": ["create", "delete", "get", "list", "patch", "update"]
+            } ]
+        })),
+        ["apis"] => Route::Discovery(json!({
+            "kind": "APIGroupList",
+            "apiVersion": "v1",
+            "groups": [ rbac_group() ]
+        })),
+        ["apis", RBAC_GROUP] => {
+            let mut g = rbac_group();
+            g["kind"] = json!("APIGroup");
+            g["apiVersion"] = json!("v1");
+            Route::Discovery(g)
+        }
+        ["apis", RBAC_GROUP, "v1"] => Route::Discovery(json!({
+            "kind": "APIResourceList",
+            "groupVersion": RBAC_VERSION,
+            "resources": RBAC_RESOURCES.iter().map(|(n, k, ns)| json!({
+                "name": n, "singularName": k.to_lowercase(), "namespaced": ns, "kind": k,
+                "verbs": ["get", "list"]
+            })).collect::<Vec<_>>()
+        })),
+        ["api", "v1", "configmaps"] => Route::ConfigMaps(None),
+        ["api", "v1", "namespaces", ns, "configmaps"] => Route::ConfigMaps(Some(ns.to_string())),
+        ["api", "v1", "namespaces", ns, "configmaps", name] => {
+            Route::ConfigMap(ns.to_string(), name.to_string())
+        }
+        ["apis", RBAC_GROUP, "v1", r] => match rbac(r) {
+            Some(i) => Route::RbacList(i, None),
+            None => Route::NotFound,
+        },
+        ["apis", RBAC_GROUP, "v1", r, name] => match rbac(r) {
+            Some(i) if !RBAC_RESOURCES[i].2 => Route::RbacGet(i, None, name.to_string()),
+            _ => Route::NotFound,
+        },
+        ["apis", RBAC_GROUP, "v1", "namespaces", ns, r] => match rbac(r) {
+            Some(i) if RBAC_RESOURCES[i].2 => Route::RbacList(i, Some(ns.to_string())),
+            _ => Route::NotFound,
+        },
+        ["apis", RBAC_GROUP, "v1", "namespaces", ns, r, name] => match rbac(r) {
+            Some(i) if RBAC_RESOURCES[i].2 => {
+                Route::RbacGet(i, Some(ns.to_string()), name.to_string())
+            }
+            _ => Route::NotFound,
+        },
+        _ => Route::NotFound,
+    }
+}
+
+fn rbac_group() -> Value {
+    let v = json!({ "groupVersion": RBAC_VERSION, "version": "v1" });
+    json!({ "name": RBAC_GROUP, "versions": [v.clone()], "preferredVersion": v })
+}
+
+fn operation_name(method: &Method, route: &Route) -> String {
+    let verb = |collection: bool| match (method.as_str(), collection) {
+        ("GET", true) => "list",
+        ("GET", false) => "get",
+        ("POST", _) => "create",
+        ("PUT", _) => "update",
+        ("PATCH", _) => "patch",
+        ("DELETE", _) => "delete",
+        (other, _) => other,
+    };
+    match route {
+        Route::Version => "version".into(),
+        Route::Discovery(_) => "discovery".into(),
+        Route::ConfigMaps(_) => format!("{} configmaps", verb(true)),
+        Route::ConfigMap(..) => format!("{} configmaps", verb(false)),
+        Route::RbacList(i, _) => format!("{} {}", verb(true), RBAC_RESOURCES[*i].0),
+        Route::RbacGet(i, ..) => format!("{} {}", verb(false), RBAC_RESOURCES[*i].0),
+        Route::NotFound => "unknown".into(),
+    }
+}
+
+fn authorized(world: &KubeWorld, headers: &HeaderMap, route: &Route) -> bool {
+    let header = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let Some(header) = header else {
+        // Anonymous requests may read the version (system:public-info-viewer), nothing else.
+        return *route == Route::Version;
+    };
+    let Some(token) = header.strip_prefix("Bearer ").map(str::trim) else {
+        return false;
+    };
+    world.tokens.contains(token) || (world.accept_eks_tokens && token.starts_with("k8s-aws-v1."))
+}
+
+async fn handle(shared: Arc<Shared>, req: Request<Body>) -> Response {
+    let (parts, body) = req.into_parts();
+    let body = read_body(body).await;
+    let query = parse_form(parts.uri.query().unwrap_or(""));
+    let route = route(&segments(parts.uri.path()));
+    let (latency, fault) = shared.meter.begin(&operation_name(&parts.method, &route));
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    if let Some(f) = fault {
+        let e = match f {
+            Fault::Throttle => kerr(
+                429,
+                "TooManyRequests",
+                "Too many requests, please try again later.",
+            ),
+            Fault::Internal => kerr(
+                500,
+                "InternalError",
+                "Internal error occurred: injected fault",
+            ),
+            Fault::Unavailable => kerr(
+                503,
+                "ServiceUnavailable",
+                "The server is currently unable to handle the request (injected fault)",
+            ),
+        };
+        return error_response(e);
+    }
+    let mut world = lock(&shared.world);
+    if !authorized(&world, &parts.headers, &route) {
+        return error_response(kerr(401, "Unauthorized", "Unauthorized"));
+    }
+    let content_type = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let req = Req {
+        method: parts.method,
+        query,
+        body,
+        content_type,
+        created: iso8601(shared.started),
+    };
+    match serve_route(&mut world, &route, &req) {
+        Ok((code, v)) => json_response(code, &v),
+        Err(e) => error_response(e),
+    }
+}
+
+struct Req {
+    method: Method,
+    query: BTreeMap<String, String>,
+    body: Vec<u8>,
+    content_type: String,
+    created: String,
+}
+
+fn serve_route(world: &mut KubeWorld, route: &Route, req: &Req) -> Result<(u16, Value), KubeError> {
+    let get_only = || {
+        if req.method == Method::GET {
+            Ok(())
+        } else {
+            Err(kerr(
+                405,
+                "MethodNotAllowed",
+                format!(
+                    "the server does not allow this method on the requested resource ({})",
+                    req.method
+                ),
+            ))
+        }
+    };
+    if req
+        .query
+        .get("watch")
+        .is_some_and(|w| w == "true" || w == "1")
+    {
+        return Err(bad_request("watch is not supported by the emulator"));
+    }
+    match route {
+        Route::Version => {
+            get_only()?;
+            Ok((
+                200,
+                json!({
+                    "major": "1", "minor": "29", "gitVersion": "v1.29.0-eks-emulator",
+                    "gitCommit": "0000000000000000000000000000000000000000", "gitTreeState": "clean",
+                    "buildDate": "2024-01-01T00:00:00Z", "goVersion": "go1.21.5", "compiler": "gc",
+                    "platform": "linux/amd64"
+                }),
+            ))
+        }
+        Route::Discovery(v) => {
+            get_only()?;
+            Ok((200, v.clone()))
+        }
+        Route::NotFound => Err(kerr(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        )),
+        Route::ConfigMaps(ns) => match req.method {
+            Method::GET => {
+                let items = world
+                    .config_maps
+                    .iter()
+                    .filter(|((n, _), _)| ns.as_ref().is_none_or(|x| x == n))
+                    .map(|((n, name), cm)| {
+                        let mut v = cm_json(n, name, cm, &req.created);
+                        strip_type(&mut v);
+                        (format!("{n}\u{0}{name}"), v)
+                    })
+                    .collect();
+                list(world, items, "v1", "ConfigMapList", &req.query)
+            }
+            Method::POST => {
+                let ns = ns
+                    .as_ref()
+                    .ok_or_else(|| kerr(405, "MethodNotAllowed", "create needs a namespace"))?;
+                create_cm(world, ns, req)
+            }
+            _ => Err(kerr(
+                405,
+                "MethodNotAllowed",
+                "the server does not allow this method on the requested resource",
+            )),
+        },
+        Route::ConfigMap(ns, name) => match req.method {
+            Method::GET => {
+                let cm = world
+                    .config_maps
+                    .get(&(ns.clone(), name.clone()))
+                    .ok_or_else(|| cm_not_found(name))?;
+                Ok((200, cm_json(ns, name, cm, &req.created)))
+            }
+            Method::PUT => update_cm(world, ns, name, req),
+            Method::PATCH => patch_cm(world, ns, name, req),
+            Method::DELETE => delete_cm(world, ns, name, req),
+            _ => Err(kerr(
+                405,
+                "MethodNotAllowed",
+                "the server does not allow this method on the requested resource",
+            )),
+        },
+        Route::RbacList(i, ns) => {
+            get_only()?;
+            let (_, kind, _) = RBAC_RESOURCES[*i];
+            let mut items: Vec<(String, Value)> = world
+                .rbac
+                .iter()
+                .filter(|o| o["kind"] == kind)
+                .filter(|o| {
+                    ns.as_ref()
+                        .is_none_or(|n| o["metadata"]["namespace"] == n.as_str())
+                })
+                .map(|o| {
+                    let key = format!(
+                        "{}\u{0}{}",
+                        o["metadata"]["namespace"].as_str().unwrap_or(""),
+                        o["metadata"]["name"].as_str().unwrap_or("")
+                    );
+                    let mut v = o.clone();
+                    strip_type(&mut v);
+                    (key, v)
+                })
+                .collect();
+            items.sort_by(|a, b| a.0.cmp(&b.0));
+            list(
+                world,
+                items,
+                RBAC_VERSION,
+                &format!("{kind}List"),
+                &req.query,
+            )
+        }
+        Route::RbacGet(i, ns, name) => {
+            get_only()?;
+            let (resource, kind, _) = RBAC_RESOURCES[*i];
+            world
+                .rbac
+                .iter()
+                .find(|o| {
+                    o["kind"] == kind
+                        && o["metadata"]["name"] == name.as_str()
+                        && ns
+                            .as_ref()
+                            .is_none_or(|n| o["metadata"]["namespace"] == n.as_str())
+                })
+                .map(|o| (200, o.clone()))
+                .ok_or_else(|| KubeError {
+                    details: Some(json!({ "name": name, "group": RBAC_GROUP, "kind": resource })),
+                    ..kerr(
+                        404,
+                        "NotFound",
+                        format!("{resource}.{RBAC_GROUP} \"{name}\" not found"),
+                    )
+                })
+        }
+    }
+}
+
+/// List items do not repeat `kind`/`apiVersion`.
+fn strip_type(v: &mut Value) {
+    if let Some(o) = v.as_object_mut() {
+        o.remove("kind");
+        o.remove("apiVersion");
+    }
+}
+
+/// A `...List` object over items sorted by key, honouring `limit`, `continue` and the
+/// `metadata.name`/`metadata.namespace` field selectors.
+fn list(
+    world: &KubeWorld,
+    items: Vec<(String, Value)>,
+    api_version: &str,
+    kind: &str,
+    query: &BTreeMap<String, String>,
+) -> Result<(u16, Value), KubeError> {
+    if query.get("labelSelector").is_some_and(|s| !s.is_empty()) {
+        return Err(bad_request(
+            "labelSelector is not supported by the emulator",
+        ));
+    }
+    let mut fields: Vec<(String, String)> = Vec::new();
+    if let Some(sel) = query.get("fieldSelector").filter(|s| !s.is_empty()) {
+        for term in sel.split(',') {
+            let (k, v) = term
+                .split_once("==")
+                .or_else(|| term.split_once('='))
+                .ok_or_else(|| bad_request(format!("invalid field selector: {term}")))?;
+            if k != "metadata.name" && k != "metadata.namespace" {
+                return Err(bad_request(format!("field label not supported: {k}")));
+            }
+            fields.push((k.to_string(), v.to_string()));
+        }
+    }
+    let limit = match query.get("limit") {
+        None => 0,
+        Some(l) => l
+            .parse::<usize>()
+            .map_err(|_| bad_request(format!("invalid limit: {l}")))?,
+    };
+    let after = match query.get("continue").filter(|c| !c.is_empty()) {
+        None => None,
+        Some(c) => Some(
+            parse_page_token(c)
+                .ok_or_else(|| bad_request("The provided continue parameter is invalid"))?,
+        ),
+    };
+    let mut rest = items
+        .into_iter()
+        .filter(|(k, _)| after.as_ref().is_none_or(|a| k > a))
+        .filter(|(_, v)| {
+            fields.iter().all(|(f, want)| {
+                let field = f.strip_prefix("metadata.").unwrap_or(f);
+                v["metadata"][field].as_str().unwrap_or("") == want
+            })
+        })
+        .collect::<Vec<_>>();
+    let mut meta = Map::new();
+    meta.insert(
+        "resourceVersion".into(),
+        json!(world.resource_version.to_string()),
+    );
+    if limit > 0 && rest.len() > limit {
+        let remaining = rest.len() - limit;
+        rest.truncate(limit);
+        let last = rest.last().map(|(k, _)| k.clone()).unwrap_or_default();
+        meta.insert("continue".into(), json!(page_token(&last)));
+        meta.insert("remainingItemCount".into(), json!(remaining));
+    }
+    let items: Vec<Value> = rest.into_iter().map(|(_, v)| v).collect();
+    Ok((
+        200,
+        json!({
+            "apiVersion": api_version,
+            "kind": kind,
+            "metadata": meta,
+            "items": items
+        }),
+    ))
+}
+
+fn cm_json(ns: &str, name: &str, cm: &ConfigMap, created: &str) -> Value {
+    json!({
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": name,
+            "namespace": ns,
+            "resourceVersion": cm.resource_version,
+            "uid": cm.uid,
+            "creationTimestamp": created
+        },
+        "data": cm.data
+    })
+}
+
+/// The body as a JSON object.
+fn body_object(body: &[u8]) -> Result<Map<String, Value>, KubeError> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(m)) => Ok(m),
+        _ => Err(bad_request("the request body is not a JSON object")),
+    }
+}
+
+/// Checks `kind`/`apiVersion` and the name/namespace of a full ConfigMap body.
+fn check_cm_body(obj: &Map<String, Value>, ns: &str, name: Option<&str>) -> Result<(), KubeError> {
+    if let Some(k) = obj.get("kind").and_then(Value::as_str) {
+        if k != "ConfigMap" {
+            return Err(bad_request(format!(
+                "the kind {k} does not match the expected kind ConfigMap"
+            )));
+        }
+    }
+    if let Some(v) = obj.get("apiVersion").and_then(Value::as_str) {
+        if v != "v1" {
+            return Err(bad_request(format!(
+                "the apiVersion {v} does not match the expected v1"
+            )));
+        }
+    }
+    let meta = &obj.get("metadata").cloned().unwrap_or(Value::Null);
+    if let (Some(url), Some(body)) = (name, meta["name"].as_str()) {
+        if url != body {
+            return Err(bad_request(format!(
+                "the name of the object ({body}) does not match the name on the URL ({url})"
+            )));
+        }
+    }
+    if let Some(body_ns) = meta["namespace"].as_str() {
+        if !body_ns.is_empty() && body_ns != ns {
+            return Err(bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `data` of a ConfigMap body: a map of strings with valid keys.
+fn cm_data(obj: &Map<String, Value>, name: &str) -> Result<BTreeMap<String, String>, KubeError> {
+    let mut out = BTreeMap::new();
+    match obj.get("data") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(m)) => {
+            for (k, v) in m {
+                let v = v
+                    .as_str()
+                    .ok_or_else(|| bad_request(format!("data[{k}] must be a string")))?;
+                check_key(k, name)?;
+                out.insert(k.clone(), v.to_string());
+            }
+        }
+        Some(_) => return Err(bad_request("data must be a map of strings")),
+    }
+    Ok(out)
+}
+
+fn check_key(k: &str, name: &str) -> Result<(), KubeError> {
+    let valid = !k.is_empty()
+        && k.len() <= 253
+        && k != "."
+        && k != ".."
+        && k.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+    if valid {
+        Ok(())
+    } else {
+        Err(KubeError {
+            details: cm_details(name),
+            ..kerr(
+                422,
+                "Invalid",
+                format!("ConfigMap \"{name}\" is invalid: data[{k}]: Invalid value: \"{k}\": a valid config key must consist of alphanumeric characters, '-', '_' or '.'"),
+            )
+        })
+    }
+}
+
+fn stale(name: &str) -> KubeError {
+    cm_conflict(
+        name,
+        "the object has been modified; please apply your changes to the latest version and try again".into(),
+    )
+}
+
+fn create_cm(world: &mut KubeWorld, ns: &str, req: &Req) -> Result<(u16, Value), KubeError> {
+    let obj = body_object(&req.body)?;
+    check_cm_body(&obj, ns, None)?;
+    let meta = obj.get("metadata").cloned().unwrap_or(Value::Null);
+    let name = meta["name"].as_str().unwrap_or("").to_string();
+    if name.is_empty() {
+        return Err(kerr(
+            422,
+            "Invalid",
+            "ConfigMap \"\" is invalid: metadata.name: Required value: name or generateName is required",
+        ));
+    }
+    if meta["resourceVersion"]
+        .as_str()
+        .is_some_and(|r| !r.is_empty())
+    {
+        return Err(bad_request(
+            "resourceVersion should not be set on objects to be created",
+        ));
+    }
+    let data = cm_data(&obj, &name)?;
+    if world
+        .config_maps
+        .contains_key(&(ns.to_string(), name.clone()))
+    {
+        return Err(KubeError {
+            details: cm_details(&name),
+            ..kerr(
+                409,
+                "AlreadyExists",
+                format!("configmaps \"{name}\" already exists"),
+            )
+        });
+    }
+    world.put_config_map(ns, &name, data);
+    let cm = &world.config_maps[&(ns.to_string(), name.clone())];
+    Ok((201, cm_json(ns, &name, cm, &req.created)))
+}
+
+/// Checks optional resourceVersion/uid preconditions against the stored object.
+fn preconditions(
+    cm: &ConfigMap,
+    name: &str,
+    rv: Option<&str>,
+    uid: Option<&str>,
+) -> Result<(), KubeError> {
+    if let Some(uid) = uid.filter(|u| !u.is_empty()) {
+        if uid != cm.uid {
+            return Err(cm_conflict(
+                name,
+                format!(
+                    "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
+                    cm.uid
+                ),
+            ));
+        }
+    }
+    if let Some(rv) = rv.filter(|r| !r.is_empty()) {
+        if rv != cm.resource_version {
+            return Err(stale(name));
+        }
+    }
+    Ok(())
+}
+
+fn update_cm(
+    world: &mut KubeWorld,
+    ns: &str,
+    name: &str,
+    req: &Req,
+) -> Result<(u16, Value), KubeError> {
+    let obj = body_object(&req.body)?;
+    check_cm_body(&obj, ns, Some(name))?;
+    let key = (ns.to_string(), name.to_string());
+    let current = world
+        .config_maps
+        .get(&key)
+        .cloned()
+        .ok_or_else(|| cm_not_found(name))?;
+    let meta = obj.get("metadata").cloned().unwrap_or(Value::Null);
+    preconditions(
+        &current,
+        name,
+        meta["resourceVersion"].as_str(),
+        meta["uid"].as_str(),
+    )?;
+    let data = cm_data(&obj, name)?;
+    if data != current.data {
+        world.put_config_map(ns, name, data);
+    }
+    Ok((
+        200,
+        cm_json(ns, name, &world.config_maps[&key], &req.created),
+    ))
+}
+
+fn patch_cm(
+    world: &mut KubeWorld,
+    ns: &str,
+    name: &str,
+    req: &Req,
+) -> Result<(u16, Value), KubeError> {
+    let media = req.content_type.split(';').next().unwrap_or("").trim();
+    let apply = match media {
+        "application/merge-patch+json" | "application/strategic-merge-patch+json" => false,
+        "application/apply-patch+yaml" => true,
+        other => {
+            return Err(kerr(
+                415,
+                "UnsupportedMediaType",
+                format!("the emulator does not support the patch type {other:?}"),
+            ))
+        }
+    };
+    if apply && req.query.get("fieldManager").is_none_or(|f| f.is_empty()) {
+        return Err(kerr(
+            422,
+            "Invalid",
+            "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch",
+        ));
+    }
+    let obj = body_object(&req.body)?;
+    if apply {
+        check_cm_body(&obj, ns, Some(name))?;
+    }
+    let key = (ns.to_string(), name.to_string());
+    let current = match world.config_maps.get(&key) {
+        Some(c) => c.clone(),
+        None if apply => ConfigMap::default(),
+        None => return Err(cm_not_found(name)),
+    };
+    let meta = obj.get("metadata").cloned().unwrap_or(Value::Null);
+    if world.config_maps.contains_key(&key) {
+        preconditions(
+            &current,
+            name,
+            meta["resourceVersion"].as_str(),
+            meta["uid"].as_str(),
+        )?;
+    }
+    let mut data = current.data.clone();
+    match obj.get("data") {
+        None => {}
+        Some(Value::Null) => data.clear(),
+        Some(Value::Object(m)) => {
+            for (k, v) in m {
+                match v {
+                    Value::Null => {
+                        data.remove(k);
+                    }
+                    Value::String(s) => {
+                        check_key(k, name)?;
+                        data.insert(k.clone(), s.clone());
+                    }
+                    _ => return Err(bad_request(format!("data[{k}] must be a string"))),
+                }
+            }
+        }
+        Some(_) => return Err(bad_request("data must be a map of strings")),
+    }
+    let created = !world.config_maps.contains_key(&key);
+    if created || data != current.data {
+        world.put_config_map(ns, name, data);
+    }
+    Ok((
+        if created { 201 } else { 200 },
+        cm_json(ns, name, &world.config_maps[&key], &req.created),
+    ))
+}
+
+fn delete_cm(
+    world: &mut KubeWorld,
+    ns: &str,
+    name: &str,
+    req: &Req,
+) -> Result<(u16, Value), KubeError> {
+    let key = (ns.to_string(), name.to_string());
+    let current = world
+        .config_maps
+        .get(&key)
+        .cloned()
+        .ok_or_else(|| cm_not_found(name))?;
+    if !req.body.iter().all(u8::is_ascii_whitespace) {
+        let opts = body_object(&req.body)?;
+        let pre = opts.get("preconditions").cloned().unwrap_or(Value::Null);
+        preconditions(
+            &current,
+            name,
+            pre["resourceVersion"].as_str(),
+            pre["uid"].as_str(),
+        )?;
+    }
+    world.config_maps.remove(&key);
+    world.resource_version += 1;
+    Ok((
+        200,
+        json!({
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Success",
+            "details": { "name": name, "kind": "configmaps", "uid": current.uid }
+        }),
+    ))
+}
+
+fn json_response(code: u16, v: &Value) -> Response {
+    Response::builder()
+        .status(StatusCode::from_u16(code).unwrap_or(StatusCode::OK))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(v.to_string()))
+        .expect("valid response")
+}
+
+fn error_response(e: KubeError) -> Response {
+    let mut status = json!({
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": e.message,
+        "reason": e.reason,
+        "code": e.code
+    });
+    if let Some(d) = e.details {
+        status["details"] = d;
+    }
+    let mut b = Response::builder()
+        .status(StatusCode::from_u16(e.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+        .header(header::CONTENT_TYPE, "application/json");
+    if e.code == 429 {
+        b = b.header(header::RETRY_AFTER, "1");
+    }
+    b.body(Body::from(status.to_string()))
+        .expect("valid response")
+}

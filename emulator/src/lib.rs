@@ -1,0 +1,48 @@
+//! Local emulators of the Amazon EKS, IAM, STS and Kubernetes APIs for migrate-auth's tests.
+//!
+//! Each emulator is a real HTTP server on `127.0.0.1:0` that speaks the real wire protocol, so
+//! tests drive the real `aws-sdk-eks`, `aws-sdk-iam`, `aws-sdk-sts` and `kube` clients against it
+//! with only the endpoint changed:
+//!
+//! - [`Aws`] serves EKS (rest-json) and IAM + STS (query protocol, XML) on one port, over the state
+//!   in an [`AwsWorld`], and enforces the EKS access-entry rules of DOMAIN.md sections 2 to 4.
+//! - [`Kube`] serves the parts of the Kubernetes API that migrate-auth uses (ConfigMaps, RBAC
+//!   lists, discovery) over a [`KubeWorld`].
+//!
+//! Both take [`Faults`] (latency, throttling, server errors), count the calls they answer, run as a
+//! task on the caller's tokio runtime and stop when dropped.
+
+mod aws;
+mod eks;
+mod iam;
+mod kube;
+mod server;
+mod util;
+mod world;
+
+pub use aws::Aws;
+pub use kube::{ConfigMap, Kube, KubeWorld};
+pub use world::{
+    sample_cluster, AccessEntry, AwsWorld, Cluster, IamPrincipal, Scope, Update, ACCESS_POLICIES,
+    AUTHENTICATION_MODES, ENTRY_TYPES,
+};
+
+/// Fault injection; applies to every request of the server it is set on.
+///
+/// Requests are numbered from 1 over the server's whole life. For request `n` the first rule that
+/// matches wins: `fail_call == Some(n)`, then `throttle_every` dividing `n`, then
+/// `server_error_every` dividing `n`. Faulted requests are counted like any other.
+#[derive(Default, Clone, Debug)]
+pub struct Faults {
+    /// Sleep before answering each request.
+    pub latency: std::time::Duration,
+    /// Every n-th request answers 429 ThrottlingException (EKS) / 400 Throttling (IAM, STS) /
+    /// 429 TooManyRequests (Kubernetes).
+    pub throttle_every: Option<u64>,
+    /// The k-th request (1-based, over all requests of this server) answers 500
+    /// (EKS ServerException, IAM ServiceFailure, STS InternalFailure, Kubernetes InternalError).
+    pub fail_call: Option<u64>,
+    /// Every n-th request answers 503 (EKS ServiceUnavailableException, IAM/STS
+    /// ServiceUnavailable, Kubernetes ServiceUnavailable).
+    pub server_error_every: Option<u64>,
+}

@@ -1,0 +1,47 @@
+//! `migrate-auth snapshot`: read a live cluster and write its current access
+//! configuration as the JSON `plan --current-file` reads, and optionally its
+//! aws-auth and RBAC, for an offline review later.
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{Context as _, Result};
+
+use super::plan::runtime;
+use super::Outcome;
+use crate::cli::SnapshotSettings;
+
+/// Runs `snapshot`.
+///
+/// # Errors
+/// When the cluster cannot be read or a file cannot be written.
+pub fn run(s: &SnapshotSettings) -> Result<Outcome> {
+    let g = runtime()?.block_on(crate::live::gather(&s.live))?;
+    let mut json = serde_json::to_string_pretty(&g.state).context("serialising the state")?;
+    json.push('\n');
+    match &s.out {
+        Some(path) => write(path, json.as_bytes())?,
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(json.as_bytes())?;
+            out.flush()?;
+        }
+    }
+    if let Some(path) = &s.aws_auth_out {
+        let text = g.aws_auth_yaml.unwrap_or_default();
+        write(path, text.as_bytes())?;
+    }
+    if let Some(path) = &s.rbac_out {
+        write(path, g.rbac_json.as_bytes())?;
+    }
+    if let Some(path) = &s.iam_out {
+        let mut json = serde_json::to_string_pretty(&g.iam.found_as_json())?;
+        json.push('\n');
+        write(path, json.as_bytes())?;
+    }
+    Ok(Outcome::Done { changes: false })
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<()> {
+    std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
+}

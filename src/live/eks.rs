@@ -1,0 +1,256 @@
+//! Reads from the EKS API: the cluster, its access entries with their policies,
+//! the roles EKS owns (managed node groups, Fargate profiles) and the access
+//! policies that exist. Every list call follows `nextToken` to the end.
+
+use aws_sdk_eks::types::AccessScopeType;
+use aws_sdk_eks::Client;
+use futures::{StreamExt, TryStreamExt};
+
+use super::aws::{code_of, error};
+use super::LiveError;
+use crate::entry::{AccessPolicy, AccessScope, EntryType, ScopeType};
+use crate::inputs::current::{AuthMode, CurrentEntry, EksOwner};
+
+/// What DescribeCluster says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterDescription {
+    pub name: String,
+    pub arn: String,
+    pub status: String,
+    pub version: Option<String>,
+    pub platform_version: Option<String>,
+    pub mode: AuthMode,
+    pub endpoint: Option<String>,
+    /// Base64 PEM of the cluster's CA.
+    pub certificate_authority: Option<String>,
+}
+
+/// DescribeCluster.
+///
+/// # Errors
+/// [`LiveError::ClusterNotFound`] for an unknown cluster; others as the SDK reports.
+pub async fn describe_cluster(eks: &Client, name: &str) -> Result<ClusterDescription, LiveError> {
+    let out = eks
+        .describe_cluster()
+        .name(name)
+        .send()
+        .await
+        .map_err(|e| {
+            if code_of(&e) == Some("ResourceNotFoundException") {
+                LiveError::ClusterNotFound {
+                    cluster: name.to_string(),
+                }
+            } else {
+                error("DescribeCluster", e)
+            }
+        })?;
+    let c = out.cluster().ok_or_else(|| LiveError::Aws {
+        operation: "DescribeCluster",
+        code: "EmptyResponse".into(),
+        message: "no cluster in the response".into(),
+    })?;
+    let mode = match c
+        .access_config()
+        .and_then(|a| a.authentication_mode())
+        .map(|m| m.as_str())
+    {
+        Some("API") => AuthMode::Api,
+        Some("API_AND_CONFIG_MAP") => AuthMode::ApiAndConfigMap,
+        // Clusters created before access entries report no mode: CONFIG_MAP.
+        _ => AuthMode::ConfigMap,
+    };
+    Ok(ClusterDescription {
+        name: c.name().unwrap_or(name).to_string(),
+        arn: c.arn().unwrap_or_default().to_string(),
+        status: c
+            .status()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default(),
+        version: c.version().map(str::to_string),
+        platform_version: c.platform_version().map(str::to_string),
+        mode,
+        endpoint: c.endpoint().map(str::to_string),
+        certificate_authority: c
+            .certificate_authority()
+            .and_then(|ca| ca.data())
+            .map(str::to_string),
+    })
+}
+
+/// ListAccessEntries, every page. In `CONFIG_MAP` mode there are none (EKS
+/// answers 400 there), so nothing is asked.
+///
+/// # Errors
+/// As the SDK reports.
+pub async fn list_entries(
+    eks: &Client,
+    cluster: &str,
+    mode: AuthMode,
+) -> Result<Vec<String>, LiveError> {
+    if mode == AuthMode::ConfigMap {
+        return Ok(Vec::new());
+    }
+    eks.list_access_entries()
+        .cluster_name(cluster)
+        .max_results(100)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| error("ListAccessEntries", e))
+}
+
+/// DescribeAccessEntry and ListAssociatedAccessPolicies for one principal.
+///
+/// # Errors
+/// As the SDK reports.
+pub async fn describe_entry(
+    eks: &Client,
+    cluster: &str,
+    principal: &str,
+) -> Result<CurrentEntry, LiveError> {
+    let out = eks
+        .describe_access_entry()
+        .cluster_name(cluster)
+        .principal_arn(principal)
+        .send()
+        .await
+        .map_err(|e| error("DescribeAccessEntry", e))?;
+    let e = out.access_entry();
+    let kind = e.and_then(|e| e.r#type()).unwrap_or("STANDARD");
+    let entry_type = EntryType::from_name(kind).ok_or_else(|| LiveError::Aws {
+        operation: "DescribeAccessEntry",
+        code: "UnknownType".into(),
+        message: format!(
+            "{principal} has access entry type {kind}, which this version does not know"
+        ),
+    })?;
+    let pages: Vec<_> = eks
+        .list_associated_access_policies()
+        .cluster_name(cluster)
+        .principal_arn(principal)
+        .max_results(100)
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| error("ListAssociatedAccessPolicies", e))?;
+    let access_policies = pages
+        .iter()
+        .flat_map(|p| p.associated_access_policies())
+        .map(|p| AccessPolicy {
+            policy_arn: p.policy_arn().unwrap_or_default().to_string(),
+            access_scope: match p.access_scope() {
+                Some(s) if s.r#type() == Some(&AccessScopeType::Namespace) => AccessScope {
+                    scope_type: ScopeType::Namespace,
+                    namespaces: s.namespaces().to_vec(),
+                },
+                _ => AccessScope::cluster(),
+            },
+        })
+        .collect();
+    Ok(CurrentEntry {
+        principal_arn: e
+            .and_then(|e| e.principal_arn())
+            .unwrap_or(principal)
+            .to_string(),
+        entry_type,
+        username: e.and_then(|e| e.username()).map(str::to_string),
+        kubernetes_groups: e
+            .map(|e| e.kubernetes_groups().to_vec())
+            .unwrap_or_default(),
+        access_policies,
+        eks_owned: None,
+    })
+}
+
+/// The roles EKS creates entries for itself: managed node groups' node roles
+/// and Fargate profiles' pod execution roles.
+///
+/// # Errors
+/// As the SDK reports.
+pub async fn owned_roles(
+    eks: &Client,
+    cluster: &str,
+    concurrency: usize,
+) -> Result<Vec<(String, EksOwner)>, LiveError> {
+    let nodegroups: Vec<String> = eks
+        .list_nodegroups()
+        .cluster_name(cluster)
+        .max_results(100)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| error("ListNodegroups", e))?;
+    let profiles: Vec<String> = eks
+        .list_fargate_profiles()
+        .cluster_name(cluster)
+        .max_results(100)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| error("ListFargateProfiles", e))?;
+    let ng = futures::stream::iter(nodegroups)
+        .map(|name| async move {
+            let out = eks
+                .describe_nodegroup()
+                .cluster_name(cluster)
+                .nodegroup_name(&name)
+                .send()
+                .await
+                .map_err(|e| error("DescribeNodegroup", e))?;
+            Ok::<_, LiveError>(
+                out.nodegroup()
+                    .and_then(|n| n.node_role())
+                    .map(|r| (r.to_string(), EksOwner::Nodegroup)),
+            )
+        })
+        .buffer_unordered(concurrency.max(1));
+    let fp = futures::stream::iter(profiles)
+        .map(|name| async move {
+            let out = eks
+                .describe_fargate_profile()
+                .cluster_name(cluster)
+                .fargate_profile_name(&name)
+                .send()
+                .await
+                .map_err(|e| error("DescribeFargateProfile", e))?;
+            Ok::<_, LiveError>(
+                out.fargate_profile()
+                    .and_then(|p| p.pod_execution_role_arn())
+                    .map(|r| (r.to_string(), EksOwner::FargateProfile)),
+            )
+        })
+        .buffer_unordered(concurrency.max(1));
+    let (a, b): (Vec<_>, Vec<_>) =
+        futures::try_join!(ng.try_collect::<Vec<_>>(), fp.try_collect::<Vec<_>>())?;
+    let mut roles: Vec<(String, EksOwner)> = a.into_iter().chain(b).flatten().collect();
+    roles.sort_by(|x, y| x.0.cmp(&y.0));
+    roles.dedup_by(|x, y| x.0 == y.0);
+    Ok(roles)
+}
+
+/// ListAccessPolicies: the ARNs of every access policy that exists.
+///
+/// # Errors
+/// As the SDK reports.
+pub async fn access_policies(eks: &Client) -> Result<Vec<String>, LiveError> {
+    let policies: Vec<_> = eks
+        .list_access_policies()
+        .max_results(100)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| error("ListAccessPolicies", e))?;
+    Ok(policies
+        .iter()
+        .filter_map(|p| p.arn().map(str::to_string))
+        .collect())
+}

@@ -1,0 +1,284 @@
+//! Reads from the cluster's Kubernetes API with kube-rs: the aws-auth
+//! ConfigMap (absent is empty, not an error) and the RBAC bindings.
+//!
+//! The client comes from a kubeconfig, as kubectl finds it (`--kubeconfig`,
+//! `KUBECONFIG`, `~/.kube/config`, `--context`), or, with no kubeconfig at all,
+//! straight from DescribeCluster's endpoint and CA with an EKS token.
+
+use std::path::PathBuf;
+
+use k8s_openapi::api::core::v1::ConfigMap;
+use k8s_openapi::api::rbac::v1::{ClusterRoleBinding, RoleBinding};
+use kube::api::{Api, ListParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Client, Config};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::LiveError;
+
+/// How to reach the Kubernetes API.
+#[derive(Debug, Clone, Default)]
+pub struct KubeSettings {
+    pub kubeconfig: Option<PathBuf>,
+    pub context: Option<String>,
+}
+
+/// The kubeconfig to use, if any: `--kubeconfig`, else `KUBECONFIG`, else
+/// `~/.kube/config` when it exists.
+pub fn kubeconfig_path(settings: &KubeSettings) -> Option<PathBuf> {
+    if let Some(p) = &settings.kubeconfig {
+        return Some(p.clone());
+    }
+    if let Some(v) = std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) {
+        return std::env::split_paths(&v).next();
+    }
+    let home = std::env::var_os("HOME")?;
+    let p = PathBuf::from(home).join(".kube").join("config");
+    p.exists().then_some(p)
+}
+
+fn kube_error(what: &str, e: impl std::fmt::Display) -> LiveError {
+    LiveError::Kubernetes {
+        message: format!("{what}: {e}"),
+    }
+}
+
+/// A client from a kubeconfig file.
+///
+/// # Errors
+/// [`LiveError::Kubernetes`] when the file or context cannot be used.
+pub async fn from_kubeconfig(path: &PathBuf, context: Option<&str>) -> Result<Client, LiveError> {
+    let kc = Kubeconfig::read_from(path)
+        .map_err(|e| kube_error(&format!("reading {}", path.display()), e))?;
+    let options = KubeConfigOptions {
+        context: context.map(str::to_string),
+        ..KubeConfigOptions::default()
+    };
+    let config = Config::from_custom_kubeconfig(kc, &options)
+        .await
+        .map_err(|e| kube_error("using the kubeconfig", e))?;
+    Client::try_from(config).map_err(|e| kube_error("creating the client", e))
+}
+
+/// A client straight from the cluster's endpoint, CA (base64 PEM) and a bearer token.
+///
+/// # Errors
+/// [`LiveError::Kubernetes`] for a malformed endpoint or CA.
+pub fn from_endpoint(
+    endpoint: &str,
+    ca_base64_pem: Option<&str>,
+    token: String,
+) -> Result<Client, LiveError> {
+    let url = endpoint
+        .parse::<http::Uri>()
+        .map_err(|e| kube_error(&format!("endpoint {endpoint}"), e))?;
+    let mut config = Config::new(url);
+    config.default_namespace = "kube-system".into();
+    if let Some(ca) = ca_base64_pem {
+        config.root_cert = Some(pem_certificates(ca)?);
+    }
+    config.auth_info.token = Some(token.into());
+    Client::try_from(config).map_err(|e| kube_error("creating the client", e))
+}
+
+/// The DER certificates in a base64-encoded PEM bundle.
+fn pem_certificates(ca_base64_pem: &str) -> Result<Vec<Vec<u8>>, LiveError> {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let pem = b64
+        .decode(ca_base64_pem.trim())
+        .map_err(|e| kube_error("the cluster's certificate authority", e))?;
+    let pem = String::from_utf8_lossy(&pem);
+    let mut certs = Vec::new();
+    let mut body: Option<String> = None;
+    for line in pem.lines().map(str::trim) {
+        if line.starts_with("-----BEGIN CERTIFICATE") {
+            body = Some(String::new());
+        } else if line.starts_with("-----END CERTIFICATE") {
+            if let Some(b) = body.take() {
+                certs.push(
+                    b64.decode(b)
+                        .map_err(|e| kube_error("a CA certificate", e))?,
+                );
+            }
+        } else if let Some(b) = body.as_mut() {
+            b.push_str(line);
+        }
+    }
+    if certs.is_empty() {
+        return Err(kube_error(
+            "the cluster's certificate authority",
+            "no PEM certificate in it",
+        ));
+    }
+    Ok(certs)
+}
+
+/// The aws-auth ConfigMap, or `None` when it does not exist.
+///
+/// # Errors
+/// [`LiveError::Kubernetes`] for anything but "not found".
+pub async fn aws_auth(client: &Client) -> Result<Option<ConfigMap>, LiveError> {
+    let api: Api<ConfigMap> = Api::namespaced(client.clone(), "kube-system");
+    api.get_opt("aws-auth")
+        .await
+        .map_err(|e| kube_error("reading kube-system/aws-auth", e))
+}
+
+/// Every ClusterRoleBinding and RoleBinding, as a JSON `List` the RBAC input reads.
+///
+/// # Errors
+/// [`LiveError::Kubernetes`] when a list fails.
+pub async fn rbac_bindings(client: &Client) -> Result<String, LiveError> {
+    let mut items: Vec<serde_json::Value> = Vec::new();
+    list_all::<ClusterRoleBinding>(Api::all(client.clone()), "ClusterRoleBinding", &mut items)
+        .await?;
+    list_all::<RoleBinding>(Api::all(client.clone()), "RoleBinding", &mut items).await?;
+    let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items});
+    Ok(serde_json::to_string_pretty(&list).unwrap_or_default())
+}
+
+/// Lists every object of a kind, page by page, into `out` with its `kind` set.
+async fn list_all<K>(
+    api: Api<K>,
+    kind: &str,
+    out: &mut Vec<serde_json::Value>,
+) -> Result<(), LiveError>
+where
+    K: Clone + DeserializeOwned + Serialize + std::fmt::Debug,
+{
+    let mut params = ListParams::default().limit(500);
+    loop {
+        let page = api
+            .list(&params)
+            .await
+            .map_err(|e| kube_error(&format!("listing {kind}s"), e))?;
+        for item in &page.items {
+            let mut v = serde_json::to_value(item).unwrap_or_default();
+            v["kind"] = kind.into();
+            out.push(v);
+        }
+        match page.metadata.continue_.filter(|c| !c.is_empty()) {
+            Some(token) => params = params.continue_token(&token),
+            None => return Ok(()),
+        }
+    }
+}
+
+/// Renders a ConfigMap as `kubectl get -o yaml` would (data values as `|`
+/// blocks), so findings point at lines a user can find in that output.
+pub fn render_configmap(cm: &ConfigMap) -> String {
+    let mut out = String::from("apiVersion: v1\nkind: ConfigMap\nmetadata:\n");
+    let meta = &cm.metadata;
+    out.push_str(&format!(
+        "  name: {}\n",
+        meta.name.as_deref().unwrap_or("aws-auth")
+    ));
+    out.push_str(&format!(
+        "  namespace: {}\n",
+        meta.namespace.as_deref().unwrap_or("kube-system")
+    ));
+    if let Some(rv) = &meta.resource_version {
+        out.push_str(&format!("  resourceVersion: {}\n", json_string(rv)));
+    }
+    if let Some(uid) = &meta.uid {
+        out.push_str(&format!("  uid: {uid}\n"));
+    }
+    let Some(data) = cm.data.as_ref().filter(|d| !d.is_empty()) else {
+        return out;
+    };
+    out.push_str("data:\n");
+    for (key, value) in data {
+        let block_safe = !value.is_empty()
+            && !value.starts_with([' ', '\n'])
+            && value
+                .lines()
+                .all(|l| l == l.trim_end() && !l.contains('\t'))
+            && !value.contains('\r');
+        if block_safe {
+            let chomp = if value.ends_with('\n') { "" } else { "-" };
+            out.push_str(&format!("  {}: |{chomp}\n", plain_key(key)));
+            for line in value.lines() {
+                if line.is_empty() {
+                    out.push('\n');
+                } else {
+                    out.push_str(&format!("    {line}\n"));
+                }
+            }
+        } else {
+            out.push_str(&format!("  {}: {}\n", plain_key(key), json_string(value)));
+        }
+    }
+    out
+}
+
+/// A data key as kubectl prints it: plain when it is a ConfigMap key's usual
+/// characters, quoted otherwise.
+fn plain_key(key: &str) -> String {
+    let plain = !key.is_empty()
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+    if plain {
+        key.to_string()
+    } else {
+        json_string(key)
+    }
+}
+
+fn json_string(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn rendered_configmaps_read_back_with_the_same_data() {
+        let mut data = BTreeMap::new();
+        data.insert(
+            "mapRoles".to_string(),
+            "- rolearn: arn:aws:iam::111122223333:role/a\n  username: a\n\n  groups: [x]\n"
+                .to_string(),
+        );
+        data.insert("mapUsers".to_string(), "- userarn: x  \n".to_string());
+        data.insert("mapAccounts".to_string(), "- \"111122223333\"".to_string());
+        let cm = ConfigMap {
+            data: Some(data.clone()),
+            metadata: kube::api::ObjectMeta {
+                name: Some("aws-auth".into()),
+                namespace: Some("kube-system".into()),
+                resource_version: Some("42".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let text = render_configmap(&cm);
+        let docs = crate::yaml::parse_documents(&text).unwrap();
+        let back = docs[0].get("data").unwrap();
+        for (k, v) in &data {
+            assert_eq!(
+                back.get(k).and_then(|n| n.as_str()),
+                Some(v.as_str()),
+                "{k} in\n{text}"
+            );
+        }
+        assert!(text.contains("  mapRoles: |\n    - rolearn"), "{text}");
+    }
+
+    #[test]
+    fn pem_bundles_give_der_certificates() {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let pem = format!(
+            "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+            b64.encode(b"der-bytes")
+        );
+        let certs = pem_certificates(&b64.encode(pem)).unwrap();
+        assert_eq!(certs, vec![b"der-bytes".to_vec()]);
+        assert!(pem_certificates(&b64.encode("nothing")).is_err());
+    }
+}

@@ -1,0 +1,268 @@
+//! Reading a live cluster: the edge that talks to AWS (EKS, IAM, STS) and to
+//! the Kubernetes API with the real SDK clients, and turns what it reads into
+//! the same inputs the offline plan takes: the aws-auth file, RBAC, IAM facts
+//! and the current state. Independent calls run concurrently, `concurrency` at
+//! a time; throttling and 5xx are retried by the SDK.
+
+pub mod aws;
+pub mod eks;
+pub mod iam;
+pub mod kubernetes;
+pub mod token;
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::SystemTime;
+
+use aws_credential_types::provider::ProvideCredentials;
+use futures::{StreamExt, TryStreamExt};
+
+use crate::arn::{Arn, PrincipalKind};
+use crate::inputs::current::{ClusterInfo, CurrentEntry, CurrentState};
+use crate::inputs::iam::{IamDump, IamKind};
+use crate::reader::{self, Target};
+
+pub use aws::AwsSettings;
+pub use kubernetes::KubeSettings;
+
+/// The label the live aws-auth carries in findings.
+pub const AWS_AUTH_LABEL: &str = "kube-system/aws-auth";
+
+/// Why the live cluster could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum LiveError {
+    /// No region anywhere in the configuration.
+    #[error("no AWS region: give --region, set AWS_REGION, or set one in the profile")]
+    NoRegion,
+    /// Credentials are missing, invalid or expired.
+    #[error("AWS credentials are missing, invalid or expired ({operation}): {message}")]
+    Credentials {
+        operation: &'static str,
+        message: String,
+    },
+    /// The endpoint did not answer (connection refused, timeout).
+    #[error("cannot reach the AWS endpoint ({operation}): {message}")]
+    Unreachable {
+        operation: &'static str,
+        message: String,
+    },
+    /// The service refused a call.
+    #[error("{operation} failed: {code}: {message}")]
+    Aws {
+        operation: &'static str,
+        code: String,
+        message: String,
+    },
+    /// DescribeCluster does not know the cluster.
+    #[error("cluster `{cluster}` was not found in this account and region")]
+    ClusterNotFound { cluster: String },
+    /// The Kubernetes API could not be read.
+    #[error("Kubernetes API: {message}")]
+    Kubernetes { message: String },
+}
+
+/// What to read and how.
+#[derive(Debug, Clone, Default)]
+pub struct LiveSettings {
+    pub cluster: String,
+    pub aws: AwsSettings,
+    pub kube: KubeSettings,
+    /// How many calls may be under way at once.
+    pub concurrency: usize,
+    /// List IAM Identity Center roles to expand `sso` matchers.
+    pub expand_sso: bool,
+    /// Describe every entry, not only those aws-auth names (snapshot, prune).
+    pub describe_all: bool,
+}
+
+/// Everything read from the cluster.
+#[derive(Debug, Clone)]
+pub struct Gathered {
+    pub caller_arn: String,
+    pub account: String,
+    pub state: CurrentState,
+    /// Entries listed but not described (aws-auth does not name them).
+    pub undescribed: Vec<String>,
+    /// The aws-auth ConfigMap rendered as `kubectl get -o yaml` would; `None` when absent.
+    pub aws_auth_yaml: Option<String>,
+    /// ClusterRoleBindings and RoleBindings as a JSON `List`.
+    pub rbac_json: String,
+    /// Live IAM answers for the principals aws-auth names.
+    pub iam: IamDump,
+    /// ARNs of the access policies that exist.
+    pub policies: Vec<String>,
+}
+
+/// Reads the cluster.
+///
+/// # Errors
+/// [`LiveError`] saying which call failed and why.
+pub async fn gather(s: &LiveSettings) -> Result<Gathered, LiveError> {
+    let config = aws::load(&s.aws).await?;
+    let region = config
+        .region()
+        .map(|r| r.to_string())
+        .ok_or(LiveError::NoRegion)?;
+    let sts = aws_sdk_sts::Client::new(&config);
+    let caller = sts.get_caller_identity().send().await.map_err(|e| {
+        match aws::error("GetCallerIdentity", e) {
+            LiveError::Aws {
+                operation,
+                code,
+                message,
+            } => LiveError::Credentials {
+                operation,
+                message: format!("{code}: {message}"),
+            },
+            other => other,
+        }
+    })?;
+    let account = caller.account().unwrap_or_default().to_string();
+    let caller_arn = caller.arn().unwrap_or_default().to_string();
+    let eks = aws_sdk_eks::Client::new(&config);
+    let iam_client = aws_sdk_iam::Client::new(&config);
+    let cluster = eks::describe_cluster(&eks, &s.cluster).await?;
+
+    let kube = match kubernetes::kubeconfig_path(&s.kube) {
+        Some(path) => kubernetes::from_kubeconfig(&path, s.kube.context.as_deref()).await?,
+        None => {
+            let endpoint = cluster
+                .endpoint
+                .as_deref()
+                .ok_or_else(|| LiveError::Kubernetes {
+                    message: "no kubeconfig, and DescribeCluster gave no endpoint".into(),
+                })?;
+            let provider = config
+                .credentials_provider()
+                .ok_or_else(|| LiveError::Credentials {
+                    operation: "eks token",
+                    message: "no credentials provider".into(),
+                })?;
+            let creds =
+                provider
+                    .provide_credentials()
+                    .await
+                    .map_err(|e| LiveError::Credentials {
+                        operation: "eks token",
+                        message: e.to_string(),
+                    })?;
+            let token =
+                token::eks_token(&creds, &region, &s.cluster, SystemTime::now()).map_err(|e| {
+                    LiveError::Credentials {
+                        operation: "eks token",
+                        message: e.to_string(),
+                    }
+                })?;
+            kubernetes::from_endpoint(endpoint, cluster.certificate_authority.as_deref(), token)?
+        }
+    };
+
+    let concurrency = s.concurrency.max(1);
+    let (entry_arns, owned, policies, aws_auth, rbac_json) = tokio::try_join!(
+        eks::list_entries(&eks, &s.cluster, cluster.mode),
+        eks::owned_roles(&eks, &s.cluster, concurrency),
+        eks::access_policies(&eks),
+        kubernetes::aws_auth(&kube),
+        kubernetes::rbac_bindings(&kube),
+    )?;
+    let aws_auth_yaml = aws_auth.as_ref().map(kubernetes::render_configmap);
+    let named = named_principals(aws_auth_yaml.as_deref());
+
+    // Describe the entries that matter: those aws-auth names (by account and
+    // name, whatever the path), or all of them.
+    let matters = |arn: &str| {
+        s.describe_all
+            || Arn::parse(arn)
+                .is_ok_and(|a| named.contains(&(a.account.clone(), a.name.to_lowercase())))
+    };
+    let (to_describe, undescribed): (Vec<String>, Vec<String>) =
+        entry_arns.into_iter().partition(|a| matters(a));
+    let owner: HashMap<String, _> = owned.into_iter().collect();
+    let mut entries: Vec<CurrentEntry> = futures::stream::iter(to_describe)
+        .map(|arn| {
+            let eks = &eks;
+            let name = s.cluster.as_str();
+            async move { eks::describe_entry(eks, name, &arn).await }
+        })
+        .buffer_unordered(concurrency)
+        .try_collect()
+        .await?;
+    for e in &mut entries {
+        e.eks_owned = owner.get(&e.principal_arn).copied();
+    }
+    entries.sort_by(|a, b| a.principal_arn.cmp(&b.principal_arn));
+
+    let mut iam = IamDump::default();
+    let wanted: Vec<iam::Wanted> = named_in_account(aws_auth_yaml.as_deref(), &account);
+    iam::look_up(&iam_client, &account, wanted, concurrency, &mut iam).await?;
+    if s.expand_sso {
+        iam::list_sso_roles(&iam_client, &account, &mut iam).await?;
+    }
+
+    let state = CurrentState {
+        schema_version: 1,
+        cluster: ClusterInfo {
+            name: cluster.name.clone(),
+            arn: cluster.arn.clone(),
+            authentication_mode: cluster.mode,
+            version: cluster.version.clone(),
+            platform_version: cluster.platform_version.clone(),
+        },
+        access_entries: entries,
+    };
+    Ok(Gathered {
+        caller_arn,
+        account,
+        state,
+        undescribed,
+        aws_auth_yaml,
+        rbac_json,
+        iam,
+        policies,
+    })
+}
+
+/// (account, lower-cased name) of every principal ARN aws-auth names.
+fn named_principals(aws_auth_yaml: Option<&str>) -> BTreeSet<(String, String)> {
+    arns_in(aws_auth_yaml)
+        .into_iter()
+        .map(|a| (a.account, a.name.to_lowercase()))
+        .collect()
+}
+
+/// The roles and users aws-auth names in `account`, for IAM lookups.
+fn named_in_account(aws_auth_yaml: Option<&str>, account: &str) -> Vec<iam::Wanted> {
+    let mut wanted: Vec<iam::Wanted> = arns_in(aws_auth_yaml)
+        .into_iter()
+        .filter(|a| a.account == account)
+        .filter_map(|a| match a.kind {
+            PrincipalKind::Role => Some(iam::Wanted {
+                kind: IamKind::Role,
+                name: a.name,
+            }),
+            PrincipalKind::User => Some(iam::Wanted {
+                kind: IamKind::User,
+                name: a.name,
+            }),
+            _ => None,
+        })
+        .collect();
+    wanted.sort();
+    wanted.dedup();
+    wanted
+}
+
+fn arns_in(aws_auth_yaml: Option<&str>) -> Vec<Arn> {
+    let Some(text) = aws_auth_yaml else {
+        return Vec::new();
+    };
+    let Ok(a) = reader::read(AWS_AUTH_LABEL, text.as_bytes()) else {
+        return Vec::new();
+    };
+    a.mappings
+        .iter()
+        .filter_map(|m| match &m.target {
+            Target::Arn(t) => Arn::parse(t.trim()).ok(),
+            Target::Sso(_) => None,
+        })
+        .collect()
+}

@@ -1,0 +1,435 @@
+//! `plan --cluster` and `snapshot` against the local emulators: the real
+//! aws-sdk-eks/iam/sts and kube-rs clients in the binary, pointed at
+//! 127.0.0.1 through the standard endpoint variables and a kubeconfig.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use emulator::{sample_cluster, AccessEntry, Aws, AwsWorld, Faults, Kube, KubeWorld, Scope};
+use serde_json::Value;
+
+use crate::{run_in, Run};
+
+const ACCT: &str = "111122223333";
+const OTHER: &str = "444455556666";
+const KEY: &str = "AKIAMIGRATEAUTHTEST";
+const TOKEN: &str = "kube-token-for-tests";
+const ADMIN_POLICY: &str = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy";
+const SSO: &str = "arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_Admin_0123456789abcdef";
+
+/// The emulators, the runtime they run on, and a home with a kubeconfig.
+struct Live {
+    _rt: tokio::runtime::Runtime,
+    aws: Aws,
+    kube: Kube,
+    home: PathBuf,
+}
+
+const AWS_AUTH: &str = "- rolearn: arn:aws:iam::111122223333:role/NodeRole
+  username: system:node:{{EC2PrivateDNSName}}
+  groups: [system:bootstrappers, system:nodes]
+- rolearn: arn:aws:iam::111122223333:role/AWSReservedSSO_Admin_0123456789abcdef
+  username: admin:{{SessionName}}
+  groups: [system:masters]
+- rolearn: arn:aws:iam::111122223333:role/developer
+  username: dev:{{SessionName}}
+  groups: [developers]
+- rolearn: arn:aws:iam::111122223333:role/deleted-role
+  username: gone
+- rolearn: arn:aws:iam::444455556666:role/developer
+  username: partner:{{SessionName}}
+  groups: [partners]
+";
+
+fn world(mode: &str) -> AwsWorld {
+    let mut w = AwsWorld::default();
+    let mut cluster = sample_cluster("prod", ACCT);
+    cluster.authentication_mode = mode.into();
+    cluster
+        .nodegroups
+        .insert("ng-1".into(), format!("arn:aws:iam::{ACCT}:role/NodeRole"));
+    w.add_cluster(cluster)
+        .add_credentials(KEY, &format!("arn:aws:iam::{ACCT}:role/platform-admin"))
+        .add_role(&format!("arn:aws:iam::{ACCT}:role/platform-admin"))
+        .add_role(&format!("arn:aws:iam::{ACCT}:role/NodeRole"))
+        .add_role(SSO)
+        .add_role(&format!("arn:aws:iam::{ACCT}:role/developer"))
+        .add_role(&format!("arn:aws:iam::{ACCT}:role/cluster-creator"))
+        // A same-named role in another account must never stand in for this one.
+        .add_role(&format!("arn:aws:iam::{OTHER}:role/teams/developer"));
+    w
+}
+
+fn kube_world(aws_auth: Option<&str>) -> KubeWorld {
+    let mut k = KubeWorld::with_token(TOKEN);
+    if let Some(text) = aws_auth {
+        let data = BTreeMap::from([("mapRoles".to_string(), text.to_string())]);
+        k.put_config_map("kube-system", "aws-auth", data);
+    }
+    k.rbac.push(serde_json::json!({
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRoleBinding",
+        "metadata": {"name": "developers-edit"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit"},
+        "subjects": [{"kind": "Group", "name": "developers"}]
+    }));
+    k
+}
+
+fn start(aws: AwsWorld, kube: KubeWorld) -> Live {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (aws, kube) = rt.block_on(async { (Aws::start(aws).await, Kube::start(kube).await) });
+    let home = std::env::temp_dir().join(format!(
+        "migrate-auth-live-{}-{}",
+        std::process::id(),
+        aws.endpoint().rsplit(':').next().unwrap()
+    ));
+    std::fs::create_dir_all(&home).unwrap();
+    let kubeconfig = format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: emu\n  cluster: {{server: \"{}\"}}\nusers:\n- name: emu\n  user: {{token: {TOKEN}}}\ncontexts:\n- name: emu\n  context: {{cluster: emu, user: emu}}\ncurrent-context: emu\n",
+        kube.endpoint()
+    );
+    std::fs::write(home.join("kubeconfig"), kubeconfig).unwrap();
+    Live {
+        _rt: rt,
+        aws,
+        kube,
+        home,
+    }
+}
+
+impl Live {
+    fn run_with(&self, args: &[&str], key: &str) -> Run {
+        let kubeconfig = self.home.join("kubeconfig");
+        let none = self.home.join("no-such-file");
+        let endpoint = self.aws.endpoint();
+        run_in(
+            &self.home,
+            args,
+            b"",
+            &[
+                ("AWS_ENDPOINT_URL", endpoint.as_str()),
+                ("AWS_ACCESS_KEY_ID", key),
+                ("AWS_SECRET_ACCESS_KEY", "secret"),
+                ("AWS_REGION", "us-east-1"),
+                ("AWS_EC2_METADATA_DISABLED", "true"),
+                ("AWS_CONFIG_FILE", none.to_str().unwrap()),
+                ("AWS_SHARED_CREDENTIALS_FILE", none.to_str().unwrap()),
+                ("HOME", self.home.to_str().unwrap()),
+                ("KUBECONFIG", kubeconfig.to_str().unwrap()),
+            ],
+        )
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        self.run_with(args, KEY)
+    }
+
+    fn plan(&self, extra: &[&str]) -> Value {
+        let args = [&["plan", "--cluster", "prod", "-o", "json"], extra].concat();
+        let r = self.run(&args);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        serde_json::from_str(&r.stdout).unwrap()
+    }
+}
+
+fn actions(plan: &Value) -> Vec<(String, String)> {
+    plan["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            let who = a["principalArn"]
+                .as_str()
+                .or(a["principal"].as_str())
+                .unwrap();
+            (a["action"].as_str().unwrap().to_string(), who.to_string())
+        })
+        .collect()
+}
+
+fn codes_for(plan: &Value, principal: &str) -> Vec<String> {
+    plan["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["principalArn"].as_str() == Some(principal))
+        .map(|f| f["code"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn a_config_map_cluster_is_planned_from_the_live_apis() {
+    let live = start(world("CONFIG_MAP"), kube_world(Some(AWS_AUTH)));
+    let plan = live.plan(&[]);
+    assert_eq!(plan["authenticationMode"]["to"], "API_AND_CONFIG_MAP");
+    assert_eq!(
+        plan["currentState"]["source"], "file",
+        "a live state is a known state"
+    );
+    let acts = actions(&plan);
+    assert!(
+        acts.contains(&(
+            "create".into(),
+            format!("arn:aws:iam::{ACCT}:role/NodeRole")
+        )),
+        "{acts:?}"
+    );
+    assert!(
+        acts.contains(&("create".into(), SSO.into())),
+        "the SSO path comes from GetRole: {acts:?}"
+    );
+    // GetRole said the role does not exist.
+    let gone = format!("arn:aws:iam::{ACCT}:role/deleted-role");
+    assert!(codes_for(&plan, &gone).contains(&"principal-not-found".to_string()));
+    // Another account's role is not looked up, and not confused with a local one.
+    let partner = format!("arn:aws:iam::{OTHER}:role/developer");
+    assert!(
+        acts.contains(&("create".into(), partner.clone())),
+        "{acts:?}"
+    );
+    assert!(codes_for(&plan, &partner).contains(&"path-unverified".to_string()));
+    // RBAC was read: `developers` is bound, so no group-not-bound finding.
+    assert!(
+        !codes_for(&plan, &format!("arn:aws:iam::{ACCT}:role/developer"))
+            .contains(&"group-not-bound".to_string())
+    );
+    // Nothing in CONFIG_MAP mode asks for access entries.
+    let ops = live.aws.calls_by_operation();
+    assert!(!ops.contains_key("ListAccessEntries"), "{ops:?}");
+    assert!(
+        ops.contains_key("GetRole") && ops.contains_key("DescribeCluster"),
+        "{ops:?}"
+    );
+}
+
+#[test]
+fn existing_entries_over_several_pages_are_compared_and_eks_owned_ones_adopted() {
+    let mut w = world("API_AND_CONFIG_MAP");
+    {
+        let c = w.clusters.get_mut("prod").unwrap();
+        let node = format!("arn:aws:iam::{ACCT}:role/NodeRole");
+        c.access_entries.insert(
+            node.clone(),
+            AccessEntry {
+                principal_arn: node.clone(),
+                kind: "EC2_LINUX".into(),
+                username: "system:node:{{EC2PrivateDNSName}}".into(),
+                created_by_eks: true,
+                ..AccessEntry::default()
+            },
+        );
+        let mut admin = AccessEntry::standard(SSO);
+        admin.username = "admin:{{SessionName}}".into();
+        admin.policies.insert(ADMIN_POLICY.into(), Scope::cluster());
+        c.access_entries.insert(SSO.into(), admin);
+        let dev = format!("arn:aws:iam::{ACCT}:role/developer");
+        let mut d = AccessEntry::standard(&dev);
+        d.username = "old-name".into();
+        d.kubernetes_groups = vec!["developers".into()];
+        c.access_entries.insert(dev, d);
+        // 250 unrelated entries: three pages of ListAccessEntries.
+        for i in 0..250 {
+            let arn = format!("arn:aws:iam::{ACCT}:role/service-{i:03}");
+            c.access_entries
+                .insert(arn.clone(), AccessEntry::standard(&arn));
+        }
+    }
+    for i in 0..250 {
+        w.add_role(&format!("arn:aws:iam::{ACCT}:role/service-{i:03}"));
+    }
+    let live = start(w, kube_world(Some(AWS_AUTH)));
+    let plan = live.plan(&[]);
+    let acts = actions(&plan);
+    assert!(
+        acts.contains(&("adopt".into(), format!("arn:aws:iam::{ACCT}:role/NodeRole"))),
+        "{acts:?}"
+    );
+    assert!(acts.contains(&("adopt".into(), SSO.into())), "{acts:?}");
+    assert!(
+        acts.contains(&(
+            "update".into(),
+            format!("arn:aws:iam::{ACCT}:role/developer")
+        )),
+        "{acts:?}"
+    );
+    let node = plan["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["principalArn"] == format!("arn:aws:iam::{ACCT}:role/NodeRole"))
+        .unwrap();
+    assert_eq!(node["eksOwned"], "nodegroup");
+    let unmanaged = plan["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "unmanaged")
+        .count();
+    assert_eq!(
+        unmanaged, 250,
+        "every listed entry is seen, over every page"
+    );
+    let ops = live.aws.calls_by_operation();
+    assert!(ops["ListAccessEntries"] >= 3, "{ops:?}");
+    assert!(
+        ops["DescribeAccessEntry"] <= 5,
+        "only the entries aws-auth names are described: {ops:?}"
+    );
+    assert!(plan["summary"]["destroy"] == 0);
+}
+
+#[test]
+fn a_missing_aws_auth_is_an_empty_one() {
+    let live = start(world("API_AND_CONFIG_MAP"), kube_world(None));
+    let plan = live.plan(&[]);
+    assert_eq!(plan["desired"].as_array().unwrap().len(), 0);
+    assert_eq!(plan["summary"]["add"], 0);
+}
+
+#[test]
+fn snapshot_writes_what_plan_current_file_reads() {
+    let mut w = world("API_AND_CONFIG_MAP");
+    let node = format!("arn:aws:iam::{ACCT}:role/NodeRole");
+    w.clusters.get_mut("prod").unwrap().access_entries.insert(
+        node.clone(),
+        AccessEntry {
+            principal_arn: node.clone(),
+            kind: "EC2_LINUX".into(),
+            username: "system:node:{{EC2PrivateDNSName}}".into(),
+            created_by_eks: true,
+            ..AccessEntry::default()
+        },
+    );
+    let live = start(w, kube_world(Some(AWS_AUTH)));
+    let r = live.run(&[
+        "snapshot",
+        "--cluster",
+        "prod",
+        "--out",
+        "current.json",
+        "--aws-auth-out",
+        "aws-auth.yaml",
+        "--rbac-out",
+        "rbac.json",
+        "--iam-out",
+        "iam.json",
+    ]);
+    assert_eq!((r.code, r.stderr.as_str()), (0, ""));
+    let state: Value =
+        serde_json::from_slice(&std::fs::read(live.home.join("current.json")).unwrap()).unwrap();
+    assert_eq!(state["schemaVersion"], 1);
+    assert_eq!(state["cluster"]["authenticationMode"], "API_AND_CONFIG_MAP");
+    assert_eq!(state["accessEntries"][0]["principalArn"], node);
+    assert_eq!(state["accessEntries"][0]["eksOwned"], "nodegroup");
+    // The offline plan from the snapshot decides the same actions as the live one.
+    let offline = live.run(&[
+        "plan",
+        "--aws-auth-file",
+        "aws-auth.yaml",
+        "--current-file",
+        "current.json",
+        "--rbac-file",
+        "rbac.json",
+        "--iam-file",
+        "iam.json",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(offline.code, 0, "{}", offline.stderr);
+    let offline: Value = serde_json::from_str(&offline.stdout).unwrap();
+    let live_plan = live.plan(&[]);
+    assert_eq!(actions(&offline), actions(&live_plan));
+    let codes = |p: &Value| {
+        let mut c: Vec<String> = p["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["code"].as_str().unwrap().to_string())
+            .collect();
+        c.sort();
+        c
+    };
+    assert_eq!(codes(&offline), codes(&live_plan));
+}
+
+#[test]
+fn throttling_is_retried_until_the_plan_completes() {
+    let live = start(world("CONFIG_MAP"), kube_world(Some(AWS_AUTH)));
+    live.aws.set_faults(Faults {
+        throttle_every: Some(3),
+        ..Faults::default()
+    });
+    let plan = live.plan(&[]);
+    assert!(actions(&plan).len() >= 4);
+    let ops: u64 = live.aws.calls_by_operation().values().sum();
+    assert!(live.aws.calls() >= ops, "throttled calls are counted too");
+}
+
+#[test]
+fn bad_credentials_fail_clearly() {
+    let live = start(world("CONFIG_MAP"), kube_world(Some(AWS_AUTH)));
+    for key in ["EXPIRED", "AKIAUNKNOWNKEY000000"] {
+        let r = live.run_with(&["plan", "--cluster", "prod"], key);
+        assert_eq!(r.code, 1, "{key}");
+        assert!(
+            r.stderr
+                .contains("AWS credentials are missing, invalid or expired"),
+            "{key}: {}",
+            r.stderr
+        );
+        assert_eq!(r.stdout, "");
+    }
+}
+
+#[test]
+fn an_unknown_cluster_and_an_unreachable_endpoint_fail_clearly() {
+    let live = start(world("CONFIG_MAP"), kube_world(Some(AWS_AUTH)));
+    let r = live.run(&["plan", "--cluster", "nope"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("cluster `nope` was not found"),
+        "{}",
+        r.stderr
+    );
+    // A port nothing listens on: refused at once, reported, no hang.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let kubeconfig = live.home.join("kubeconfig");
+    let r = run_in(
+        &live.home,
+        &["plan", "--cluster", "prod"],
+        b"",
+        &[
+            ("AWS_ENDPOINT_URL", &format!("http://127.0.0.1:{port}")),
+            ("AWS_ACCESS_KEY_ID", KEY),
+            ("AWS_SECRET_ACCESS_KEY", "secret"),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+            ("HOME", live.home.to_str().unwrap()),
+            ("KUBECONFIG", kubeconfig.to_str().unwrap()),
+        ],
+    );
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("cannot reach the AWS endpoint"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn a_kubernetes_api_that_refuses_the_token_fails_clearly() {
+    let mut k = kube_world(Some(AWS_AUTH));
+    k.tokens.clear();
+    let live = start(world("CONFIG_MAP"), k);
+    let r = live.run(&["plan", "--cluster", "prod"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("Kubernetes API"), "{}", r.stderr);
+    assert!(live.kube.calls() >= 1);
+}
