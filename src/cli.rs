@@ -52,7 +52,7 @@ struct RawConnection {
     #[arg(long, value_name = "NAME")]
     context: Option<String>,
     /// How many API calls may be under way at once.
-    #[arg(long, value_name = "N", default_value_t = 8)]
+    #[arg(long, value_name = "N", default_value_t = 16)]
     concurrency: usize,
 }
 

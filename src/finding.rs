@@ -132,6 +132,8 @@ codes! {
     PolicyFromRbac = "policy-from-rbac", Info;
     /// Two mappings resolve to the same access entry.
     PrincipalConflict = "principal-conflict", Error;
+    /// A policy the plan names that the cluster's EKS does not list.
+    UnknownAccessPolicy = "unknown-access-policy", Error;
     /// The current entry has another type, which cannot be changed.
     TypeConflict = "type-conflict", Error;
     /// An existing entry or policy that no mapping asks for is left alone.

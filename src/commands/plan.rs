@@ -44,6 +44,7 @@ pub fn run(s: &PlanSettings) -> Result<Outcome> {
 pub fn build(s: &PlanSettings) -> Result<Plan> {
     let mut iam = IamDump::default();
     let mut rbac_texts: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut known_policies = None;
     let (label, aws_auth_bytes, state, undescribed) = match &s.source {
         Source::Files {
             aws_auth,
@@ -64,6 +65,7 @@ pub fn build(s: &PlanSettings) -> Result<Plan> {
         Source::Live(live) => {
             let g = runtime()?.block_on(crate::live::gather(live))?;
             iam = g.iam;
+            known_policies = Some(g.policies);
             rbac_texts.push((
                 format!("cluster {} RBAC", live.cluster),
                 g.rbac_json.into_bytes(),
@@ -124,6 +126,7 @@ pub fn build(s: &PlanSettings) -> Result<Plan> {
         Some((name, st)) => {
             let mut c = Current::from_state(&name, st);
             c.undescribed = undescribed;
+            c.known_policies = known_policies;
             c
         }
         None => Current::assumed(),

@@ -5,6 +5,7 @@
 use aws_sdk_eks::types::AccessScopeType;
 use aws_sdk_eks::Client;
 use futures::{StreamExt, TryStreamExt};
+use tokio::sync::Semaphore;
 
 use super::aws::{code_of, error};
 use super::LiveError;
@@ -73,6 +74,7 @@ pub async fn describe_cluster(eks: &Client, name: &str) -> Result<ClusterDescrip
         certificate_authority: c
             .certificate_authority()
             .and_then(|ca| ca.data())
+            .filter(|d| !d.is_empty())
             .map(str::to_string),
     })
 }
@@ -109,14 +111,32 @@ pub async fn describe_entry(
     eks: &Client,
     cluster: &str,
     principal: &str,
+    limit: &Semaphore,
 ) -> Result<CurrentEntry, LiveError> {
-    let out = eks
-        .describe_access_entry()
-        .cluster_name(cluster)
-        .principal_arn(principal)
-        .send()
-        .await
-        .map_err(|e| error("DescribeAccessEntry", e))?;
+    // The two calls are independent: run them together, each under the limit.
+    let describe = async {
+        let _permit = limit.acquire().await;
+        eks.describe_access_entry()
+            .cluster_name(cluster)
+            .principal_arn(principal)
+            .send()
+            .await
+            .map_err(|e| error("DescribeAccessEntry", e))
+    };
+    let policies = async {
+        let _permit = limit.acquire().await;
+        let pages: Result<Vec<_>, _> = eks
+            .list_associated_access_policies()
+            .cluster_name(cluster)
+            .principal_arn(principal)
+            .max_results(100)
+            .into_paginator()
+            .send()
+            .try_collect()
+            .await;
+        pages.map_err(|e| error("ListAssociatedAccessPolicies", e))
+    };
+    let (out, pages) = futures::try_join!(describe, policies)?;
     let e = out.access_entry();
     let kind = e.and_then(|e| e.r#type()).unwrap_or("STANDARD");
     let entry_type = EntryType::from_name(kind).ok_or_else(|| LiveError::Aws {
@@ -126,16 +146,6 @@ pub async fn describe_entry(
             "{principal} has access entry type {kind}, which this version does not know"
         ),
     })?;
-    let pages: Vec<_> = eks
-        .list_associated_access_policies()
-        .cluster_name(cluster)
-        .principal_arn(principal)
-        .max_results(100)
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|e| error("ListAssociatedAccessPolicies", e))?;
     let access_policies = pages
         .iter()
         .flat_map(|p| p.associated_access_policies())

@@ -6,6 +6,7 @@
 
 use aws_sdk_iam::Client;
 use futures::{StreamExt, TryStreamExt};
+use tokio::sync::Semaphore;
 
 use super::aws::{code_of, error};
 use super::LiveError;
@@ -19,20 +20,20 @@ pub struct Wanted {
     pub name: String,
 }
 
-/// Looks every `wanted` principal up in `account` (the credentials' account),
-/// `concurrency` at a time, and records the answers in `dump`.
+/// Looks every `wanted` principal up in the credentials' account, at most
+/// `concurrency` at a time and each call under `limit`.
 ///
 /// # Errors
 /// Anything but "no such entity", as the SDK reports.
 pub async fn look_up(
     iam: &Client,
-    account: &str,
     wanted: Vec<Wanted>,
     concurrency: usize,
-    dump: &mut IamDump,
-) -> Result<(), LiveError> {
-    let answers: Vec<(Wanted, Option<String>)> = futures::stream::iter(wanted)
+    limit: &Semaphore,
+) -> Result<Vec<(Wanted, Option<String>)>, LiveError> {
+    futures::stream::iter(wanted)
         .map(|w| async move {
+            let _permit = limit.acquire().await;
             let arn = match w.kind {
                 IamKind::Role => match iam.get_role().role_name(&w.name).send().await {
                     Ok(out) => out.role().map(|r| r.arn().to_string()),
@@ -49,14 +50,17 @@ pub async fn look_up(
         })
         .buffer_unordered(concurrency.max(1))
         .try_collect()
-        .await?;
+        .await
+}
+
+/// Records what [`look_up`] found in `dump`.
+pub fn record(answers: Vec<(Wanted, Option<String>)>, account: &str, dump: &mut IamDump) {
     for (w, arn) in answers {
         match arn.as_deref().map(Arn::parse) {
             Some(Ok(arn)) => dump.add_found(arn),
             _ => dump.add_absent(w.kind, account, &w.name),
         }
     }
-    Ok(())
 }
 
 /// Lists the IAM Identity Center roles of the credentials' `account`.

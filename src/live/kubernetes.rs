@@ -24,14 +24,17 @@ pub struct KubeSettings {
     pub context: Option<String>,
 }
 
-/// The kubeconfig to use, if any: `--kubeconfig`, else `KUBECONFIG`, else
-/// `~/.kube/config` when it exists.
+/// The kubeconfig to use, if any: `--kubeconfig`, else the first existing file
+/// of `KUBECONFIG`, else `~/.kube/config` when it exists.
 pub fn kubeconfig_path(settings: &KubeSettings) -> Option<PathBuf> {
     if let Some(p) = &settings.kubeconfig {
         return Some(p.clone());
     }
     if let Some(v) = std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) {
-        return std::env::split_paths(&v).next();
+        // Like kubectl, files that do not exist are skipped.
+        if let Some(p) = std::env::split_paths(&v).find(|p| p.exists()) {
+            return Some(p);
+        }
     }
     let home = std::env::var_os("HOME")?;
     let p = PathBuf::from(home).join(".kube").join("config");

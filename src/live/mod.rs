@@ -15,6 +15,7 @@ use std::time::SystemTime;
 
 use aws_credential_types::provider::ProvideCredentials;
 use futures::{StreamExt, TryStreamExt};
+use tokio::sync::Semaphore;
 
 use crate::arn::{Arn, PrincipalKind};
 use crate::inputs::current::{ClusterInfo, CurrentEntry, CurrentState};
@@ -177,23 +178,25 @@ pub async fn gather(s: &LiveSettings) -> Result<Gathered, LiveError> {
     let (to_describe, undescribed): (Vec<String>, Vec<String>) =
         entry_arns.into_iter().partition(|a| matters(a));
     let owner: HashMap<String, _> = owned.into_iter().collect();
-    let mut entries: Vec<CurrentEntry> = futures::stream::iter(to_describe)
+    // Entries and IAM lookups are independent: one limit bounds both together.
+    let limit = Semaphore::new(concurrency);
+    let describe = futures::stream::iter(to_describe)
         .map(|arn| {
-            let eks = &eks;
-            let name = s.cluster.as_str();
-            async move { eks::describe_entry(eks, name, &arn).await }
+            let (eks, name, limit) = (&eks, s.cluster.as_str(), &limit);
+            async move { eks::describe_entry(eks, name, &arn, limit).await }
         })
         .buffer_unordered(concurrency)
-        .try_collect()
-        .await?;
+        .try_collect::<Vec<CurrentEntry>>();
+    let wanted: Vec<iam::Wanted> = named_in_account(aws_auth_yaml.as_deref(), &account);
+    let lookups = iam::look_up(&iam_client, wanted, concurrency, &limit);
+    let (mut entries, answers) = tokio::try_join!(describe, lookups)?;
     for e in &mut entries {
         e.eks_owned = owner.get(&e.principal_arn).copied();
     }
     entries.sort_by(|a, b| a.principal_arn.cmp(&b.principal_arn));
 
     let mut iam = IamDump::default();
-    let wanted: Vec<iam::Wanted> = named_in_account(aws_auth_yaml.as_deref(), &account);
-    iam::look_up(&iam_client, &account, wanted, concurrency, &mut iam).await?;
+    iam::record(answers, &account, &mut iam);
     if s.expand_sso {
         iam::list_sso_roles(&iam_client, &account, &mut iam).await?;
     }

@@ -38,6 +38,8 @@ pub struct Current {
     pub entries: Vec<CurrentEntry>,
     /// Entries that exist but were not described (aws-auth does not name them).
     pub undescribed: Vec<String>,
+    /// The access policies that exist (ListAccessPolicies), when known.
+    pub known_policies: Option<Vec<String>>,
 }
 
 impl Current {
@@ -49,6 +51,7 @@ impl Current {
             version: None,
             entries: Vec::new(),
             undescribed: Vec::new(),
+            known_policies: None,
         }
     }
 
@@ -60,6 +63,7 @@ impl Current {
             version: state.cluster.version.zip(state.cluster.platform_version),
             entries: state.access_entries,
             undescribed: Vec::new(),
+            known_policies: None,
         }
     }
 }
@@ -340,6 +344,24 @@ pub fn plan(aws_auth_file: &str, cluster: ClusterFacts, mapped: Mapped, current:
             )
             .principal(c.principal_arn.clone()),
         );
+    }
+    if let Some(known) = &current.known_policies {
+        for d in &desired {
+            for p in d
+                .access_policies
+                .iter()
+                .filter(|p| !known.contains(&p.policy_arn))
+            {
+                findings.push(
+                    Finding::new(
+                        Code::UnknownAccessPolicy,
+                        format!("{} is not an access policy this cluster's EKS knows (ListAccessPolicies)", p.policy_arn),
+                    )
+                    .principal(d.principal_arn.clone())
+                    .at(&d.source),
+                );
+            }
+        }
     }
     for arn in &current.undescribed {
         findings.push(

@@ -73,6 +73,7 @@ fn run(desired: Vec<DesiredEntry>, mode: AuthMode, entries: Vec<CurrentEntry>) -
             version: None,
             entries,
             undescribed: Vec::new(),
+            known_policies: Some(vec![admin(A).policy_arn]),
         },
     )
 }
@@ -233,4 +234,24 @@ fn platform_versions_below_the_minimum_are_errors() {
         current,
     );
     assert_eq!(p.findings[0].code, Code::PlatformVersionUnsupported);
+}
+
+#[test]
+fn policies_eks_does_not_know_are_errors() {
+    let bogus = AccessPolicy {
+        policy_arn: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSMadeUpPolicy".into(),
+        access_scope: AccessScope::cluster(),
+    };
+    let p = run(
+        vec![desired(A, Some("a"), &[], vec![admin(A), bogus])],
+        AuthMode::Api,
+        vec![],
+    );
+    let unknown: Vec<_> = p
+        .findings
+        .iter()
+        .filter(|f| f.code == Code::UnknownAccessPolicy)
+        .collect();
+    assert_eq!(unknown.len(), 1);
+    assert!(unknown[0].message.contains("AmazonEKSMadeUpPolicy"));
 }

@@ -433,3 +433,56 @@ fn a_kubernetes_api_that_refuses_the_token_fails_clearly() {
     assert!(r.stderr.contains("Kubernetes API"), "{}", r.stderr);
     assert!(live.kube.calls() >= 1);
 }
+
+#[test]
+fn without_a_kubeconfig_the_cluster_is_reached_with_an_eks_token() {
+    let mut k = kube_world(Some(AWS_AUTH));
+    k.tokens.clear();
+    k.accept_eks_tokens = true;
+    let live = start(world("CONFIG_MAP"), k);
+    let endpoint = live.kube.endpoint();
+    live.aws.with_world(|w| {
+        let c = w.clusters.get_mut("prod").unwrap();
+        // The emulator speaks plain HTTP, so there is no CA to trust.
+        c.endpoint = endpoint.clone();
+        c.certificate_authority = String::new();
+    });
+    std::fs::remove_file(live.home.join("kubeconfig")).unwrap();
+    let plan = live.plan(&[]);
+    assert!(
+        actions(&plan).len() >= 4,
+        "aws-auth was read with the EKS token"
+    );
+    assert!(live.kube.calls() >= 1);
+}
+
+#[test]
+fn assume_role_runs_in_the_other_account_and_looks_principals_up_there() {
+    let mut w = AwsWorld::default();
+    w.add_cluster(sample_cluster("prod", OTHER))
+        .add_credentials(KEY, &format!("arn:aws:iam::{ACCT}:user/operator"))
+        .add_role(&format!("arn:aws:iam::{OTHER}:role/migrator"))
+        .add_role(&format!("arn:aws:iam::{OTHER}:role/teams/developer"))
+        // The caller's own account has a same-named role with another path.
+        .add_role(&format!("arn:aws:iam::{ACCT}:role/developer"));
+    w.assumable.insert(
+        format!("arn:aws:iam::{OTHER}:role/migrator"),
+        ("AKIAASSUMEDROLEKEY01".into(), "assumed-secret".into()),
+    );
+    let aws_auth = "- rolearn: arn:aws:iam::444455556666:role/developer\n  username: dev\n";
+    let live = start(w, kube_world(Some(aws_auth)));
+    let plan = live.plan(&[
+        "--assume-role",
+        &format!("arn:aws:iam::{OTHER}:role/migrator"),
+    ]);
+    let acts = actions(&plan);
+    assert_eq!(
+        acts,
+        vec![(
+            "create".to_string(),
+            format!("arn:aws:iam::{OTHER}:role/teams/developer")
+        )],
+        "the path comes from the cluster account's IAM, not the caller's"
+    );
+    assert!(live.aws.calls_by_operation().contains_key("AssumeRole"));
+}

@@ -11,6 +11,7 @@ mod behaviour;
 mod fuzz;
 mod golden;
 mod live;
+mod real_eks;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
