@@ -78,6 +78,11 @@ where
     R: std::fmt::Debug,
 {
     match &err {
+        // The SDK resolves credentials as it sends: their absence shows here.
+        SdkError::DispatchFailure(_) if is_missing_credentials(&err) => LiveError::Credentials {
+            operation,
+            message: DisplayErrorContext(&err).to_string(),
+        },
         SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => LiveError::Unreachable {
             operation,
             message: DisplayErrorContext(&err).to_string(),
@@ -112,6 +117,15 @@ where
             }
         }
     }
+}
+
+fn is_missing_credentials<E, R>(err: &SdkError<E, R>) -> bool
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let text = DisplayErrorContext(err).to_string();
+    text.contains("no credentials found") || text.contains("credential provider")
 }
 
 fn is_credentials_code(code: &str) -> bool {

@@ -486,3 +486,61 @@ fn assume_role_runs_in_the_other_account_and_looks_principals_up_there() {
     );
     assert!(live.aws.calls_by_operation().contains_key("AssumeRole"));
 }
+
+#[test]
+fn an_api_mode_cluster_needs_no_mode_step_and_type_conflicts_are_reported() {
+    let mut w = world("API");
+    let dev = format!("arn:aws:iam::{ACCT}:role/NodeRole");
+    // A STANDARD entry where aws-auth maps a node role: EKS cannot change the type.
+    w.clusters
+        .get_mut("prod")
+        .unwrap()
+        .access_entries
+        .insert(dev.clone(), AccessEntry::standard(&dev));
+    let live = start(w, kube_world(Some(AWS_AUTH)));
+    let plan = live.plan(&[]);
+    assert!(plan["authenticationMode"].is_null());
+    assert!(actions(&plan).contains(&("none".into(), dev.clone())));
+    assert!(codes_for(&plan, &dev).contains(&"type-conflict".to_string()));
+}
+
+#[test]
+fn absent_credentials_fail_clearly() {
+    let live = start(world("CONFIG_MAP"), kube_world(Some(AWS_AUTH)));
+    let none = live.home.join("no-such-file");
+    let kubeconfig = live.home.join("kubeconfig");
+    let r = run_in(
+        &live.home,
+        &["plan", "--cluster", "prod"],
+        b"",
+        &[
+            ("AWS_ENDPOINT_URL", live.aws.endpoint().as_str()),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+            ("AWS_CONFIG_FILE", none.to_str().unwrap()),
+            ("AWS_SHARED_CREDENTIALS_FILE", none.to_str().unwrap()),
+            ("HOME", live.home.to_str().unwrap()),
+            ("KUBECONFIG", kubeconfig.to_str().unwrap()),
+        ],
+    );
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr
+            .contains("AWS credentials are missing, invalid or expired"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(live.aws.calls(), 0, "nothing is sent without credentials");
+}
+
+#[test]
+fn a_failed_call_is_retried() {
+    let live = start(world("CONFIG_MAP"), kube_world(Some(AWS_AUTH)));
+    live.aws.set_faults(Faults {
+        fail_call: Some(2),
+        server_error_every: Some(7),
+        ..Faults::default()
+    });
+    let plan = live.plan(&[]);
+    assert!(actions(&plan).len() >= 4);
+}
