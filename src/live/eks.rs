@@ -205,44 +205,59 @@ pub async fn owned_roles(
         .try_collect()
         .await
         .map_err(|e| error("ListFargateProfiles", e))?;
-    let ng = futures::stream::iter(nodegroups)
-        .map(|name| async move {
-            let out = eks
-                .describe_nodegroup()
-                .cluster_name(cluster)
-                .nodegroup_name(&name)
-                .send()
-                .await
-                .map_err(|e| error("DescribeNodegroup", e))?;
-            Ok::<_, LiveError>(
-                out.nodegroup()
-                    .and_then(|n| n.node_role())
-                    .map(|r| (r.to_string(), EksOwner::Nodegroup)),
-            )
-        })
-        .buffer_unordered(concurrency.max(1));
-    let fp = futures::stream::iter(profiles)
-        .map(|name| async move {
-            let out = eks
-                .describe_fargate_profile()
-                .cluster_name(cluster)
-                .fargate_profile_name(&name)
-                .send()
-                .await
-                .map_err(|e| error("DescribeFargateProfile", e))?;
-            Ok::<_, LiveError>(
-                out.fargate_profile()
-                    .and_then(|p| p.pod_execution_role_arn())
-                    .map(|r| (r.to_string(), EksOwner::FargateProfile)),
-            )
-        })
-        .buffer_unordered(concurrency.max(1));
-    let (a, b): (Vec<_>, Vec<_>) =
-        futures::try_join!(ng.try_collect::<Vec<_>>(), fp.try_collect::<Vec<_>>())?;
-    let mut roles: Vec<(String, EksOwner)> = a.into_iter().chain(b).flatten().collect();
+    let ng = roles_of(nodegroups, concurrency, |name| async move {
+        let out = eks
+            .describe_nodegroup()
+            .cluster_name(cluster)
+            .nodegroup_name(&name)
+            .send()
+            .await
+            .map_err(|e| error("DescribeNodegroup", e))?;
+        Ok(out
+            .nodegroup()
+            .and_then(|n| n.node_role())
+            .map(str::to_string))
+    });
+    let fp = roles_of(profiles, concurrency, |name| async move {
+        let out = eks
+            .describe_fargate_profile()
+            .cluster_name(cluster)
+            .fargate_profile_name(&name)
+            .send()
+            .await
+            .map_err(|e| error("DescribeFargateProfile", e))?;
+        Ok(out
+            .fargate_profile()
+            .and_then(|p| p.pod_execution_role_arn())
+            .map(str::to_string))
+    });
+    let (ng, fp) = futures::try_join!(ng, fp)?;
+    let mut roles: Vec<(String, EksOwner)> = ng
+        .into_iter()
+        .map(|r| (r, EksOwner::Nodegroup))
+        .chain(fp.into_iter().map(|r| (r, EksOwner::FargateProfile)))
+        .collect();
     roles.sort_by(|x, y| x.0.cmp(&y.0));
     roles.dedup_by(|x, y| x.0 == y.0);
     Ok(roles)
+}
+
+/// Describes each of `names` (`concurrency` at a time) and keeps the roles found.
+async fn roles_of<F, Fut>(
+    names: Vec<String>,
+    concurrency: usize,
+    describe: F,
+) -> Result<Vec<String>, LiveError>
+where
+    F: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = Result<Option<String>, LiveError>>,
+{
+    let found: Vec<Option<String>> = futures::stream::iter(names)
+        .map(describe)
+        .buffer_unordered(concurrency.max(1))
+        .try_collect()
+        .await?;
+    Ok(found.into_iter().flatten().collect())
 }
 
 /// ListAccessPolicies: the ARNs of every access policy that exists.
