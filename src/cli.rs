@@ -44,6 +44,10 @@ struct RawConnection {
     /// Assume this role for every AWS call (a cross-account run).
     #[arg(long, value_name = "ROLE_ARN")]
     assume_role: Option<String>,
+    /// Assume this role to look up aws-auth's principals in its account with
+    /// IAM (repeatable; principals of accounts without one are reported).
+    #[arg(long, value_name = "ROLE_ARN")]
+    lookup_role: Vec<String>,
     /// Kubeconfig to use (else KUBECONFIG, ~/.kube/config, or straight from
     /// DescribeCluster with an EKS token when there is none).
     #[arg(long, value_name = "FILE")]
@@ -259,12 +263,19 @@ fn live_settings(
     if cluster.is_empty() {
         bail!("--cluster needs a name");
     }
+    for role in c.assume_role.iter().chain(&c.lookup_role) {
+        match crate::arn::Arn::parse(role) {
+            Ok(a) if a.kind == crate::arn::PrincipalKind::Role => {}
+            _ => bail!("{role:?} is not an IAM role ARN"),
+        }
+    }
     Ok(LiveSettings {
         cluster,
         aws: AwsSettings {
             profile: c.profile,
             region: c.region,
             assume_role: c.assume_role,
+            lookup_roles: c.lookup_role,
             max_attempts: 5,
         },
         kube: KubeSettings {

@@ -65,6 +65,9 @@ pub struct ClusterInfo {
     /// `arn:PARTITION:eks:REGION:ACCOUNT:cluster/NAME`.
     pub arn: String,
     pub authentication_mode: AuthMode,
+    /// `ACTIVE`, `UPDATING`, ... as DescribeCluster says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -24,6 +24,8 @@ pub struct AwsSettings {
     pub region: Option<String>,
     /// A role to assume for every call (a cross-account run).
     pub assume_role: Option<String>,
+    /// Roles to assume for IAM lookups in their own accounts.
+    pub lookup_roles: Vec<String>,
     /// Attempts per call, the first included (throttling and 5xx are retried).
     pub max_attempts: u32,
 }
@@ -57,18 +59,23 @@ pub async fn load(settings: &AwsSettings) -> Result<SdkConfig, LiveError> {
     if config.region().is_none() {
         return Err(LiveError::NoRegion);
     }
-    let Some(role) = &settings.assume_role else {
-        return Ok(config);
-    };
-    let provider = AssumeRoleProvider::builder(role.clone())
+    match &settings.assume_role {
+        Some(role) => Ok(assume(&config, role).await),
+        None => Ok(config),
+    }
+}
+
+/// The same configuration, with credentials of `role` assumed through STS.
+pub async fn assume(config: &SdkConfig, role: &str) -> SdkConfig {
+    let provider = AssumeRoleProvider::builder(role)
         .session_name("migrate-auth")
-        .configure(&config)
+        .configure(config)
         .build()
         .await;
-    Ok(config
+    config
         .to_builder()
         .credentials_provider(SharedCredentialsProvider::new(provider))
-        .build())
+        .build()
 }
 
 /// Turns an SDK error into a [`LiveError`] that says what failed and why.

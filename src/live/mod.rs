@@ -187,8 +187,17 @@ pub async fn gather(s: &LiveSettings) -> Result<Gathered, LiveError> {
         })
         .buffer_unordered(concurrency)
         .try_collect::<Vec<CurrentEntry>>();
-    let wanted: Vec<iam::Wanted> = named_in_account(aws_auth_yaml.as_deref(), &account);
-    let lookups = iam::look_up(&iam_client, wanted, concurrency, &limit);
+    // IAM answers for its own account only: one client per account we can reach.
+    let mut accounts = vec![(account.clone(), iam_client)];
+    for role in &s.aws.lookup_roles {
+        let other = Arn::parse(role).map(|a| a.account).unwrap_or_default();
+        let config = aws::assume(&config, role).await;
+        accounts.push((other, aws_sdk_iam::Client::new(&config)));
+    }
+    let lookups = futures::future::try_join_all(accounts.iter().map(|(acct, client)| {
+        let wanted = named_in_account(aws_auth_yaml.as_deref(), acct);
+        iam::look_up(client, wanted, concurrency, &limit)
+    }));
     let (mut entries, answers) = tokio::try_join!(describe, lookups)?;
     for e in &mut entries {
         e.eks_owned = owner.get(&e.principal_arn).copied();
@@ -196,9 +205,11 @@ pub async fn gather(s: &LiveSettings) -> Result<Gathered, LiveError> {
     entries.sort_by(|a, b| a.principal_arn.cmp(&b.principal_arn));
 
     let mut iam = IamDump::default();
-    iam::record(answers, &account, &mut iam);
-    if s.expand_sso {
-        iam::list_sso_roles(&iam_client, &account, &mut iam).await?;
+    for ((acct, client), found) in accounts.iter().zip(answers) {
+        iam::record(found, acct, &mut iam);
+        if s.expand_sso {
+            iam::list_sso_roles(client, acct, &mut iam).await?;
+        }
     }
 
     let state = CurrentState {
@@ -207,6 +218,7 @@ pub async fn gather(s: &LiveSettings) -> Result<Gathered, LiveError> {
             name: cluster.name.clone(),
             arn: cluster.arn.clone(),
             authentication_mode: cluster.mode,
+            status: Some(cluster.status.clone()),
             version: cluster.version.clone(),
             platform_version: cluster.platform_version.clone(),
         },

@@ -35,6 +35,8 @@ pub struct Current {
     pub mode: AuthMode,
     /// Kubernetes version and EKS platform version, when known.
     pub version: Option<(String, String)>,
+    /// The cluster's status, when known.
+    pub status: Option<String>,
     pub entries: Vec<CurrentEntry>,
     /// Entries that exist but were not described (aws-auth does not name them).
     pub undescribed: Vec<String>,
@@ -49,6 +51,7 @@ impl Current {
             origin: Origin::Assumed,
             mode: AuthMode::ConfigMap,
             version: None,
+            status: None,
             entries: Vec::new(),
             undescribed: Vec::new(),
             known_policies: None,
@@ -61,6 +64,7 @@ impl Current {
             origin: Origin::File { file: file.into() },
             mode: state.cluster.authentication_mode,
             version: state.cluster.version.zip(state.cluster.platform_version),
+            status: state.cluster.status,
             entries: state.access_entries,
             undescribed: Vec::new(),
             known_policies: None,
@@ -393,6 +397,12 @@ pub fn plan(aws_auth_file: &str, cluster: ClusterFacts, mapped: Mapped, current:
         from: AuthMode::ConfigMap,
         to: AuthMode::ApiAndConfigMap,
     });
+    if let Some(status) = current.status.as_deref().filter(|s| *s != "ACTIVE") {
+        findings.push(Finding::new(
+            Code::ClusterNotActive,
+            format!("the cluster is {status}, not ACTIVE: an update may be under way, so this state may change; plan again once it is ACTIVE"),
+        ));
+    }
     if let Some((version, platform)) = &current.version {
         if let Some(why) = platform_unsupported(version, platform) {
             findings.push(Finding::new(Code::PlatformVersionUnsupported, why));

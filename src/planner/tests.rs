@@ -71,6 +71,7 @@ fn run(desired: Vec<DesiredEntry>, mode: AuthMode, entries: Vec<CurrentEntry>) -
             },
             mode,
             version: None,
+            status: Some("UPDATING".into()),
             entries,
             undescribed: Vec::new(),
             known_policies: Some(vec![admin(A).policy_arn]),
@@ -254,4 +255,15 @@ fn policies_eks_does_not_know_are_errors() {
         .collect();
     assert_eq!(unknown.len(), 1);
     assert!(unknown[0].message.contains("AmazonEKSMadeUpPolicy"));
+}
+
+#[test]
+fn a_cluster_that_is_not_active_is_warned_about() {
+    let p = run(vec![], AuthMode::Api, vec![]);
+    let f = p
+        .findings
+        .iter()
+        .find(|f| f.code == Code::ClusterNotActive)
+        .unwrap();
+    assert!(f.message.contains("UPDATING"));
 }

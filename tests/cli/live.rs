@@ -544,3 +544,31 @@ fn a_failed_call_is_retried() {
     let plan = live.plan(&[]);
     assert!(actions(&plan).len() >= 4);
 }
+
+#[test]
+fn lookup_roles_resolve_principals_in_their_own_accounts() {
+    let mut w = world("CONFIG_MAP");
+    w.add_role(&format!("arn:aws:iam::{OTHER}:role/iam-reader"));
+    w.assumable.insert(
+        format!("arn:aws:iam::{OTHER}:role/iam-reader"),
+        ("AKIALOOKUPROLEKEY001".into(), "lookup-secret".into()),
+    );
+    let live = start(w, kube_world(Some(AWS_AUTH)));
+    let plan = live.plan(&[
+        "--lookup-role",
+        &format!("arn:aws:iam::{OTHER}:role/iam-reader"),
+    ]);
+    let acts = actions(&plan);
+    // Found with its real path in its own account, not the caller's.
+    assert!(
+        acts.contains(&(
+            "create".into(),
+            format!("arn:aws:iam::{OTHER}:role/teams/developer")
+        )),
+        "{acts:?}"
+    );
+    assert!(
+        codes_for(&plan, &format!("arn:aws:iam::{OTHER}:role/developer"))
+            .contains(&"path-restored".to_string())
+    );
+}
