@@ -47,6 +47,8 @@ fn main() {
     );
     let (aws, kube) =
         rt.block_on(async { (Aws::start(world).await, Kube::start(kube_world).await) });
+    let endpoint = kube.endpoint();
+    aws.with_world(|w| w.clusters.get_mut("bench").unwrap().endpoint = endpoint);
     let faults = Faults {
         latency: LATENCY,
         ..Faults::default()

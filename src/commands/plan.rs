@@ -71,9 +71,9 @@ pub fn build(s: &PlanSettings) -> Result<Plan> {
                 g.rbac_json.into_bytes(),
             ));
             // An absent aws-auth is an empty one.
-            let yaml = g.aws_auth_yaml.unwrap_or_else(|| {
-                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n  namespace: kube-system\n".into()
-            });
+            let yaml = g
+                .aws_auth_yaml
+                .unwrap_or_else(|| crate::live::EMPTY_AWS_AUTH.to_string());
             let origin = format!("cluster {} (read live as {})", live.cluster, g.caller_arn);
             (
                 crate::live::AWS_AUTH_LABEL.to_string(),

@@ -28,7 +28,9 @@ pub fn run(s: &SnapshotSettings) -> Result<Outcome> {
         }
     }
     if let Some(path) = &s.aws_auth_out {
-        let text = g.aws_auth_yaml.unwrap_or_default();
+        let text = g
+            .aws_auth_yaml
+            .unwrap_or_else(|| crate::live::EMPTY_AWS_AUTH.to_string());
         write(path, text.as_bytes())?;
     }
     if let Some(path) = &s.rbac_out {

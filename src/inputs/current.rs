@@ -112,6 +112,18 @@ pub struct CurrentState {
     pub cluster: ClusterInfo,
     #[serde(default)]
     pub access_entries: Vec<CurrentEntry>,
+    /// Roles EKS creates entries for itself (managed node groups, Fargate
+    /// profiles), whether or not their entries exist yet.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub eks_owned_roles: Vec<OwnedRole>,
+}
+
+/// A role EKS creates an access entry for itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OwnedRole {
+    pub principal_arn: String,
+    pub owner: EksOwner,
 }
 
 impl CurrentState {

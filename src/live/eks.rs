@@ -58,7 +58,14 @@ pub async fn describe_cluster(eks: &Client, name: &str) -> Result<ClusterDescrip
         Some("API") => AuthMode::Api,
         Some("API_AND_CONFIG_MAP") => AuthMode::ApiAndConfigMap,
         // Clusters created before access entries report no mode: CONFIG_MAP.
-        _ => AuthMode::ConfigMap,
+        Some("CONFIG_MAP") | None => AuthMode::ConfigMap,
+        Some(other) => {
+            return Err(LiveError::Aws {
+                operation: "DescribeCluster",
+                code: "UnknownAuthenticationMode".into(),
+                message: format!("authentication mode {other} is unknown to this version"),
+            })
+        }
     };
     Ok(ClusterDescription {
         name: c.name().unwrap_or(name).to_string(),
@@ -92,15 +99,28 @@ pub async fn list_entries(
     if mode == AuthMode::ConfigMap {
         return Ok(Vec::new());
     }
-    eks.list_access_entries()
+    let listed: Result<Vec<String>, _> = eks
+        .list_access_entries()
         .cluster_name(cluster)
         .max_results(100)
         .into_paginator()
         .items()
         .send()
         .try_collect()
-        .await
-        .map_err(|e| error("ListAccessEntries", e))
+        .await;
+    match listed {
+        Ok(arns) => Ok(arns),
+        // Right after a mode switch EKS may still answer as in CONFIG_MAP.
+        Err(e)
+            if code_of(&e) == Some("InvalidRequestException")
+                && e.as_service_error()
+                    .and_then(|s| aws_sdk_eks::error::ProvideErrorMetadata::message(s))
+                    .is_some_and(|m| m.contains("authentication mode")) =>
+        {
+            Ok(Vec::new())
+        }
+        Err(e) => Err(error("ListAccessEntries", e)),
+    }
 }
 
 /// DescribeAccessEntry and ListAssociatedAccessPolicies for one principal.
@@ -149,17 +169,32 @@ pub async fn describe_entry(
     let access_policies = pages
         .iter()
         .flat_map(|p| p.associated_access_policies())
-        .map(|p| AccessPolicy {
-            policy_arn: p.policy_arn().unwrap_or_default().to_string(),
-            access_scope: match p.access_scope() {
-                Some(s) if s.r#type() == Some(&AccessScopeType::Namespace) => AccessScope {
+        .map(|p| {
+            let policy_arn = p.policy_arn().unwrap_or_default().to_string();
+            let access_scope = match p.access_scope().and_then(|s| s.r#type().map(|t| (s, t))) {
+                Some((s, AccessScopeType::Namespace)) => AccessScope {
                     scope_type: ScopeType::Namespace,
                     namespaces: s.namespaces().to_vec(),
                 },
-                _ => AccessScope::cluster(),
-            },
+                Some((_, AccessScopeType::Cluster)) => AccessScope::cluster(),
+                // Never widen an unknown scope to the whole cluster.
+                other => {
+                    return Err(LiveError::Aws {
+                        operation: "ListAssociatedAccessPolicies",
+                        code: "UnknownScope".into(),
+                        message: format!(
+                            "{principal}: {policy_arn} has scope {:?}, unknown to this version",
+                            other.map(|(_, t)| t.as_str().to_string())
+                        ),
+                    })
+                }
+            };
+            Ok(AccessPolicy {
+                policy_arn,
+                access_scope,
+            })
         })
-        .collect();
+        .collect::<Result<_, LiveError>>()?;
     Ok(CurrentEntry {
         principal_arn: e
             .and_then(|e| e.principal_arn())
@@ -184,6 +219,7 @@ pub async fn owned_roles(
     eks: &Client,
     cluster: &str,
     concurrency: usize,
+    limit: &Semaphore,
 ) -> Result<Vec<(String, EksOwner)>, LiveError> {
     let nodegroups: Vec<String> = eks
         .list_nodegroups()
@@ -206,6 +242,7 @@ pub async fn owned_roles(
         .await
         .map_err(|e| error("ListFargateProfiles", e))?;
     let ng = roles_of(nodegroups, concurrency, |name| async move {
+        let _permit = limit.acquire().await;
         let out = eks
             .describe_nodegroup()
             .cluster_name(cluster)
@@ -219,6 +256,7 @@ pub async fn owned_roles(
             .map(str::to_string))
     });
     let fp = roles_of(profiles, concurrency, |name| async move {
+        let _permit = limit.acquire().await;
         let out = eks
             .describe_fargate_profile()
             .cluster_name(cluster)

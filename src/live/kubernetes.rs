@@ -31,10 +31,9 @@ pub fn kubeconfig_path(settings: &KubeSettings) -> Option<PathBuf> {
         return Some(p.clone());
     }
     if let Some(v) = std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) {
-        // Like kubectl, files that do not exist are skipped.
-        if let Some(p) = std::env::split_paths(&v).find(|p| p.exists()) {
-            return Some(p);
-        }
+        // Like kubectl: files that do not exist are skipped, and a set
+        // KUBECONFIG never falls back to ~/.kube/config.
+        return std::env::split_paths(&v).find(|p| p.exists());
     }
     let home = std::env::var_os("HOME")?;
     let p = PathBuf::from(home).join(".kube").join("config");
@@ -47,21 +46,49 @@ fn kube_error(what: &str, e: impl std::fmt::Display) -> LiveError {
     }
 }
 
-/// A client from a kubeconfig file.
+/// A client from a kubeconfig file, refused unless its server is `endpoint`
+/// (the cluster DescribeCluster names), so another cluster's aws-auth is never
+/// planned against this cluster's entries.
 ///
 /// # Errors
-/// [`LiveError::Kubernetes`] when the file or context cannot be used.
-pub async fn from_kubeconfig(path: &PathBuf, context: Option<&str>) -> Result<Client, LiveError> {
+/// [`LiveError::Kubernetes`] when the file or context cannot be used, or
+/// points at another cluster.
+pub async fn from_kubeconfig(
+    path: &PathBuf,
+    context: Option<&str>,
+    endpoint: Option<&str>,
+) -> Result<Client, LiveError> {
     let kc = Kubeconfig::read_from(path)
         .map_err(|e| kube_error(&format!("reading {}", path.display()), e))?;
     let options = KubeConfigOptions {
         context: context.map(str::to_string),
         ..KubeConfigOptions::default()
     };
-    let config = Config::from_custom_kubeconfig(kc, &options)
+    let mut config = Config::from_custom_kubeconfig(kc, &options)
         .await
         .map_err(|e| kube_error("using the kubeconfig", e))?;
+    let server = config.cluster_url.to_string();
+    if let Some(endpoint) = endpoint {
+        if normalized(&server) != normalized(endpoint) {
+            return Err(LiveError::Kubernetes {
+                message: format!(
+                    "the kubeconfig {} (context {}) points at {server}, but the cluster's endpoint is {endpoint}; choose the right --context or --kubeconfig",
+                    path.display(),
+                    context.unwrap_or("current")
+                ),
+            });
+        }
+    }
+    config.read_timeout = Some(READ_TIMEOUT);
     Client::try_from(config).map_err(|e| kube_error("creating the client", e))
+}
+
+/// How long one Kubernetes read may take.
+const READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// A server URL compared case-insensitively, without a trailing slash.
+fn normalized(url: &str) -> String {
+    url.trim_end_matches('/').to_ascii_lowercase()
 }
 
 /// A client straight from the cluster's endpoint, CA (base64 PEM) and a bearer token.
@@ -82,6 +109,7 @@ pub fn from_endpoint(
         config.root_cert = Some(pem_certificates(ca)?);
     }
     config.auth_info.token = Some(token.into());
+    config.read_timeout = Some(READ_TIMEOUT);
     Client::try_from(config).map_err(|e| kube_error("creating the client", e))
 }
 

@@ -18,12 +18,16 @@ use futures::{StreamExt, TryStreamExt};
 use tokio::sync::Semaphore;
 
 use crate::arn::{Arn, PrincipalKind};
-use crate::inputs::current::{ClusterInfo, CurrentEntry, CurrentState};
+use crate::inputs::current::{ClusterInfo, CurrentEntry, CurrentState, EksOwner, OwnedRole};
 use crate::inputs::iam::{IamDump, IamKind};
 use crate::reader::{self, Target};
 
 pub use aws::AwsSettings;
 pub use kubernetes::KubeSettings;
+
+/// An absent aws-auth, as the empty ConfigMap it is equivalent to.
+pub const EMPTY_AWS_AUTH: &str =
+    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n  namespace: kube-system\n";
 
 /// The label the live aws-auth carries in findings.
 pub const AWS_AUTH_LABEL: &str = "kube-system/aws-auth";
@@ -104,19 +108,11 @@ pub async fn gather(s: &LiveSettings) -> Result<Gathered, LiveError> {
         .map(|r| r.to_string())
         .ok_or(LiveError::NoRegion)?;
     let sts = aws_sdk_sts::Client::new(&config);
-    let caller = sts.get_caller_identity().send().await.map_err(|e| {
-        match aws::error("GetCallerIdentity", e) {
-            LiveError::Aws {
-                operation,
-                code,
-                message,
-            } => LiveError::Credentials {
-                operation,
-                message: format!("{code}: {message}"),
-            },
-            other => other,
-        }
-    })?;
+    let caller = sts
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| aws::error("GetCallerIdentity", e))?;
     let account = caller.account().unwrap_or_default().to_string();
     let caller_arn = caller.arn().unwrap_or_default().to_string();
     let eks = aws_sdk_eks::Client::new(&config);
@@ -124,7 +120,14 @@ pub async fn gather(s: &LiveSettings) -> Result<Gathered, LiveError> {
     let cluster = eks::describe_cluster(&eks, &s.cluster).await?;
 
     let kube = match kubernetes::kubeconfig_path(&s.kube) {
-        Some(path) => kubernetes::from_kubeconfig(&path, s.kube.context.as_deref()).await?,
+        Some(path) => {
+            kubernetes::from_kubeconfig(
+                &path,
+                s.kube.context.as_deref(),
+                cluster.endpoint.as_deref(),
+            )
+            .await?
+        }
         None => {
             let endpoint = cluster
                 .endpoint
@@ -158,9 +161,11 @@ pub async fn gather(s: &LiveSettings) -> Result<Gathered, LiveError> {
     };
 
     let concurrency = s.concurrency.max(1);
+    // One limit bounds every describe and lookup below.
+    let limit = Semaphore::new(concurrency);
     let (entry_arns, owned, policies, aws_auth, rbac_json) = tokio::try_join!(
         eks::list_entries(&eks, &s.cluster, cluster.mode),
-        eks::owned_roles(&eks, &s.cluster, concurrency),
+        eks::owned_roles(&eks, &s.cluster, concurrency, &limit),
         eks::access_policies(&eks),
         kubernetes::aws_auth(&kube),
         kubernetes::rbac_bindings(&kube),
@@ -177,9 +182,8 @@ pub async fn gather(s: &LiveSettings) -> Result<Gathered, LiveError> {
     };
     let (to_describe, undescribed): (Vec<String>, Vec<String>) =
         entry_arns.into_iter().partition(|a| matters(a));
-    let owner: HashMap<String, _> = owned.into_iter().collect();
-    // Entries and IAM lookups are independent: one limit bounds both together.
-    let limit = Semaphore::new(concurrency);
+    let owner: HashMap<String, EksOwner> = owned.iter().cloned().collect();
+    // Entries and IAM lookups are independent: they run together.
     let describe = futures::stream::iter(to_describe)
         .map(|arn| {
             let (eks, name, limit) = (&eks, s.cluster.as_str(), &limit);
@@ -223,6 +227,13 @@ pub async fn gather(s: &LiveSettings) -> Result<Gathered, LiveError> {
             platform_version: cluster.platform_version.clone(),
         },
         access_entries: entries,
+        eks_owned_roles: owned
+            .into_iter()
+            .map(|(principal_arn, owner)| OwnedRole {
+                principal_arn,
+                owner,
+            })
+            .collect(),
     };
     Ok(Gathered {
         caller_arn,

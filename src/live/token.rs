@@ -77,13 +77,21 @@ pub fn eks_token(
     ))
 }
 
-/// The regional STS endpoint (`aws eks get-token` uses the regional one).
+/// The regional STS endpoint (`aws eks get-token` uses the regional one), with
+/// the DNS suffix of the region's partition.
 fn sts_host(region: &str) -> String {
-    if region.starts_with("cn-") {
-        format!("sts.{region}.amazonaws.com.cn")
-    } else {
-        format!("sts.{region}.amazonaws.com")
-    }
+    let suffix = [
+        ("cn-", "amazonaws.com.cn"),
+        ("us-isob-", "sc2s.sgov.gov"),
+        ("us-isof-", "csp.hci.ic.gov"),
+        ("us-iso-", "c2s.ic.gov"),
+        ("eu-isoe-", "cloud.adc-e.uk"),
+        ("eusc-", "amazonaws.eu"),
+    ]
+    .into_iter()
+    .find(|(prefix, _)| region.starts_with(prefix))
+    .map_or("amazonaws.com", |(_, s)| s);
+    format!("sts.{region}.{suffix}")
 }
 
 /// RFC 3986 percent-encoding of everything but unreserved characters.
@@ -137,6 +145,14 @@ mod tests {
             "X-Amz-Signature=",
         ] {
             assert!(url.contains(part), "{part} missing from {url}");
+        }
+        for (region, host) in [
+            ("cn-north-1", "sts.cn-north-1.amazonaws.com.cn"),
+            ("us-iso-east-1", "sts.us-iso-east-1.c2s.ic.gov"),
+            ("us-isob-east-1", "sts.us-isob-east-1.sc2s.sgov.gov"),
+            ("us-gov-west-1", "sts.us-gov-west-1.amazonaws.com"),
+        ] {
+            assert_eq!(sts_host(region), host);
         }
         // Deterministic for the same inputs, different for another cluster.
         assert_eq!(token, eks_token(&creds, "eu-west-1", "prod", now).unwrap());

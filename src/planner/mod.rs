@@ -40,6 +40,8 @@ pub struct Current {
     pub entries: Vec<CurrentEntry>,
     /// Entries that exist but were not described (aws-auth does not name them).
     pub undescribed: Vec<String>,
+    /// Roles EKS creates entries for itself.
+    pub eks_owned_roles: Vec<crate::inputs::current::OwnedRole>,
     /// The access policies that exist (ListAccessPolicies), when known.
     pub known_policies: Option<Vec<String>>,
 }
@@ -54,6 +56,7 @@ impl Current {
             status: None,
             entries: Vec::new(),
             undescribed: Vec::new(),
+            eks_owned_roles: Vec::new(),
             known_policies: None,
         }
     }
@@ -67,6 +70,7 @@ impl Current {
             status: state.cluster.status,
             entries: state.access_entries,
             undescribed: Vec::new(),
+            eks_owned_roles: state.eks_owned_roles,
             known_policies: None,
         }
     }
@@ -104,6 +108,10 @@ pub enum Action {
         username: Option<String>,
         kubernetes_groups: Vec<String>,
         associate: Vec<Association>,
+        /// EKS creates this entry itself when access entries are enabled; it is
+        /// then adopted, and created only if it is missing.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        eks_owned: Option<EksOwner>,
         source: Source,
         #[serde(skip_serializing_if = "Option::is_none")]
         overridden_by: Option<Source>,
@@ -304,6 +312,11 @@ pub fn plan(aws_auth_file: &str, cluster: ClusterFacts, mapped: Mapped, current:
                         previous_scope: None,
                     })
                     .collect(),
+                eks_owned: current
+                    .eks_owned_roles
+                    .iter()
+                    .find(|o| o.principal_arn.eq_ignore_ascii_case(&d.principal_arn))
+                    .map(|o| o.owner),
                 source: d.source.clone(),
                 overridden_by: d.overridden_by.clone(),
             },

@@ -74,6 +74,7 @@ fn run(desired: Vec<DesiredEntry>, mode: AuthMode, entries: Vec<CurrentEntry>) -
             status: Some("UPDATING".into()),
             entries,
             undescribed: Vec::new(),
+            eks_owned_roles: Vec::new(),
             known_policies: Some(vec![admin(A).policy_arn]),
         },
     )

@@ -171,9 +171,13 @@ fn action(o: &mut Out, a: &Action) {
             username,
             kubernetes_groups,
             associate,
+            eks_owned,
             ..
         } => {
-            o.line(format!("  {s} access entry"));
+            let note = eks_owned
+                .map(|x| format!("  # EKS creates it itself for {} when access entries are enabled; created here only if missing", x.describe()))
+                .unwrap_or_default();
+            o.line(format!("  {s} access entry{note}"));
             o.line(format!("      type             = {entry_type}"));
             if entry_type.is_standard() {
                 let u = username

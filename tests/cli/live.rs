@@ -83,6 +83,13 @@ fn start(aws: AwsWorld, kube: KubeWorld) -> Live {
         .build()
         .unwrap();
     let (aws, kube) = rt.block_on(async { (Aws::start(aws).await, Kube::start(kube).await) });
+    // The kubeconfig must name the cluster DescribeCluster describes.
+    let endpoint = kube.endpoint();
+    aws.with_world(|w| {
+        for c in w.clusters.values_mut() {
+            c.endpoint = endpoint.clone();
+        }
+    });
     let home = std::env::temp_dir().join(format!(
         "migrate-auth-live-{}-{}",
         std::process::id(),
@@ -172,6 +179,18 @@ fn a_config_map_cluster_is_planned_from_the_live_apis() {
         "a live state is a known state"
     );
     let acts = actions(&plan);
+    // The node group's role: EKS creates its entry itself at the mode switch,
+    // and the plan says so.
+    let node = plan["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["principalArn"] == format!("arn:aws:iam::{ACCT}:role/NodeRole"))
+        .unwrap();
+    assert_eq!(
+        (node["action"].as_str(), node["eksOwned"].as_str()),
+        (Some("create"), Some("nodegroup"))
+    );
     assert!(
         acts.contains(&(
             "create".into(),
@@ -360,14 +379,44 @@ fn snapshot_writes_what_plan_current_file_reads() {
 #[test]
 fn throttling_is_retried_until_the_plan_completes() {
     let live = start(world("CONFIG_MAP"), kube_world(Some(AWS_AUTH)));
+    let calm = live.plan(&[]);
+    let calls_calm = live.aws.calls();
     live.aws.set_faults(Faults {
         throttle_every: Some(3),
         ..Faults::default()
     });
-    let plan = live.plan(&[]);
-    assert!(actions(&plan).len() >= 4);
-    let ops: u64 = live.aws.calls_by_operation().values().sum();
-    assert!(live.aws.calls() >= ops, "throttled calls are counted too");
+    let stormy = live.plan(&[]);
+    let calls_stormy = live.aws.calls() - calls_calm;
+    assert_eq!(
+        actions(&stormy),
+        actions(&calm),
+        "the same plan despite throttling"
+    );
+    assert!(
+        calls_stormy > calls_calm,
+        "throttled calls were retried: {calls_stormy} vs {calls_calm}"
+    );
+}
+
+#[test]
+fn a_kubeconfig_for_another_cluster_is_refused() {
+    let live = start(world("CONFIG_MAP"), kube_world(Some(AWS_AUTH)));
+    let other = "https://ABCDEF.gr7.us-east-1.eks.amazonaws.com";
+    live.aws.with_world(|w| {
+        w.clusters.get_mut("prod").unwrap().endpoint = other.into();
+    });
+    let r = live.run(&["plan", "--cluster", "prod"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("points at") && r.stderr.contains(other),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        live.kube.calls(),
+        0,
+        "nothing was read from the other cluster"
+    );
 }
 
 #[test]
