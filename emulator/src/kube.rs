@@ -30,7 +30,8 @@ const RBAC_RESOURCES: [(&str, &str, bool); 4] = [
 pub struct KubeWorld {
     /// Valid bearer tokens; a request without a valid one => 401 (Status, reason Unauthorized).
     pub tokens: BTreeSet<String>,
-    /// Also accept bearer tokens starting `k8s-aws-v1.` (what `aws eks get-token` makes).
+    /// Also accept EKS tokens (what `aws eks get-token` makes) that pass the
+    /// verifier's checks (see `eks_token`).
     pub accept_eks_tokens: bool,
     /// ConfigMaps by (namespace, name).
     pub config_maps: BTreeMap<(String, String), ConfigMap>,
@@ -298,7 +299,9 @@ fn authorized(world: &KubeWorld, headers: &HeaderMap, route: &Route) -> bool {
     let Some(token) = header.strip_prefix("Bearer ").map(str::trim) else {
         return false;
     };
-    world.tokens.contains(token) || (world.accept_eks_tokens && token.starts_with("k8s-aws-v1."))
+    world.tokens.contains(token)
+        || (world.accept_eks_tokens
+            && crate::eks_token::check(token, std::time::SystemTime::now()).is_ok())
 }
 
 async fn handle(shared: Arc<Shared>, req: Request<Body>) -> Response {

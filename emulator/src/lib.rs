@@ -14,6 +14,7 @@
 
 mod aws;
 mod eks;
+pub mod eks_token;
 mod iam;
 mod kube;
 mod server;

@@ -188,7 +188,12 @@ async fn requests_need_a_valid_bearer_token() {
         assert_eq!((code, reason.as_str()), (401, "Unauthorized"), "{token:?}");
     }
     kube.with_world(|w| w.accept_eks_tokens = true);
+    // A malformed EKS token is still refused; a well-formed, fresh one is not.
     let cms: Api<ConfigMap> = Api::namespaced(client(&kube, Some("k8s-aws-v1.abc")), "kube-system");
+    let (code, _) = api_status(cms.get("aws-auth").await.unwrap_err());
+    assert_eq!(code, 401);
+    let good = emulator::eks_token::well_formed(std::time::SystemTime::now());
+    let cms: Api<ConfigMap> = Api::namespaced(client(&kube, Some(&good)), "kube-system");
     cms.get("aws-auth").await.unwrap();
     // The version is public.
     let v = client(&kube, None).apiserver_version().await.unwrap();

@@ -1,0 +1,226 @@
+//! What the EKS API server's token verifier (aws-iam-authenticator) checks in a
+//! `k8s-aws-v1.` bearer token before it asks STS who signed it: a base64url
+//! presigned `GetCallerIdentity` URL on an STS host, signed with the
+//! `x-k8s-aws-id` header, with only the allowed parameters, not expired.
+//!
+//! The signature itself is not recomputed here (the emulator has no STS to
+//! forward to), so a token signed with the wrong secret or for another cluster
+//! would pass; everything else that makes EKS refuse a token does not.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+
+/// The prefix of every EKS token.
+pub const PREFIX: &str = "k8s-aws-v1.";
+
+/// Parameters a presigned GetCallerIdentity URL may carry.
+const ALLOWED: [&str; 9] = [
+    "Action",
+    "Version",
+    "X-Amz-Algorithm",
+    "X-Amz-Credential",
+    "X-Amz-Date",
+    "X-Amz-Expires",
+    "X-Amz-Security-Token",
+    "X-Amz-Signature",
+    "X-Amz-SignedHeaders",
+];
+
+/// Checks `token` as the verifier would at `now`.
+///
+/// # Errors
+/// Why the token would be refused.
+pub fn check(token: &str, now: SystemTime) -> Result<(), String> {
+    let body = token.strip_prefix(PREFIX).ok_or("not a k8s-aws-v1 token")?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(body)
+        .map_err(|e| format!("not base64url: {e}"))?;
+    let url = String::from_utf8(bytes).map_err(|_| "not UTF-8")?;
+    let rest = url.strip_prefix("https://").ok_or("not an https URL")?;
+    let (host, path_query) = rest.split_once('/').ok_or("no path")?;
+    let sts = host.starts_with("sts.")
+        && [
+            ".amazonaws.com",
+            ".amazonaws.com.cn",
+            ".c2s.ic.gov",
+            ".sc2s.sgov.gov",
+            ".cloud.adc-e.uk",
+            ".csp.hci.ic.gov",
+            ".amazonaws.eu",
+        ]
+        .iter()
+        .any(|s| host.ends_with(s));
+    if !sts {
+        return Err(format!("{host} is not an STS host"));
+    }
+    let query = path_query.strip_prefix('?').ok_or("the path is not /")?;
+    let params: BTreeMap<String, String> = form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    if let Some(bad) = params.keys().find(|k| !ALLOWED.contains(&k.as_str())) {
+        return Err(format!("parameter {bad} is not allowed"));
+    }
+    let get = |k: &str| {
+        params
+            .get(k)
+            .map(String::as_str)
+            .ok_or(format!("{k} is missing"))
+    };
+    if get("Action")? != "GetCallerIdentity" {
+        return Err("Action is not GetCallerIdentity".into());
+    }
+    if get("X-Amz-Algorithm")? != "AWS4-HMAC-SHA256" {
+        return Err("X-Amz-Algorithm is not AWS4-HMAC-SHA256".into());
+    }
+    if !get("X-Amz-SignedHeaders")?
+        .split(';')
+        .any(|h| h == "x-k8s-aws-id")
+    {
+        return Err("x-k8s-aws-id is not a signed header".into());
+    }
+    let signature = get("X-Amz-Signature")?;
+    if signature.len() != 64 || !signature.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err("X-Amz-Signature is not a SigV4 signature".into());
+    }
+    let expires: u64 = get("X-Amz-Expires")?
+        .parse()
+        .map_err(|_| "X-Amz-Expires is not a number")?;
+    if expires == 0 || expires > 900 {
+        return Err(format!("X-Amz-Expires {expires} is outside 1..=900"));
+    }
+    let signed = amz_date(get("X-Amz-Date")?).ok_or("X-Amz-Date is malformed")?;
+    if now > signed + Duration::from_secs(15 * 60) || signed > now + Duration::from_secs(5 * 60) {
+        return Err("the token is expired or from the future".into());
+    }
+    Ok(())
+}
+
+/// A well-formed token signed (in form only) at `now`, for tests of callers
+/// that must accept a good token and refuse a bad one.
+pub fn well_formed(now: SystemTime) -> String {
+    let url = format!(
+        "https://sts.us-east-1.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F{}%2Fus-east-1%2Fsts%2Faws4_request&X-Amz-Date={}&X-Amz-Expires=60&X-Amz-SignedHeaders=host%3Bx-k8s-aws-id&X-Amz-Signature={}",
+        &format_amz_date(now)[..8],
+        format_amz_date(now),
+        "0".repeat(64)
+    );
+    format!(
+        "{PREFIX}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(url)
+    )
+}
+
+/// A time as `YYYYMMDDTHHMMSSZ`.
+fn format_amz_date(t: SystemTime) -> String {
+    let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()) as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // The civil date from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// `YYYYMMDDTHHMMSSZ` as a time.
+fn amz_date(s: &str) -> Option<SystemTime> {
+    let b = s.as_bytes();
+    if b.len() != 16 || b[8] != b'T' || b[15] != b'Z' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
+    let (y, m, d) = (num(0..4)?, num(4..6)?, num(6..8)?);
+    let (hh, mm, ss) = (num(9..11)?, num(11..13)?, num(13..15)?);
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + hh * 3600 + mm * 60 + ss;
+    Some(UNIX_EPOCH + Duration::from_secs(u64::try_from(secs).ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token(url: &str) -> String {
+        format!(
+            "{PREFIX}{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(url)
+        )
+    }
+
+    const NOW: u64 = 1_700_000_000; // 2023-11-14T22:13:20Z
+    const GOOD: &str = "https://sts.eu-west-1.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKID%2F20231114%2Feu-west-1%2Fsts%2Faws4_request&X-Amz-Date=20231114T221320Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host%3Bx-k8s-aws-id&X-Amz-Signature=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    fn at(secs: u64) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(secs)
+    }
+
+    #[test]
+    fn a_well_formed_fresh_token_passes() {
+        assert_eq!(check(&token(GOOD), at(NOW + 60)), Ok(()));
+        assert_eq!(amz_date("20231114T221320Z"), Some(at(NOW)));
+        assert_eq!(format_amz_date(at(NOW)), "20231114T221320Z");
+        assert_eq!(check(&well_formed(at(NOW)), at(NOW)), Ok(()));
+    }
+
+    #[test]
+    fn what_the_verifier_refuses_is_refused() {
+        let cases = [
+            (token(GOOD), at(NOW + 16 * 60), "expired"),
+            (
+                token(&GOOD.replace("https://", "http://")),
+                at(NOW),
+                "https",
+            ),
+            (
+                token(&GOOD.replace("sts.eu-west-1.amazonaws.com", "evil.example.com")),
+                at(NOW),
+                "STS host",
+            ),
+            (
+                token(&GOOD.replace("host%3Bx-k8s-aws-id", "host")),
+                at(NOW),
+                "x-k8s-aws-id",
+            ),
+            (
+                token(&GOOD.replace("X-Amz-Expires=60", "X-Amz-Expires=3600")),
+                at(NOW),
+                "outside",
+            ),
+            (
+                token(&format!("{GOOD}&X-Amz-Extra=1")),
+                at(NOW),
+                "not allowed",
+            ),
+            (
+                token(&GOOD.replace("GetCallerIdentity", "AssumeRole")),
+                at(NOW),
+                "GetCallerIdentity",
+            ),
+            ("k8s-aws-v1.!!!".to_string(), at(NOW), "base64url"),
+            ("Bearer-ish".to_string(), at(NOW), "k8s-aws-v1"),
+        ];
+        for (t, now, why) in cases {
+            let err = check(&t, now).unwrap_err();
+            assert!(err.contains(why), "{why}: {err}");
+        }
+    }
+}
