@@ -57,6 +57,8 @@ pub struct IamDump {
     absent: HashSet<(String, IamKind)>,
     /// Accounts whose IAM Identity Center roles were listed live.
     sso_listed: HashSet<String>,
+    /// Accounts where IAM refused a lookup (AccessDenied).
+    denied: HashSet<String>,
     roles: Vec<Arn>,
 }
 
@@ -181,6 +183,16 @@ impl IamDump {
     pub fn add_absent(&mut self, kind: IamKind, account: &str, name: &str) {
         self.absent
             .insert((format!("{account}:{}", name.to_lowercase()), kind));
+    }
+
+    /// Records that IAM refused a lookup in `account`.
+    pub fn add_denied(&mut self, account: &str) {
+        self.denied.insert(account.to_string());
+    }
+
+    /// True when IAM refused a lookup in `account`.
+    pub fn was_denied(&self, account: &str) -> bool {
+        self.denied.contains(account)
     }
 
     /// True when a live lookup found no such principal.

@@ -20,33 +20,55 @@ pub struct Wanted {
     pub name: String,
 }
 
+/// What IAM said of one principal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// It exists, with this ARN (path included).
+    Found(String),
+    /// NoSuchEntity.
+    Absent,
+    /// AccessDenied: the caller may not look it up, so it stays unverified.
+    Denied,
+}
+
 /// Looks every `wanted` principal up in the credentials' account, at most
 /// `concurrency` at a time and each call under `limit`.
 ///
 /// # Errors
-/// Anything but "no such entity", as the SDK reports.
+/// Anything but "no such entity" and "access denied", as the SDK reports.
 pub async fn look_up(
     iam: &Client,
     wanted: Vec<Wanted>,
     concurrency: usize,
     limit: &Semaphore,
-) -> Result<Vec<(Wanted, Option<String>)>, LiveError> {
+) -> Result<Vec<(Wanted, Answer)>, LiveError> {
     futures::stream::iter(wanted)
         .map(|w| async move {
             let _permit = limit.acquire().await;
-            let arn = match w.kind {
-                IamKind::Role => match iam.get_role().role_name(&w.name).send().await {
-                    Ok(out) => out.role().map(|r| r.arn().to_string()),
-                    Err(e) if code_of(&e) == Some("NoSuchEntity") => None,
-                    Err(e) => return Err(error("GetRole", e)),
-                },
-                IamKind::User => match iam.get_user().user_name(&w.name).send().await {
-                    Ok(out) => out.user().map(|u| u.arn().to_string()),
-                    Err(e) if code_of(&e) == Some("NoSuchEntity") => None,
-                    Err(e) => return Err(error("GetUser", e)),
-                },
+            let result = match w.kind {
+                IamKind::Role => iam
+                    .get_role()
+                    .role_name(&w.name)
+                    .send()
+                    .await
+                    .map(|o| o.role().map(|r| r.arn().to_string()))
+                    .map_err(|e| (code_of(&e).map(str::to_string), error("GetRole", e))),
+                IamKind::User => iam
+                    .get_user()
+                    .user_name(&w.name)
+                    .send()
+                    .await
+                    .map(|o| o.user().map(|u| u.arn().to_string()))
+                    .map_err(|e| (code_of(&e).map(str::to_string), error("GetUser", e))),
             };
-            Ok((w, arn))
+            let answer = match result {
+                Ok(Some(arn)) => Answer::Found(arn),
+                Ok(None) => Answer::Absent,
+                Err((Some(code), _)) if code == "NoSuchEntity" => Answer::Absent,
+                Err((Some(code), _)) if code == "AccessDenied" => Answer::Denied,
+                Err((_, e)) => return Err(e),
+            };
+            Ok((w, answer))
         })
         .buffer_unordered(concurrency.max(1))
         .try_collect()
@@ -54,11 +76,15 @@ pub async fn look_up(
 }
 
 /// Records what [`look_up`] found in `dump`.
-pub fn record(answers: Vec<(Wanted, Option<String>)>, account: &str, dump: &mut IamDump) {
-    for (w, arn) in answers {
-        match arn.as_deref().map(Arn::parse) {
-            Some(Ok(arn)) => dump.add_found(arn),
-            _ => dump.add_absent(w.kind, account, &w.name),
+pub fn record(answers: Vec<(Wanted, Answer)>, account: &str, dump: &mut IamDump) {
+    for (w, answer) in answers {
+        match answer {
+            Answer::Found(arn) => match Arn::parse(&arn) {
+                Ok(arn) => dump.add_found(arn),
+                Err(_) => dump.add_denied(account),
+            },
+            Answer::Absent => dump.add_absent(w.kind, account, &w.name),
+            Answer::Denied => dump.add_denied(account),
         }
     }
 }

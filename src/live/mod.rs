@@ -187,14 +187,25 @@ pub async fn gather(s: &LiveSettings) -> Result<Gathered, LiveError> {
     let describe = futures::stream::iter(to_describe)
         .map(|arn| {
             let (eks, name, limit) = (&eks, s.cluster.as_str(), &limit);
-            async move { eks::describe_entry(eks, name, &arn, limit).await }
+            async move {
+                match eks::describe_entry(eks, name, &arn, limit).await {
+                    // Deleted between the list and the describe: it is gone.
+                    Err(LiveError::Aws { code, .. }) if code == "ResourceNotFoundException" => {
+                        Ok(None)
+                    }
+                    other => other.map(Some),
+                }
+            }
         })
         .buffer_unordered(concurrency)
-        .try_collect::<Vec<CurrentEntry>>();
+        .try_collect::<Vec<Option<CurrentEntry>>>();
     // IAM answers for its own account only: one client per account we can reach.
     let mut accounts = vec![(account.clone(), iam_client)];
     for role in &s.aws.lookup_roles {
         let other = Arn::parse(role).map(|a| a.account).unwrap_or_default();
+        if accounts.iter().any(|(a, _)| *a == other) {
+            continue;
+        }
         let config = aws::assume(&config, role).await;
         accounts.push((other, aws_sdk_iam::Client::new(&config)));
     }
@@ -202,7 +213,8 @@ pub async fn gather(s: &LiveSettings) -> Result<Gathered, LiveError> {
         let wanted = named_in_account(aws_auth_yaml.as_deref(), acct);
         iam::look_up(client, wanted, concurrency, &limit)
     }));
-    let (mut entries, answers) = tokio::try_join!(describe, lookups)?;
+    let (entries, answers) = tokio::try_join!(describe, lookups)?;
+    let mut entries: Vec<CurrentEntry> = entries.into_iter().flatten().collect();
     for e in &mut entries {
         e.eks_owned = owner.get(&e.principal_arn).copied();
     }

@@ -183,7 +183,9 @@ fn resolve_role(
             r,
         ),
         None => {
-            let why = if ctx.iam.is_empty() {
+            let why = if ctx.iam.was_denied(&arn.account) {
+                format!("IAM refused the lookup in account {} (AccessDenied)", arn.account)
+            } else if ctx.iam.is_empty() {
                 "no --iam-file was given".to_string()
             } else {
                 format!("the IAM files list no roles of account {}", arn.account)

@@ -621,3 +621,16 @@ fn lookup_roles_resolve_principals_in_their_own_accounts() {
             .contains(&"path-restored".to_string())
     );
 }
+
+#[test]
+fn kubernetes_throttling_is_retried() {
+    let live = start(world("CONFIG_MAP"), kube_world(Some(AWS_AUTH)));
+    live.kube.set_faults(Faults {
+        throttle_every: Some(2),
+        ..Faults::default()
+    });
+    let plan = live.plan(&[]);
+    assert!(actions(&plan).len() >= 4);
+    // aws-auth and two RBAC lists, each answered 429 every other time.
+    assert!(live.kube.calls() >= 4, "{}", live.kube.calls());
+}
