@@ -679,6 +679,7 @@ fn update_cluster_config(
         status: "InProgress".into(),
         polls_left: c.update_polls,
         target_mode: target,
+        created_at: ctx.time,
     };
     c.status = "UPDATING".into();
     c.updates.insert(id.clone(), update.clone());
@@ -706,7 +707,8 @@ fn advance(c: &mut Cluster, id: &str) {
     let target = u.target_mode.clone();
     let from = std::mem::replace(&mut c.authentication_mode, target.clone());
     if from == "CONFIG_MAP" && target == "API_AND_CONFIG_MAP" {
-        create_eks_entries(c);
+        let at = u.created_at;
+        create_eks_entries(c, at);
     }
 }
 
@@ -719,7 +721,7 @@ fn settle_status(c: &mut Cluster) {
 
 /// The entries EKS creates when access entries are enabled: the creator's admin entry and the
 /// node entries of managed node groups and Fargate profiles.
-fn create_eks_entries(c: &mut Cluster) {
+fn create_eks_entries(c: &mut Cluster, at: u64) {
     let creator = match Arn::parse(&c.creator_arn) {
         // An assumed-role creator becomes its role (without path, as STS reports it).
         Some(a) if a.service == "sts" && a.resource.starts_with("assumed-role/") => {
@@ -737,6 +739,7 @@ fn create_eks_entries(c: &mut Cluster) {
         c.access_entries.entry(arn.clone()).or_insert_with(|| {
             let mut e = AccessEntry::standard(&arn);
             e.created_by_eks = true;
+            e.created_at = at;
             e.policies.insert(admin, Scope::cluster());
             e
         });
@@ -760,6 +763,7 @@ fn create_eks_entries(c: &mut Cluster) {
                 username: default_username(&role, kind),
                 kubernetes_groups: default_groups(kind),
                 created_by_eks: true,
+                created_at: at,
                 ..AccessEntry::default()
             });
     }
@@ -842,6 +846,7 @@ fn create_access_entry(
         kind,
         policies: BTreeMap::new(),
         created_by_eks: false,
+        created_at: ctx.time,
         tags,
     };
     let c = cluster(world, name, ctx)?;
@@ -986,7 +991,7 @@ fn cluster_json(c: &Cluster, ctx: &Ctx) -> Value {
     json!({
         "name": c.name,
         "arn": format!("arn:{p}:eks:{r}:{a}:cluster/{}", c.name),
-        "createdAt": ctx.time,
+        "createdAt": stored_or(c.created_at, ctx),
         "version": c.version,
         "endpoint": c.endpoint,
         "roleArn": format!("arn:{p}:iam::{a}:role/eks-cluster-role"),
@@ -1013,8 +1018,20 @@ fn cluster_json(c: &Cluster, ctx: &Ctx) -> Value {
         "platformVersion": c.platform_version,
         "tags": {},
         "health": { "issues": [] },
-        "accessConfig": { "authenticationMode": c.authentication_mode }
+        "accessConfig": {
+            "authenticationMode": c.authentication_mode,
+            "bootstrapClusterCreatorAdminPermissions": c.bootstrap_creator_admin
+        }
     })
+}
+
+/// A stored timestamp, or the request time for one that was never set.
+fn stored_or(at: u64, ctx: &Ctx) -> u64 {
+    if at > 0 {
+        at
+    } else {
+        ctx.time
+    }
 }
 
 fn update_json(u: &Update, ctx: &Ctx) -> Value {
@@ -1023,7 +1040,7 @@ fn update_json(u: &Update, ctx: &Ctx) -> Value {
         "status": u.status,
         "type": "AccessConfigUpdate",
         "params": [ { "type": "AuthenticationMode", "value": u.target_mode } ],
-        "createdAt": ctx.time,
+        "createdAt": stored_or(u.created_at, ctx),
         "errors": []
     })
 }
@@ -1044,7 +1061,7 @@ fn entry_json(c: &Cluster, e: &AccessEntry, ctx: &Ctx) -> Value {
             "arn:{}:eks:{}:{}:access-entry/{}/{kind}/{rest}/{}",
             c.partition, c.region, c.account, c.name, uuid(e.principal_arn.as_str())
         ),
-        "createdAt": ctx.time,
+        "createdAt": stored_or(e.created_at, ctx),
         "modifiedAt": ctx.time,
         "tags": e.tags,
         "username": e.username,

@@ -186,6 +186,10 @@ pub struct Cluster {
     /// How many polls (DescribeUpdate, or DescribeCluster of this cluster) an update stays
     /// InProgress before it becomes Successful.
     pub update_polls: u32,
+    /// When the cluster was created (epoch seconds; 0 answers the request time).
+    pub created_at: u64,
+    /// `accessConfig.bootstrapClusterCreatorAdminPermissions`.
+    pub bootstrap_creator_admin: bool,
 }
 
 /// An access entry.
@@ -200,6 +204,8 @@ pub struct AccessEntry {
     pub policies: BTreeMap<String, Scope>,
     /// EKS created it itself (cluster creator, managed node group or Fargate profile role).
     pub created_by_eks: bool,
+    /// When it was created (epoch seconds; 0 answers the request time).
+    pub created_at: u64,
     pub tags: BTreeMap<String, String>,
 }
 
@@ -242,6 +248,8 @@ pub struct Update {
     pub polls_left: u32,
     /// The authentication mode it moves the cluster to.
     pub target_mode: String,
+    /// When it was created (epoch seconds).
+    pub created_at: u64,
 }
 
 /// A cluster with sensible defaults: ACTIVE, Kubernetes 1.29, eks.7, CONFIG_MAP, us-east-1,
@@ -264,6 +272,8 @@ pub fn sample_cluster(name: &str, account: &str) -> Cluster {
         certificate_authority: "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUJlbXVsYXRvckNBCi0tLS0tRU5EIENFUlRJRklDQVRFLS0tLS0K".into(),
         creator_arn: format!("arn:aws:iam::{account}:role/cluster-creator"),
         update_polls: 1,
+        created_at: 1_700_000_000,
+        bootstrap_creator_admin: true,
         ..Cluster::default()
     }
 }

@@ -2,7 +2,7 @@
 //! the roles EKS owns (managed node groups, Fargate profiles) and the access
 //! policies that exist. Every list call follows `nextToken` to the end.
 
-use aws_sdk_eks::types::AccessScopeType;
+use aws_sdk_eks::types::{AccessScopeType, UpdateStatus, UpdateType};
 use aws_sdk_eks::Client;
 use futures::{StreamExt, TryStreamExt};
 use tokio::sync::Semaphore;
@@ -24,6 +24,10 @@ pub struct ClusterDescription {
     pub endpoint: Option<String>,
     /// Base64 PEM of the cluster's CA.
     pub certificate_authority: Option<String>,
+    /// When the cluster was created (epoch seconds).
+    pub created_at: Option<i64>,
+    /// `accessConfig.bootstrapClusterCreatorAdminPermissions`.
+    pub bootstrap_creator_admin: Option<bool>,
 }
 
 /// DescribeCluster.
@@ -83,6 +87,10 @@ pub async fn describe_cluster(eks: &Client, name: &str) -> Result<ClusterDescrip
             .and_then(|ca| ca.data())
             .filter(|d| !d.is_empty())
             .map(str::to_string),
+        created_at: c.created_at().map(|t| t.secs()),
+        bootstrap_creator_admin: c
+            .access_config()
+            .and_then(|a| a.bootstrap_cluster_creator_admin_permissions()),
     })
 }
 
@@ -123,6 +131,9 @@ pub async fn list_entries(
     }
 }
 
+/// An entry as it exists, and when EKS created it (epoch seconds).
+pub type Described = (CurrentEntry, Option<i64>);
+
 /// DescribeAccessEntry and ListAssociatedAccessPolicies for one principal.
 ///
 /// # Errors
@@ -132,7 +143,7 @@ pub async fn describe_entry(
     cluster: &str,
     principal: &str,
     limit: &Semaphore,
-) -> Result<CurrentEntry, LiveError> {
+) -> Result<Described, LiveError> {
     // The two calls are independent: run them together, each under the limit.
     let describe = async {
         let _permit = limit.acquire().await;
@@ -195,7 +206,8 @@ pub async fn describe_entry(
             })
         })
         .collect::<Result<_, LiveError>>()?;
-    Ok(CurrentEntry {
+    let created_at = e.and_then(|e| e.created_at()).map(|t| t.secs());
+    let entry = CurrentEntry {
         principal_arn: e
             .and_then(|e| e.principal_arn())
             .unwrap_or(principal)
@@ -207,7 +219,55 @@ pub async fn describe_entry(
             .unwrap_or_default(),
         access_policies,
         eks_owned: None,
-    })
+    };
+    Ok((entry, created_at))
+}
+
+/// When the cluster's authentication-mode updates succeeded (epoch seconds):
+/// EKS creates the creator's entry then, for clusters that had no entries.
+///
+/// # Errors
+/// As the SDK reports.
+pub async fn access_config_times(
+    eks: &Client,
+    cluster: &str,
+    limit: &Semaphore,
+) -> Result<Vec<i64>, LiveError> {
+    let ids: Vec<String> = eks
+        .list_updates()
+        .name(cluster)
+        .max_results(100)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| error("ListUpdates", e))?;
+    let times: Vec<Option<i64>> = futures::stream::iter(ids)
+        .map(|id| async move {
+            let _permit = limit.acquire().await;
+            let out = eks
+                .describe_update()
+                .name(cluster)
+                .update_id(&id)
+                .send()
+                .await
+                .map_err(|e| error("DescribeUpdate", e))?;
+            let u = out.update();
+            let wanted = u.is_some_and(|u| {
+                u.r#type() == Some(&UpdateType::AccessConfigUpdate)
+                    && u.status() == Some(&UpdateStatus::Successful)
+            });
+            Ok::<_, LiveError>(
+                u.and_then(|u| u.created_at())
+                    .map(|t| t.secs())
+                    .filter(|_| wanted),
+            )
+        })
+        .buffer_unordered(4)
+        .try_collect()
+        .await?;
+    Ok(times.into_iter().flatten().collect())
 }
 
 /// The roles EKS creates entries for itself: managed node groups' node roles

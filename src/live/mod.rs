@@ -18,6 +18,7 @@ use futures::{StreamExt, TryStreamExt};
 use tokio::sync::Semaphore;
 
 use crate::arn::{Arn, PrincipalKind};
+use crate::entry::{AccessScope, EntryType, CLUSTER_ADMIN_POLICY};
 use crate::inputs::current::{ClusterInfo, CurrentEntry, CurrentState, EksOwner, OwnedRole};
 use crate::inputs::iam::{IamDump, IamKind};
 use crate::reader::{self, Target};
@@ -198,7 +199,7 @@ pub async fn gather(s: &LiveSettings) -> Result<Gathered, LiveError> {
             }
         })
         .buffer_unordered(concurrency)
-        .try_collect::<Vec<Option<CurrentEntry>>>();
+        .try_collect::<Vec<Option<eks::Described>>>();
     // IAM answers for its own account only: one client per account we can reach.
     let mut accounts = vec![(account.clone(), iam_client)];
     for role in &s.aws.lookup_roles {
@@ -214,9 +215,15 @@ pub async fn gather(s: &LiveSettings) -> Result<Gathered, LiveError> {
         iam::look_up(client, wanted, concurrency, &limit)
     }));
     let (entries, answers) = tokio::try_join!(describe, lookups)?;
-    let mut entries: Vec<CurrentEntry> = entries.into_iter().flatten().collect();
+    let (mut entries, created): (Vec<CurrentEntry>, Vec<Option<i64>>) =
+        entries.into_iter().flatten().unzip();
     for e in &mut entries {
         e.eks_owned = owner.get(&e.principal_arn).copied();
+    }
+    let mut owned = owned;
+    if let Some(i) = creator_entry(&eks, s, &cluster, &entries, &created, &limit).await? {
+        entries[i].eks_owned = Some(EksOwner::ClusterCreator);
+        owned.push((entries[i].principal_arn.clone(), EksOwner::ClusterCreator));
     }
     entries.sort_by(|a, b| a.principal_arn.cmp(&b.principal_arn));
 
@@ -256,6 +263,52 @@ pub async fn gather(s: &LiveSettings) -> Result<Gathered, LiveError> {
         rbac_json,
         iam,
         policies,
+    })
+}
+
+/// The entry EKS made for the cluster's creator, if it can be told. The API does
+/// not name the creator, so this is inferred: with
+/// `bootstrapClusterCreatorAdminPermissions`, EKS gives the creator a STANDARD
+/// entry with AmazonEKSClusterAdminPolicy on the cluster when access entries
+/// start (the cluster's creation, or the successful switch from CONFIG_MAP).
+/// The one such entry created within two minutes of either is the creator's.
+async fn creator_entry(
+    eks: &aws_sdk_eks::Client,
+    s: &LiveSettings,
+    cluster: &eks::ClusterDescription,
+    entries: &[CurrentEntry],
+    created: &[Option<i64>],
+    limit: &Semaphore,
+) -> Result<Option<usize>, LiveError> {
+    if cluster.bootstrap_creator_admin == Some(false) {
+        return Ok(None);
+    }
+    let admin: Vec<usize> = entries
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| {
+            e.entry_type == EntryType::Standard
+                && e.eks_owned.is_none()
+                && e.access_policies.iter().any(|p| {
+                    p.policy_arn.ends_with(&format!("/{CLUSTER_ADMIN_POLICY}"))
+                        && p.access_scope == AccessScope::cluster()
+                })
+        })
+        .map(|(i, _)| i)
+        .collect();
+    if admin.is_empty() {
+        return Ok(None);
+    }
+    let mut starts: Vec<i64> = cluster.created_at.into_iter().collect();
+    starts.extend(eks::access_config_times(eks, &s.cluster, limit).await?);
+    let near = |t: i64| starts.iter().any(|s| (t - s).abs() <= 120);
+    let found: Vec<usize> = admin
+        .into_iter()
+        .filter(|&i| created[i].is_some_and(near))
+        .collect();
+    Ok(match found.as_slice() {
+        [one] => Some(*one),
+        _ => None,
     })
 }
 

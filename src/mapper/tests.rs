@@ -629,8 +629,14 @@ fn a_missing_sso_role_points_at_its_reprovisioned_successor_without_picking_it()
 fn a_refused_iam_lookup_leaves_the_path_unverified_and_says_why() {
     let mut world = World::new();
     world.iam.add_denied(ACCT);
-    let m = world.map(&roles("- rolearn: arn:aws:iam::111122223333:role/Ops\n  username: ops"));
+    let m = world.map(&roles(
+        "- rolearn: arn:aws:iam::111122223333:role/Ops\n  username: ops",
+    ));
     assert_eq!(only(&m).principal_arn, "arn:aws:iam::111122223333:role/Ops");
-    let f = m.findings.iter().find(|f| f.code == Code::PathUnverified).unwrap();
+    let f = m
+        .findings
+        .iter()
+        .find(|f| f.code == Code::PathUnverified)
+        .unwrap();
     assert!(f.message.contains("AccessDenied"), "{}", f.message);
 }

@@ -634,3 +634,46 @@ fn kubernetes_throttling_is_retried() {
     // aws-auth and two RBAC lists, each answered 429 every other time.
     assert!(live.kube.calls() >= 4, "{}", live.kube.calls());
 }
+
+#[test]
+fn the_cluster_creators_entry_is_recognised_from_its_creation_time() {
+    let mut w = world("API_AND_CONFIG_MAP");
+    {
+        let c = w.clusters.get_mut("prod").unwrap();
+        let creator = format!("arn:aws:iam::{ACCT}:role/cluster-creator");
+        let mut e = AccessEntry::standard(&creator);
+        e.policies.insert(ADMIN_POLICY.into(), Scope::cluster());
+        e.created_at = c.created_at + 30;
+        c.access_entries.insert(creator, e);
+        // An admin added ten days later by a human is not EKS's.
+        let later = format!("arn:aws:iam::{ACCT}:role/platform-admin");
+        let mut e = AccessEntry::standard(&later);
+        e.policies.insert(ADMIN_POLICY.into(), Scope::cluster());
+        e.created_at = c.created_at + 10 * 86_400;
+        c.access_entries.insert(later, e);
+    }
+    let live = start(w, kube_world(Some(AWS_AUTH)));
+    let r = live.run(&["snapshot", "--cluster", "prod"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let state: Value = serde_json::from_str(&r.stdout).unwrap();
+    let owner = |arn: String| {
+        state["accessEntries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["principalArn"] == arn)
+            .map(|e| e["eksOwned"].clone())
+            .unwrap()
+    };
+    assert_eq!(
+        owner(format!("arn:aws:iam::{ACCT}:role/cluster-creator")),
+        "clusterCreator"
+    );
+    assert!(owner(format!("arn:aws:iam::{ACCT}:role/platform-admin")).is_null());
+    // Without bootstrap permissions, EKS made no creator entry: nothing is guessed.
+    live.aws
+        .with_world(|w| w.clusters.get_mut("prod").unwrap().bootstrap_creator_admin = false);
+    let r = live.run(&["snapshot", "--cluster", "prod"]);
+    let state: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert!(!r.stdout.contains("clusterCreator"), "{state}");
+}
