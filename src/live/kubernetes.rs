@@ -24,20 +24,21 @@ pub struct KubeSettings {
     pub context: Option<String>,
 }
 
-/// The kubeconfig to use, if any: `--kubeconfig`, else the first existing file
-/// of `KUBECONFIG`, else `~/.kube/config` when it exists.
-pub fn kubeconfig_path(settings: &KubeSettings) -> Option<PathBuf> {
+/// The kubeconfig files to use, merged in order like kubectl: `--kubeconfig`,
+/// else the existing files of `KUBECONFIG` (a set KUBECONFIG never falls back),
+/// else `~/.kube/config` when it exists. Empty: none.
+pub fn kubeconfig_paths(settings: &KubeSettings) -> Vec<PathBuf> {
     if let Some(p) = &settings.kubeconfig {
-        return Some(p.clone());
+        return vec![p.clone()];
     }
     if let Some(v) = std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) {
-        // Like kubectl: files that do not exist are skipped, and a set
-        // KUBECONFIG never falls back to ~/.kube/config.
-        return std::env::split_paths(&v).find(|p| p.exists());
+        return std::env::split_paths(&v).filter(|p| p.exists()).collect();
     }
-    let home = std::env::var_os("HOME")?;
-    let p = PathBuf::from(home).join(".kube").join("config");
-    p.exists().then_some(p)
+    std::env::var_os("HOME")
+        .map(|home| PathBuf::from(home).join(".kube").join("config"))
+        .filter(|p| p.exists())
+        .into_iter()
+        .collect()
 }
 
 fn kube_error(what: &str, e: impl std::fmt::Display) -> LiveError {
@@ -54,12 +55,27 @@ fn kube_error(what: &str, e: impl std::fmt::Display) -> LiveError {
 /// [`LiveError::Kubernetes`] when the file or context cannot be used, or
 /// points at another cluster.
 pub async fn from_kubeconfig(
-    path: &PathBuf,
+    paths: &[PathBuf],
     context: Option<&str>,
     endpoint: Option<&str>,
 ) -> Result<Client, LiveError> {
-    let kc = Kubeconfig::read_from(path)
-        .map_err(|e| kube_error(&format!("reading {}", path.display()), e))?;
+    let mut merged: Option<Kubeconfig> = None;
+    for path in paths {
+        let kc = Kubeconfig::read_from(path)
+            .map_err(|e| kube_error(&format!("reading {}", path.display()), e))?;
+        merged = Some(match merged {
+            None => kc,
+            Some(m) => m
+                .merge(kc)
+                .map_err(|e| kube_error("merging kubeconfigs", e))?,
+        });
+    }
+    let kc = merged.ok_or_else(|| kube_error("kubeconfig", "no file given"))?;
+    let shown = paths
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(":");
     let options = KubeConfigOptions {
         context: context.map(str::to_string),
         ..KubeConfigOptions::default()
@@ -72,8 +88,7 @@ pub async fn from_kubeconfig(
         if normalized(&server) != normalized(endpoint) {
             return Err(LiveError::Kubernetes {
                 message: format!(
-                    "the kubeconfig {} (context {}) points at {server}, but the cluster's endpoint is {endpoint}; choose the right --context or --kubeconfig",
-                    path.display(),
+                    "the kubeconfig {shown} (context {}) points at {server}, but the cluster's endpoint is {endpoint}; choose the right --context or --kubeconfig",
                     context.unwrap_or("current")
                 ),
             });

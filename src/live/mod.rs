@@ -120,45 +120,42 @@ pub async fn gather(s: &LiveSettings) -> Result<Gathered, LiveError> {
     let iam_client = aws_sdk_iam::Client::new(&config);
     let cluster = eks::describe_cluster(&eks, &s.cluster).await?;
 
-    let kube = match kubernetes::kubeconfig_path(&s.kube) {
-        Some(path) => {
-            kubernetes::from_kubeconfig(
-                &path,
-                s.kube.context.as_deref(),
-                cluster.endpoint.as_deref(),
-            )
-            .await?
-        }
-        None => {
-            let endpoint = cluster
-                .endpoint
-                .as_deref()
-                .ok_or_else(|| LiveError::Kubernetes {
-                    message: "no kubeconfig, and DescribeCluster gave no endpoint".into(),
-                })?;
-            let provider = config
-                .credentials_provider()
-                .ok_or_else(|| LiveError::Credentials {
+    let kubeconfigs = kubernetes::kubeconfig_paths(&s.kube);
+    let kube = if !kubeconfigs.is_empty() {
+        kubernetes::from_kubeconfig(
+            &kubeconfigs,
+            s.kube.context.as_deref(),
+            cluster.endpoint.as_deref(),
+        )
+        .await?
+    } else {
+        let endpoint = cluster
+            .endpoint
+            .as_deref()
+            .ok_or_else(|| LiveError::Kubernetes {
+                message: "no kubeconfig, and DescribeCluster gave no endpoint".into(),
+            })?;
+        let provider = config
+            .credentials_provider()
+            .ok_or_else(|| LiveError::Credentials {
+                operation: "eks token",
+                message: "no credentials provider".into(),
+            })?;
+        let creds = provider
+            .provide_credentials()
+            .await
+            .map_err(|e| LiveError::Credentials {
+                operation: "eks token",
+                message: e.to_string(),
+            })?;
+        let token =
+            token::eks_token(&creds, &region, &s.cluster, SystemTime::now()).map_err(|e| {
+                LiveError::Credentials {
                     operation: "eks token",
-                    message: "no credentials provider".into(),
-                })?;
-            let creds =
-                provider
-                    .provide_credentials()
-                    .await
-                    .map_err(|e| LiveError::Credentials {
-                        operation: "eks token",
-                        message: e.to_string(),
-                    })?;
-            let token =
-                token::eks_token(&creds, &region, &s.cluster, SystemTime::now()).map_err(|e| {
-                    LiveError::Credentials {
-                        operation: "eks token",
-                        message: e.to_string(),
-                    }
-                })?;
-            kubernetes::from_endpoint(endpoint, cluster.certificate_authority.as_deref(), token)?
-        }
+                    message: e.to_string(),
+                }
+            })?;
+        kubernetes::from_endpoint(endpoint, cluster.certificate_authority.as_deref(), token)?
     };
 
     let concurrency = s.concurrency.max(1);

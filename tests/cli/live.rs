@@ -677,3 +677,52 @@ fn the_cluster_creators_entry_is_recognised_from_its_creation_time() {
     let state: Value = serde_json::from_str(&r.stdout).unwrap();
     assert!(!r.stdout.contains("clusterCreator"), "{state}");
 }
+
+#[test]
+fn kubeconfig_files_merge_like_kubectl_and_context_picks_the_cluster() {
+    let live = start(world("CONFIG_MAP"), kube_world(Some(AWS_AUTH)));
+    let staging = live.home.join("staging.yaml");
+    std::fs::write(
+        &staging,
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: staging\n  cluster: {server: \"https://staging.example.com\"}\nusers:\n- name: s\n  user: {token: t}\ncontexts:\n- name: staging\n  context: {cluster: staging, user: s}\ncurrent-context: staging\n",
+    )
+    .unwrap();
+    let paths = format!(
+        "{}:{}:{}",
+        live.home.join("missing.yaml").display(),
+        staging.display(),
+        live.home.join("kubeconfig").display()
+    );
+    let run = |extra: &[&str]| {
+        let args = [&["plan", "--cluster", "prod", "-o", "json"], extra].concat();
+        let none = live.home.join("no-such-file");
+        let endpoint = live.aws.endpoint();
+        run_in(
+            &live.home,
+            &args,
+            b"",
+            &[
+                ("AWS_ENDPOINT_URL", endpoint.as_str()),
+                ("AWS_ACCESS_KEY_ID", KEY),
+                ("AWS_SECRET_ACCESS_KEY", "secret"),
+                ("AWS_REGION", "us-east-1"),
+                ("AWS_EC2_METADATA_DISABLED", "true"),
+                ("AWS_CONFIG_FILE", none.to_str().unwrap()),
+                ("AWS_SHARED_CREDENTIALS_FILE", none.to_str().unwrap()),
+                ("HOME", live.home.to_str().unwrap()),
+                ("KUBECONFIG", paths.as_str()),
+            ],
+        )
+    };
+    // The first file's current context is staging: refused, nothing read there.
+    let r = run(&[]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("https://staging.example.com"),
+        "{}",
+        r.stderr
+    );
+    // The second file's context, chosen by name, is this cluster.
+    let r = run(&["--context", "emu"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
