@@ -3,9 +3,9 @@
 //! presigned `GetCallerIdentity` URL on an STS host, signed with the
 //! `x-k8s-aws-id` header, with only the allowed parameters, not expired.
 //!
-//! The signature itself is not recomputed here (the emulator has no STS to
-//! forward to), so a token signed with the wrong secret or for another cluster
-//! would pass; everything else that makes EKS refuse a token does not.
+//! Where the real verifier asks STS to check the signature, this module
+//! recomputes it (SigV4, from the access key's secret) for the cluster's name in
+//! `x-k8s-aws-id`, so a token signed wrongly or for another cluster is refused.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -28,11 +28,37 @@ const ALLOWED: [&str; 9] = [
     "X-Amz-SignedHeaders",
 ];
 
-/// Checks `token` as the verifier would at `now`.
+/// Checks `token` as EKS would at `now`, for `cluster`, knowing the secret of
+/// each access key in `secrets`.
 ///
 /// # Errors
 /// Why the token would be refused.
-pub fn check(token: &str, now: SystemTime) -> Result<(), String> {
+pub fn check(
+    token: &str,
+    now: SystemTime,
+    cluster: &str,
+    secrets: &BTreeMap<String, String>,
+) -> Result<(), String> {
+    let (host, params) = check_form(token, now)?;
+    let credential = &params["X-Amz-Credential"];
+    let mut scope = credential.split('/');
+    let key = scope.next().unwrap_or_default();
+    let date = scope.next().unwrap_or_default();
+    let region = scope.next().unwrap_or_default();
+    let secret = secrets
+        .get(key)
+        .ok_or(format!("access key {key} is unknown to STS"))?;
+    let expected = signature(&host, &params, cluster, secret, date, region);
+    if expected.iter().any(|s| *s == params["X-Amz-Signature"]) {
+        Ok(())
+    } else {
+        Err(format!("the signature does not match (signed for another cluster than {cluster}, or with another secret)"))
+    }
+}
+
+/// The checks that need no secret: shape, parameters and time. Returns the
+/// host and the decoded parameters.
+fn check_form(token: &str, now: SystemTime) -> Result<(String, BTreeMap<String, String>), String> {
     let body = token.strip_prefix(PREFIX).ok_or("not a k8s-aws-v1 token")?;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(body)
@@ -94,18 +120,97 @@ pub fn check(token: &str, now: SystemTime) -> Result<(), String> {
     if now > signed + Duration::from_secs(15 * 60) || signed > now + Duration::from_secs(5 * 60) {
         return Err("the token is expired or from the future".into());
     }
-    Ok(())
+    if !get("X-Amz-Credential")?.ends_with("/sts/aws4_request") {
+        return Err("X-Amz-Credential is not scoped to sts".into());
+    }
+    Ok((host.to_string(), params))
 }
 
-/// A well-formed token signed (in form only) at `now`, for tests of callers
-/// that must accept a good token and refuse a bad one.
-pub fn well_formed(now: SystemTime) -> String {
-    let url = format!(
-        "https://sts.us-east-1.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F{}%2Fus-east-1%2Fsts%2Faws4_request&X-Amz-Date={}&X-Amz-Expires=60&X-Amz-SignedHeaders=host%3Bx-k8s-aws-id&X-Amz-Signature={}",
-        &format_amz_date(now)[..8],
-        format_amz_date(now),
-        "0".repeat(64)
+/// The SigV4 signatures the token could carry: over the empty payload's hash,
+/// or over `UNSIGNED-PAYLOAD` (both are in use by presigning clients).
+fn signature(
+    host: &str,
+    params: &BTreeMap<String, String>,
+    cluster: &str,
+    secret: &str,
+    date: &str,
+    region: &str,
+) -> [String; 2] {
+    use hmac::{Hmac, KeyInit, Mac};
+    use sha2::{Digest, Sha256};
+    let enc = |s: &str| -> String {
+        s.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect()
+    };
+    let query = params
+        .iter()
+        .filter(|(k, _)| *k != "X-Amz-Signature")
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let hmac = |key: &[u8], data: &str| -> Vec<u8> {
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC takes any key");
+        mac.update(data.as_bytes());
+        mac.finalize().into_bytes().to_vec()
+    };
+    let signing_key = ["sts", "aws4_request"].iter().fold(
+        hmac(&hmac(format!("AWS4{secret}").as_bytes(), date), region),
+        |k, part| hmac(&k, part),
     );
+    let amz_date = params.get("X-Amz-Date").cloned().unwrap_or_default();
+    let scope = format!("{date}/{region}/sts/aws4_request");
+    [
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+        "UNSIGNED-PAYLOAD",
+    ]
+    .map(|payload| {
+        let canonical = format!(
+            "GET\n/\n{query}\nhost:{host}\nx-k8s-aws-id:{cluster}\n\nhost;x-k8s-aws-id\n{payload}"
+        );
+        let to_sign = format!(
+            "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
+            hex(&Sha256::digest(canonical.as_bytes()))
+        );
+        hex(&hmac(&signing_key, &to_sign))
+    })
+}
+
+/// A token for `cluster` signed at `now` with `key` and `secret`, as
+/// `aws eks get-token` makes it, for tests of callers that must accept a good
+/// token and refuse a bad one.
+pub fn signed(now: SystemTime, key: &str, secret: &str, cluster: &str) -> String {
+    let amz_date = format_amz_date(now);
+    let date = &amz_date[..8];
+    let host = "sts.us-east-1.amazonaws.com";
+    let mut params: BTreeMap<String, String> = [
+        ("Action", "GetCallerIdentity".to_string()),
+        ("Version", "2011-06-15".to_string()),
+        ("X-Amz-Algorithm", "AWS4-HMAC-SHA256".to_string()),
+        (
+            "X-Amz-Credential",
+            format!("{key}/{date}/us-east-1/sts/aws4_request"),
+        ),
+        ("X-Amz-Date", amz_date.clone()),
+        ("X-Amz-Expires", "60".to_string()),
+        ("X-Amz-SignedHeaders", "host;x-k8s-aws-id".to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let [sig, _] = signature(host, &params, cluster, secret, date, "us-east-1");
+    params.insert("X-Amz-Signature".into(), sig);
+    let query: String = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params.iter())
+        .finish();
+    let url = format!("https://{host}/?{query}");
     format!(
         "{PREFIX}{}",
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(url)
@@ -175,10 +280,27 @@ mod tests {
 
     #[test]
     fn a_well_formed_fresh_token_passes() {
-        assert_eq!(check(&token(GOOD), at(NOW + 60)), Ok(()));
+        assert!(check_form(&token(GOOD), at(NOW + 60)).is_ok());
         assert_eq!(amz_date("20231114T221320Z"), Some(at(NOW)));
         assert_eq!(format_amz_date(at(NOW)), "20231114T221320Z");
-        assert_eq!(check(&well_formed(at(NOW)), at(NOW)), Ok(()));
+    }
+
+    #[test]
+    fn signatures_bind_the_secret_and_the_cluster() {
+        let secrets = BTreeMap::from([("AKIDEXAMPLE".to_string(), "s3cret".to_string())]);
+        let t = signed(at(NOW), "AKIDEXAMPLE", "s3cret", "prod");
+        assert_eq!(check(&t, at(NOW + 10), "prod", &secrets), Ok(()));
+        assert!(check(&t, at(NOW + 10), "staging", &secrets)
+            .unwrap_err()
+            .contains("signature"));
+        let forged = signed(at(NOW), "AKIDEXAMPLE", "guess", "prod");
+        assert!(check(&forged, at(NOW), "prod", &secrets)
+            .unwrap_err()
+            .contains("signature"));
+        let unknown = signed(at(NOW), "AKIDOTHER", "s3cret", "prod");
+        assert!(check(&unknown, at(NOW), "prod", &secrets)
+            .unwrap_err()
+            .contains("unknown"));
     }
 
     #[test]
@@ -219,7 +341,7 @@ mod tests {
             ("Bearer-ish".to_string(), at(NOW), "k8s-aws-v1"),
         ];
         for (t, now, why) in cases {
-            let err = check(&t, now).unwrap_err();
+            let err = check_form(&t, now).unwrap_err();
             assert!(err.contains(why), "{why}: {err}");
         }
     }

@@ -31,8 +31,12 @@ pub struct KubeWorld {
     /// Valid bearer tokens; a request without a valid one => 401 (Status, reason Unauthorized).
     pub tokens: BTreeSet<String>,
     /// Also accept EKS tokens (what `aws eks get-token` makes) that pass the
-    /// verifier's checks (see `eks_token`).
+    /// verifier's checks (see `eks_token`) for `eks_cluster`.
     pub accept_eks_tokens: bool,
+    /// The cluster name EKS tokens must be signed for (`x-k8s-aws-id`).
+    pub eks_cluster: String,
+    /// Access key id -> secret, to check EKS tokens' signatures as STS would.
+    pub aws_secrets: BTreeMap<String, String>,
     /// ConfigMaps by (namespace, name).
     pub config_maps: BTreeMap<(String, String), ConfigMap>,
     /// ClusterRole/ClusterRoleBinding/Role/RoleBinding objects as JSON (kind, apiVersion,
@@ -301,7 +305,13 @@ fn authorized(world: &KubeWorld, headers: &HeaderMap, route: &Route) -> bool {
     };
     world.tokens.contains(token)
         || (world.accept_eks_tokens
-            && crate::eks_token::check(token, std::time::SystemTime::now()).is_ok())
+            && crate::eks_token::check(
+                token,
+                std::time::SystemTime::now(),
+                &world.eks_cluster,
+                &world.aws_secrets,
+            )
+            .is_ok())
 }
 
 async fn handle(shared: Arc<Shared>, req: Request<Body>) -> Response {

@@ -187,12 +187,20 @@ async fn requests_need_a_valid_bearer_token() {
         let (code, reason) = api_status(cms.get("aws-auth").await.unwrap_err());
         assert_eq!((code, reason.as_str()), (401, "Unauthorized"), "{token:?}");
     }
-    kube.with_world(|w| w.accept_eks_tokens = true);
-    // A malformed EKS token is still refused; a well-formed, fresh one is not.
-    let cms: Api<ConfigMap> = Api::namespaced(client(&kube, Some("k8s-aws-v1.abc")), "kube-system");
-    let (code, _) = api_status(cms.get("aws-auth").await.unwrap_err());
-    assert_eq!(code, 401);
-    let good = emulator::eks_token::well_formed(std::time::SystemTime::now());
+    kube.with_world(|w| {
+        w.accept_eks_tokens = true;
+        w.eks_cluster = "prod".into();
+        w.aws_secrets.insert("AKIDEXAMPLE".into(), "s3cret".into());
+    });
+    // A malformed EKS token, or one for another cluster, is refused; a good one is not.
+    let now = std::time::SystemTime::now();
+    let other = emulator::eks_token::signed(now, "AKIDEXAMPLE", "s3cret", "staging");
+    for bad in ["k8s-aws-v1.abc", other.as_str()] {
+        let cms: Api<ConfigMap> = Api::namespaced(client(&kube, Some(bad)), "kube-system");
+        let (code, _) = api_status(cms.get("aws-auth").await.unwrap_err());
+        assert_eq!(code, 401);
+    }
+    let good = emulator::eks_token::signed(now, "AKIDEXAMPLE", "s3cret", "prod");
     let cms: Api<ConfigMap> = Api::namespaced(client(&kube, Some(&good)), "kube-system");
     cms.get("aws-auth").await.unwrap();
     // The version is public.

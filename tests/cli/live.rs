@@ -488,6 +488,9 @@ fn without_a_kubeconfig_the_cluster_is_reached_with_an_eks_token() {
     let mut k = kube_world(Some(AWS_AUTH));
     k.tokens.clear();
     k.accept_eks_tokens = true;
+    // The token must be signed with the caller's secret, for this cluster.
+    k.eks_cluster = "prod".into();
+    k.aws_secrets.insert(KEY.into(), "secret".into());
     let live = start(world("CONFIG_MAP"), k);
     let endpoint = live.kube.endpoint();
     live.aws.with_world(|w| {
@@ -725,4 +728,24 @@ fn kubeconfig_files_merge_like_kubectl_and_context_picks_the_cluster() {
     // The second file's context, chosen by name, is this cluster.
     let r = run(&["--context", "emu"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
+}
+
+#[test]
+fn an_eks_token_is_only_good_for_its_own_cluster() {
+    let mut k = kube_world(Some(AWS_AUTH));
+    k.tokens.clear();
+    k.accept_eks_tokens = true;
+    k.eks_cluster = "another-cluster".into();
+    k.aws_secrets.insert(KEY.into(), "secret".into());
+    let live = start(world("CONFIG_MAP"), k);
+    let endpoint = live.kube.endpoint();
+    live.aws.with_world(|w| {
+        let c = w.clusters.get_mut("prod").unwrap();
+        c.endpoint = endpoint.clone();
+        c.certificate_authority = String::new();
+    });
+    std::fs::remove_file(live.home.join("kubeconfig")).unwrap();
+    let r = live.run(&["plan", "--cluster", "prod"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("Kubernetes API"), "{}", r.stderr);
 }
