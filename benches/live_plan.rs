@@ -36,9 +36,11 @@ fn main() {
             "- rolearn: {arn}\n  username: team-{i:04}:{{{{SessionName}}}}\n  groups: [team-{i:04}, team-{i:04}-extra]\n"
         ));
     }
-    world
-        .add_cluster(cluster)
-        .add_credentials(KEY, &format!("arn:aws:iam::{ACCT}:role/admin"));
+    world.add_cluster(cluster).add_signed_credentials(
+        KEY,
+        "secret",
+        &format!("arn:aws:iam::{ACCT}:role/admin"),
+    );
     let mut kube_world = KubeWorld::with_token("bench-token");
     kube_world.put_config_map(
         "kube-system",

@@ -13,6 +13,7 @@ use axum::response::Response;
 use crate::eks::{self, EksError};
 use crate::iam::{self, Caller, QueryError, Service};
 use crate::server::{lock, read_body, serve, Fault, Meter, Running};
+use crate::sigv4;
 use crate::util::{now_epoch, parse_form, segments, uuid, Arn};
 use crate::world::AwsWorld;
 use crate::Faults;
@@ -96,6 +97,8 @@ struct Scope {
     key: String,
     region: String,
     service: String,
+    /// The key's secret is known and the signature does not match.
+    bad_signature: bool,
 }
 
 fn parse_authorization(headers: &HeaderMap) -> Option<Scope> {
@@ -111,6 +114,7 @@ fn parse_authorization(headers: &HeaderMap) -> Option<Scope> {
             key: key.to_string(),
             region: region.to_string(),
             service: service.to_string(),
+            bad_signature: false,
         }),
         _ => None,
     }
@@ -146,7 +150,21 @@ async fn handle(shared: Arc<Shared>, req: Request<Body>) -> Response {
         st.requests += 1;
         uuid(("request", st.requests))
     };
-    let scope = parse_authorization(&parts.headers);
+    let mut scope = parse_authorization(&parts.headers);
+    if let Some(sc) = scope.as_mut() {
+        // A key whose secret the world knows must sign correctly.
+        let secret = lock(&shared.state).world.secrets.get(&sc.key).cloned();
+        if let Some(secret) = secret {
+            sc.bad_signature = !sigv4::verify_request(
+                parts.method.as_str(),
+                &path,
+                &raw_query,
+                &parts.headers,
+                &body,
+                &secret,
+            );
+        }
+    }
     match target {
         Target::Eks(op) => {
             let result = match fault {
@@ -235,6 +253,9 @@ fn authenticate(
     if scope.key == "EXPIRED" {
         return Err((403, AuthError::Expired));
     }
+    if scope.bad_signature {
+        return Err((403, AuthError::BadSignature));
+    }
     world
         .credentials
         .get(&scope.key)
@@ -247,6 +268,7 @@ enum AuthError {
     WrongService,
     Expired,
     UnknownKey,
+    BadSignature,
 }
 
 fn run_eks(
@@ -274,6 +296,10 @@ fn run_eks(
             AuthError::UnknownKey => (
                 "UnrecognizedClientException",
                 "The security token included in the request is invalid.".to_string(),
+            ),
+            AuthError::BadSignature => (
+                "InvalidSignatureException",
+                "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.".to_string(),
             ),
         };
         EksError {
@@ -328,6 +354,10 @@ fn run_query(
                 AuthError::UnknownKey => (
                     "InvalidClientTokenId",
                     "The security token included in the request is invalid.".to_string(),
+                ),
+                AuthError::BadSignature => (
+                    "SignatureDoesNotMatch",
+                    "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.".to_string(),
                 ),
             };
             QueryError {

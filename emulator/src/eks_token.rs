@@ -12,6 +12,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 
+use crate::sigv4::{canonical_query, sign};
+
 /// The prefix of every EKS token.
 pub const PREFIX: &str = "k8s-aws-v1.";
 
@@ -136,37 +138,13 @@ fn signature(
     date: &str,
     region: &str,
 ) -> [String; 2] {
-    use hmac::{Hmac, KeyInit, Mac};
-    use sha2::{Digest, Sha256};
-    let enc = |s: &str| -> String {
-        s.bytes()
-            .map(|b| {
-                if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                    (b as char).to_string()
-                } else {
-                    format!("%{b:02X}")
-                }
-            })
-            .collect()
-    };
-    let query = params
+    let pairs: Vec<(String, String)> = params
         .iter()
         .filter(|(k, _)| *k != "X-Amz-Signature")
-        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
-        .collect::<Vec<_>>()
-        .join("&");
-    let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
-    let hmac = |key: &[u8], data: &str| -> Vec<u8> {
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC takes any key");
-        mac.update(data.as_bytes());
-        mac.finalize().into_bytes().to_vec()
-    };
-    let signing_key = ["sts", "aws4_request"].iter().fold(
-        hmac(&hmac(format!("AWS4{secret}").as_bytes(), date), region),
-        |k, part| hmac(&k, part),
-    );
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let query = canonical_query(&pairs);
     let amz_date = params.get("X-Amz-Date").cloned().unwrap_or_default();
-    let scope = format!("{date}/{region}/sts/aws4_request");
     [
         "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
         "UNSIGNED-PAYLOAD",
@@ -175,11 +153,7 @@ fn signature(
         let canonical = format!(
             "GET\n/\n{query}\nhost:{host}\nx-k8s-aws-id:{cluster}\n\nhost;x-k8s-aws-id\n{payload}"
         );
-        let to_sign = format!(
-            "AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{}",
-            hex(&Sha256::digest(canonical.as_bytes()))
-        );
-        hex(&hmac(&signing_key, &to_sign))
+        sign(secret, &amz_date, date, region, "sts", &canonical)
     })
 }
 

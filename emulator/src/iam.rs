@@ -369,6 +369,7 @@ fn assume_role(
         .map(|r| r.id.clone())
         .unwrap_or_else(|| IamPrincipal::new(role_arn).id);
     world.credentials.insert(key.clone(), session_arn.clone());
+    world.secrets.insert(key.clone(), secret.clone());
     Ok(format!(
         "    <Credentials>\n      <AccessKeyId>{}</AccessKeyId>\n      <SecretAccessKey>{}</SecretAccessKey>\n      <SessionToken>emulator-session-{}</SessionToken>\n      <Expiration>{}</Expiration>\n    </Credentials>\n    <AssumedRoleUser>\n      <AssumedRoleId>{role_id}:{}</AssumedRoleId>\n      <Arn>{}</Arn>\n    </AssumedRoleUser>\n    <PackedPolicySize>0</PackedPolicySize>\n",
         xml_escape(&key),

@@ -18,6 +18,7 @@ pub mod eks_token;
 mod iam;
 mod kube;
 mod server;
+mod sigv4;
 mod util;
 mod world;
 

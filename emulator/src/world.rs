@@ -53,6 +53,9 @@ pub struct AwsWorld {
     /// InvalidClientTokenId / UnrecognizedClientException; key "EXPIRED" => 403 ExpiredToken /
     /// ExpiredTokenException.
     pub credentials: BTreeMap<String, String>,
+    /// access key id -> secret: requests signed with a key listed here must carry a
+    /// valid SigV4 signature (403 InvalidSignatureException / SignatureDoesNotMatch).
+    pub secrets: BTreeMap<String, String>,
     /// role ARN -> (access key id, secret) that AssumeRole hands out. AssumeRole also registers
     /// the key in `credentials` as the assumed-role session ARN.
     pub assumable: BTreeMap<String, (String, String)>,
@@ -73,6 +76,18 @@ impl AwsWorld {
             self.users.push(IamPrincipal::new(arn));
         }
         self
+    }
+
+    /// Registers an access key and its secret: its signatures are checked.
+    pub fn add_signed_credentials(
+        &mut self,
+        access_key_id: &str,
+        secret: &str,
+        caller_arn: &str,
+    ) -> &mut Self {
+        self.secrets
+            .insert(access_key_id.to_string(), secret.to_string());
+        self.add_credentials(access_key_id, caller_arn)
     }
 
     /// Registers an access key for a caller ARN.

@@ -51,7 +51,7 @@ fn world(mode: &str) -> AwsWorld {
         .add_credentials(OTHER_KEY, "arn:aws:iam::444455556666:user/ops");
     w.add_user("arn:aws:iam::444455556666:user/ops");
     w.assumable
-        .insert(DEV.into(), ("ASIADEVSESSION".into(), "dev-secret".into()));
+        .insert(DEV.into(), ("ASIADEVSESSION".into(), "secret".into()));
     w
 }
 

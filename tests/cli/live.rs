@@ -49,7 +49,11 @@ fn world(mode: &str) -> AwsWorld {
         .nodegroups
         .insert("ng-1".into(), format!("arn:aws:iam::{ACCT}:role/NodeRole"));
     w.add_cluster(cluster)
-        .add_credentials(KEY, &format!("arn:aws:iam::{ACCT}:role/platform-admin"))
+        .add_signed_credentials(
+            KEY,
+            "secret",
+            &format!("arn:aws:iam::{ACCT}:role/platform-admin"),
+        )
         .add_role(&format!("arn:aws:iam::{ACCT}:role/platform-admin"))
         .add_role(&format!("arn:aws:iam::{ACCT}:role/NodeRole"))
         .add_role(SSO)
@@ -512,7 +516,7 @@ fn without_a_kubeconfig_the_cluster_is_reached_with_an_eks_token() {
 fn assume_role_runs_in_the_other_account_and_looks_principals_up_there() {
     let mut w = AwsWorld::default();
     w.add_cluster(sample_cluster("prod", OTHER))
-        .add_credentials(KEY, &format!("arn:aws:iam::{ACCT}:user/operator"))
+        .add_signed_credentials(KEY, "secret", &format!("arn:aws:iam::{ACCT}:user/operator"))
         .add_role(&format!("arn:aws:iam::{OTHER}:role/migrator"))
         .add_role(&format!("arn:aws:iam::{OTHER}:role/teams/developer"))
         // The caller's own account has a same-named role with another path.
@@ -748,4 +752,15 @@ fn an_eks_token_is_only_good_for_its_own_cluster() {
     let r = live.run(&["plan", "--cluster", "prod"]);
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("Kubernetes API"), "{}", r.stderr);
+}
+
+#[test]
+fn a_wrong_secret_is_caught_by_the_signature_check() {
+    let live = start(world("CONFIG_MAP"), kube_world(Some(AWS_AUTH)));
+    live.aws.with_world(|w| {
+        w.secrets.insert(KEY.into(), "another-secret".into());
+    });
+    let r = live.run(&["plan", "--cluster", "prod"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("SignatureDoesNotMatch"), "{}", r.stderr);
 }
