@@ -114,26 +114,34 @@ fn start(aws: AwsWorld, kube: KubeWorld) -> Live {
 }
 
 impl Live {
-    fn run_with(&self, args: &[&str], key: &str) -> Run {
+    /// Runs the binary with the emulators' environment, changed by `changes`
+    /// (a `None` value removes the variable).
+    fn run_env(&self, args: &[&str], changes: &[(&str, Option<&str>)]) -> Run {
         let kubeconfig = self.home.join("kubeconfig");
         let none = self.home.join("no-such-file");
         let endpoint = self.aws.endpoint();
-        run_in(
-            &self.home,
-            args,
-            b"",
-            &[
-                ("AWS_ENDPOINT_URL", endpoint.as_str()),
-                ("AWS_ACCESS_KEY_ID", key),
-                ("AWS_SECRET_ACCESS_KEY", "secret"),
-                ("AWS_REGION", "us-east-1"),
-                ("AWS_EC2_METADATA_DISABLED", "true"),
-                ("AWS_CONFIG_FILE", none.to_str().unwrap()),
-                ("AWS_SHARED_CREDENTIALS_FILE", none.to_str().unwrap()),
-                ("HOME", self.home.to_str().unwrap()),
-                ("KUBECONFIG", kubeconfig.to_str().unwrap()),
-            ],
-        )
+        let mut env: Vec<(&str, &str)> = vec![
+            ("AWS_ENDPOINT_URL", endpoint.as_str()),
+            ("AWS_ACCESS_KEY_ID", KEY),
+            ("AWS_SECRET_ACCESS_KEY", "secret"),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+            ("AWS_CONFIG_FILE", none.to_str().unwrap()),
+            ("AWS_SHARED_CREDENTIALS_FILE", none.to_str().unwrap()),
+            ("HOME", self.home.to_str().unwrap()),
+            ("KUBECONFIG", kubeconfig.to_str().unwrap()),
+        ];
+        for (name, value) in changes {
+            env.retain(|(n, _)| n != name);
+            if let Some(v) = value {
+                env.push((name, v));
+            }
+        }
+        run_in(&self.home, args, b"", &env)
+    }
+
+    fn run_with(&self, args: &[&str], key: &str) -> Run {
+        self.run_env(args, &[("AWS_ACCESS_KEY_ID", Some(key))])
     }
 
     fn run(&self, args: &[&str]) -> Run {
@@ -453,20 +461,10 @@ fn an_unknown_cluster_and_an_unreachable_endpoint_fail_clearly() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = closed.local_addr().unwrap().port();
     drop(closed);
-    let kubeconfig = live.home.join("kubeconfig");
-    let r = run_in(
-        &live.home,
+    let closed = format!("http://127.0.0.1:{port}");
+    let r = live.run_env(
         &["plan", "--cluster", "prod"],
-        b"",
-        &[
-            ("AWS_ENDPOINT_URL", &format!("http://127.0.0.1:{port}")),
-            ("AWS_ACCESS_KEY_ID", KEY),
-            ("AWS_SECRET_ACCESS_KEY", "secret"),
-            ("AWS_REGION", "us-east-1"),
-            ("AWS_EC2_METADATA_DISABLED", "true"),
-            ("HOME", live.home.to_str().unwrap()),
-            ("KUBECONFIG", kubeconfig.to_str().unwrap()),
-        ],
+        &[("AWS_ENDPOINT_URL", Some(&closed))],
     );
     assert_eq!(r.code, 1);
     assert!(
@@ -563,21 +561,9 @@ fn an_api_mode_cluster_needs_no_mode_step_and_type_conflicts_are_reported() {
 #[test]
 fn absent_credentials_fail_clearly() {
     let live = start(world("CONFIG_MAP"), kube_world(Some(AWS_AUTH)));
-    let none = live.home.join("no-such-file");
-    let kubeconfig = live.home.join("kubeconfig");
-    let r = run_in(
-        &live.home,
+    let r = live.run_env(
         &["plan", "--cluster", "prod"],
-        b"",
-        &[
-            ("AWS_ENDPOINT_URL", live.aws.endpoint().as_str()),
-            ("AWS_REGION", "us-east-1"),
-            ("AWS_EC2_METADATA_DISABLED", "true"),
-            ("AWS_CONFIG_FILE", none.to_str().unwrap()),
-            ("AWS_SHARED_CREDENTIALS_FILE", none.to_str().unwrap()),
-            ("HOME", live.home.to_str().unwrap()),
-            ("KUBECONFIG", kubeconfig.to_str().unwrap()),
-        ],
+        &[("AWS_ACCESS_KEY_ID", None), ("AWS_SECRET_ACCESS_KEY", None)],
     );
     assert_eq!(r.code, 1);
     assert!(
@@ -702,24 +688,7 @@ fn kubeconfig_files_merge_like_kubectl_and_context_picks_the_cluster() {
     );
     let run = |extra: &[&str]| {
         let args = [&["plan", "--cluster", "prod", "-o", "json"], extra].concat();
-        let none = live.home.join("no-such-file");
-        let endpoint = live.aws.endpoint();
-        run_in(
-            &live.home,
-            &args,
-            b"",
-            &[
-                ("AWS_ENDPOINT_URL", endpoint.as_str()),
-                ("AWS_ACCESS_KEY_ID", KEY),
-                ("AWS_SECRET_ACCESS_KEY", "secret"),
-                ("AWS_REGION", "us-east-1"),
-                ("AWS_EC2_METADATA_DISABLED", "true"),
-                ("AWS_CONFIG_FILE", none.to_str().unwrap()),
-                ("AWS_SHARED_CREDENTIALS_FILE", none.to_str().unwrap()),
-                ("HOME", live.home.to_str().unwrap()),
-                ("KUBECONFIG", paths.as_str()),
-            ],
-        )
+        live.run_env(&args, &[("KUBECONFIG", Some(&paths))])
     };
     // The first file's current context is staging: refused, nothing read there.
     let r = run(&[]);
