@@ -138,6 +138,8 @@ codes! {
     TypeConflict = "type-conflict", Error;
     /// An existing entry or policy that no mapping asks for is left alone.
     Unmanaged = "unmanaged", Info;
+    /// Part of the live cluster could not be read (for example AccessDenied).
+    LiveReadIncomplete = "live-read-incomplete", Warning;
     /// The cluster is not ACTIVE (an update under way).
     ClusterNotActive = "cluster-not-active", Warning;
     /// The cluster's platform version is too old for access entries.

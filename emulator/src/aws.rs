@@ -320,6 +320,17 @@ fn run_eks(
         body,
         time: shared.started,
     };
+    if st.world.denied_operations.contains(op.name()) {
+        return Err(EksError {
+            status: 403,
+            code: "AccessDeniedException",
+            message: format!(
+                "User: {caller} is not authorized to perform: eks:{} on resource: {}",
+                op.name(),
+                uri.path()
+            ),
+        });
+    }
     let State { world, eks, .. } = &mut *st;
     eks::handle(world, eks, op, &ctx)
 }
@@ -367,6 +378,16 @@ fn run_query(
             }
         },
     )?;
+    if st.world.denied_operations.contains(action) {
+        return Err(QueryError {
+            status: 403,
+            code: "AccessDenied",
+            message: format!(
+                "User: {caller} is not authorized to perform: {}:{action}",
+                service.signing_name()
+            ),
+        });
+    }
     let caller = Caller { arn: caller };
     iam::handle(
         &mut st.world,

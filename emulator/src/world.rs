@@ -56,6 +56,9 @@ pub struct AwsWorld {
     /// access key id -> secret: requests signed with a key listed here must carry a
     /// valid SigV4 signature (403 InvalidSignatureException / SignatureDoesNotMatch).
     pub secrets: BTreeMap<String, String>,
+    /// Operations every caller is denied (403 AccessDeniedException / AccessDenied),
+    /// by name: `ListNodegroups`, `GetRole`, ...
+    pub denied_operations: std::collections::BTreeSet<String>,
     /// role ARN -> (access key id, secret) that AssumeRole hands out. AssumeRole also registers
     /// the key in `credentials` as the assumed-role session ARN.
     pub assumable: BTreeMap<String, (String, String)>,

@@ -45,6 +45,7 @@ pub fn build(s: &PlanSettings) -> Result<Plan> {
     let mut iam = IamDump::default();
     let mut rbac_texts: Vec<(String, Vec<u8>)> = Vec::new();
     let mut known_policies = None;
+    let mut gaps: Vec<String> = Vec::new();
     let (label, aws_auth_bytes, state, undescribed) = match &s.source {
         Source::Files {
             aws_auth,
@@ -65,6 +66,7 @@ pub fn build(s: &PlanSettings) -> Result<Plan> {
         Source::Live(live) => {
             let g = runtime()?.block_on(crate::live::gather(live))?;
             iam = g.iam;
+            gaps = g.gaps;
             known_policies = Some(g.policies);
             rbac_texts.push((
                 format!("cluster {} RBAC", live.cluster),
@@ -117,6 +119,10 @@ pub fn build(s: &PlanSettings) -> Result<Plan> {
         options: s.options,
     };
     let mut mapped = mapper::map(&aws_auth, &ctx);
+    mapped.findings.extend(
+        gaps.into_iter()
+            .map(|g| Finding::new(Code::LiveReadIncomplete, g)),
+    );
     if let Some(how) = inferred {
         mapped
             .findings

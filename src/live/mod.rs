@@ -96,6 +96,8 @@ pub struct Gathered {
     pub iam: IamDump,
     /// ARNs of the access policies that exist.
     pub policies: Vec<String>,
+    /// What could not be read (the plan shows these as findings).
+    pub gaps: Vec<String>,
 }
 
 /// Reads the cluster.
@@ -161,9 +163,9 @@ pub async fn gather(s: &LiveSettings) -> Result<Gathered, LiveError> {
     let concurrency = s.concurrency.max(1);
     // One limit bounds every describe and lookup below.
     let limit = Semaphore::new(concurrency);
-    let (entry_arns, owned, policies, aws_auth, rbac_json) = tokio::try_join!(
+    let (entry_arns, (owned, ownership_gap), policies, aws_auth, rbac_json) = tokio::try_join!(
         eks::list_entries(&eks, &s.cluster, cluster.mode),
-        eks::owned_roles(&eks, &s.cluster, concurrency, &limit),
+        owned_or_gap(&eks, &s.cluster, concurrency, &limit),
         eks::access_policies(&eks),
         kubernetes::aws_auth(&kube),
         kubernetes::rbac_bindings(&kube),
@@ -251,6 +253,7 @@ pub async fn gather(s: &LiveSettings) -> Result<Gathered, LiveError> {
             })
             .collect(),
     };
+    let gaps = ownership_gap.into_iter().collect();
     Ok(Gathered {
         caller_arn,
         account,
@@ -260,7 +263,28 @@ pub async fn gather(s: &LiveSettings) -> Result<Gathered, LiveError> {
         rbac_json,
         iam,
         policies,
+        gaps,
     })
+}
+
+/// The roles EKS owns, or, when the caller may not list node groups or Fargate
+/// profiles, none and the reason (ownership stays unknown, the run goes on).
+async fn owned_or_gap(
+    eks: &aws_sdk_eks::Client,
+    cluster: &str,
+    concurrency: usize,
+    limit: &Semaphore,
+) -> Result<(Vec<(String, EksOwner)>, Option<String>), LiveError> {
+    match eks::owned_roles(eks, cluster, concurrency, limit).await {
+        Ok(roles) => Ok((roles, None)),
+        Err(LiveError::Aws { operation, code, .. }) if code == "AccessDeniedException" => Ok((
+            Vec::new(),
+            Some(format!(
+                "{operation} was denied: which entries EKS owns for node groups and Fargate profiles is unknown, so none is marked EKS-owned"
+            )),
+        )),
+        Err(e) => Err(e),
+    }
 }
 
 /// The entry EKS made for the cluster's creator, if it can be told. The API does

@@ -733,3 +733,36 @@ fn a_wrong_secret_is_caught_by_the_signature_check() {
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("SignatureDoesNotMatch"), "{}", r.stderr);
 }
+
+#[test]
+fn denied_reads_become_findings_not_failures() {
+    let mut w = world("CONFIG_MAP");
+    w.denied_operations.insert("ListNodegroups".into());
+    w.denied_operations.insert("GetRole".into());
+    let live = start(w, kube_world(Some(AWS_AUTH)));
+    let plan = live.plan(&[]);
+    let codes: Vec<&str> = plan["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert!(codes.contains(&"live-read-incomplete"), "{codes:?}");
+    // Without GetRole the SSO role's path is unknown: no guessed entry.
+    assert!(codes_for(
+        &plan,
+        "arn:aws:iam::111122223333:role/AWSReservedSSO_Admin_0123456789abcdef"
+    )
+    .contains(&"sso-path-unknown".to_string()));
+    let dev = format!("arn:aws:iam::{ACCT}:role/developer");
+    let f = plan["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["principalArn"] == dev && f["code"] == "path-unverified")
+        .unwrap();
+    assert!(
+        f["message"].as_str().unwrap().contains("AccessDenied"),
+        "{f}"
+    );
+}
