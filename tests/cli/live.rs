@@ -485,13 +485,14 @@ fn a_kubernetes_api_that_refuses_the_token_fails_clearly() {
     assert!(live.kube.calls() >= 1);
 }
 
-#[test]
-fn without_a_kubeconfig_the_cluster_is_reached_with_an_eks_token() {
+/// Emulators where the Kubernetes API takes only EKS tokens signed for
+/// `token_cluster`, and no kubeconfig exists: the tool must sign its own.
+fn token_only(token_cluster: &str) -> Live {
     let mut k = kube_world(Some(AWS_AUTH));
     k.tokens.clear();
     k.accept_eks_tokens = true;
     // The token must be signed with the caller's secret, for this cluster.
-    k.eks_cluster = "prod".into();
+    k.eks_cluster = token_cluster.into();
     k.aws_secrets.insert(KEY.into(), "secret".into());
     let live = start(world("CONFIG_MAP"), k);
     let endpoint = live.kube.endpoint();
@@ -502,6 +503,12 @@ fn without_a_kubeconfig_the_cluster_is_reached_with_an_eks_token() {
         c.certificate_authority = String::new();
     });
     std::fs::remove_file(live.home.join("kubeconfig")).unwrap();
+    live
+}
+
+#[test]
+fn without_a_kubeconfig_the_cluster_is_reached_with_an_eks_token() {
+    let live = token_only("prod");
     let plan = live.plan(&[]);
     assert!(
         actions(&plan).len() >= 4,
@@ -705,19 +712,7 @@ fn kubeconfig_files_merge_like_kubectl_and_context_picks_the_cluster() {
 
 #[test]
 fn an_eks_token_is_only_good_for_its_own_cluster() {
-    let mut k = kube_world(Some(AWS_AUTH));
-    k.tokens.clear();
-    k.accept_eks_tokens = true;
-    k.eks_cluster = "another-cluster".into();
-    k.aws_secrets.insert(KEY.into(), "secret".into());
-    let live = start(world("CONFIG_MAP"), k);
-    let endpoint = live.kube.endpoint();
-    live.aws.with_world(|w| {
-        let c = w.clusters.get_mut("prod").unwrap();
-        c.endpoint = endpoint.clone();
-        c.certificate_authority = String::new();
-    });
-    std::fs::remove_file(live.home.join("kubeconfig")).unwrap();
+    let live = token_only("another-cluster");
     let r = live.run(&["plan", "--cluster", "prod"]);
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("Kubernetes API"), "{}", r.stderr);
