@@ -68,6 +68,11 @@ impl Aws {
         self.shared.meter.calls()
     }
 
+    /// Write requests answered (see [`Faults::reject_write`]), faulted ones included.
+    pub fn writes(&self) -> u64 {
+        self.shared.meter.writes()
+    }
+
     /// Requests answered per operation name (`DescribeCluster`, `GetRole`, ...; `Unknown` for
     /// requests that matched no operation).
     pub fn calls_by_operation(&self) -> BTreeMap<String, u64> {
@@ -141,7 +146,16 @@ async fn handle(shared: Arc<Shared>, req: Request<Body>) -> Response {
         Target::Query(Some(_), action, _) => action.clone(),
         Target::Query(None, _, _) | Target::Unknown => "Unknown".to_string(),
     };
-    let (latency, fault) = shared.meter.begin(&op_name);
+    let write = matches!(
+        op_name.as_str(),
+        "UpdateClusterConfig"
+            | "CreateAccessEntry"
+            | "UpdateAccessEntry"
+            | "DeleteAccessEntry"
+            | "AssociateAccessPolicy"
+            | "DisassociateAccessPolicy"
+    );
+    let (latency, fault) = shared.meter.begin(&op_name, write);
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
@@ -212,6 +226,11 @@ fn eks_fault(f: Fault) -> EksError {
             code: "ServiceUnavailableException",
             message: "The service is unavailable (injected fault).".into(),
         },
+        Fault::Rejected => EksError {
+            status: 400,
+            code: "InvalidRequestException",
+            message: "The request was refused (injected fault).".into(),
+        },
     }
 }
 
@@ -234,6 +253,11 @@ fn query_fault(service: Service, f: Fault) -> QueryError {
             status: 503,
             code: "ServiceUnavailable",
             message: "The service is unavailable (injected fault).".into(),
+        },
+        Fault::Rejected => QueryError {
+            status: 400,
+            code: "ValidationError",
+            message: "The request was refused (injected fault).".into(),
         },
     }
 }

@@ -44,6 +44,9 @@ pub struct KubeWorld {
     pub rbac: Vec<Value>,
     /// Global counter, bumped on every write.
     pub resource_version: u64,
+    /// Someone else's edit of a ConfigMap, (namespace, name, key, value): it lands just
+    /// before the next write to that ConfigMap, which then finds its resourceVersion stale.
+    pub concurrent_edit: Option<(String, String, String, String)>,
 }
 
 impl KubeWorld {
@@ -128,6 +131,11 @@ impl Kube {
     /// Total requests answered, faulted ones included.
     pub fn calls(&self) -> u64 {
         self.shared.meter.calls()
+    }
+
+    /// Write requests answered (see [`Faults::reject_write`]), faulted ones included.
+    pub fn writes(&self) -> u64 {
+        self.shared.meter.writes()
     }
 
     /// Requests answered per operation (`get configmaps`, `list clusterroles`, `discovery`, ...).
@@ -319,7 +327,10 @@ async fn handle(shared: Arc<Shared>, req: Request<Body>) -> Response {
     let body = read_body(body).await;
     let query = parse_form(parts.uri.query().unwrap_or(""));
     let route = route(&segments(parts.uri.path()));
-    let (latency, fault) = shared.meter.begin(&operation_name(&parts.method, &route));
+    let write = parts.method != Method::GET && parts.method != Method::HEAD;
+    let (latency, fault) = shared
+        .meter
+        .begin(&operation_name(&parts.method, &route), write);
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
@@ -340,6 +351,7 @@ async fn handle(shared: Arc<Shared>, req: Request<Body>) -> Response {
                 "ServiceUnavailable",
                 "The server is currently unable to handle the request (injected fault)",
             ),
+            Fault::Rejected => kerr(422, "Invalid", "the request was refused (injected fault)"),
         };
         return error_response(e);
     }
@@ -360,6 +372,25 @@ async fn handle(shared: Arc<Shared>, req: Request<Body>) -> Response {
         content_type,
         created: iso8601(shared.started),
     };
+    if write {
+        if let Route::ConfigMap(ns, name) = &route {
+            let hit = world
+                .concurrent_edit
+                .as_ref()
+                .is_some_and(|(n, m, _, _)| n == ns && m == name);
+            if hit {
+                if let Some((ns, name, key, value)) = world.concurrent_edit.take() {
+                    let mut data = world
+                        .config_maps
+                        .get(&(ns.clone(), name.clone()))
+                        .map(|c| c.data.clone())
+                        .unwrap_or_default();
+                    data.insert(key, value);
+                    world.put_config_map(&ns, &name, data);
+                }
+            }
+        }
+    }
     match serve_route(&mut world, &route, &req) {
         Ok((code, v)) => json_response(code, &v),
         Err(e) => error_response(e),

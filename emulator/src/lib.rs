@@ -31,8 +31,9 @@ pub use world::{
 
 /// Fault injection; applies to every request of the server it is set on.
 ///
-/// Requests are numbered from 1 over the server's whole life. For request `n` the first rule that
-/// matches wins: `fail_call == Some(n)`, then `throttle_every` dividing `n`, then
+/// Requests are numbered from 1 over the server's whole life, and so are writes (requests that
+/// change state). For request `n` the first rule that matches wins: `reject_write` naming it
+/// (by its write number), then `fail_call == Some(n)`, then `throttle_every` dividing `n`, then
 /// `server_error_every` dividing `n`. Faulted requests are counted like any other.
 #[derive(Default, Clone, Debug)]
 pub struct Faults {
@@ -47,4 +48,9 @@ pub struct Faults {
     /// Every n-th request answers 503 (EKS ServiceUnavailableException, IAM/STS
     /// ServiceUnavailable, Kubernetes ServiceUnavailable).
     pub server_error_every: Option<u64>,
+    /// The k-th write (1-based: EKS UpdateClusterConfig, Create/Update/DeleteAccessEntry,
+    /// Associate/DisassociateAccessPolicy; Kubernetes POST/PUT/PATCH/DELETE) is refused with an
+    /// error no client retries (EKS 400 InvalidRequestException, Kubernetes 422 Invalid), and
+    /// changes nothing.
+    pub reject_write: Option<u64>,
 }

@@ -22,11 +22,14 @@ pub(crate) enum Fault {
     Internal,
     /// 503.
     Unavailable,
+    /// A refusal no client retries (400 / 422).
+    Rejected,
 }
 
 #[derive(Default)]
 struct Counters {
     total: u64,
+    writes: u64,
     by_operation: BTreeMap<String, u64>,
 }
 
@@ -47,17 +50,23 @@ impl Meter {
         *lock(&self.faults) = faults;
     }
 
-    /// Counts one request of `operation` and returns the latency to apply and its fault.
-    pub(crate) fn begin(&self, operation: &str) -> (Duration, Option<Fault>) {
-        let n = {
+    /// Counts one request of `operation` (a write when `write`) and returns the latency to
+    /// apply and its fault.
+    pub(crate) fn begin(&self, operation: &str, write: bool) -> (Duration, Option<Fault>) {
+        let (n, w) = {
             let mut c = lock(&self.counters);
             c.total += 1;
+            if write {
+                c.writes += 1;
+            }
             *c.by_operation.entry(operation.to_string()).or_default() += 1;
-            c.total
+            (c.total, write.then_some(c.writes))
         };
         let f = lock(&self.faults).clone();
         let divides = |every: Option<u64>| every.is_some_and(|e| e > 0 && n % e == 0);
-        let fault = if f.fail_call == Some(n) {
+        let fault = if w.is_some() && f.reject_write == w {
+            Some(Fault::Rejected)
+        } else if f.fail_call == Some(n) {
             Some(Fault::Internal)
         } else if divides(f.throttle_every) {
             Some(Fault::Throttle)
@@ -71,6 +80,10 @@ impl Meter {
 
     pub(crate) fn calls(&self) -> u64 {
         lock(&self.counters).total
+    }
+
+    pub(crate) fn writes(&self) -> u64 {
+        lock(&self.counters).writes
     }
 
     pub(crate) fn calls_by_operation(&self) -> BTreeMap<String, u64> {
