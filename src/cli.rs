@@ -5,15 +5,18 @@
 use std::ffi::OsString;
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::{bail, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::arn::Partition;
 use crate::finding::Severity;
+use crate::live::change::Wait;
 use crate::live::{AwsSettings, KubeSettings, LiveSettings};
 use crate::mapper::Options;
 use crate::render::Format;
+use crate::steps::Extras;
 
 /// Plan the move of an Amazon EKS cluster from the aws-auth ConfigMap to access entries.
 #[derive(Debug, Parser)]
@@ -30,6 +33,103 @@ enum RawCommand {
     Plan(RawPlan),
     /// Write a cluster's current access configuration as JSON (for --current-file).
     Snapshot(RawSnapshot),
+    /// Show the changes as a diff, ask, then make them, journaled so they can
+    /// be undone: from a live plan (--cluster) or a saved one (PLAN_FILE).
+    Apply(RawApply),
+    /// Undo what the journal's latest migration changed, newest first.
+    Rollback(RawRollback),
+}
+
+/// What to do beyond creating entries (apply, and plan --out).
+#[derive(Debug, Args)]
+struct RawExtras {
+    /// After the entries exist, remove the migrated mappings from aws-auth
+    /// (guarded against lockout; only at the resourceVersion read).
+    #[arg(long)]
+    cleanup_aws_auth: bool,
+    /// The mode to end in; API (irreversible: aws-auth stops counting) is
+    /// guarded against lockout.
+    #[arg(long, value_enum, value_name = "MODE", default_value_t = TargetMode::ApiAndConfigMap)]
+    target_mode: TargetMode,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum TargetMode {
+    #[value(name = "API_AND_CONFIG_MAP", alias = "api-and-config-map")]
+    ApiAndConfigMap,
+    #[value(name = "API", alias = "api")]
+    Api,
+}
+
+#[derive(Debug, Args)]
+struct RawApply {
+    /// A plan saved with `plan --cluster NAME --out FILE`; refused when the
+    /// cluster changed since.
+    #[arg(value_name = "PLAN_FILE")]
+    plan_file: Option<PathBuf>,
+    /// The EKS cluster's name (from the plan file when one is given).
+    #[arg(long, value_name = "NAME", required_unless_present = "plan_file")]
+    cluster: Option<String>,
+    #[command(flatten)]
+    connection: RawConnection,
+    /// Human decisions that settle `error` findings (see the README); repeatable.
+    #[arg(long, value_name = "FILE")]
+    overrides: Vec<PathBuf>,
+    /// Expand `sso` matchers into one entry per matching role.
+    #[arg(long)]
+    expand_sso: bool,
+    /// Replace groups bound only to cluster-admin/admin/edit/view by access policies.
+    #[arg(long)]
+    policies_from_rbac: bool,
+    #[command(flatten)]
+    extras: RawExtras,
+    /// Do not ask: apply (scripts). Switching to API also needs --confirm-irreversible.
+    #[arg(long)]
+    yes: bool,
+    /// With --yes, allow the irreversible switch to API without typing the cluster name.
+    #[arg(long, requires = "yes")]
+    confirm_irreversible: bool,
+    /// The journal (default: $XDG_STATE_HOME/migrate-auth/ACCOUNT/REGION/CLUSTER.journal).
+    #[arg(long, value_name = "FILE")]
+    journal: Option<PathBuf>,
+    /// On a failure, leave what was done in place instead of undoing it.
+    #[arg(long)]
+    no_rollback: bool,
+    /// How long to wait for an authentication-mode update (e.g. 30m, 90s).
+    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = parse_duration)]
+    wait_timeout: Duration,
+    /// How often to poll the update (e.g. 10s, 500ms).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    poll_interval: Duration,
+}
+
+#[derive(Debug, Args)]
+struct RawRollback {
+    /// The journal of the run to undo.
+    #[arg(long, value_name = "FILE")]
+    journal: PathBuf,
+    #[command(flatten)]
+    connection: RawConnection,
+    /// Do not ask.
+    #[arg(long)]
+    yes: bool,
+}
+
+/// "30m", "90s", "250ms", "1h" -> a duration.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (n, unit) = s.split_at(split);
+    let n: u64 = n
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration like 30m, 90s or 500ms"))?;
+    let d = match unit {
+        "ms" => Duration::from_millis(n),
+        "s" | "" => Duration::from_secs(n),
+        "m" => Duration::from_secs(n * 60),
+        "h" => Duration::from_secs(n * 3600),
+        _ => return Err(format!("{s:?}: unit must be ms, s, m or h")),
+    };
+    Ok(d)
 }
 
 /// How to reach a live cluster.
@@ -134,6 +234,12 @@ struct RawPlan {
     /// Exit 1 when any finding is at least this severe.
     #[arg(long, value_enum, value_name = "SEVERITY")]
     fail_on: Option<FailOn>,
+    /// Save the plan for `apply FILE` (live plans only), with a fingerprint
+    /// of the state it was computed from.
+    #[arg(long, value_name = "FILE", requires = "cluster")]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    extras: RawExtras,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -211,6 +317,32 @@ pub struct PlanSettings {
     pub color: bool,
     pub detailed_exitcode: bool,
     pub fail_on: Option<Severity>,
+    /// `--out`: save the plan here (live only).
+    pub out: Option<PathBuf>,
+    pub extras: Extras,
+}
+
+/// Checked settings of `apply`.
+#[derive(Debug, Clone)]
+pub struct ApplySettings {
+    /// How to plan (always live).
+    pub plan: PlanSettings,
+    /// A saved plan to carry out instead.
+    pub plan_file: Option<PathBuf>,
+    pub yes: bool,
+    pub confirm_irreversible: bool,
+    pub journal: Option<PathBuf>,
+    pub no_rollback: bool,
+    pub wait: Wait,
+}
+
+/// Checked settings of `rollback`. The cluster's name (and region, unless
+/// given) come from the journal.
+#[derive(Debug, Clone)]
+pub struct RollbackSettings {
+    pub journal: PathBuf,
+    pub live: LiveSettings,
+    pub yes: bool,
 }
 
 /// A checked command.
@@ -218,6 +350,15 @@ pub struct PlanSettings {
 pub enum Command {
     Plan(PlanSettings),
     Snapshot(SnapshotSettings),
+    Apply(ApplySettings),
+    Rollback(RollbackSettings),
+}
+
+fn extras(e: RawExtras) -> Extras {
+    Extras {
+        cleanup_aws_auth: e.cleanup_aws_auth,
+        target_api: e.target_mode == TargetMode::Api,
+    }
 }
 
 /// What parsing the command line produced.
@@ -260,7 +401,7 @@ fn live_settings(
     if c.concurrency == 0 || c.concurrency > 64 {
         bail!("--concurrency must be between 1 and 64");
     }
-    if cluster.is_empty() {
+    if cluster.is_empty() && !describe_all {
         bail!("--cluster needs a name");
     }
     for role in c.assume_role.iter().chain(&c.lookup_role) {
@@ -291,6 +432,14 @@ fn live_settings(
 fn check(raw: Raw) -> Result<Command> {
     let p = match raw.command {
         RawCommand::Plan(p) => p,
+        RawCommand::Apply(a) => return check_apply(a),
+        RawCommand::Rollback(r) => {
+            return Ok(Command::Rollback(RollbackSettings {
+                journal: r.journal,
+                live: live_settings(String::new(), r.connection, false, true)?,
+                yes: r.yes,
+            }))
+        }
         RawCommand::Snapshot(s) => {
             return Ok(Command::Snapshot(SnapshotSettings {
                 live: live_settings(s.cluster, s.connection, s.expand_sso, true)?,
@@ -301,6 +450,9 @@ fn check(raw: Raw) -> Result<Command> {
             }))
         }
     };
+    if p.out.is_none() && (p.extras.cleanup_aws_auth || p.extras.target_mode == TargetMode::Api) {
+        bail!("--cleanup-aws-auth and --target-mode shape a saved plan: give --out FILE too (or pass them to apply)");
+    }
     if let Some(a) = &p.account {
         if a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()) {
             bail!("--account {a:?} is not a 12-digit AWS account id");
@@ -331,9 +483,12 @@ fn check(raw: Raw) -> Result<Command> {
         }
     };
     let source = match (p.cluster, p.aws_auth_file) {
-        (Some(cluster), _) => {
-            Source::Live(live_settings(cluster, p.connection, p.expand_sso, false)?)
-        }
+        (Some(cluster), _) => Source::Live(live_settings(
+            cluster,
+            p.connection,
+            p.expand_sso,
+            p.out.is_some(),
+        )?),
         (None, Some(file)) => Source::Files {
             aws_auth: if file.as_os_str() == "-" {
                 Input::Stdin
@@ -362,6 +517,55 @@ fn check(raw: Raw) -> Result<Command> {
             FailOn::Warning => Severity::Warning,
             FailOn::Error => Severity::Error,
         }),
+        out: p.out,
+        extras: extras(p.extras),
+    }))
+}
+
+fn check_apply(a: RawApply) -> Result<Command> {
+    let extras_given = a.extras.cleanup_aws_auth || a.extras.target_mode == TargetMode::Api;
+    if a.plan_file.is_some()
+        && (extras_given || !a.overrides.is_empty() || a.policies_from_rbac || a.expand_sso)
+    {
+        bail!("with a plan file, what to do comes from the plan: give --cleanup-aws-auth, --target-mode, --overrides and the like to `plan --out` instead");
+    }
+    if a.poll_interval.is_zero() || a.wait_timeout.is_zero() {
+        bail!("--wait-timeout and --poll-interval must be more than 0");
+    }
+    let live = live_settings(
+        a.cluster.unwrap_or_default(),
+        a.connection,
+        a.expand_sso,
+        true,
+    )?;
+    Ok(Command::Apply(ApplySettings {
+        plan: PlanSettings {
+            source: Source::Live(live),
+            rbac_files: Vec::new(),
+            iam_files: Vec::new(),
+            overrides: a.overrides,
+            account: None,
+            partition: None,
+            options: Options {
+                expand_sso: a.expand_sso,
+                policies_from_rbac: a.policies_from_rbac,
+            },
+            format: Format::Text,
+            color: false,
+            detailed_exitcode: false,
+            fail_on: None,
+            out: None,
+            extras: extras(a.extras),
+        },
+        plan_file: a.plan_file,
+        yes: a.yes,
+        confirm_irreversible: a.confirm_irreversible,
+        journal: a.journal,
+        no_rollback: a.no_rollback,
+        wait: Wait {
+            timeout: a.wait_timeout,
+            poll: a.poll_interval,
+        },
     }))
 }
 

@@ -59,6 +59,23 @@ impl EntryType {
     pub fn is_standard(self) -> bool {
         self == EntryType::Standard
     }
+
+    /// The node identity EKS gives entries of a node type (DOMAIN.md section
+    /// 2): username and group. `None` for STANDARD.
+    pub fn node_identity(self) -> Option<(&'static str, &'static str)> {
+        match self {
+            EntryType::Standard => None,
+            EntryType::Ec2Linux
+            | EntryType::Ec2Windows
+            | EntryType::Ec2
+            | EntryType::HyperpodLinux => {
+                Some(("system:node:{{EC2PrivateDNSName}}", "system:nodes"))
+            }
+            EntryType::FargateLinux | EntryType::HybridLinux => {
+                Some(("system:node:{{SessionName}}", "system:nodes"))
+            }
+        }
+    }
 }
 
 impl fmt::Display for EntryType {

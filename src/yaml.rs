@@ -1,4 +1,5 @@
-//! The one module that parses YAML (and JSON, which YAML contains).
+//! The one module that parses YAML (and JSON, which YAML contains), and
+//! writes the little YAML the tool writes back (aws-auth's lists).
 //!
 //! Everything else in the crate sees a [`Node`] tree that remembers the line and
 //! column of every value, so findings can point at the line to fix. Swapping the
@@ -566,4 +567,48 @@ mod tests {
         assert!(matches!(err, YamlError::Syntax { .. }));
         assert!(err.line() >= 1);
     }
+}
+
+/// A value to write back into an aws-auth data key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Emit {
+    Str(String),
+    List(Vec<String>),
+    /// A nested mapping of strings, in order.
+    Map(Vec<(String, String)>),
+}
+
+/// Writes a block sequence of mappings (what `mapRoles` and `mapUsers` hold).
+/// Every scalar is double-quoted the JSON way, which YAML reads back as the
+/// same string, so no value can change type (`"true"`, `"0123"`) on the way.
+pub fn emit_items(items: &[Vec<(String, Emit)>]) -> String {
+    let q = |s: &str| serde_json::to_string(s).unwrap_or_default();
+    let mut out = String::new();
+    for fields in items {
+        for (i, (key, value)) in fields.iter().enumerate() {
+            out.push_str(if i == 0 { "- " } else { "  " });
+            out.push_str(&q(key));
+            match value {
+                Emit::Str(s) => {
+                    out.push_str(": ");
+                    out.push_str(&q(s));
+                    out.push('\n');
+                }
+                Emit::List(list) if list.is_empty() => out.push_str(": []\n"),
+                Emit::List(list) => {
+                    out.push_str(":\n");
+                    for s in list {
+                        out.push_str(&format!("  - {}\n", q(s)));
+                    }
+                }
+                Emit::Map(pairs) => {
+                    out.push_str(":\n");
+                    for (k, v) in pairs {
+                        out.push_str(&format!("    {}: {}\n", q(k), q(v)));
+                    }
+                }
+            }
+        }
+    }
+    out
 }

@@ -1,7 +1,10 @@
 //! The commands: each reads its inputs (files, stdin), runs the pure core and
 //! writes the result. The edge of the program, with anyhow errors.
 
+pub mod apply;
+mod confirm;
 pub mod plan;
+pub mod rollback;
 pub mod snapshot;
 
 use std::io::Read;

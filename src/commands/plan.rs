@@ -21,7 +21,10 @@ use crate::render;
 /// # Errors
 /// Unreadable or malformed inputs, and flags that contradict the current state.
 pub fn run(s: &PlanSettings) -> Result<Outcome> {
-    let plan = build(s)?;
+    let plan = match &s.out {
+        Some(out) => super::apply::save_plan(s, out)?,
+        None => build(s)?,
+    };
     let text = render::render(&plan, s.format, s.color);
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())?;
@@ -37,16 +40,49 @@ pub fn run(s: &PlanSettings) -> Result<Outcome> {
     })
 }
 
+/// What a plan is computed from, read from files or a live cluster.
+pub(crate) struct Inputs {
+    /// The aws-auth label used in findings, and its bytes.
+    label: String,
+    aws_auth_bytes: Vec<u8>,
+    /// Where the current state came from, and the state.
+    state: Option<(String, CurrentState)>,
+    undescribed: Vec<String>,
+    iam: IamDump,
+    rbac_texts: Vec<(String, Vec<u8>)>,
+    known_policies: Option<Vec<String>>,
+    gaps: Vec<String>,
+}
+
+impl Inputs {
+    /// The inputs read live from `cluster`.
+    pub(crate) fn live(cluster: &str, g: crate::live::Gathered) -> Inputs {
+        // An absent aws-auth is an empty one.
+        let yaml = g
+            .aws_auth_yaml
+            .unwrap_or_else(|| crate::live::EMPTY_AWS_AUTH.to_string());
+        Inputs {
+            label: crate::live::AWS_AUTH_LABEL.to_string(),
+            aws_auth_bytes: yaml.into_bytes(),
+            state: Some((
+                format!("cluster {cluster} (read live as {})", g.caller_arn),
+                g.state,
+            )),
+            undescribed: g.undescribed,
+            iam: g.iam,
+            rbac_texts: vec![(format!("cluster {cluster} RBAC"), g.rbac_json.into_bytes())],
+            known_policies: Some(g.policies),
+            gaps: g.gaps,
+        }
+    }
+}
+
 /// Reads every input and computes the plan.
 ///
 /// # Errors
 /// As [`run`].
 pub fn build(s: &PlanSettings) -> Result<Plan> {
-    let mut iam = IamDump::default();
-    let mut rbac_texts: Vec<(String, Vec<u8>)> = Vec::new();
-    let mut known_policies = None;
-    let mut gaps: Vec<String> = Vec::new();
-    let (label, aws_auth_bytes, state, undescribed) = match &s.source {
+    let inputs = match &s.source {
         Source::Files {
             aws_auth,
             current_file,
@@ -61,30 +97,40 @@ pub fn build(s: &PlanSettings) -> Result<Plan> {
                 }
                 None => None,
             };
-            (aws_auth.label(), read_input(aws_auth)?, state, Vec::new())
+            Inputs {
+                label: aws_auth.label(),
+                aws_auth_bytes: read_input(aws_auth)?,
+                state,
+                undescribed: Vec::new(),
+                iam: IamDump::default(),
+                rbac_texts: Vec::new(),
+                known_policies: None,
+                gaps: Vec::new(),
+            }
         }
         Source::Live(live) => {
             let g = runtime()?.block_on(crate::live::gather(live))?;
-            iam = g.iam;
-            gaps = g.gaps;
-            known_policies = Some(g.policies);
-            rbac_texts.push((
-                format!("cluster {} RBAC", live.cluster),
-                g.rbac_json.into_bytes(),
-            ));
-            // An absent aws-auth is an empty one.
-            let yaml = g
-                .aws_auth_yaml
-                .unwrap_or_else(|| crate::live::EMPTY_AWS_AUTH.to_string());
-            let origin = format!("cluster {} (read live as {})", live.cluster, g.caller_arn);
-            (
-                crate::live::AWS_AUTH_LABEL.to_string(),
-                yaml.into_bytes(),
-                Some((origin, g.state)),
-                g.undescribed,
-            )
+            Inputs::live(&live.cluster, g)
         }
     };
+    build_from(s, inputs)
+}
+
+/// Computes the plan from inputs already read (plus the files `s` names).
+///
+/// # Errors
+/// As [`run`].
+pub(crate) fn build_from(s: &PlanSettings, inputs: Inputs) -> Result<Plan> {
+    let Inputs {
+        label,
+        aws_auth_bytes,
+        state,
+        undescribed,
+        mut iam,
+        mut rbac_texts,
+        known_policies,
+        gaps,
+    } = inputs;
     let aws_auth = reader::read(&label, &aws_auth_bytes)?;
     for f in &s.rbac_files {
         rbac_texts.push((f.display().to_string(), read_file(f)?));

@@ -5,6 +5,7 @@
 //! a time; throttling and 5xx are retried by the SDK.
 
 pub mod aws;
+pub mod change;
 pub mod eks;
 pub mod iam;
 pub mod kubernetes;
@@ -64,6 +65,22 @@ pub enum LiveError {
     /// The Kubernetes API could not be read.
     #[error("Kubernetes API: {message}")]
     Kubernetes { message: String },
+    /// aws-auth is not as expected (edited concurrently or since the plan).
+    #[error("{message}")]
+    AwsAuthChanged { message: String },
+    /// An authentication-mode update ended without success.
+    #[error("authentication-mode update {id} ended {status}: {errors}")]
+    UpdateFailed {
+        id: String,
+        status: String,
+        errors: String,
+    },
+    /// An authentication-mode update was still in progress at the timeout.
+    #[error("authentication-mode update {id} was still in progress after {waited:?}; it may yet finish: check with `aws eks describe-update`, then run apply again")]
+    UpdateTimedOut {
+        id: String,
+        waited: std::time::Duration,
+    },
 }
 
 /// What to read and how.
@@ -90,6 +107,8 @@ pub struct Gathered {
     pub undescribed: Vec<String>,
     /// The aws-auth ConfigMap rendered as `kubectl get -o yaml` would; `None` when absent.
     pub aws_auth_yaml: Option<String>,
+    /// aws-auth's data exactly as stored; `None` when absent.
+    pub aws_auth_data: Option<crate::steps::ConfigMapData>,
     /// ClusterRoleBindings and RoleBindings as a JSON `List`.
     pub rbac_json: String,
     /// Live IAM answers for the principals aws-auth names.
@@ -100,11 +119,33 @@ pub struct Gathered {
     pub gaps: Vec<String>,
 }
 
+/// The clients of one cluster, and who is calling.
+#[derive(Clone)]
+pub struct Connection {
+    pub caller_arn: String,
+    pub account: String,
+    pub region: String,
+    pub config: aws_config::SdkConfig,
+    pub eks: aws_sdk_eks::Client,
+    pub kube: kube::Client,
+    pub cluster: eks::ClusterDescription,
+}
+
 /// Reads the cluster.
 ///
 /// # Errors
 /// [`LiveError`] saying which call failed and why.
 pub async fn gather(s: &LiveSettings) -> Result<Gathered, LiveError> {
+    let conn = connect(s).await?;
+    read(&conn, s).await
+}
+
+/// Loads the AWS configuration, checks who is calling, describes the cluster
+/// and builds a Kubernetes client for it (kubeconfig, or an EKS token).
+///
+/// # Errors
+/// [`LiveError`] saying which call failed and why.
+pub async fn connect(s: &LiveSettings) -> Result<Connection, LiveError> {
     let config = aws::load(&s.aws).await?;
     let region = config
         .region()
@@ -119,9 +160,7 @@ pub async fn gather(s: &LiveSettings) -> Result<Gathered, LiveError> {
     let account = caller.account().unwrap_or_default().to_string();
     let caller_arn = caller.arn().unwrap_or_default().to_string();
     let eks = aws_sdk_eks::Client::new(&config);
-    let iam_client = aws_sdk_iam::Client::new(&config);
     let cluster = eks::describe_cluster(&eks, &s.cluster).await?;
-
     let kubeconfigs = kubernetes::kubeconfig_paths(&s.kube);
     let kube = if !kubeconfigs.is_empty() {
         kubernetes::from_kubeconfig(
@@ -160,6 +199,32 @@ pub async fn gather(s: &LiveSettings) -> Result<Gathered, LiveError> {
         kubernetes::from_endpoint(endpoint, cluster.certificate_authority.as_deref(), token)?
     };
 
+    Ok(Connection {
+        caller_arn,
+        account,
+        region,
+        config,
+        eks,
+        kube,
+        cluster,
+    })
+}
+
+/// Reads aws-auth, RBAC, the access entries and IAM through `conn`.
+///
+/// # Errors
+/// [`LiveError`] saying which call failed and why.
+pub async fn read(conn: &Connection, s: &LiveSettings) -> Result<Gathered, LiveError> {
+    let Connection {
+        caller_arn,
+        account,
+        config,
+        eks,
+        kube,
+        cluster,
+        ..
+    } = conn.clone();
+    let iam_client = aws_sdk_iam::Client::new(&config);
     let concurrency = s.concurrency.max(1);
     // One limit bounds every describe and lookup below.
     let limit = Semaphore::new(concurrency);
@@ -171,6 +236,13 @@ pub async fn gather(s: &LiveSettings) -> Result<Gathered, LiveError> {
         kubernetes::rbac_bindings(&kube),
     )?;
     let aws_auth_yaml = aws_auth.as_ref().map(kubernetes::render_configmap);
+    let aws_auth_data = aws_auth.as_ref().map(|cm| {
+        cm.data
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .collect::<crate::steps::ConfigMapData>()
+    });
     let named = named_principals(aws_auth_yaml.as_deref());
 
     // Describe the entries that matter: those aws-auth names (by account and
@@ -260,6 +332,7 @@ pub async fn gather(s: &LiveSettings) -> Result<Gathered, LiveError> {
         state,
         undescribed,
         aws_auth_yaml,
+        aws_auth_data,
         rbac_json,
         iam,
         policies,

@@ -3,8 +3,10 @@
 //!
 //! - [`text`]: terraform-like, for a terminal (colour optional);
 //! - [`json`]: the stable `schemaVersion: 1` contract for scripts;
-//! - [`markdown`]: a pull-request comment.
+//! - [`markdown`]: a pull-request comment;
+//! - [`diff`]: what `apply` shows before it asks (steps, not a plan).
 
+pub mod diff;
 pub mod json;
 pub mod markdown;
 pub mod text;

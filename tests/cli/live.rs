@@ -10,19 +10,19 @@ use serde_json::Value;
 
 use crate::{run_in, Run};
 
-const ACCT: &str = "111122223333";
+pub(crate) const ACCT: &str = "111122223333";
 const OTHER: &str = "444455556666";
-const KEY: &str = "AKIAMIGRATEAUTHTEST";
+pub(crate) const KEY: &str = "AKIAMIGRATEAUTHTEST";
 const TOKEN: &str = "kube-token-for-tests";
 const ADMIN_POLICY: &str = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy";
 const SSO: &str = "arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_Admin_0123456789abcdef";
 
 /// The emulators, the runtime they run on, and a home with a kubeconfig.
-struct Live {
+pub(crate) struct Live {
     _rt: tokio::runtime::Runtime,
-    aws: Aws,
-    kube: Kube,
-    home: PathBuf,
+    pub(crate) aws: Aws,
+    pub(crate) kube: Kube,
+    pub(crate) home: PathBuf,
 }
 
 const AWS_AUTH: &str = "- rolearn: arn:aws:iam::111122223333:role/NodeRole
@@ -41,7 +41,7 @@ const AWS_AUTH: &str = "- rolearn: arn:aws:iam::111122223333:role/NodeRole
   groups: [partners]
 ";
 
-fn world(mode: &str) -> AwsWorld {
+pub(crate) fn world(mode: &str) -> AwsWorld {
     let mut w = AwsWorld::default();
     let mut cluster = sample_cluster("prod", ACCT);
     cluster.authentication_mode = mode.into();
@@ -64,7 +64,7 @@ fn world(mode: &str) -> AwsWorld {
     w
 }
 
-fn kube_world(aws_auth: Option<&str>) -> KubeWorld {
+pub(crate) fn kube_world(aws_auth: Option<&str>) -> KubeWorld {
     let mut k = KubeWorld::with_token(TOKEN);
     if let Some(text) = aws_auth {
         let data = BTreeMap::from([("mapRoles".to_string(), text.to_string())]);
@@ -80,7 +80,7 @@ fn kube_world(aws_auth: Option<&str>) -> KubeWorld {
     k
 }
 
-fn start(aws: AwsWorld, kube: KubeWorld) -> Live {
+pub(crate) fn start(aws: AwsWorld, kube: KubeWorld) -> Live {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -114,37 +114,48 @@ fn start(aws: AwsWorld, kube: KubeWorld) -> Live {
 }
 
 impl Live {
-    /// Runs the binary with the emulators' environment, changed by `changes`
-    /// (a `None` value removes the variable).
-    fn run_env(&self, args: &[&str], changes: &[(&str, Option<&str>)]) -> Run {
+    /// The emulators' environment, changed by `changes` (a `None` value
+    /// removes the variable).
+    pub(crate) fn env(&self, changes: &[(&str, Option<&str>)]) -> Vec<(String, String)> {
         let kubeconfig = self.home.join("kubeconfig");
         let none = self.home.join("no-such-file");
-        let endpoint = self.aws.endpoint();
-        let mut env: Vec<(&str, &str)> = vec![
-            ("AWS_ENDPOINT_URL", endpoint.as_str()),
-            ("AWS_ACCESS_KEY_ID", KEY),
-            ("AWS_SECRET_ACCESS_KEY", "secret"),
-            ("AWS_REGION", "us-east-1"),
-            ("AWS_EC2_METADATA_DISABLED", "true"),
-            ("AWS_CONFIG_FILE", none.to_str().unwrap()),
-            ("AWS_SHARED_CREDENTIALS_FILE", none.to_str().unwrap()),
-            ("HOME", self.home.to_str().unwrap()),
-            ("KUBECONFIG", kubeconfig.to_str().unwrap()),
-        ];
+        let path = |p: PathBuf| p.to_str().unwrap().to_string();
+        let mut env: Vec<(String, String)> = [
+            ("AWS_ENDPOINT_URL", self.aws.endpoint()),
+            ("AWS_ACCESS_KEY_ID", KEY.into()),
+            ("AWS_SECRET_ACCESS_KEY", "secret".into()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("AWS_EC2_METADATA_DISABLED", "true".into()),
+            ("AWS_CONFIG_FILE", path(none.clone())),
+            ("AWS_SHARED_CREDENTIALS_FILE", path(none)),
+            ("HOME", path(self.home.clone())),
+            ("KUBECONFIG", path(kubeconfig)),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
         for (name, value) in changes {
             env.retain(|(n, _)| n != name);
             if let Some(v) = value {
-                env.push((name, v));
+                env.push((name.to_string(), v.to_string()));
             }
         }
+        env
+    }
+
+    /// Runs the binary with the emulators' environment, changed by `changes`
+    /// (a `None` value removes the variable).
+    pub(crate) fn run_env(&self, args: &[&str], changes: &[(&str, Option<&str>)]) -> Run {
+        let env = self.env(changes);
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         run_in(&self.home, args, b"", &env)
     }
 
-    fn run_with(&self, args: &[&str], key: &str) -> Run {
+    pub(crate) fn run_with(&self, args: &[&str], key: &str) -> Run {
         self.run_env(args, &[("AWS_ACCESS_KEY_ID", Some(key))])
     }
 
-    fn run(&self, args: &[&str]) -> Run {
+    pub(crate) fn run(&self, args: &[&str]) -> Run {
         self.run_with(args, KEY)
     }
 

@@ -5,8 +5,12 @@
 //!   outputs and its hand-written `expect` file (`UPDATE_GOLDEN=1` rewrites the
 //!   expected outputs; review the diff before committing);
 //! - `behaviour`: exit codes, stdin, renderers, colour, bad input;
-//! - `fuzz`: the reader never panics or hangs on mutated input.
+//! - `fuzz`: the reader never panics or hangs on mutated input;
+//! - `live`: `plan --cluster` and `snapshot` against the emulators;
+//! - `apply`: `apply` and `rollback` against the emulators: faults, crashes,
+//!   stale plans, the lockout guard, prompts.
 
+mod apply;
 mod behaviour;
 mod fuzz;
 mod golden;

@@ -1,0 +1,67 @@
+//! Asking the person at the terminal (dialoguer). Never waits for input that
+//! cannot come: without a terminal, and without `--yes`, it refuses at once.
+
+use std::io::IsTerminal;
+
+use anyhow::{bail, Context as _, Result};
+use dialoguer::{Confirm, Input};
+
+/// True when there is someone to ask (stdin and stderr are terminals).
+fn interactive() -> bool {
+    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+}
+
+/// Asks `question` (default: no) unless `yes`.
+///
+/// # Errors
+/// No terminal and no `--yes`, the answer is no, or the terminal fails.
+pub(crate) fn ask(question: &str, yes: bool, flag_hint: &str) -> Result<()> {
+    if yes {
+        return Ok(());
+    }
+    if !interactive() {
+        bail!("nothing was changed: there is no terminal to confirm on; pass {flag_hint} to go ahead without asking");
+    }
+    let ok = Confirm::new()
+        .with_prompt(question)
+        .default(false)
+        .interact()
+        .context("reading the answer")?;
+    if !ok {
+        bail!("nothing was changed: not confirmed");
+    }
+    Ok(())
+}
+
+/// Confirms an irreversible step: the cluster's name typed in full, or
+/// `--yes` with `--confirm-irreversible`.
+///
+/// # Errors
+/// As [`ask`], or the typed name does not match.
+pub(crate) fn ask_irreversible(
+    cluster: &str,
+    what: &str,
+    yes: bool,
+    confirmed: bool,
+) -> Result<()> {
+    if yes {
+        if confirmed {
+            return Ok(());
+        }
+        bail!("nothing was changed: {what} cannot be undone; with --yes it also needs --confirm-irreversible (or run without --yes and type the cluster name)");
+    }
+    if !interactive() {
+        bail!("nothing was changed: {what} cannot be undone and there is no terminal to confirm on; pass --yes --confirm-irreversible");
+    }
+    let typed: String = Input::new()
+        .with_prompt(format!(
+            "{what} cannot be undone. Type the cluster name ({cluster}) to confirm"
+        ))
+        .allow_empty(true)
+        .interact_text()
+        .context("reading the answer")?;
+    if typed.trim() != cluster {
+        bail!("nothing was changed: the name typed is not {cluster}");
+    }
+    Ok(())
+}

@@ -1,0 +1,257 @@
+//! The lockout guard: before aws-auth loses mappings (`--cleanup-aws-auth`) or
+//! stops counting (`--target-mode API`), it checks, on the entries as they will
+//! be after the steps, that nobody is cut off: no `error` finding stands, every
+//! migrated mapping has its entry, someone keeps cluster-admin, and the caller
+//! keeps access. Each failed check is a reason, in words. Pure.
+
+use crate::arn::{Arn, PrincipalKind};
+use crate::entry::{EntryType, ScopeType, CLUSTER_ADMIN_POLICY};
+use crate::finding::Severity;
+use crate::inputs::current::{AuthMode, CurrentEntry};
+use crate::planner::Plan;
+use crate::reader::{AwsAuth, Standing, Target};
+use crate::steps::Step;
+
+/// Why the guard refuses; empty when it lets the steps through.
+///
+/// `after` is the projection of the access entries after `steps`; `kept` is
+/// aws-auth as it will be (after any cleanup); `caller` is the ARN STS gives
+/// for the caller (`None`: checked later, with [`access_check`]).
+pub fn check(
+    plan: &Plan,
+    steps: &[Step],
+    after: &[CurrentEntry],
+    kept: &AwsAuth,
+    caller: Option<&str>,
+) -> Vec<String> {
+    let Some(what) = guarded(steps) else {
+        return Vec::new();
+    };
+    let mut why = Vec::new();
+    for f in plan
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+    {
+        let who = f
+            .principal_arn
+            .as_deref()
+            .map(|p| format!(" ({p})"))
+            .unwrap_or_default();
+        why.push(format!(
+            "an error finding stands: {}{who}: {}",
+            f.code.as_str(),
+            f.message
+        ));
+    }
+    for d in &plan.desired {
+        if !after
+            .iter()
+            .any(|e| e.principal_arn.eq_ignore_ascii_case(&d.principal_arn))
+        {
+            why.push(format!(
+                "{} (aws-auth {}) would have no access entry",
+                d.principal_arn, d.source
+            ));
+        }
+    }
+    let mut why: Vec<String> = why
+        .into_iter()
+        .map(|w| format!("refusing {what}: {w}"))
+        .collect();
+    why.extend(access_check(steps, after, kept, caller));
+    why
+}
+
+/// What the guarded steps do, in words; `None` when no step is guarded.
+fn guarded(steps: &[Step]) -> Option<&'static str> {
+    let cleanup = steps
+        .iter()
+        .any(|s| matches!(s, Step::ReplaceAwsAuth { .. }));
+    let to_api = steps.iter().any(|s| {
+        matches!(
+            s,
+            Step::SwitchMode {
+                to: AuthMode::Api,
+                ..
+            }
+        )
+    });
+    match (cleanup, to_api) {
+        (true, true) => Some("removing mappings from aws-auth and switching to API"),
+        (true, false) => Some("removing mappings from aws-auth"),
+        (false, true) => Some("switching to API"),
+        (false, false) => None,
+    }
+}
+
+/// The checks that depend only on the state after the steps: someone keeps
+/// cluster-admin, and `caller` (when given) keeps access.
+pub fn access_check(
+    steps: &[Step],
+    after: &[CurrentEntry],
+    kept: &AwsAuth,
+    caller: Option<&str>,
+) -> Vec<String> {
+    let Some(what) = guarded(steps) else {
+        return Vec::new();
+    };
+    let to_api = steps.iter().any(|s| {
+        matches!(
+            s,
+            Step::SwitchMode {
+                to: AuthMode::Api,
+                ..
+            }
+        )
+    });
+    let mut why = Vec::new();
+    // aws-auth still counts only if the mode keeps it.
+    let aws_auth_counts = !to_api;
+    let live_mappings = || {
+        kept.mappings
+            .iter()
+            .filter(move |m| aws_auth_counts && m.standing == Standing::Active)
+    };
+    let admin_entry = after.iter().any(|e| {
+        e.entry_type == EntryType::Standard
+            && e.access_policies.iter().any(|p| {
+                p.policy_arn.ends_with(&format!("/{CLUSTER_ADMIN_POLICY}"))
+                    && p.access_scope.scope_type == ScopeType::Cluster
+            })
+    });
+    let admin_mapping = live_mappings().any(|m| m.groups.iter().any(|g| g == "system:masters"));
+    if !admin_entry && !admin_mapping {
+        why.push(format!(
+            "nobody would keep cluster-admin: no access entry would have {CLUSTER_ADMIN_POLICY} on the cluster"
+        ));
+    }
+    match caller.map(|c| (c, caller_principal(c))) {
+        None => {}
+        Some((caller, None)) => why.push(format!(
+            "the caller {caller} is not a role or user this tool can match with an access entry"
+        )),
+        Some((caller, Some((account, kind, name)))) => {
+            let same = |arn: &str| {
+                Arn::parse(arn).is_ok_and(|a| {
+                    a.account == account && a.kind == kind && a.name.eq_ignore_ascii_case(&name)
+                })
+            };
+            let by_entry = after.iter().any(|e| {
+                same(&e.principal_arn)
+                    && e.entry_type == EntryType::Standard
+                    && (!e.access_policies.is_empty() || !e.kubernetes_groups.is_empty())
+            });
+            let by_mapping = live_mappings().any(|m| match &m.target {
+                Target::Arn(a) => same(a.trim()) && !m.groups.is_empty(),
+                Target::Sso(_) => false,
+            });
+            if !by_entry && !by_mapping {
+                why.push(format!(
+                    "you ({caller}) would lose access: no access entry with a policy or group would be yours"
+                ));
+            }
+        }
+    }
+    why.into_iter()
+        .map(|w| format!("refusing {what}: {w}"))
+        .collect()
+}
+
+/// The IAM principal behind an STS caller ARN: (account, kind, name). An
+/// assumed role is its role (STS does not give the role's path).
+fn caller_principal(caller: &str) -> Option<(String, PrincipalKind, String)> {
+    let a = Arn::parse(caller).ok()?;
+    match a.kind {
+        PrincipalKind::AssumedRole | PrincipalKind::Role => {
+            Some((a.account, PrincipalKind::Role, a.name))
+        }
+        PrincipalKind::User => Some((a.account, PrincipalKind::User, a.name)),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::steps::{self, Extras};
+
+    const AWS_AUTH: &str = r#"apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: aws-auth
+  namespace: kube-system
+data:
+  mapRoles: |
+    - rolearn: arn:aws:iam::111122223333:role/admin
+      username: admin
+      groups: [system:masters]
+    - rolearn: arn:aws:iam::111122223333:role/dev
+      username: dev
+      groups: [developers]
+"#;
+
+    fn run(text: &str, caller: &str, extras: Extras) -> Vec<String> {
+        let plan =
+            crate::plan_aws_auth_only("a", text.as_bytes(), Default::default()).expect("plans");
+        let s = steps::steps(&plan, None, extras);
+        let after = steps::project(&plan.current.entries, &s);
+        let empty = AwsAuth::default();
+        check(&plan, &s, &after, &empty, Some(caller))
+    }
+
+    const API: Extras = Extras {
+        cleanup_aws_auth: false,
+        target_api: true,
+    };
+
+    #[test]
+    fn lets_an_admin_caller_through() {
+        let why = run(
+            AWS_AUTH,
+            "arn:aws:sts::111122223333:assumed-role/admin/me",
+            API,
+        );
+        assert!(why.is_empty(), "{why:?}");
+    }
+
+    #[test]
+    fn refuses_when_the_caller_would_lose_access() {
+        let why = run(
+            AWS_AUTH,
+            "arn:aws:sts::111122223333:assumed-role/other/me",
+            API,
+        );
+        assert_eq!(why.len(), 1, "{why:?}");
+        assert!(why[0].contains("would lose access"), "{why:?}");
+    }
+
+    #[test]
+    fn refuses_when_nobody_keeps_cluster_admin() {
+        let text = AWS_AUTH.replace("system:masters", "readers");
+        let why = run(
+            &text,
+            "arn:aws:sts::111122223333:assumed-role/admin/me",
+            API,
+        );
+        assert!(why.iter().any(|w| w.contains("cluster-admin")), "{why:?}");
+    }
+
+    #[test]
+    fn refuses_while_an_error_finding_stands() {
+        let text = AWS_AUTH.replace("username: dev", "username: system:dev");
+        let why = run(
+            &text,
+            "arn:aws:sts::111122223333:assumed-role/admin/me",
+            API,
+        );
+        assert!(why.iter().any(|w| w.contains("error finding")), "{why:?}");
+    }
+
+    #[test]
+    fn says_nothing_without_cleanup_or_api() {
+        let text = AWS_AUTH.replace("system:masters", "readers");
+        let why = run(&text, "arn:aws:iam::111122223333:user/x", Extras::default());
+        assert!(why.is_empty());
+    }
+}

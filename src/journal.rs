@@ -1,0 +1,306 @@
+//! The write-ahead journal: one JSON object per line, appended and flushed to
+//! disk (fsync) before each change (the step, with what undoes it) and after
+//! it (the outcome), so a run killed at any point can be undone from the file
+//! alone. The file is created 0600; one file per cluster holds all its runs.
+//!
+//! A *migration* is the last run together with the runs before it that it
+//! resumed (runs that neither finished nor were rolled back); `rollback`
+//! undoes the migration's changes that are not undone yet, newest first.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::live::change::{Outcome, Undone};
+use crate::steps::Step;
+
+/// What can go wrong with a journal.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    /// The file cannot be opened, written or synced.
+    #[error("journal {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A line is not a record.
+    #[error("journal {path}:{line}: not a journal record: {message}")]
+    Corrupt {
+        path: String,
+        line: usize,
+        message: String,
+    },
+    /// The journal holds no run.
+    #[error("journal {path} records no run")]
+    Empty { path: String },
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Ending {
+    /// Every step was made.
+    Applied,
+    /// A step failed and the run's changes were undone.
+    RolledBack,
+    /// A step failed and changes were left in place (`--no-rollback`, or an
+    /// undo failed).
+    Failed,
+}
+
+/// One line of the journal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "record")]
+pub enum Record {
+    /// A run starts.
+    #[serde(rename_all = "camelCase")]
+    Begin {
+        run: String,
+        cluster: String,
+        cluster_arn: String,
+        region: String,
+        caller: String,
+        at: u64,
+        steps: usize,
+    },
+    /// A change is about to be made.
+    #[serde(rename_all = "camelCase")]
+    Intent {
+        run: String,
+        step: usize,
+        change: Step,
+    },
+    /// It was made (or found already made).
+    #[serde(rename_all = "camelCase")]
+    Done {
+        run: String,
+        step: usize,
+        outcome: Outcome,
+    },
+    /// It failed.
+    #[serde(rename_all = "camelCase")]
+    Failed {
+        run: String,
+        step: usize,
+        error: String,
+    },
+    /// Its undo is about to be made (by the run itself or by `rollback`).
+    #[serde(rename_all = "camelCase")]
+    UndoIntent { run: String, step: usize },
+    /// It was undone.
+    #[serde(rename_all = "camelCase")]
+    Undone {
+        run: String,
+        step: usize,
+        result: Undone,
+    },
+    /// Its undo failed.
+    #[serde(rename_all = "camelCase")]
+    UndoFailed {
+        run: String,
+        step: usize,
+        error: String,
+    },
+    /// A run (or a rollback of it) ended.
+    #[serde(rename_all = "camelCase")]
+    End { run: String, ending: Ending },
+}
+
+/// An open journal, appending.
+pub struct Journal {
+    path: PathBuf,
+    file: File,
+}
+
+impl Journal {
+    /// Opens (or creates, mode 0600) the journal at `path` for appending.
+    ///
+    /// # Errors
+    /// [`JournalError::Io`] when it cannot be created or opened.
+    pub fn open(path: &Path) -> Result<Journal, JournalError> {
+        let io = |source| JournalError::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        let mut options = OpenOptions::new();
+        options.create(true).append(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = options.open(path).map_err(io)?;
+        Ok(Journal {
+            path: path.to_path_buf(),
+            file,
+        })
+    }
+
+    /// Appends `record` and syncs it to disk before returning.
+    ///
+    /// # Errors
+    /// [`JournalError::Io`] when it cannot be written or synced: the caller
+    /// must then not make the change.
+    pub fn append(&mut self, record: &Record) -> Result<(), JournalError> {
+        let mut line = serde_json::to_string(record).unwrap_or_default();
+        line.push('\n');
+        self.file
+            .write_all(line.as_bytes())
+            .and_then(|()| self.file.sync_data())
+            .map_err(|source| JournalError::Io {
+                path: self.path.display().to_string(),
+                source,
+            })
+    }
+
+    /// The journal's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// Reads every record of the journal at `path`. A last line cut short (the
+/// process was killed while writing it) is ignored: its change was not made.
+///
+/// # Errors
+/// [`JournalError`] when the file cannot be read or a complete line is not a record.
+pub fn read(path: &Path) -> Result<Vec<Record>, JournalError> {
+    let name = path.display().to_string();
+    let file = File::open(path).map_err(|source| JournalError::Io {
+        path: name.clone(),
+        source,
+    })?;
+    let lines: Vec<String> = BufReader::new(file)
+        .lines()
+        .collect::<Result<_, _>>()
+        .map_err(|source| JournalError::Io {
+            path: name.clone(),
+            source,
+        })?;
+    let mut out = Vec::new();
+    let last = lines.len();
+    for (i, line) in lines.iter().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<Record>(line) {
+            Ok(r) => out.push(r),
+            Err(_) if i + 1 == last => {}
+            Err(e) => {
+                return Err(JournalError::Corrupt {
+                    path: name,
+                    line: i + 1,
+                    message: e.to_string(),
+                })
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A change recorded in the journal, and how far it got.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recorded {
+    pub run: String,
+    pub step: usize,
+    pub change: Step,
+    /// `None`: the run stopped before it knew; `Some(Err)`: it failed.
+    pub outcome: Option<Result<Outcome, String>>,
+    /// Already undone.
+    pub undone: bool,
+}
+
+/// The runs of the latest migration and its changes, in the order they were made.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Migration {
+    /// The `Begin` record of its last run.
+    pub last_begin: Record,
+    pub changes: Vec<Recorded>,
+}
+
+/// The latest migration in `records`.
+///
+/// # Errors
+/// [`JournalError::Empty`] when no run is recorded.
+pub fn latest(path: &Path, records: &[Record]) -> Result<Migration, JournalError> {
+    // Runs in order, with how each ended (if it did).
+    let mut runs: Vec<(String, usize, Option<Ending>)> = Vec::new();
+    for (i, r) in records.iter().enumerate() {
+        match r {
+            Record::Begin { run, .. } => runs.push((run.clone(), i, None)),
+            Record::End { run, ending } => {
+                if let Some(x) = runs.iter_mut().rev().find(|x| x.0 == *run) {
+                    x.2 = Some(*ending);
+                }
+            }
+            _ => {}
+        }
+    }
+    let Some(last) = runs.last() else {
+        return Err(JournalError::Empty {
+            path: path.display().to_string(),
+        });
+    };
+    let last_begin = records[last.1].clone();
+    // Walk back over runs the migration resumed.
+    let mut first = runs.len() - 1;
+    while first > 0 && matches!(runs[first - 1].2, None | Some(Ending::Failed)) {
+        first -= 1;
+    }
+    let ids: Vec<&String> = runs[first..].iter().map(|r| &r.0).collect();
+    let mut changes: Vec<Recorded> = Vec::new();
+    for r in records {
+        if let Record::Intent { run, step, change } = r {
+            if ids.contains(&run) {
+                changes.push(Recorded {
+                    run: run.clone(),
+                    step: *step,
+                    change: change.clone(),
+                    outcome: None,
+                    undone: false,
+                });
+            }
+            continue;
+        }
+        let (run, step) = match r {
+            Record::Done { run, step, .. }
+            | Record::Failed { run, step, .. }
+            | Record::Undone { run, step, .. } => (run, *step),
+            _ => continue,
+        };
+        let Some(c) = changes
+            .iter_mut()
+            .rev()
+            .find(|c| c.run == *run && c.step == step)
+        else {
+            continue;
+        };
+        match r {
+            Record::Done { outcome, .. } => c.outcome = Some(Ok(*outcome)),
+            Record::Failed { error, .. } => c.outcome = Some(Err(error.clone())),
+            _ => c.undone = true,
+        }
+    }
+    Ok(Migration {
+        last_begin,
+        changes,
+    })
+}
+
+/// The default journal of a cluster:
+/// `$XDG_STATE_HOME/migrate-auth/ACCOUNT/REGION/CLUSTER.journal`
+/// (`~/.local/state` when XDG_STATE_HOME is unset).
+pub fn default_path(account: &str, region: &str, cluster: &str) -> PathBuf {
+    let base = std::env::var_os("XDG_STATE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
+        .unwrap_or_else(|| PathBuf::from("."));
+    base.join("migrate-auth")
+        .join(account)
+        .join(region)
+        .join(format!("{cluster}.journal"))
+}

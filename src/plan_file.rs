@@ -1,0 +1,266 @@
+//! The plan file: what `plan --out` writes and `apply FILE` carries out. It
+//! holds the steps, the guard's verdict, and the *basis*: the state the plan
+//! was computed from (mode, aws-auth's data, every access entry) with its
+//! SHA-256 fingerprint. `apply` reads the live state again and refuses the plan
+//! when the fingerprint differs, saying what changed. Pure (the caller reads
+//! and writes the bytes).
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::inputs::current::{AuthMode, CurrentEntry};
+use crate::steps::{ConfigMapData, Extras, Step};
+
+/// The only schema version this build reads and writes.
+pub const SCHEMA_VERSION: u32 = 1;
+const KIND: &str = "migrate-auth-plan";
+
+/// Why a plan file cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanFileError {
+    /// Not JSON of the right shape.
+    #[error("{file}: not a migrate-auth plan file: {message}")]
+    Invalid { file: String, message: String },
+    /// Another schema version.
+    #[error("{file}: plan schemaVersion {found}; this build reads {SCHEMA_VERSION}")]
+    Version { file: String, found: u32 },
+}
+
+/// The state a plan was computed from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Basis {
+    pub authentication_mode: AuthMode,
+    /// aws-auth's data; `None` when there is no aws-auth.
+    pub aws_auth: Option<ConfigMapData>,
+    /// Every access entry, sorted by principal ARN.
+    pub access_entries: Vec<CurrentEntry>,
+}
+
+impl Basis {
+    /// The basis of these facts (entries are sorted here).
+    pub fn new(
+        mode: AuthMode,
+        aws_auth: Option<ConfigMapData>,
+        mut entries: Vec<CurrentEntry>,
+    ) -> Basis {
+        entries.sort_by(|a, b| a.principal_arn.cmp(&b.principal_arn));
+        Basis {
+            authentication_mode: mode,
+            aws_auth,
+            access_entries: entries,
+        }
+    }
+
+    /// SHA-256 of the basis's canonical JSON, in hex.
+    pub fn fingerprint(&self) -> String {
+        let json = serde_json::to_vec(self).unwrap_or_default();
+        Sha256::digest(&json)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// What differs from `self` (the plan's) in `now`, in words.
+    pub fn changes(&self, now: &Basis) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.authentication_mode != now.authentication_mode {
+            out.push(format!(
+                "the authentication mode is {}, not {}",
+                now.authentication_mode, self.authentication_mode
+            ));
+        }
+        match (&self.aws_auth, &now.aws_auth) {
+            (Some(_), None) => out.push("kube-system/aws-auth was deleted".into()),
+            (None, Some(_)) => out.push("kube-system/aws-auth was created".into()),
+            (Some(a), Some(b)) => {
+                let keys: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+                for k in keys {
+                    match (a.get(k), b.get(k)) {
+                        (Some(x), Some(y)) if x != y => {
+                            out.push(format!("kube-system/aws-auth key {k} changed"))
+                        }
+                        (Some(_), None) => {
+                            out.push(format!("kube-system/aws-auth key {k} was removed"))
+                        }
+                        (None, Some(_)) => {
+                            out.push(format!("kube-system/aws-auth key {k} was added"))
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            (None, None) => {}
+        }
+        let find = |list: &[CurrentEntry], arn: &str| {
+            list.iter().find(|e| e.principal_arn == arn).cloned()
+        };
+        let arns: BTreeSet<&String> = self
+            .access_entries
+            .iter()
+            .chain(&now.access_entries)
+            .map(|e| &e.principal_arn)
+            .collect();
+        for arn in arns {
+            match (
+                find(&self.access_entries, arn),
+                find(&now.access_entries, arn),
+            ) {
+                (Some(_), None) => out.push(format!("access entry {arn} was deleted")),
+                (None, Some(_)) => out.push(format!("access entry {arn} was created")),
+                (Some(x), Some(y)) if x != y => out.push(format!("access entry {arn} changed")),
+                _ => {}
+            }
+        }
+        out
+    }
+}
+
+/// A saved plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanFile {
+    pub schema_version: u32,
+    pub kind: String,
+    pub cluster: String,
+    pub cluster_arn: String,
+    pub region: String,
+    /// [`Basis::fingerprint`] of `basis`.
+    pub fingerprint: String,
+    pub basis: Basis,
+    pub extras: Extras,
+    pub steps: Vec<Step>,
+    /// The lockout guard's reasons to refuse, found at plan time (the caller
+    /// is checked again at apply time).
+    pub refusals: Vec<String>,
+}
+
+impl PlanFile {
+    /// A plan file for `steps` computed from `basis`.
+    pub fn new(
+        cluster: (&str, &str, &str),
+        basis: Basis,
+        extras: Extras,
+        steps: Vec<Step>,
+        refusals: Vec<String>,
+    ) -> PlanFile {
+        PlanFile {
+            schema_version: SCHEMA_VERSION,
+            kind: KIND.into(),
+            cluster: cluster.0.into(),
+            cluster_arn: cluster.1.into(),
+            region: cluster.2.into(),
+            fingerprint: basis.fingerprint(),
+            basis,
+            extras,
+            steps,
+            refusals,
+        }
+    }
+
+    /// Reads a plan file.
+    ///
+    /// # Errors
+    /// [`PlanFileError`] when it is not a plan file of this schema version, or
+    /// its fingerprint does not match its basis (it was edited).
+    pub fn from_bytes(file: &str, bytes: &[u8]) -> Result<PlanFile, PlanFileError> {
+        let invalid = |message: String| PlanFileError::Invalid {
+            file: file.into(),
+            message,
+        };
+        let v: serde_json::Value =
+            serde_json::from_slice(bytes).map_err(|e| invalid(e.to_string()))?;
+        if v.get("kind").and_then(|k| k.as_str()) != Some(KIND) {
+            return Err(invalid(format!("no \"kind\": \"{KIND}\"")));
+        }
+        let found = v.get("schemaVersion").and_then(|k| k.as_u64()).unwrap_or(0);
+        if found != u64::from(SCHEMA_VERSION) {
+            return Err(PlanFileError::Version {
+                file: file.into(),
+                found: u32::try_from(found).unwrap_or(u32::MAX),
+            });
+        }
+        let p: PlanFile = serde_json::from_value(v).map_err(|e| invalid(e.to_string()))?;
+        if p.basis.fingerprint() != p.fingerprint {
+            return Err(invalid(
+                "its fingerprint does not match its basis (the file was edited)".into(),
+            ));
+        }
+        Ok(p)
+    }
+
+    /// The file's JSON.
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).unwrap_or_default();
+        s.push('\n');
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entry::EntryType;
+
+    fn entry(arn: &str, groups: &[&str]) -> CurrentEntry {
+        CurrentEntry {
+            principal_arn: arn.into(),
+            entry_type: EntryType::Standard,
+            username: None,
+            kubernetes_groups: groups.iter().map(|g| g.to_string()).collect(),
+            access_policies: Vec::new(),
+            eks_owned: None,
+        }
+    }
+
+    #[test]
+    fn round_trips_and_detects_edits() {
+        let basis = Basis::new(
+            AuthMode::ConfigMap,
+            None,
+            vec![entry("arn:b", &[]), entry("arn:a", &[])],
+        );
+        let p = PlanFile::new(
+            ("c", "arn:c", "eu-west-1"),
+            basis,
+            Extras::default(),
+            Vec::new(),
+            Vec::new(),
+        );
+        let back = PlanFile::from_bytes("p.json", p.to_json().as_bytes()).expect("reads back");
+        assert_eq!(back, p);
+        let edited = p.to_json().replace("arn:b", "arn:x");
+        let err = PlanFile::from_bytes("p.json", edited.as_bytes()).expect_err("edited");
+        assert!(err.to_string().contains("fingerprint"), "{err}");
+    }
+
+    #[test]
+    fn says_what_changed() {
+        let mut data = ConfigMapData::new();
+        data.insert("mapRoles".into(), "- rolearn: a\n".into());
+        let old = Basis::new(
+            AuthMode::ConfigMap,
+            Some(data.clone()),
+            vec![entry("arn:a", &[])],
+        );
+        data.insert("mapRoles".into(), "- rolearn: b\n".into());
+        let new = Basis::new(
+            AuthMode::ApiAndConfigMap,
+            Some(data),
+            vec![entry("arn:a", &["g"]), entry("arn:n", &[])],
+        );
+        assert_ne!(old.fingerprint(), new.fingerprint());
+        assert_eq!(
+            old.changes(&new),
+            [
+                "the authentication mode is API_AND_CONFIG_MAP, not CONFIG_MAP",
+                "kube-system/aws-auth key mapRoles changed",
+                "access entry arn:a changed",
+                "access entry arn:n was created",
+            ]
+        );
+        assert!(old.changes(&old).is_empty());
+    }
+}

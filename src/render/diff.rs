@@ -1,0 +1,208 @@
+//! The diff `apply` shows before asking: per principal, who it is today (its
+//! aws-auth mapping, or its entry when one exists, since entries win) against
+//! who the access entry makes it, as a line diff; aws-auth's own change as a
+//! unified diff; the mode changes; and a terraform-like summary line.
+
+use std::fmt::Write as _;
+
+use similar::{ChangeTag, TextDiff};
+
+use crate::inputs::current::{AuthMode, CurrentEntry};
+use crate::reader::{AwsAuth, Standing, Target};
+use crate::steps::{self, Step};
+
+/// Counts of what the steps change.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub add: usize,
+    pub change: usize,
+    pub destroy: usize,
+}
+
+/// The summary counts: a created entry adds; an updated entry, new policies
+/// of an existing entry, a mode switch or an aws-auth edit change.
+pub fn counts(steps: &[Step]) -> Counts {
+    let mut c = Counts::default();
+    let mut seen: Vec<&str> = Vec::new();
+    for s in steps {
+        match s {
+            Step::CreateEntry { principal_arn, .. } => {
+                c.add += 1;
+                seen.push(principal_arn);
+            }
+            Step::UpdateEntry { principal_arn, .. }
+            | Step::AssociatePolicy { principal_arn, .. } => {
+                if !seen.contains(&principal_arn.as_str()) {
+                    c.change += 1;
+                    seen.push(principal_arn);
+                }
+            }
+            Step::SwitchMode { .. } | Step::ReplaceAwsAuth { .. } => c.change += 1,
+        }
+    }
+    c
+}
+
+/// The diff of `steps` against `entries` (the access entries now) and
+/// `aws_auth` (what aws-auth says now).
+pub fn render(steps: &[Step], entries: &[CurrentEntry], aws_auth: &AwsAuth) -> String {
+    let mut out = String::new();
+    if steps.is_empty() {
+        out.push_str("No changes. The cluster already matches the plan.\n");
+        return out;
+    }
+    let after = steps::project(entries, steps);
+    let mut symbols: Vec<(char, &str)> = Vec::new();
+    let mut use_symbol = |c: char, what: &'static str| {
+        if !symbols.iter().any(|(s, _)| *s == c) {
+            symbols.push((c, what));
+        }
+    };
+    let mut body = String::new();
+    let mut shown: Vec<String> = Vec::new();
+    for s in steps {
+        match s {
+            Step::SwitchMode { from, to } if *to == AuthMode::Api => {
+                use_symbol('!', "irreversible");
+                let _ = writeln!(
+                    body,
+                    "  ! authentication mode: {from} -> {to} (cannot be undone: aws-auth stops counting)\n"
+                );
+            }
+            Step::SwitchMode { from, to } => {
+                use_symbol('~', "change");
+                let _ = writeln!(
+                    body,
+                    "  ~ authentication mode: {from} -> {to} (cannot be undone; aws-auth keeps working)\n"
+                );
+            }
+            Step::ReplaceAwsAuth { before, after } => {
+                use_symbol('~', "change");
+                let _ = writeln!(
+                    body,
+                    "  ~ kube-system/aws-auth: the migrated mappings are removed"
+                );
+                let keys: std::collections::BTreeSet<&String> =
+                    before.keys().chain(after.keys()).collect();
+                for k in keys {
+                    let (a, b) = (
+                        before.get(k).map(String::as_str).unwrap_or(""),
+                        after.get(k).map(String::as_str).unwrap_or(""),
+                    );
+                    if a == b {
+                        continue;
+                    }
+                    let diff = TextDiff::from_lines(a, b);
+                    let text = diff
+                        .unified_diff()
+                        .context_radius(2)
+                        .header(&format!("{k} (now)"), &format!("{k} (after)"))
+                        .to_string();
+                    for line in text.lines() {
+                        let _ = writeln!(body, "      {line}");
+                    }
+                }
+                body.push('\n');
+            }
+            Step::CreateEntry { principal_arn, .. }
+            | Step::UpdateEntry { principal_arn, .. }
+            | Step::AssociatePolicy { principal_arn, .. } => {
+                if shown.contains(principal_arn) {
+                    continue;
+                }
+                shown.push(principal_arn.clone());
+                let existing = entries
+                    .iter()
+                    .find(|e| e.principal_arn.eq_ignore_ascii_case(principal_arn));
+                let (symbol, what) = match s {
+                    Step::CreateEntry {
+                        entry_type,
+                        eks_owned: Some(owner),
+                        ..
+                    } => ('+', format!("{entry_type} entry; EKS makes it for {} at the switch, else it is created", owner.describe())),
+                    Step::CreateEntry { entry_type, .. } => ('+', format!("new {entry_type} access entry")),
+                    _ => ('~', "existing access entry changes".to_string()),
+                };
+                use_symbol(symbol, if symbol == '+' { "create" } else { "change" });
+                let _ = writeln!(body, "  {symbol} {principal_arn} ({what})");
+                let today = match existing {
+                    Some(e) => entry_lines(e),
+                    None => mapping_lines(aws_auth, principal_arn),
+                };
+                let will = after
+                    .iter()
+                    .find(|e| e.principal_arn.eq_ignore_ascii_case(principal_arn))
+                    .map(entry_lines)
+                    .unwrap_or_default();
+                let from = if existing.is_some() {
+                    "entry today"
+                } else {
+                    "aws-auth today"
+                };
+                let _ = writeln!(body, "      --- {from}\n      +++ access entry");
+                let diff = TextDiff::from_lines(&today, &will);
+                for change in diff.iter_all_changes() {
+                    let sign = match change.tag() {
+                        ChangeTag::Delete => '-',
+                        ChangeTag::Insert => '+',
+                        ChangeTag::Equal => ' ',
+                    };
+                    let _ = write!(body, "      {sign} {}", change.value());
+                }
+                body.push('\n');
+            }
+        }
+    }
+    out.push_str("migrate-auth will make these changes, in this order:\n");
+    for (s, what) in &symbols {
+        let _ = writeln!(out, "  {s} {what}");
+    }
+    out.push('\n');
+    out.push_str(&body);
+    let c = counts(steps);
+    let _ = writeln!(
+        out,
+        "Apply: {} to add, {} to change, {} to destroy.",
+        c.add, c.change, c.destroy
+    );
+    out
+}
+
+/// Who an entry makes someone, one fact per line.
+fn entry_lines(e: &CurrentEntry) -> String {
+    let mut s = format!("type: {}\n", e.entry_type);
+    if let Some((user, group)) = e.entry_type.node_identity() {
+        // EKS sets these itself.
+        let _ = writeln!(s, "username: {user}\ngroup: {group}");
+        return s;
+    }
+    if let Some(u) = &e.username {
+        let _ = writeln!(s, "username: {u}");
+    }
+    for g in &e.kubernetes_groups {
+        let _ = writeln!(s, "group: {g}");
+    }
+    for p in &e.access_policies {
+        let _ = writeln!(s, "policy: {} ({})", p.short_name(), p.access_scope);
+    }
+    s
+}
+
+/// Who aws-auth makes `arn` today (its live mapping), one fact per line.
+fn mapping_lines(aws_auth: &AwsAuth, arn: &str) -> String {
+    let m = aws_auth.mappings.iter().find(|m| {
+        m.standing == Standing::Active
+            && matches!(&m.target, Target::Arn(a) if a.trim().eq_ignore_ascii_case(arn))
+    });
+    let Some(m) = m else {
+        return String::new();
+    };
+    let mut s = String::new();
+    if let Some(u) = &m.username {
+        let _ = writeln!(s, "username: {u}");
+    }
+    for g in &m.groups {
+        let _ = writeln!(s, "group: {g}");
+    }
+    s
+}

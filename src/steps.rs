@@ -1,0 +1,496 @@
+//! The steps: the ordered API changes that carry out a plan, each holding
+//! everything needed to undo it (the previous username, groups, scope, the
+//! whole previous aws-auth). `apply` journals a step before making it and
+//! `rollback` undoes it from the journal alone. Also the projection of the
+//! access entries after the steps, which the lockout guard checks. Pure.
+
+use std::collections::{BTreeMap, HashSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::entry::{AccessPolicy, AccessScope, EntryType};
+use crate::inputs::current::{AuthMode, CurrentEntry, EksOwner};
+use crate::planner::{Action, Plan};
+use crate::reader::{self, AwsAuth, DataKey, Target};
+use crate::yaml::{self, Emit};
+
+/// aws-auth's data: key -> value, exactly as stored.
+pub type ConfigMapData = BTreeMap<String, String>;
+
+/// One change to the cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+pub enum Step {
+    /// UpdateClusterConfig: cannot be undone (modes only move forward).
+    #[serde(rename_all = "camelCase")]
+    SwitchMode { from: AuthMode, to: AuthMode },
+    /// CreateAccessEntry. Undone by deleting the entry, unless it already
+    /// existed (then it was adopted, not created).
+    #[serde(rename_all = "camelCase")]
+    CreateEntry {
+        principal_arn: String,
+        #[serde(rename = "type")]
+        entry_type: EntryType,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        username: Option<String>,
+        #[serde(default)]
+        kubernetes_groups: Vec<String>,
+        /// EKS makes this entry itself; finding it there is expected.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        eks_owned: Option<EksOwner>,
+    },
+    /// UpdateAccessEntry. Undone by setting the previous values back.
+    #[serde(rename_all = "camelCase")]
+    UpdateEntry {
+        principal_arn: String,
+        username: String,
+        kubernetes_groups: Vec<String>,
+        previous_username: String,
+        previous_kubernetes_groups: Vec<String>,
+    },
+    /// AssociateAccessPolicy. Undone by disassociating it, or by associating
+    /// the previous scope again.
+    #[serde(rename_all = "camelCase")]
+    AssociatePolicy {
+        principal_arn: String,
+        #[serde(flatten)]
+        policy: AccessPolicy,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        previous_scope: Option<AccessScope>,
+    },
+    /// Replaces aws-auth's data (the migrated mappings removed). Undone by
+    /// putting `before` back, only while aws-auth still holds `after`.
+    #[serde(rename_all = "camelCase")]
+    ReplaceAwsAuth {
+        before: ConfigMapData,
+        after: ConfigMapData,
+    },
+}
+
+impl Step {
+    /// A one-line description, for progress and reports.
+    pub fn describe(&self) -> String {
+        match self {
+            Step::SwitchMode { from, to } => format!("switch authentication mode {from} -> {to}"),
+            Step::CreateEntry {
+                principal_arn,
+                entry_type,
+                ..
+            } => format!("create {entry_type} access entry {principal_arn}"),
+            Step::UpdateEntry { principal_arn, .. } => {
+                format!("update access entry {principal_arn}")
+            }
+            Step::AssociatePolicy {
+                principal_arn,
+                policy,
+                ..
+            } => format!(
+                "associate {} ({}) with {principal_arn}",
+                policy.short_name(),
+                policy.access_scope
+            ),
+            Step::ReplaceAwsAuth { .. } => {
+                "remove the migrated mappings from kube-system/aws-auth".into()
+            }
+        }
+    }
+
+    /// True for the one step that can never be undone.
+    pub fn is_irreversible(&self) -> bool {
+        matches!(self, Step::SwitchMode { .. })
+    }
+}
+
+/// What `apply` does besides creating entries.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Extras {
+    /// Remove the migrated mappings from aws-auth.
+    pub cleanup_aws_auth: bool,
+    /// Switch to `API` at the end (irreversible).
+    pub target_api: bool,
+}
+
+/// The steps that carry out `plan`, in order: the switch to
+/// `API_AND_CONFIG_MAP`, entries with their policies (in plan order), then,
+/// when asked, the aws-auth cleanup and the switch to `API`.
+///
+/// `aws_auth` is the ConfigMap's current data and what the reader made of it;
+/// it is needed only for the cleanup.
+pub fn steps(
+    plan: &Plan,
+    aws_auth: Option<(&ConfigMapData, &AwsAuth)>,
+    extras: Extras,
+) -> Vec<Step> {
+    let mut out = Vec::new();
+    let mut mode = plan.current.mode;
+    if let Some(c) = &plan.mode_change {
+        out.push(Step::SwitchMode {
+            from: c.from,
+            to: c.to,
+        });
+        mode = c.to;
+    }
+    let current = |arn: &str| {
+        plan.current
+            .entries
+            .iter()
+            .find(|e| e.principal_arn.eq_ignore_ascii_case(arn))
+    };
+    for action in &plan.actions {
+        let (principal_arn, associate) = match action {
+            Action::Create {
+                principal_arn,
+                entry_type,
+                username,
+                kubernetes_groups,
+                associate,
+                eks_owned,
+                ..
+            } => {
+                out.push(Step::CreateEntry {
+                    principal_arn: principal_arn.clone(),
+                    entry_type: *entry_type,
+                    username: username.clone(),
+                    kubernetes_groups: kubernetes_groups.clone(),
+                    eks_owned: *eks_owned,
+                });
+                (principal_arn, associate)
+            }
+            Action::Update {
+                principal_arn,
+                username,
+                kubernetes_groups,
+                associate,
+                ..
+            } => {
+                let before = current(principal_arn);
+                let previous_username = before.and_then(|e| e.username.clone());
+                let previous_groups = before
+                    .map(|e| e.kubernetes_groups.clone())
+                    .unwrap_or_default();
+                let previous_username = previous_username.unwrap_or_default();
+                out.push(Step::UpdateEntry {
+                    principal_arn: principal_arn.clone(),
+                    username: username
+                        .as_ref()
+                        .and_then(|c| c.to.clone())
+                        .unwrap_or_else(|| previous_username.clone()),
+                    kubernetes_groups: kubernetes_groups
+                        .as_ref()
+                        .map(|c| c.to.clone())
+                        .unwrap_or_else(|| previous_groups.clone()),
+                    previous_username,
+                    previous_kubernetes_groups: previous_groups,
+                });
+                (principal_arn, associate)
+            }
+            Action::Associate {
+                principal_arn,
+                associate,
+                ..
+            } => (principal_arn, associate),
+            Action::Adopt { .. } | Action::None { .. } => continue,
+        };
+        for a in associate {
+            out.push(Step::AssociatePolicy {
+                principal_arn: principal_arn.clone(),
+                policy: a.policy.clone(),
+                previous_scope: a.previous_scope.clone(),
+            });
+        }
+    }
+    if extras.cleanup_aws_auth {
+        if let Some((data, read)) = aws_auth {
+            let after = cleaned(data, read, &migrated(plan));
+            if after != *data {
+                out.push(Step::ReplaceAwsAuth {
+                    before: data.clone(),
+                    after,
+                });
+            }
+        }
+    }
+    if extras.target_api && mode != AuthMode::Api {
+        out.push(Step::SwitchMode {
+            from: mode,
+            to: AuthMode::Api,
+        });
+    }
+    out
+}
+
+/// The aws-auth items (key, index) that get an access entry.
+fn migrated(plan: &Plan) -> HashSet<(String, usize)> {
+    plan.actions
+        .iter()
+        .filter(|a| !matches!(a, Action::None { .. }))
+        .filter_map(|a| {
+            let s = a.source();
+            Some((s.key.clone()?, s.index?))
+        })
+        .collect()
+}
+
+/// aws-auth's data without the `migrated` items. A key that lost no item is
+/// kept byte for byte; a key whose items all went is removed; `mapAccounts`
+/// and keys the reader could not decode are never touched.
+pub fn cleaned(
+    data: &ConfigMapData,
+    read: &AwsAuth,
+    migrated: &HashSet<(String, usize)>,
+) -> ConfigMapData {
+    let mut out = data.clone();
+    for key in [DataKey::MapRoles, DataKey::MapUsers] {
+        let items: Vec<&reader::Mapping> = read.mappings.iter().filter(|m| m.key == key).collect();
+        let gone = |m: &reader::Mapping| {
+            m.source
+                .index
+                .is_some_and(|i| migrated.contains(&(key.as_str().to_string(), i)))
+        };
+        if !items.iter().any(|m| gone(m)) || !data.contains_key(key.as_str()) {
+            continue;
+        }
+        let kept: Vec<Vec<(String, Emit)>> = items
+            .into_iter()
+            .filter(|m| !gone(m))
+            .map(|m| item(key, m))
+            .collect();
+        if kept.is_empty() {
+            out.remove(key.as_str());
+        } else {
+            out.insert(key.as_str().to_string(), yaml::emit_items(&kept));
+        }
+    }
+    out
+}
+
+/// One mapping as the fields the authenticator reads.
+fn item(key: DataKey, m: &reader::Mapping) -> Vec<(String, Emit)> {
+    let mut fields = Vec::new();
+    match &m.target {
+        Target::Arn(arn) => {
+            let field = if key == DataKey::MapUsers {
+                "userarn"
+            } else {
+                "rolearn"
+            };
+            fields.push((field.to_string(), Emit::Str(arn.clone())));
+        }
+        Target::Sso(s) => {
+            let mut sso = vec![
+                (
+                    "permissionSetName".to_string(),
+                    s.permission_set_name.clone(),
+                ),
+                ("accountID".to_string(), s.account_id.clone()),
+            ];
+            if !s.partition.is_empty() {
+                sso.push(("partition".to_string(), s.partition.clone()));
+            }
+            fields.push(("sso".to_string(), Emit::Map(sso)));
+        }
+    }
+    if let Some(u) = &m.username {
+        fields.push(("username".to_string(), Emit::Str(u.clone())));
+    }
+    if !m.groups.is_empty() {
+        fields.push(("groups".to_string(), Emit::List(m.groups.clone())));
+    }
+    fields
+}
+
+/// The access entries after `steps` succeed, starting from `entries`.
+pub fn project(entries: &[CurrentEntry], steps: &[Step]) -> Vec<CurrentEntry> {
+    let mut out = entries.to_vec();
+    let find = |out: &mut Vec<CurrentEntry>, arn: &str| {
+        out.iter()
+            .position(|e| e.principal_arn.eq_ignore_ascii_case(arn))
+    };
+    for s in steps {
+        match s {
+            Step::CreateEntry {
+                principal_arn,
+                entry_type,
+                username,
+                kubernetes_groups,
+                eks_owned,
+            } => {
+                if find(&mut out, principal_arn).is_none() {
+                    out.push(CurrentEntry {
+                        principal_arn: principal_arn.clone(),
+                        entry_type: *entry_type,
+                        username: username.clone(),
+                        kubernetes_groups: kubernetes_groups.clone(),
+                        access_policies: Vec::new(),
+                        eks_owned: *eks_owned,
+                    });
+                }
+            }
+            Step::UpdateEntry {
+                principal_arn,
+                username,
+                kubernetes_groups,
+                ..
+            } => {
+                if let Some(i) = find(&mut out, principal_arn) {
+                    out[i].username = Some(username.clone());
+                    out[i].kubernetes_groups = kubernetes_groups.clone();
+                }
+            }
+            Step::AssociatePolicy {
+                principal_arn,
+                policy,
+                ..
+            } => {
+                if let Some(i) = find(&mut out, principal_arn) {
+                    let e = &mut out[i];
+                    e.access_policies
+                        .retain(|p| p.policy_arn != policy.policy_arn);
+                    e.access_policies.push(policy.clone());
+                }
+            }
+            Step::SwitchMode { .. } | Step::ReplaceAwsAuth { .. } => {}
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::planner::Current;
+
+    const AWS_AUTH: &str = r#"apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: aws-auth
+  namespace: kube-system
+data:
+  mapRoles: |
+    - rolearn: arn:aws:iam::111122223333:role/admin
+      username: admin
+      groups: [system:masters]
+    - rolearn: arn:aws:iam::111122223333:role/ops
+      username: ops:{{SessionName}}
+      groups: [ops-team]
+  mapUsers: |
+    - userarn: arn:aws:iam::111122223333:user/alice
+      username: alice
+      groups: [system:masters]
+  mapAccounts: |
+    - "444455556666"
+"#;
+
+    fn data_of(text: &str) -> ConfigMapData {
+        // The test ConfigMap's data, as the API would hold it.
+        let mut d = ConfigMapData::new();
+        let mut key = None;
+        for line in text.lines() {
+            if let Some(k) = line.strip_prefix("  ").and_then(|l| l.strip_suffix(": |")) {
+                key = Some(k.to_string());
+                d.insert(k.to_string(), String::new());
+            } else if let (Some(k), Some(body)) = (&key, line.strip_prefix("    ")) {
+                let v = d.get_mut(k).expect("key");
+                v.push_str(body);
+                v.push('\n');
+            }
+        }
+        d
+    }
+
+    fn plan_of(text: &str) -> (Plan, AwsAuth) {
+        let read = reader::read("aws-auth.yaml", text.as_bytes()).expect("reads");
+        let plan = crate::plan_aws_auth_only("aws-auth.yaml", text.as_bytes(), Default::default())
+            .expect("plans");
+        (plan, read)
+    }
+
+    #[test]
+    fn steps_follow_the_plan_in_order() {
+        let (plan, read) = plan_of(AWS_AUTH);
+        let data = data_of(AWS_AUTH);
+        let steps = steps(
+            &plan,
+            Some((&data, &read)),
+            Extras {
+                cleanup_aws_auth: true,
+                target_api: true,
+            },
+        );
+        let kinds: Vec<String> = steps
+            .iter()
+            .map(|s| {
+                s.describe()
+                    .split(' ')
+                    .take(2)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "switch authentication",
+                "create STANDARD",
+                "associate AmazonEKSClusterAdminPolicy",
+                "create STANDARD",
+                "create STANDARD",
+                "associate AmazonEKSClusterAdminPolicy",
+                "remove the",
+                "switch authentication",
+            ]
+        );
+        assert_eq!(
+            steps.last(),
+            Some(&Step::SwitchMode {
+                from: AuthMode::ApiAndConfigMap,
+                to: AuthMode::Api
+            })
+        );
+    }
+
+    #[test]
+    fn cleanup_keeps_what_was_not_migrated_and_never_touches_map_accounts() {
+        let (mut plan, read) = plan_of(AWS_AUTH);
+        // Pretend ops could not be migrated.
+        plan.actions
+            .retain(|a| !a.principal().ends_with("role/ops"));
+        let data = data_of(AWS_AUTH);
+        let after = cleaned(&data, &read, &migrated(&plan));
+        assert!(!after.contains_key("mapUsers"), "{after:?}");
+        assert_eq!(after["mapAccounts"], data["mapAccounts"]);
+        let roles = &after["mapRoles"];
+        assert!(
+            roles.contains("role/ops") && !roles.contains("role/admin"),
+            "{roles}"
+        );
+        // What is left reads back to the same mapping.
+        let mut cm = data.clone();
+        cm.insert("mapRoles".into(), roles.clone());
+        let text = format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n  namespace: kube-system\ndata:\n  mapRoles: {}\n",
+            serde_json::to_string(roles).unwrap()
+        );
+        let again = reader::read("after", text.as_bytes()).expect("reads back");
+        assert_eq!(again.mappings.len(), 1);
+        assert_eq!(
+            again.mappings[0].username.as_deref(),
+            Some("ops:{{SessionName}}")
+        );
+        assert_eq!(again.mappings[0].groups, ["ops-team"]);
+    }
+
+    #[test]
+    fn projection_applies_creates_updates_and_associations() {
+        let (plan, _) = plan_of(AWS_AUTH);
+        let steps = steps(&plan, None, Extras::default());
+        let after = project(&Current::assumed().entries, &steps);
+        assert_eq!(after.len(), 3);
+        let admin = after
+            .iter()
+            .find(|e| e.principal_arn.ends_with("role/admin"))
+            .expect("admin entry");
+        assert_eq!(admin.access_policies.len(), 1);
+    }
+}
