@@ -666,4 +666,45 @@ mod tests {
         assert!(s.options.expand_sso && s.color);
         assert_eq!(s.format, Format::Json);
     }
+
+    #[test]
+    fn apply_takes_its_extras_from_a_plan_file_only() {
+        let Parsed::Usage(msg) = parse_args(&["apply", "plan.json", "--cleanup-aws-auth"]) else {
+            panic!("accepted extras with a plan file");
+        };
+        assert!(msg.contains("plan --out"), "{msg}");
+        let Parsed::Usage(msg) = parse_args(&["apply", "--cluster", "c", "--confirm-irreversible"])
+        else {
+            panic!("accepted --confirm-irreversible without --yes");
+        };
+        assert!(msg.contains("--yes"), "{msg}");
+        let Parsed::Usage(msg) =
+            parse_args(&["plan", "--aws-auth-file", "f", "--target-mode", "API"])
+        else {
+            panic!("accepted --target-mode without --out");
+        };
+        assert!(msg.contains("--out"), "{msg}");
+        let Parsed::Run(command) = parse_args(&[
+            "apply",
+            "--cluster",
+            "prod",
+            "--cleanup-aws-auth",
+            "--target-mode",
+            "API",
+            "--wait-timeout",
+            "90s",
+            "--poll-interval",
+            "250ms",
+        ]) else {
+            panic!("refused a valid apply");
+        };
+        let Command::Apply(a) = *command else {
+            panic!("not apply")
+        };
+        assert!(a.plan.extras.cleanup_aws_auth && a.plan.extras.target_api);
+        assert_eq!(a.wait.timeout, Duration::from_secs(90));
+        assert_eq!(a.wait.poll, Duration::from_millis(250));
+        assert!(parse_duration("5 minutes").is_err());
+        assert!(parse_duration("").is_err());
+    }
 }

@@ -304,3 +304,156 @@ pub fn default_path(account: &str, region: &str, cluster: &str) -> PathBuf {
         .join(region)
         .join(format!("{cluster}.journal"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inputs::current::AuthMode;
+
+    fn begin(run: &str) -> Record {
+        Record::Begin {
+            run: run.into(),
+            cluster: "prod".into(),
+            cluster_arn: "arn:aws:eks:us-east-1:111122223333:cluster/prod".into(),
+            region: "us-east-1".into(),
+            caller: "arn:aws:iam::111122223333:role/admin".into(),
+            at: 0,
+            steps: 2,
+        }
+    }
+
+    fn intent(run: &str, step: usize) -> Record {
+        Record::Intent {
+            run: run.into(),
+            step,
+            change: Step::SwitchMode {
+                from: AuthMode::ConfigMap,
+                to: AuthMode::ApiAndConfigMap,
+            },
+        }
+    }
+
+    fn done(run: &str, step: usize) -> Record {
+        Record::Done {
+            run: run.into(),
+            step,
+            outcome: Outcome::Made,
+        }
+    }
+
+    fn temp(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("migrate-auth-journal-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join(name);
+        let _ = std::fs::remove_file(&p);
+        p
+    }
+
+    #[test]
+    fn the_latest_migration_takes_in_the_runs_it_resumed() {
+        let records = vec![
+            // An old migration, finished.
+            begin("a"),
+            intent("a", 0),
+            done("a", 0),
+            Record::End {
+                run: "a".into(),
+                ending: Ending::Applied,
+            },
+            // Killed after its first change (no `done` for step 1).
+            begin("b"),
+            intent("b", 0),
+            done("b", 0),
+            intent("b", 1),
+            // The run that resumed it.
+            begin("c"),
+            intent("c", 0),
+            Record::Failed {
+                run: "c".into(),
+                step: 0,
+                error: "refused".into(),
+            },
+        ];
+        let m = latest(Path::new("j"), &records).unwrap();
+        assert_eq!(m.last_begin, begin("c"));
+        let seen: Vec<(&str, usize, Option<bool>)> = m
+            .changes
+            .iter()
+            .map(|c| {
+                (
+                    c.run.as_str(),
+                    c.step,
+                    c.outcome.as_ref().map(|o| o.is_ok()),
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [("b", 0, Some(true)), ("b", 1, None), ("c", 0, Some(false))]
+        );
+    }
+
+    #[test]
+    fn a_rolled_back_run_ends_its_migration() {
+        let records = vec![
+            begin("a"),
+            intent("a", 0),
+            done("a", 0),
+            Record::UndoIntent {
+                run: "a".into(),
+                step: 0,
+            },
+            Record::Undone {
+                run: "a".into(),
+                step: 0,
+                result: Undone::Restored,
+            },
+            Record::End {
+                run: "a".into(),
+                ending: Ending::RolledBack,
+            },
+            begin("b"),
+        ];
+        let m = latest(Path::new("j"), &records).unwrap();
+        assert!(m.changes.is_empty());
+        let only_a = latest(Path::new("j"), &records[..6]).unwrap();
+        assert!(only_a.changes[0].undone);
+        assert!(matches!(
+            latest(Path::new("j"), &[]),
+            Err(JournalError::Empty { .. })
+        ));
+    }
+
+    #[test]
+    fn writes_are_private_and_a_torn_last_line_is_ignored() {
+        let path = temp("torn.journal");
+        let mut j = Journal::open(&path).unwrap();
+        j.append(&begin("a")).unwrap();
+        j.append(&intent("a", 0)).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        // The process died while writing the next line.
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(b"{\"record\":\"done\",\"run\":\"a\",\"st")
+            .unwrap();
+        let records = read(&path).unwrap();
+        assert_eq!(records, [begin("a"), intent("a", 0)]);
+    }
+
+    #[test]
+    fn a_bad_line_in_the_middle_is_named() {
+        let path = temp("bad.journal");
+        std::fs::write(
+            &path,
+            format!(
+                "{}\nnot json\n{}\n",
+                serde_json::to_string(&begin("a")).unwrap(),
+                serde_json::to_string(&intent("a", 0)).unwrap()
+            ),
+        )
+        .unwrap();
+        let e = read(&path).unwrap_err();
+        assert!(e.to_string().contains("bad.journal:2"), "{e}");
+    }
+}

@@ -1248,6 +1248,34 @@ async fn fail_call_and_server_errors() {
 }
 
 #[tokio::test]
+async fn reject_write_refuses_the_kth_write_once_and_is_not_retried() {
+    let aws = Aws::start(world("API")).await;
+    aws.set_faults(Faults {
+        reject_write: Some(2),
+        ..Faults::default()
+    });
+    let client = eks(&aws).await;
+    // Reads are not writes: they do not count.
+    client.list_clusters().send().await.unwrap();
+    let create = |arn: &'static str| {
+        client
+            .create_access_entry()
+            .cluster_name("prod")
+            .principal_arn(arn)
+            .send()
+    };
+    create(DEV).await.unwrap();
+    let e = create(ALICE).await.unwrap_err();
+    assert_eq!(code(&e), "InvalidRequestException");
+    assert_eq!(aws.writes(), 2, "the refusal was not retried");
+    assert!(!aws.world().clusters["prod"]
+        .access_entries
+        .contains_key(ALICE));
+    create(ALICE).await.unwrap();
+    assert_eq!(aws.writes(), 3);
+}
+
+#[tokio::test]
 async fn world_can_be_seeded_and_changed_directly() {
     let mut w = world("API");
     let mut entry = AccessEntry::standard(DEV);

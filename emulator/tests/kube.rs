@@ -298,3 +298,49 @@ async fn faults_are_retried_or_surface_as_status() {
         "one 429, retried after Retry-After"
     );
 }
+
+#[tokio::test]
+async fn a_concurrent_edit_lands_before_the_next_write_and_a_write_can_be_rejected() {
+    let kube = Kube::start(world()).await;
+    let cms: Api<ConfigMap> = Api::namespaced(client(&kube, Some(TOKEN)), "kube-system");
+    let mut cm = cms.get("aws-auth").await.unwrap();
+    kube.with_world(|w| {
+        w.concurrent_edit = Some((
+            "kube-system".into(),
+            "aws-auth".into(),
+            "mapUsers".into(),
+            "- userarn: x\n".into(),
+        ))
+    });
+    cm.data.as_mut().unwrap().remove("mapRoles");
+    let (code, _) = api_status(
+        cms.replace("aws-auth", &PostParams::default(), &cm)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(
+        code, 409,
+        "the edit landed first, so the read version is stale"
+    );
+    let now =
+        kube.world().config_maps[&("kube-system".to_string(), "aws-auth".to_string())].clone();
+    assert_eq!(now.data["mapUsers"], "- userarn: x\n");
+    assert_eq!(now.data["mapRoles"], aws_auth()["mapRoles"]);
+    assert!(kube.world().concurrent_edit.is_none(), "it lands once");
+
+    kube.set_faults(Faults {
+        reject_write: Some(kube.writes() + 1),
+        ..Faults::default()
+    });
+    let mut fresh = cms.get("aws-auth").await.unwrap();
+    fresh.data.as_mut().unwrap().remove("mapRoles");
+    let (code, reason) = api_status(
+        cms.replace("aws-auth", &PostParams::default(), &fresh)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!((code, reason.as_str()), (422, "Invalid"));
+    cms.replace("aws-auth", &PostParams::default(), &fresh)
+        .await
+        .unwrap();
+}

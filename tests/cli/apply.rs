@@ -668,3 +668,62 @@ fn after_the_switch_to_api_rollback_leaves_the_entries_that_let_people_in() {
     assert!(after.entries.contains_key(&role("platform-admin")));
     assert_eq!(after.entries[&role("developer")].1, "old-name");
 }
+
+#[test]
+fn no_rollback_leaves_the_changes_and_rollback_undoes_them_later() {
+    let live = start(api_world(), kube(MAP_ROLES));
+    let before = state(&live);
+    // The third write: the developer's update.
+    live.aws.set_faults(Faults {
+        reject_write: Some(3),
+        ..Faults::default()
+    });
+    let r = live.apply(&["--no-rollback"]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stderr.contains("left in place (--no-rollback)"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stdout.contains("FAILED: update access entry"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("not made: create STANDARD access entry"),
+        "{}",
+        r.stdout
+    );
+    let left = state(&live);
+    assert_eq!(left.entries[&role("platform-admin")].3.len(), 1);
+    live.aws.set_faults(Faults::default());
+    let rb = live.rollback();
+    assert_eq!(rb.code, 0, "{}\n{}", rb.stdout, rb.stderr);
+    assert!(
+        rb.stdout.contains("2 changes undone, 0 left"),
+        "{}",
+        rb.stdout
+    );
+    assert_eq!(state(&live), before);
+}
+
+#[test]
+fn a_mode_update_that_does_not_finish_in_time_stops_the_run() {
+    let mut w = world("CONFIG_MAP");
+    w.add_user(&format!("arn:aws:iam::{ACCT}:user/alice"));
+    w.clusters.get_mut("prod").unwrap().update_polls = 1_000_000;
+    let live = start(w, kube(MAP_ROLES));
+    let started = Instant::now();
+    let r = live.apply(&["--wait-timeout", "300ms"]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(r.stderr.contains("still in progress"), "{}", r.stderr);
+    assert!(started.elapsed() < Duration::from_secs(30));
+    let s = state(&live);
+    assert_eq!(s.mode, "CONFIG_MAP");
+    assert!(
+        s.entries.is_empty(),
+        "nothing after the switch was attempted"
+    );
+    assert_eq!(live.aws.calls_by_operation()["UpdateClusterConfig"], 1);
+}
