@@ -12,7 +12,7 @@ use axum::response::Response;
 
 use crate::eks::{self, EksError};
 use crate::iam::{self, Caller, QueryError, Service};
-use crate::server::{lock, read_body, serve, Fault, Meter, Running};
+use crate::server::{lock, read_body, serve, Fault, Meter, Running, STALL};
 use crate::sigv4;
 use crate::util::{now_epoch, parse_form, segments, uuid, Arn};
 use crate::world::AwsWorld;
@@ -182,6 +182,13 @@ async fn handle(shared: Arc<Shared>, req: Request<Body>) -> Response {
     match target {
         Target::Eks(op) => {
             let result = match fault {
+                Some(f) if f.runs_first() => {
+                    let _ = run_eks(&shared, &op, scope, &parts.uri, &body);
+                    if f == Fault::Stalled {
+                        tokio::time::sleep(STALL).await;
+                    }
+                    Err(eks_fault(Fault::Rejected))
+                }
                 Some(f) => Err(eks_fault(f)),
                 None => run_eks(&shared, &op, scope, &parts.uri, &body),
             };
@@ -226,7 +233,7 @@ fn eks_fault(f: Fault) -> EksError {
             code: "ServiceUnavailableException",
             message: "The service is unavailable (injected fault).".into(),
         },
-        Fault::Rejected => EksError {
+        Fault::Rejected | Fault::Lost | Fault::Stalled => EksError {
             status: 400,
             code: "InvalidRequestException",
             message: "The request was refused (injected fault).".into(),
@@ -254,7 +261,7 @@ fn query_fault(service: Service, f: Fault) -> QueryError {
             code: "ServiceUnavailable",
             message: "The service is unavailable (injected fault).".into(),
         },
-        Fault::Rejected => QueryError {
+        Fault::Rejected | Fault::Lost | Fault::Stalled => QueryError {
             status: 400,
             code: "ValidationError",
             message: "The request was refused (injected fault).".into(),

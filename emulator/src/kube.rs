@@ -11,7 +11,7 @@ use axum::http::{header, HeaderMap, Method, Request, StatusCode};
 use axum::response::Response;
 use serde_json::{json, Map, Value};
 
-use crate::server::{lock, read_body, serve, Fault, Meter, Running};
+use crate::server::{lock, read_body, serve, Fault, Meter, Running, STALL};
 use crate::util::{iso8601, now_epoch, page_token, parse_form, parse_page_token, segments, uuid};
 use crate::Faults;
 
@@ -334,7 +334,7 @@ async fn handle(shared: Arc<Shared>, req: Request<Body>) -> Response {
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
-    if let Some(f) = fault {
+    if let Some(f) = fault.filter(|f| !f.runs_first()) {
         let e = match f {
             Fault::Throttle => kerr(
                 429,
@@ -351,49 +351,66 @@ async fn handle(shared: Arc<Shared>, req: Request<Body>) -> Response {
                 "ServiceUnavailable",
                 "The server is currently unable to handle the request (injected fault)",
             ),
-            Fault::Rejected => kerr(422, "Invalid", "the request was refused (injected fault)"),
+            Fault::Rejected | Fault::Lost | Fault::Stalled => {
+                kerr(422, "Invalid", "the request was refused (injected fault)")
+            }
         };
         return error_response(e);
     }
-    let mut world = lock(&shared.world);
-    if !authorized(&world, &parts.headers, &route) {
-        return error_response(kerr(401, "Unauthorized", "Unauthorized"));
-    }
-    let content_type = parts
-        .headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    let req = Req {
-        method: parts.method,
-        query,
-        body,
-        content_type,
-        created: iso8601(shared.started),
-    };
-    if write {
-        if let Route::ConfigMap(ns, name) = &route {
-            let hit = world
-                .concurrent_edit
-                .as_ref()
-                .is_some_and(|(n, m, _, _)| n == ns && m == name);
-            if hit {
-                if let Some((ns, name, key, value)) = world.concurrent_edit.take() {
-                    let mut data = world
-                        .config_maps
-                        .get(&(ns.clone(), name.clone()))
-                        .map(|c| c.data.clone())
-                        .unwrap_or_default();
-                    data.insert(key, value);
-                    world.put_config_map(&ns, &name, data);
+    let result = {
+        let mut world = lock(&shared.world);
+        if !authorized(&world, &parts.headers, &route) {
+            return error_response(kerr(401, "Unauthorized", "Unauthorized"));
+        }
+        let content_type = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let req = Req {
+            method: parts.method,
+            query,
+            body,
+            content_type,
+            created: iso8601(shared.started),
+        };
+        if write {
+            if let Route::ConfigMap(ns, name) = &route {
+                let hit = world
+                    .concurrent_edit
+                    .as_ref()
+                    .is_some_and(|(n, m, _, _)| n == ns && m == name);
+                if hit {
+                    if let Some((ns, name, key, value)) = world.concurrent_edit.take() {
+                        let mut data = world
+                            .config_maps
+                            .get(&(ns.clone(), name.clone()))
+                            .map(|c| c.data.clone())
+                            .unwrap_or_default();
+                        data.insert(key, value);
+                        world.put_config_map(&ns, &name, data);
+                    }
                 }
             }
         }
-    }
-    match serve_route(&mut world, &route, &req) {
-        Ok((code, v)) => json_response(code, &v),
-        Err(e) => error_response(e),
+        serve_route(&mut world, &route, &req)
+    };
+    match fault {
+        Some(f) if f.runs_first() => {
+            if f == Fault::Stalled {
+                tokio::time::sleep(STALL).await;
+            }
+            error_response(kerr(
+                422,
+                "Invalid",
+                "the request was refused (injected fault)",
+            ))
+        }
+        _ => match result {
+            Ok((code, v)) => json_response(code, &v),
+            Err(e) => error_response(e),
+        },
     }
 }
 

@@ -24,7 +24,21 @@ pub(crate) enum Fault {
     Unavailable,
     /// A refusal no client retries (400 / 422).
     Rejected,
+    /// The request takes effect, then is answered as [`Fault::Rejected`].
+    Lost,
+    /// The request takes effect, then its answer is held for two minutes.
+    Stalled,
 }
+
+impl Fault {
+    /// True for the faults that let the request take effect first.
+    pub(crate) fn runs_first(self) -> bool {
+        matches!(self, Fault::Lost | Fault::Stalled)
+    }
+}
+
+/// How long a [`Fault::Stalled`] answer is held.
+pub(crate) const STALL: Duration = Duration::from_secs(120);
 
 #[derive(Default)]
 struct Counters {
@@ -66,6 +80,10 @@ impl Meter {
         let divides = |every: Option<u64>| every.is_some_and(|e| e > 0 && n % e == 0);
         let fault = if w.is_some() && f.reject_write == w {
             Some(Fault::Rejected)
+        } else if w.is_some() && f.lose_write == w {
+            Some(Fault::Lost)
+        } else if w.is_some() && f.stall_write == w {
+            Some(Fault::Stalled)
         } else if f.fail_call == Some(n) {
             Some(Fault::Internal)
         } else if divides(f.throttle_every) {
