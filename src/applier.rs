@@ -5,7 +5,7 @@
 
 use crate::inputs::current::AuthMode;
 use crate::journal::{Ending, Journal, JournalError, Record, Recorded};
-use crate::live::change::{self, Outcome, Undone, Wait};
+use crate::live::change::{self, Observed, Outcome, Undone, Wait};
 use crate::live::Connection;
 use crate::steps::Step;
 
@@ -20,6 +20,8 @@ pub struct Report {
     pub undone: Vec<(Step, Undone)>,
     /// Undos that failed: these changes are still in place.
     pub undo_failed: Vec<(Step, String)>,
+    /// Older changes left in place because an undo failed (newest first).
+    pub not_undone: Vec<Step>,
     /// Steps never reached.
     pub not_reached: Vec<Step>,
 }
@@ -27,12 +29,13 @@ pub struct Report {
 impl Report {
     /// How many changes were undone, and how many were left in place.
     pub fn undo_counts(&self) -> (usize, usize) {
-        let left = self
-            .undone
-            .iter()
-            .filter(|(_, u)| matches!(u, Undone::Left { .. }))
-            .count();
-        (self.undone.len() - left, left + self.undo_failed.len())
+        let count = |want: fn(&Undone) -> bool| self.undone.iter().filter(|(_, u)| want(u)).count();
+        (
+            count(|u| *u == Undone::Restored),
+            count(|u| matches!(u, Undone::Left { .. }))
+                + self.undo_failed.len()
+                + self.not_undone.len(),
+        )
     }
 }
 
@@ -64,6 +67,12 @@ impl Report {
         for (step, why) in &self.undo_failed {
             s.push_str(&format!(
                 "  STILL IN PLACE (undo failed): {}: {why}\n",
+                step.describe()
+            ));
+        }
+        for step in &self.not_undone {
+            s.push_str(&format!(
+                "  STILL IN PLACE (not undone after the failure above): {}\n",
                 step.describe()
             ));
         }
@@ -113,39 +122,51 @@ pub async fn apply(
     keep: bool,
 ) -> Result<Report, JournalError> {
     let mut report = Report::default();
-    let mut made: Vec<Recorded> = Vec::new();
+    let mut recorded: Vec<Recorded> = Vec::new();
     for (i, step) in steps.iter().enumerate() {
-        let result = if matches!(step, Step::ReplaceAwsAuth { .. }) {
+        let checked = if matches!(step, Step::ReplaceAwsAuth { .. }) {
             entries_exist(c, steps).await
         } else {
             Ok(())
         };
-        journal.append(&Record::Intent {
-            run: run.into(),
-            step: i,
-            change: step.clone(),
-        })?;
-        let result = match result {
-            Ok(()) => change::make(c, step, &format!("{run}-{i}"), wait)
-                .await
-                .map_err(|e| e.to_string()),
+        // Read first: skip what is done, journal the real previous state.
+        let observed = match checked {
+            Ok(()) => change::observe(c, step).await.map_err(|e| e.to_string()),
+            Err(e) => Err(e),
+        };
+        let result = match observed {
+            Ok(Observed::Done) => {
+                report.made.push((step.clone(), Outcome::AlreadyThere));
+                continue;
+            }
+            Ok(Observed::Todo(todo)) => {
+                journal.append(&Record::Intent {
+                    run: run.into(),
+                    step: i,
+                    change: todo.clone(),
+                })?;
+                recorded.push(Recorded {
+                    run: run.into(),
+                    step: i,
+                    change: todo.clone(),
+                    outcome: None,
+                    undone: false,
+                });
+                change::make(c, &todo, run, &format!("{run}-{i}"), wait)
+                    .await
+                    .map(|()| todo)
+                    .map_err(|e| e.to_string())
+            }
             Err(e) => Err(e),
         };
         match result {
-            Ok(outcome) => {
+            Ok(made) => {
                 journal.append(&Record::Done {
                     run: run.into(),
                     step: i,
-                    outcome,
+                    outcome: Outcome::Made,
                 })?;
-                report.made.push((step.clone(), outcome));
-                made.push(Recorded {
-                    run: run.into(),
-                    step: i,
-                    change: step.clone(),
-                    outcome: Some(Ok(outcome)),
-                    undone: false,
-                });
+                report.made.push((made, Outcome::Made));
             }
             Err(error) => {
                 journal.append(&Record::Failed {
@@ -158,7 +179,8 @@ pub async fn apply(
                 let ending = if keep {
                     Ending::Failed
                 } else {
-                    undo(c, journal, &made, &mut report).await?
+                    // The failed step too: it may have taken effect anyway.
+                    undo(c, journal, &recorded, &mut report).await?
                 };
                 journal.append(&Record::End {
                     run: run.into(),
@@ -188,13 +210,35 @@ pub fn blocked(step: &Step, mode: AuthMode) -> Option<String> {
         _ => false,
     };
     cuts.then(|| {
-        "the cluster is in API mode, where aws-auth no longer counts: undoing this would lock out whom it serves".to_string()
+        "the cluster is (or may soon be) in API mode, where aws-auth no longer counts: undoing this would lock out whom it serves".to_string()
     })
 }
 
-/// Undoes `changes` newest first, journaling each; returns how it ended
-/// (`RolledBack`, or `Failed` when an undo failed). Undos [`blocked`] in the
-/// cluster's mode (read again now) are journaled as left.
+/// The mode to undo in: the worst the cluster may be in. API when it is,
+/// when it cannot be read, or when an update is under way and the changes
+/// include a switch to API (it may still land).
+pub async fn undo_mode(c: &Connection, changes: &[Recorded]) -> AuthMode {
+    let switching = changes.iter().any(|r| {
+        matches!(
+            r.change,
+            Step::SwitchMode {
+                to: AuthMode::Api,
+                ..
+            }
+        )
+    });
+    match crate::live::eks::describe_cluster(&c.eks, &c.cluster.name).await {
+        Ok(d) if d.mode == AuthMode::Api || (switching && d.status != "ACTIVE") => AuthMode::Api,
+        Ok(d) => d.mode,
+        Err(_) => AuthMode::Api,
+    }
+}
+
+/// Undoes `changes` newest first, journaling each; returns how it ended.
+/// Each undo acts only where the cluster still shows the change. Undos
+/// [`blocked`] in the [`undo_mode`] are journaled as left. At the first undo
+/// that fails, it stops: older changes stay in place (undoing them without the
+/// newer ones could cut someone off), and it ends `Failed`.
 ///
 /// # Errors
 /// [`JournalError`] when the journal cannot be written.
@@ -204,28 +248,16 @@ pub async fn undo(
     changes: &[Recorded],
     report: &mut Report,
 ) -> Result<Ending, JournalError> {
-    let mut ending = Ending::RolledBack;
-    let mode = crate::live::eks::describe_cluster(&c.eks, &c.cluster.name)
-        .await
-        .map(|d| d.mode)
-        .unwrap_or(c.cluster.mode);
-    for r in changes.iter().rev() {
-        // A step that failed was not made: there is nothing of it to undo.
-        let outcome = match &r.outcome {
-            Some(Err(_)) => continue,
-            Some(Ok(o)) => Some(*o),
-            None => None,
-        };
-        if r.undone {
-            continue;
-        }
+    let mode = undo_mode(c, changes).await;
+    let todo: Vec<&Recorded> = changes.iter().filter(|r| !r.undone).collect();
+    for (n, r) in todo.iter().enumerate().rev() {
         journal.append(&Record::UndoIntent {
             run: r.run.clone(),
             step: r.step,
         })?;
         let result = match blocked(&r.change, mode) {
             Some(why) => Ok(Undone::Left { why }),
-            None => change::undo(c, &r.change, outcome).await,
+            None => change::undo(c, &r.change, &r.run).await,
         };
         match result {
             Ok(result) => {
@@ -243,9 +275,10 @@ pub async fn undo(
                     error: e.to_string(),
                 })?;
                 report.undo_failed.push((r.change.clone(), e.to_string()));
-                ending = Ending::Failed;
+                report.not_undone = todo[..n].iter().rev().map(|r| r.change.clone()).collect();
+                return Ok(Ending::Failed);
             }
         }
     }
-    Ok(ending)
+    Ok(Ending::RolledBack)
 }

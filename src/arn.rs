@@ -249,6 +249,23 @@ impl Arn {
     pub fn is_sso_role(&self) -> bool {
         self.is_role() && self.name.starts_with("AWSReservedSSO_")
     }
+
+    /// True when `self` and `other` name the same principal, paths aside (an
+    /// aws-auth role ARN carries none; IAM names compare case-insensitively).
+    pub fn same_principal(&self, other: &Arn) -> bool {
+        self.partition == other.partition
+            && self.account == other.account
+            && self.kind == other.kind
+            && self.name.eq_ignore_ascii_case(&other.name)
+    }
+}
+
+/// [`Arn::same_principal`] on two ARNs as written; false if either does not parse.
+pub fn same_principal(a: &str, b: &str) -> bool {
+    match (Arn::parse(a.trim()), Arn::parse(b.trim())) {
+        (Ok(a), Ok(b)) => a.same_principal(&b),
+        _ => false,
+    }
 }
 
 impl fmt::Display for Arn {

@@ -4,7 +4,7 @@
 //! migrated mapping has its entry, someone keeps cluster-admin, and the caller
 //! keeps access. Each failed check is a reason, in words. Pure.
 
-use crate::arn::{Arn, PrincipalKind};
+use crate::arn::{same_principal, Arn, PrincipalKind};
 use crate::entry::{EntryType, ScopeType, CLUSTER_ADMIN_POLICY};
 use crate::finding::Severity;
 use crate::inputs::current::{AuthMode, CurrentEntry};
@@ -16,7 +16,7 @@ use crate::steps::Step;
 ///
 /// `after` is the projection of the access entries after `steps`; `kept` is
 /// aws-auth as it will be (after any cleanup); `caller` is the ARN STS gives
-/// for the caller (`None`: checked later, with [`access_check`]).
+/// for the caller (`None`: checked later, with [`caller_check`]).
 pub fn check(
     plan: &Plan,
     steps: &[Step],
@@ -55,11 +55,14 @@ pub fn check(
             ));
         }
     }
+    why.extend(admin_check(steps, after, kept));
     let mut why: Vec<String> = why
         .into_iter()
         .map(|w| format!("refusing {what}: {w}"))
         .collect();
-    why.extend(access_check(steps, after, kept, caller));
+    if let Some(caller) = caller {
+        why.extend(caller_check(steps, after, kept, caller));
+    }
     why
 }
 
@@ -68,16 +71,7 @@ fn guarded(steps: &[Step]) -> Option<&'static str> {
     let cleanup = steps
         .iter()
         .any(|s| matches!(s, Step::ReplaceAwsAuth { .. }));
-    let to_api = steps.iter().any(|s| {
-        matches!(
-            s,
-            Step::SwitchMode {
-                to: AuthMode::Api,
-                ..
-            }
-        )
-    });
-    match (cleanup, to_api) {
+    match (cleanup, to_api(steps)) {
         (true, true) => Some("removing mappings from aws-auth and switching to API"),
         (true, false) => Some("removing mappings from aws-auth"),
         (false, true) => Some("switching to API"),
@@ -85,18 +79,9 @@ fn guarded(steps: &[Step]) -> Option<&'static str> {
     }
 }
 
-/// The checks that depend only on the state after the steps: someone keeps
-/// cluster-admin, and `caller` (when given) keeps access.
-pub fn access_check(
-    steps: &[Step],
-    after: &[CurrentEntry],
-    kept: &AwsAuth,
-    caller: Option<&str>,
-) -> Vec<String> {
-    let Some(what) = guarded(steps) else {
-        return Vec::new();
-    };
-    let to_api = steps.iter().any(|s| {
+/// Whether `steps` switch to API (aws-auth then stops counting).
+fn to_api(steps: &[Step]) -> bool {
+    steps.iter().any(|s| {
         matches!(
             s,
             Step::SwitchMode {
@@ -104,15 +89,31 @@ pub fn access_check(
                 ..
             }
         )
-    });
-    let mut why = Vec::new();
-    // aws-auth still counts only if the mode keeps it.
-    let aws_auth_counts = !to_api;
-    let live_mappings = || {
-        kept.mappings
-            .iter()
-            .filter(move |m| aws_auth_counts && m.standing == Standing::Active)
-    };
+    })
+}
+
+/// The aws-auth mappings that will still let someone in: live ones, while
+/// aws-auth counts, for principals without an entry (an entry wins).
+fn honoured<'a>(
+    steps: &[Step],
+    after: &'a [CurrentEntry],
+    kept: &'a AwsAuth,
+) -> impl Iterator<Item = &'a crate::reader::Mapping> + 'a {
+    let counts = !to_api(steps);
+    kept.mappings.iter().filter(move |m| {
+        counts
+            && m.standing == Standing::Active
+            && match &m.target {
+                Target::Arn(a) => !after.iter().any(|e| same_principal(&e.principal_arn, a)),
+                Target::Sso(_) => true,
+            }
+    })
+}
+
+/// Someone keeps cluster-admin after `steps`: an entry with
+/// AmazonEKSClusterAdminPolicy on the cluster, or a `system:masters` mapping
+/// aws-auth still honours.
+fn admin_check(steps: &[Step], after: &[CurrentEntry], kept: &AwsAuth) -> Option<String> {
     let admin_entry = after.iter().any(|e| {
         e.entry_type == EntryType::Standard
             && e.access_policies.iter().any(|p| {
@@ -120,53 +121,63 @@ pub fn access_check(
                     && p.access_scope.scope_type == ScopeType::Cluster
             })
     });
-    let admin_mapping = live_mappings().any(|m| m.groups.iter().any(|g| g == "system:masters"));
-    if !admin_entry && !admin_mapping {
-        why.push(format!(
+    let admin_mapping =
+        honoured(steps, after, kept).any(|m| m.groups.iter().any(|g| g == "system:masters"));
+    (!admin_entry && !admin_mapping).then(|| {
+        format!(
             "nobody would keep cluster-admin: no access entry would have {CLUSTER_ADMIN_POLICY} on the cluster"
-        ));
-    }
-    match caller.map(|c| (c, caller_principal(c))) {
-        None => {}
-        Some((caller, None)) => why.push(format!(
+        )
+    })
+}
+
+/// The caller keeps access after `steps`: an entry of theirs with a policy
+/// or a group, or a mapping aws-auth still honours. Empty when it does, or
+/// when no step is guarded.
+pub fn caller_check(
+    steps: &[Step],
+    after: &[CurrentEntry],
+    kept: &AwsAuth,
+    caller: &str,
+) -> Vec<String> {
+    let Some(what) = guarded(steps) else {
+        return Vec::new();
+    };
+    let why = match caller_principal(caller) {
+        None => Some(format!(
             "the caller {caller} is not a role or user this tool can match with an access entry"
         )),
-        Some((caller, Some((account, kind, name)))) => {
-            let same = |arn: &str| {
-                Arn::parse(arn).is_ok_and(|a| {
-                    a.account == account && a.kind == kind && a.name.eq_ignore_ascii_case(&name)
-                })
-            };
+        Some(me) => {
             let by_entry = after.iter().any(|e| {
-                same(&e.principal_arn)
+                same_principal(&e.principal_arn, &me)
                     && e.entry_type == EntryType::Standard
                     && (!e.access_policies.is_empty() || !e.kubernetes_groups.is_empty())
             });
-            let by_mapping = live_mappings().any(|m| match &m.target {
-                Target::Arn(a) => same(a.trim()) && !m.groups.is_empty(),
+            let by_mapping = honoured(steps, after, kept).any(|m| match &m.target {
+                Target::Arn(a) => same_principal(a, &me) && !m.groups.is_empty(),
                 Target::Sso(_) => false,
             });
-            if !by_entry && !by_mapping {
-                why.push(format!(
+            (!by_entry && !by_mapping).then(|| {
+                format!(
                     "you ({caller}) would lose access: no access entry with a policy or group would be yours"
-                ));
-            }
+                )
+            })
         }
-    }
-    why.into_iter()
-        .map(|w| format!("refusing {what}: {w}"))
+    };
+    why.map(|w| format!("refusing {what}: {w}"))
+        .into_iter()
         .collect()
 }
 
-/// The IAM principal behind an STS caller ARN: (account, kind, name). An
-/// assumed role is its role (STS does not give the role's path).
-fn caller_principal(caller: &str) -> Option<(String, PrincipalKind, String)> {
+/// The IAM principal behind an STS caller ARN, as an ARN: an assumed role is
+/// its role (STS does not give the role's path, and none is needed to match).
+fn caller_principal(caller: &str) -> Option<String> {
     let a = Arn::parse(caller).ok()?;
     match a.kind {
-        PrincipalKind::AssumedRole | PrincipalKind::Role => {
-            Some((a.account, PrincipalKind::Role, a.name))
-        }
-        PrincipalKind::User => Some((a.account, PrincipalKind::User, a.name)),
+        PrincipalKind::AssumedRole | PrincipalKind::Role => Some(format!(
+            "arn:{}:iam::{}:role/{}",
+            a.partition, a.account, a.name
+        )),
+        PrincipalKind::User => Some(a.to_string()),
         _ => None,
     }
 }
@@ -246,6 +257,37 @@ data:
             API,
         );
         assert!(why.iter().any(|w| w.contains("error finding")), "{why:?}");
+    }
+
+    #[test]
+    fn a_mapping_does_not_count_for_a_principal_whose_entry_wins() {
+        let plan =
+            crate::plan_aws_auth_only("a", AWS_AUTH.as_bytes(), Default::default()).expect("plans");
+        let kept = crate::reader::read("a", AWS_AUTH.as_bytes()).expect("reads");
+        // admin keeps its system:masters mapping, but has an entry without
+        // any policy: the entry wins, so nobody is cluster-admin.
+        let after = vec![CurrentEntry {
+            principal_arn: "arn:aws:iam::111122223333:role/admin".into(),
+            entry_type: EntryType::Standard,
+            username: Some("admin".into()),
+            kubernetes_groups: vec!["ops".into()],
+            access_policies: Vec::new(),
+            eks_owned: None,
+        }];
+        let steps = vec![Step::ReplaceAwsAuth {
+            before: Default::default(),
+            after: Default::default(),
+        }];
+        let why = check(&plan, &steps, &after, &kept, None);
+        assert!(why.iter().any(|w| w.contains("cluster-admin")), "{why:?}");
+        // The dev role has no entry: its mapping still lets it in.
+        let why = caller_check(
+            &steps,
+            &after,
+            &kept,
+            "arn:aws:sts::111122223333:assumed-role/dev/me",
+        );
+        assert!(why.is_empty(), "{why:?}");
     }
 
     #[test]

@@ -116,23 +116,48 @@ pub struct Journal {
 }
 
 impl Journal {
-    /// Opens (or creates, mode 0600) the journal at `path` for appending.
+    /// Opens (or creates, mode 0600) the journal at `path` for appending. A
+    /// line left half-written by a killed run is cut off first (its change
+    /// was not made, or is recorded as begun by the line before), so the next
+    /// record starts on a line of its own. An existing file is made 0600.
     ///
     /// # Errors
-    /// [`JournalError::Io`] when it cannot be created or opened.
+    /// [`JournalError::Io`] when it cannot be created, repaired or opened.
     pub fn open(path: &Path) -> Result<Journal, JournalError> {
         let io = |source| JournalError::Io {
             path: path.display().to_string(),
             source,
         };
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+        if let Some(dir) = dir {
             std::fs::create_dir_all(dir).map_err(io)?;
         }
+        let existed = path.exists();
         let mut options = OpenOptions::new();
-        options.create(true).append(true);
+        options.create(true).read(true).write(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let file = options.open(path).map_err(io)?;
+        let mut file = options.open(path).map_err(io)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))
+                .map_err(io)?;
+        }
+        let bytes = std::fs::read(path).map_err(io)?;
+        if !bytes.is_empty() && !bytes.ends_with(b"\n") {
+            let keep = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+            file.set_len(keep as u64).map_err(io)?;
+            file.sync_all().map_err(io)?;
+        }
+        use std::io::Seek;
+        file.seek(std::io::SeekFrom::End(0)).map_err(io)?;
+        if !existed {
+            // The new file's name must survive a crash too.
+            if let Some(d) = dir.and_then(|d| File::open(d).ok()) {
+                d.sync_all().map_err(io)?;
+            }
+        }
         Ok(Journal {
             path: path.to_path_buf(),
             file,
@@ -221,16 +246,36 @@ pub struct Migration {
     pub changes: Vec<Recorded>,
 }
 
-/// The latest migration in `records`.
+/// The clusters (ARNs) whose runs `records` hold, in order of first run.
+pub fn clusters(records: &[Record]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for r in records {
+        if let Record::Begin { cluster_arn, .. } = r {
+            if !out.contains(cluster_arn) {
+                out.push(cluster_arn.clone());
+            }
+        }
+    }
+    out
+}
+
+/// The latest migration in `records`: that of the cluster of the last run
+/// (runs of other clusters in a shared journal are never mixed in).
 ///
 /// # Errors
 /// [`JournalError::Empty`] when no run is recorded.
 pub fn latest(path: &Path, records: &[Record]) -> Result<Migration, JournalError> {
-    // Runs in order, with how each ended (if it did).
+    let last_cluster = records.iter().rev().find_map(|r| match r {
+        Record::Begin { cluster_arn, .. } => Some(cluster_arn.clone()),
+        _ => None,
+    });
+    // Runs of that cluster in order, with how each ended (if it did).
     let mut runs: Vec<(String, usize, Option<Ending>)> = Vec::new();
     for (i, r) in records.iter().enumerate() {
         match r {
-            Record::Begin { run, .. } => runs.push((run.clone(), i, None)),
+            Record::Begin {
+                run, cluster_arn, ..
+            } if Some(cluster_arn) == last_cluster.as_ref() => runs.push((run.clone(), i, None)),
             Record::End { run, ending } => {
                 if let Some(x) = runs.iter_mut().rev().find(|x| x.0 == *run) {
                     x.2 = Some(*ending);
@@ -439,6 +484,26 @@ mod tests {
             .unwrap();
         let records = read(&path).unwrap();
         assert_eq!(records, [begin("a"), intent("a", 0)]);
+    }
+
+    #[test]
+    fn reopening_cuts_off_a_torn_line_so_the_next_record_reads() {
+        let path = temp("reopen.journal");
+        std::fs::write(
+            &path,
+            format!(
+                "{}\n{{\"record\":\"do",
+                serde_json::to_string(&begin("a")).unwrap()
+            ),
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let mut j = Journal::open(&path).unwrap();
+        j.append(&intent("a", 0)).unwrap();
+        assert_eq!(read(&path).unwrap(), [begin("a"), intent("a", 0)]);
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "an existing journal is made private");
     }
 
     #[test]

@@ -56,11 +56,7 @@ impl Basis {
 
     /// SHA-256 of the basis's canonical JSON, in hex.
     pub fn fingerprint(&self) -> String {
-        let json = serde_json::to_vec(self).unwrap_or_default();
-        Sha256::digest(&json)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        sha256_hex(&serde_json::to_vec(self).unwrap_or_default())
     }
 
     /// What differs from `self` (the plan's) in `now`, in words.
@@ -110,12 +106,59 @@ impl Basis {
             ) {
                 (Some(_), None) => out.push(format!("access entry {arn} was deleted")),
                 (None, Some(_)) => out.push(format!("access entry {arn} was created")),
-                (Some(x), Some(y)) if x != y => out.push(format!("access entry {arn} changed")),
+                (Some(x), Some(y)) if x != y => out.push(format!(
+                    "access entry {arn} changed: {}",
+                    entry_changes(&x, &y)
+                )),
                 _ => {}
             }
         }
         out
     }
+}
+
+/// What differs between two states of one entry, in words.
+fn entry_changes(a: &CurrentEntry, b: &CurrentEntry) -> String {
+    let mut parts = Vec::new();
+    if a.entry_type != b.entry_type {
+        parts.push(format!("type {} -> {}", a.entry_type, b.entry_type));
+    }
+    if a.username != b.username {
+        let show = |u: &Option<String>| u.clone().unwrap_or_else(|| "(default)".into());
+        parts.push(format!(
+            "username {} -> {}",
+            show(&a.username),
+            show(&b.username)
+        ));
+    }
+    if a.kubernetes_groups != b.kubernetes_groups {
+        parts.push(format!(
+            "groups [{}] -> [{}]",
+            a.kubernetes_groups.join(", "),
+            b.kubernetes_groups.join(", ")
+        ));
+    }
+    if a.access_policies != b.access_policies {
+        let show = |e: &CurrentEntry| {
+            e.access_policies
+                .iter()
+                .map(|p| format!("{} ({})", p.short_name(), p.access_scope))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        parts.push(format!("policies [{}] -> [{}]", show(a), show(b)));
+    }
+    if parts.is_empty() {
+        parts.push("its ownership".into());
+    }
+    parts.join("; ")
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// A saved plan.
@@ -135,6 +178,8 @@ pub struct PlanFile {
     /// The lockout guard's reasons to refuse, found at plan time (the caller
     /// is checked again at apply time).
     pub refusals: Vec<String>,
+    /// SHA-256 of everything above: an edited file is refused.
+    pub checksum: String,
 }
 
 impl PlanFile {
@@ -146,7 +191,7 @@ impl PlanFile {
         steps: Vec<Step>,
         refusals: Vec<String>,
     ) -> PlanFile {
-        PlanFile {
+        let mut p = PlanFile {
             schema_version: SCHEMA_VERSION,
             kind: KIND.into(),
             cluster: cluster.0.into(),
@@ -157,7 +202,19 @@ impl PlanFile {
             extras,
             steps,
             refusals,
+            checksum: String::new(),
+        };
+        p.checksum = p.content_checksum();
+        p
+    }
+
+    /// SHA-256 of the file's content but the checksum itself.
+    fn content_checksum(&self) -> String {
+        let mut v = serde_json::to_value(self).unwrap_or_default();
+        if let Some(o) = v.as_object_mut() {
+            o.remove("checksum");
         }
+        sha256_hex(&serde_json::to_vec(&v).unwrap_or_default())
     }
 
     /// Reads a plan file.
@@ -183,9 +240,9 @@ impl PlanFile {
             });
         }
         let p: PlanFile = serde_json::from_value(v).map_err(|e| invalid(e.to_string()))?;
-        if p.basis.fingerprint() != p.fingerprint {
+        if p.basis.fingerprint() != p.fingerprint || p.content_checksum() != p.checksum {
             return Err(invalid(
-                "its fingerprint does not match its basis (the file was edited)".into(),
+                "its checksum does not match its content (the file was edited)".into(),
             ));
         }
         Ok(p)
@@ -231,9 +288,15 @@ mod tests {
         );
         let back = PlanFile::from_bytes("p.json", p.to_json().as_bytes()).expect("reads back");
         assert_eq!(back, p);
-        let edited = p.to_json().replace("arn:b", "arn:x");
-        let err = PlanFile::from_bytes("p.json", edited.as_bytes()).expect_err("edited");
-        assert!(err.to_string().contains("fingerprint"), "{err}");
+        for (from, to) in [
+            ("arn:b", "arn:x"),
+            ("\"refusals\": []", "\"refusals\": [\"x\"]"),
+        ] {
+            let edited = p.to_json().replace(from, to);
+            assert_ne!(edited, p.to_json());
+            let err = PlanFile::from_bytes("p.json", edited.as_bytes()).expect_err("edited");
+            assert!(err.to_string().contains("edited"), "{err}");
+        }
     }
 
     #[test]
@@ -257,7 +320,7 @@ mod tests {
             [
                 "the authentication mode is API_AND_CONFIG_MAP, not CONFIG_MAP",
                 "kube-system/aws-auth key mapRoles changed",
-                "access entry arn:a changed",
+                "access entry arn:a changed: groups [] -> [g]",
                 "access entry arn:n was created",
             ]
         );

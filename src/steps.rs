@@ -39,14 +39,20 @@ pub enum Step {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         eks_owned: Option<EksOwner>,
     },
-    /// UpdateAccessEntry. Undone by setting the previous values back.
+    /// UpdateAccessEntry of the fields that change (`None`: left as it is).
+    /// Undone by setting the previous values back, while the entry still
+    /// holds what this step set.
     #[serde(rename_all = "camelCase")]
     UpdateEntry {
         principal_arn: String,
-        username: String,
-        kubernetes_groups: Vec<String>,
-        previous_username: String,
-        previous_kubernetes_groups: Vec<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        username: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        kubernetes_groups: Option<Vec<String>>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        previous_username: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        previous_kubernetes_groups: Option<Vec<String>>,
     },
     /// AssociateAccessPolicy. Undone by disassociating it, or by associating
     /// the previous scope again.
@@ -131,12 +137,6 @@ pub fn steps(
         });
         mode = c.to;
     }
-    let current = |arn: &str| {
-        plan.current
-            .entries
-            .iter()
-            .find(|e| e.principal_arn.eq_ignore_ascii_case(arn))
-    };
     for action in &plan.actions {
         let (principal_arn, associate) = match action {
             Action::Create {
@@ -164,24 +164,12 @@ pub fn steps(
                 associate,
                 ..
             } => {
-                let before = current(principal_arn);
-                let previous_username = before.and_then(|e| e.username.clone());
-                let previous_groups = before
-                    .map(|e| e.kubernetes_groups.clone())
-                    .unwrap_or_default();
-                let previous_username = previous_username.unwrap_or_default();
                 out.push(Step::UpdateEntry {
                     principal_arn: principal_arn.clone(),
-                    username: username
-                        .as_ref()
-                        .and_then(|c| c.to.clone())
-                        .unwrap_or_else(|| previous_username.clone()),
-                    kubernetes_groups: kubernetes_groups
-                        .as_ref()
-                        .map(|c| c.to.clone())
-                        .unwrap_or_else(|| previous_groups.clone()),
-                    previous_username,
-                    previous_kubernetes_groups: previous_groups,
+                    username: username.as_ref().and_then(|c| c.to.clone()),
+                    kubernetes_groups: kubernetes_groups.as_ref().map(|c| c.to.clone()),
+                    previous_username: username.as_ref().and_then(|c| c.from.clone()),
+                    previous_kubernetes_groups: kubernetes_groups.as_ref().map(|c| c.from.clone()),
                 });
                 (principal_arn, associate)
             }
@@ -334,8 +322,12 @@ pub fn project(entries: &[CurrentEntry], steps: &[Step]) -> Vec<CurrentEntry> {
                 ..
             } => {
                 if let Some(i) = find(&mut out, principal_arn) {
-                    out[i].username = Some(username.clone());
-                    out[i].kubernetes_groups = kubernetes_groups.clone();
+                    if let Some(u) = username {
+                        out[i].username = Some(u.clone());
+                    }
+                    if let Some(g) = kubernetes_groups {
+                        out[i].kubernetes_groups = g.clone();
+                    }
                 }
             }
             Step::AssociatePolicy {

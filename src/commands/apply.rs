@@ -188,6 +188,38 @@ fn decide(
     })
 }
 
+/// Whether the journal at `path` ends with a run of this cluster that did not
+/// finish (it was killed).
+///
+/// # Errors
+/// An unreadable journal, or one that holds runs of another cluster.
+fn unfinished_run(path: &std::path::Path, cluster_arn: &str) -> Result<bool> {
+    if !path.exists() {
+        return Ok(false);
+    }
+    let records = journal::read(path)?;
+    let others: Vec<String> = journal::clusters(&records)
+        .into_iter()
+        .filter(|a| a != cluster_arn)
+        .collect();
+    if !others.is_empty() {
+        bail!(
+            "nothing was changed: the journal {} holds runs of another cluster ({}); give this cluster its own --journal",
+            path.display(),
+            others.join(", ")
+        );
+    }
+    let last_run = records.iter().rev().find_map(|r| match r {
+        Record::Begin { run, .. } => Some(run),
+        _ => None,
+    });
+    Ok(last_run.is_some_and(|last| {
+        !records
+            .iter()
+            .any(|r| matches!(r, Record::End { run, .. } if run == last))
+    }))
+}
+
 /// A fresh run id: time and process, in hex.
 fn run_id() -> String {
     let t = SystemTime::now()
@@ -225,6 +257,17 @@ pub fn run(s: &ApplySettings) -> Result<Outcome> {
     let d = decide(s, &live, &conn, g, saved)?;
     let mut err = std::io::stderr().lock();
     let mut out = std::io::stdout().lock();
+    let path = s
+        .journal
+        .clone()
+        .unwrap_or_else(|| journal::default_path(&conn.account, &conn.region, &conn.cluster.name));
+    if unfinished_run(&path, &conn.cluster.arn)? {
+        writeln!(
+            err,
+            "The journal {} records a run that did not finish; this run resumes it (what is done is skipped; `rollback` undoes both).",
+            path.display()
+        )?;
+    }
     if !d.findings.is_empty() {
         writeln!(out, "Findings (see `migrate-auth plan` for all):")?;
         for f in &d.findings {
@@ -239,11 +282,11 @@ pub fn run(s: &ApplySettings) -> Result<Outcome> {
     }
     let after = steps::project(&d.entries, &d.steps);
     let mut refusals = d.refusals;
-    refusals.extend(guard::access_check(
+    refusals.extend(guard::caller_check(
         &d.steps,
         &after,
         &kept(&d.steps, &d.aws_auth)?,
-        Some(&conn.caller_arn),
+        &conn.caller_arn,
     ));
     if !refusals.is_empty() {
         bail!(
@@ -267,18 +310,6 @@ pub fn run(s: &ApplySettings) -> Result<Outcome> {
         )
     }) {
         confirm::ask_irreversible(&cluster, "Switching to API", s.yes, s.confirm_irreversible)?;
-    }
-    let path = s
-        .journal
-        .clone()
-        .unwrap_or_else(|| journal::default_path(&conn.account, &conn.region, &cluster));
-    if let Ok(records) = journal::read(&path) {
-        if matches!(records.last(), Some(r) if !matches!(r, Record::End { .. })) {
-            writeln!(
-                err,
-                "The journal records a run that did not finish; this run resumes it (what is done is skipped)."
-            )?;
-        }
     }
     let mut j = Journal::open(&path)?;
     let run = run_id();

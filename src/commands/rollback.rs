@@ -38,7 +38,7 @@ pub fn run(s: &RollbackSettings) -> Result<Outcome> {
     let todo: Vec<_> = migration
         .changes
         .iter()
-        .filter(|c| !c.undone && !matches!(c.outcome, Some(Err(_))))
+        .filter(|c| !c.undone)
         .cloned()
         .collect();
     let mut out = std::io::stdout().lock();
@@ -57,6 +57,7 @@ pub fn run(s: &RollbackSettings) -> Result<Outcome> {
             conn.cluster.arn
         );
     }
+    let mode = rt.block_on(applier::undo_mode(&conn, &todo));
     writeln!(
         out,
         "rollback will undo, newest first, on cluster {cluster}:"
@@ -64,10 +65,12 @@ pub fn run(s: &RollbackSettings) -> Result<Outcome> {
     for c in todo.iter().rev() {
         let note = if c.change.is_irreversible() {
             " (cannot be undone: mode changes are one-way)".to_string()
-        } else if let Some(why) = applier::blocked(&c.change, conn.cluster.mode) {
+        } else if let Some(why) = applier::blocked(&c.change, mode) {
             format!(" (will be left: {why})")
         } else if c.outcome.is_none() {
-            " (the run stopped before it knew whether this was made)".to_string()
+            " (the run stopped before it knew whether this was made; undone if it was)".to_string()
+        } else if matches!(c.outcome, Some(Err(_))) {
+            " (it failed; undone if it took effect anyway)".to_string()
         } else {
             String::new()
         };

@@ -1,8 +1,16 @@
-//! Changing a live cluster: carries out one [`Step`], or its undo, with the
-//! real EKS and Kubernetes clients. Every call is safe to repeat: creates carry
-//! an idempotency token, a create that finds its entry already there adopts it
-//! when it is as wanted, deletes and disassociations treat "not found" as done,
-//! and aws-auth is only ever replaced at the `resourceVersion` that was checked.
+//! Changing a live cluster with the real EKS and Kubernetes clients, in three
+//! moves per step:
+//!
+//! - [`observe`] reads what is there *before* the step is journaled: a step
+//!   already done is skipped, and the step journaled carries the real previous
+//!   state (the username, groups or policy scope found), never a guess;
+//! - [`make`] makes it. Creates and updates carry an idempotency token, and a
+//!   created entry is tagged with the run that made it;
+//! - [`undo`] undoes it only where the cluster still shows the step's effect:
+//!   an entry is deleted only if it carries this run's tag, a value is set
+//!   back only while it holds what the step set, aws-auth only while it holds
+//!   what the step wrote. So an undo is safe whether the step was made, failed,
+//!   or was cut off by a crash, and safe to repeat.
 
 use std::time::{Duration, Instant};
 
@@ -79,21 +87,195 @@ fn kube_err(what: &str, e: kube::Error) -> LiveError {
     }
 }
 
-/// Makes `step`. `token` identifies it for EKS's idempotency.
+/// The tag a created entry carries: the run that made it.
+pub const RUN_TAG: &str = "migrate-auth/run";
+
+/// What [`observe`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Observed {
+    /// The cluster already is as the step wants.
+    Done,
+    /// To do: the step, with the previous state as found.
+    Todo(Step),
+}
+
+/// An entry as it is now, with its policies and tags; `None` when absent.
+async fn entry_now(c: &Connection, arn: &str) -> Result<Option<super::eks::Described>, LiveError> {
+    let limit = tokio::sync::Semaphore::new(2);
+    match super::eks::describe_entry(&c.eks, &c.cluster.name, arn, &limit).await {
+        Ok(d) => Ok(Some(d)),
+        Err(LiveError::Aws { code, .. }) if code == "ResourceNotFoundException" => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+fn sorted(v: &[String]) -> Vec<String> {
+    let mut v = v.to_vec();
+    v.sort();
+    v
+}
+
+fn differs(operation: &'static str, message: String) -> LiveError {
+    LiveError::Aws {
+        operation,
+        code: "StateDiffers".into(),
+        message,
+    }
+}
+
+/// Reads what `step` would change, before it is journaled.
 ///
 /// # Errors
-/// [`LiveError`]: the call failed, the entry exists with other settings,
-/// aws-auth changed since the plan, or the mode update failed or timed out.
+/// [`LiveError`] when a read fails, or the cluster is not as the plan
+/// assumed in a way the step cannot settle (another mode, an entry of
+/// another type, an entry gone, aws-auth edited).
+pub async fn observe(c: &Connection, step: &Step) -> Result<Observed, LiveError> {
+    match step {
+        Step::SwitchMode { from, to } => {
+            let now = super::eks::describe_cluster(&c.eks, &c.cluster.name).await?;
+            if now.mode == *to {
+                Ok(Observed::Done)
+            } else if now.mode != *from {
+                Err(differs(
+                    "DescribeCluster",
+                    format!("the cluster is in {}, not {from} as planned", now.mode),
+                ))
+            } else {
+                Ok(Observed::Todo(step.clone()))
+            }
+        }
+        Step::CreateEntry {
+            principal_arn,
+            entry_type,
+            username,
+            kubernetes_groups,
+            ..
+        } => {
+            let Some(have) = entry_now(c, principal_arn).await? else {
+                return Ok(Observed::Todo(step.clone()));
+            };
+            let have = have.entry;
+            if have.entry_type != *entry_type {
+                return Err(differs(
+                    "DescribeAccessEntry",
+                    format!(
+                        "{principal_arn} already has a {} entry, not {entry_type}; EKS cannot change an entry's type",
+                        have.entry_type
+                    ),
+                ));
+            }
+            if !entry_type.is_standard() {
+                return Ok(Observed::Done);
+            }
+            // There already (EKS made it at the switch, or someone did): make
+            // it what aws-auth says instead, as an update that can be undone.
+            let username = username
+                .clone()
+                .filter(|u| have.username.as_ref() != Some(u));
+            let groups = (sorted(&have.kubernetes_groups) != sorted(kubernetes_groups))
+                .then(|| kubernetes_groups.clone());
+            if username.is_none() && groups.is_none() {
+                return Ok(Observed::Done);
+            }
+            Ok(Observed::Todo(Step::UpdateEntry {
+                principal_arn: have.principal_arn.clone(),
+                previous_username: username.as_ref().and(have.username.clone()),
+                previous_kubernetes_groups: groups.as_ref().map(|_| have.kubernetes_groups.clone()),
+                username,
+                kubernetes_groups: groups,
+            }))
+        }
+        Step::UpdateEntry {
+            principal_arn,
+            username,
+            kubernetes_groups,
+            ..
+        } => {
+            let Some(have) = entry_now(c, principal_arn).await? else {
+                return Err(differs(
+                    "DescribeAccessEntry",
+                    format!("{principal_arn} has no access entry any more; plan again"),
+                ));
+            };
+            let have = have.entry;
+            let username = username
+                .clone()
+                .filter(|u| have.username.as_ref() != Some(u));
+            let groups = kubernetes_groups
+                .clone()
+                .filter(|g| sorted(g) != sorted(&have.kubernetes_groups));
+            if username.is_none() && groups.is_none() {
+                return Ok(Observed::Done);
+            }
+            Ok(Observed::Todo(Step::UpdateEntry {
+                principal_arn: principal_arn.clone(),
+                previous_username: username.as_ref().and(have.username.clone()),
+                previous_kubernetes_groups: groups.as_ref().map(|_| have.kubernetes_groups.clone()),
+                username,
+                kubernetes_groups: groups,
+            }))
+        }
+        Step::AssociatePolicy {
+            principal_arn,
+            policy,
+            ..
+        } => {
+            let Some(have) = entry_now(c, principal_arn).await? else {
+                return Err(differs(
+                    "DescribeAccessEntry",
+                    format!(
+                        "{principal_arn} has no access entry to associate {} with",
+                        policy.short_name()
+                    ),
+                ));
+            };
+            let now = have
+                .entry
+                .access_policies
+                .iter()
+                .find(|p| p.policy_arn == policy.policy_arn)
+                .map(|p| p.access_scope.clone());
+            if now.as_ref().map(AccessScope::normalized) == Some(policy.access_scope.normalized()) {
+                return Ok(Observed::Done);
+            }
+            Ok(Observed::Todo(Step::AssociatePolicy {
+                principal_arn: principal_arn.clone(),
+                policy: policy.clone(),
+                previous_scope: now,
+            }))
+        }
+        Step::ReplaceAwsAuth { before, after } => {
+            let (now, _) = read_aws_auth(c).await?;
+            if now == *after {
+                Ok(Observed::Done)
+            } else if now != *before {
+                Err(LiveError::AwsAuthChanged {
+                    message: "kube-system/aws-auth changed since the plan; it was not overwritten (plan again)".into(),
+                })
+            } else {
+                Ok(Observed::Todo(step.clone()))
+            }
+        }
+    }
+}
+
+/// Makes `step` (as [`observe`] returned it) for run `run`; `token`
+/// identifies it for EKS's idempotency.
+///
+/// # Errors
+/// [`LiveError`]: the call failed, aws-auth changed under it, or the mode
+/// update failed or timed out.
 pub async fn make(
     c: &Connection,
     step: &Step,
+    run: &str,
     token: &str,
     wait: Wait,
-) -> Result<Outcome, LiveError> {
+) -> Result<(), LiveError> {
     let cluster = c.cluster.name.as_str();
     match step {
-        Step::SwitchMode { from, to } => {
-            let sent = c
+        Step::SwitchMode { to, .. } => {
+            let out = c
                 .eks
                 .update_cluster_config()
                 .name(cluster)
@@ -104,31 +286,14 @@ pub async fn make(
                 )
                 .client_request_token(token)
                 .send()
-                .await;
-            let id = match sent {
-                Ok(out) => out
-                    .update()
-                    .and_then(|u| u.id())
-                    .unwrap_or_default()
-                    .to_string(),
-                Err(e) => {
-                    // Already there (a resumed run): read the mode to be sure.
-                    let now = super::eks::describe_cluster(&c.eks, cluster).await?.mode;
-                    if now == *to {
-                        return Ok(Outcome::AlreadyThere);
-                    }
-                    if now != *from {
-                        return Err(LiveError::Aws {
-                            operation: "UpdateClusterConfig",
-                            code: "ModeChanged".into(),
-                            message: format!("the cluster is in {now}, not {from} as planned"),
-                        });
-                    }
-                    return Err(error("UpdateClusterConfig", e));
-                }
-            };
-            wait_for_update(c, &id, wait).await?;
-            Ok(Outcome::Made)
+                .await
+                .map_err(|e| error("UpdateClusterConfig", e))?;
+            let id = out
+                .update()
+                .and_then(|u| u.id())
+                .unwrap_or_default()
+                .to_string();
+            wait_for_update(c, &id, wait).await
         }
         Step::CreateEntry {
             principal_arn,
@@ -137,8 +302,7 @@ pub async fn make(
             kubernetes_groups,
             ..
         } => {
-            let sent = c
-                .eks
+            c.eks
                 .create_access_entry()
                 .cluster_name(cluster)
                 .principal_arn(principal_arn)
@@ -147,40 +311,12 @@ pub async fn make(
                 .set_kubernetes_groups(
                     (!kubernetes_groups.is_empty()).then(|| kubernetes_groups.clone()),
                 )
+                .tags(RUN_TAG, run)
                 .client_request_token(token)
                 .send()
-                .await;
-            match sent {
-                Ok(_) => Ok(Outcome::Made),
-                Err(e) if code_of(&e) == Some("ResourceInUseException") => {
-                    // There already: EKS made it at the switch, or a run that
-                    // was cut short did. Adopt it only if it is as wanted.
-                    let limit = tokio::sync::Semaphore::new(1);
-                    let (have, _) =
-                        super::eks::describe_entry(&c.eks, cluster, principal_arn, &limit).await?;
-                    let same_groups = {
-                        let (mut a, mut b) =
-                            (have.kubernetes_groups.clone(), kubernetes_groups.clone());
-                        a.sort();
-                        b.sort();
-                        a == b || !entry_type.is_standard()
-                    };
-                    let same_user = username.is_none() || have.username == *username;
-                    if have.entry_type == *entry_type && same_groups && same_user {
-                        Ok(Outcome::AlreadyThere)
-                    } else {
-                        Err(LiveError::Aws {
-                            operation: "CreateAccessEntry",
-                            code: "EntryDiffers".into(),
-                            message: format!(
-                                "{principal_arn} already has an access entry, with other settings than planned ({} {:?} {:?}); plan again",
-                                have.entry_type, have.username, have.kubernetes_groups
-                            ),
-                        })
-                    }
-                }
-                Err(e) => Err(error("CreateAccessEntry", e)),
-            }
+                .await
+                .map_err(|e| error("CreateAccessEntry", e))?;
+            Ok(())
         }
         Step::UpdateEntry {
             principal_arn,
@@ -188,60 +324,61 @@ pub async fn make(
             kubernetes_groups,
             ..
         } => {
-            update_entry(c, principal_arn, username, kubernetes_groups, token).await?;
-            Ok(Outcome::Made)
+            update_entry(
+                c,
+                principal_arn,
+                username.as_deref(),
+                kubernetes_groups.as_deref(),
+                Some(token),
+            )
+            .await
         }
         Step::AssociatePolicy {
             principal_arn,
             policy,
             ..
-        } => {
-            associate(c, principal_arn, &policy.policy_arn, &policy.access_scope).await?;
-            Ok(Outcome::Made)
-        }
+        } => associate(c, principal_arn, &policy.policy_arn, &policy.access_scope).await,
         Step::ReplaceAwsAuth { before, after } => {
             let (now, rv) = read_aws_auth(c).await?;
-            if now == *after {
-                return Ok(Outcome::AlreadyThere);
-            }
             if now != *before {
                 return Err(LiveError::AwsAuthChanged {
-                    message: "kube-system/aws-auth changed since the plan; it was not overwritten (plan again)".into(),
+                    message:
+                        "kube-system/aws-auth changed since it was checked; it was not overwritten"
+                            .into(),
                 });
             }
-            write_aws_auth(c, after, rv).await?;
-            Ok(Outcome::Made)
+            write_aws_auth(c, after, rv).await
         }
     }
 }
 
-/// Undoes `step`; `outcome` is what the journal recorded (`None`: the run
-/// stopped before it knew).
+/// Undoes `step` of run `run`, where the cluster still shows its effect.
 ///
 /// # Errors
-/// [`LiveError`] when a call fails or aws-auth changed since the run.
-pub async fn undo(
-    c: &Connection,
-    step: &Step,
-    outcome: Option<Outcome>,
-) -> Result<Undone, LiveError> {
+/// [`LiveError`] when a call fails, or the value was changed since the run
+/// (it is then left, not overwritten).
+pub async fn undo(c: &Connection, step: &Step, run: &str) -> Result<Undone, LiveError> {
     let cluster = c.cluster.name.as_str();
-    if outcome == Some(Outcome::AlreadyThere) {
-        return Ok(Undone::NothingToDo);
-    }
+    let changed_since = |what: String| LiveError::Aws {
+        operation: "undo",
+        code: "ChangedSince".into(),
+        message: format!("{what} was changed after this run; it was left as it is"),
+    };
     match step {
         Step::SwitchMode { from, to } => Ok(Undone::Left {
             why: format!(
                 "the mode stays {to}: EKS cannot go back to {from} (mode changes are one-way)"
             ),
         }),
-        Step::CreateEntry {
-            eks_owned: Some(owner),
-            ..
-        } => Ok(Undone::Left {
-            why: format!("EKS owns this entry (made for {})", owner.describe()),
-        }),
         Step::CreateEntry { principal_arn, .. } => {
+            let Some(have) = entry_now(c, principal_arn).await? else {
+                return Ok(Undone::NothingToDo);
+            };
+            if have.tags.get(RUN_TAG).map(String::as_str) != Some(run) {
+                return Ok(Undone::Left {
+                    why: "this run did not create it (EKS or someone else did)".into(),
+                });
+            }
             let sent = c
                 .eks
                 .delete_access_entry()
@@ -259,33 +396,66 @@ pub async fn undo(
         }
         Step::UpdateEntry {
             principal_arn,
+            username,
+            kubernetes_groups,
             previous_username,
             previous_kubernetes_groups,
-            ..
         } => {
-            update_entry(
-                c,
-                principal_arn,
-                previous_username,
-                previous_kubernetes_groups,
-                "",
-            )
-            .await?;
+            let Some(have) = entry_now(c, principal_arn).await? else {
+                return Ok(Undone::NothingToDo);
+            };
+            let have = have.entry;
+            // Per field: back to the previous value if it holds ours.
+            let mut set_user = None;
+            if let (Some(ours), Some(prev)) = (username, previous_username) {
+                if have.username.as_ref() == Some(ours) {
+                    set_user = Some(prev.as_str());
+                } else if have.username.as_ref() != Some(prev) {
+                    return Err(changed_since(format!("the username of {principal_arn}")));
+                }
+            }
+            let mut set_groups = None;
+            if let (Some(ours), Some(prev)) = (kubernetes_groups, previous_kubernetes_groups) {
+                let now = sorted(&have.kubernetes_groups);
+                if now == sorted(ours) {
+                    set_groups = Some(prev.as_slice());
+                } else if now != sorted(prev) {
+                    return Err(changed_since(format!("the groups of {principal_arn}")));
+                }
+            }
+            if set_user.is_none() && set_groups.is_none() {
+                return Ok(Undone::NothingToDo);
+            }
+            update_entry(c, principal_arn, set_user, set_groups, None).await?;
             Ok(Undone::Restored)
         }
         Step::AssociatePolicy {
             principal_arn,
             policy,
-            previous_scope: Some(previous),
+            previous_scope,
         } => {
-            associate(c, principal_arn, &policy.policy_arn, previous).await?;
-            Ok(Undone::Restored)
-        }
-        Step::AssociatePolicy {
-            principal_arn,
-            policy,
-            previous_scope: None,
-        } => {
+            let Some(have) = entry_now(c, principal_arn).await? else {
+                return Ok(Undone::NothingToDo);
+            };
+            let now = have
+                .entry
+                .access_policies
+                .iter()
+                .find(|p| p.policy_arn == policy.policy_arn)
+                .map(|p| p.access_scope.normalized());
+            if now == previous_scope.as_ref().map(AccessScope::normalized) {
+                return Ok(Undone::NothingToDo);
+            }
+            if now != Some(policy.access_scope.normalized()) {
+                return Err(changed_since(format!(
+                    "{} on {principal_arn}",
+                    policy.short_name()
+                )));
+            }
+            if let Some(previous) = previous_scope {
+                associate(c, principal_arn, &policy.policy_arn, previous).await?;
+                return Ok(Undone::Restored);
+            }
             let sent = c
                 .eks
                 .disassociate_access_policy()
@@ -303,16 +473,36 @@ pub async fn undo(
             }
         }
         Step::ReplaceAwsAuth { before, after } => {
+            // Key by key: a key the step changed is put back if it holds what
+            // the step wrote, left if it holds what was there before, and
+            // never overwritten if someone edited it since.
             let (now, rv) = read_aws_auth(c).await?;
-            if now == *before {
+            let keys: std::collections::BTreeSet<&String> = before
+                .keys()
+                .chain(after.keys())
+                .filter(|k| before.get(*k) != after.get(*k))
+                .collect();
+            let mut restored = now.clone();
+            let mut ours = false;
+            for k in keys {
+                if now.get(k) == before.get(k) {
+                    continue;
+                }
+                if now.get(k) != after.get(k) {
+                    return Err(LiveError::AwsAuthChanged {
+                        message: format!("kube-system/aws-auth key {k} was edited after this run changed it; it was not overwritten (the journal holds the data it had before the run)"),
+                    });
+                }
+                ours = true;
+                match before.get(k) {
+                    Some(v) => restored.insert(k.clone(), v.clone()),
+                    None => restored.remove(k),
+                };
+            }
+            if !ours {
                 return Ok(Undone::NothingToDo);
             }
-            if now != *after {
-                return Err(LiveError::AwsAuthChanged {
-                    message: "kube-system/aws-auth was edited after this run changed it; it was not overwritten (the journal holds the data it had before the run)".into(),
-                });
-            }
-            write_aws_auth(c, before, rv).await?;
+            write_aws_auth(c, &restored, rv).await?;
             Ok(Undone::Restored)
         }
     }
@@ -321,17 +511,17 @@ pub async fn undo(
 async fn update_entry(
     c: &Connection,
     principal_arn: &str,
-    username: &str,
-    groups: &[String],
-    token: &str,
+    username: Option<&str>,
+    groups: Option<&[String]>,
+    token: Option<&str>,
 ) -> Result<(), LiveError> {
     c.eks
         .update_access_entry()
         .cluster_name(&c.cluster.name)
         .principal_arn(principal_arn)
-        .username(username)
-        .set_kubernetes_groups(Some(groups.to_vec()))
-        .set_client_request_token((!token.is_empty()).then(|| token.to_string()))
+        .set_username(username.map(str::to_string))
+        .set_kubernetes_groups(groups.map(<[String]>::to_vec))
+        .set_client_request_token(token.map(str::to_string))
         .send()
         .await
         .map_err(|e| error("UpdateAccessEntry", e))?;

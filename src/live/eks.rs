@@ -131,8 +131,13 @@ pub async fn list_entries(
     }
 }
 
-/// An entry as it exists, and when EKS created it (epoch seconds).
-pub type Described = (CurrentEntry, Option<i64>);
+/// An entry as it exists, when EKS created it, and its tags.
+pub struct Described {
+    pub entry: CurrentEntry,
+    /// When EKS created it (epoch seconds).
+    pub created_at: Option<i64>,
+    pub tags: std::collections::HashMap<String, String>,
+}
 
 /// DescribeAccessEntry and ListAssociatedAccessPolicies for one principal.
 ///
@@ -220,7 +225,12 @@ pub async fn describe_entry(
         access_policies,
         eks_owned: None,
     };
-    Ok((entry, created_at))
+    let tags = e.and_then(|e| e.tags()).cloned().unwrap_or_default();
+    Ok(Described {
+        entry,
+        created_at,
+        tags,
+    })
 }
 
 /// When the cluster's authentication-mode updates succeeded (epoch seconds):

@@ -286,8 +286,11 @@ pub async fn read(conn: &Connection, s: &LiveSettings) -> Result<Gathered, LiveE
         iam::look_up(client, wanted, concurrency, &limit)
     }));
     let (entries, answers) = tokio::try_join!(describe, lookups)?;
-    let (mut entries, created): (Vec<CurrentEntry>, Vec<Option<i64>>) =
-        entries.into_iter().flatten().unzip();
+    let (mut entries, created): (Vec<CurrentEntry>, Vec<Option<i64>>) = entries
+        .into_iter()
+        .flatten()
+        .map(|d| (d.entry, d.created_at))
+        .unzip();
     for e in &mut entries {
         e.eks_owned = owner.get(&e.principal_arn).copied();
     }

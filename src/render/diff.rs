@@ -73,8 +73,18 @@ pub fn render(steps: &[Step], entries: &[CurrentEntry], aws_auth: &AwsAuth) -> S
                 use_symbol('~', "change");
                 let _ = writeln!(
                     body,
-                    "  ~ authentication mode: {from} -> {to} (cannot be undone; aws-auth keeps working)\n"
+                    "  ~ authentication mode: {from} -> {to} (cannot be undone; aws-auth keeps working)"
                 );
+                if *from == AuthMode::ConfigMap {
+                    let _ = writeln!(
+                        body,
+                        "      EKS then makes entries itself: for managed node groups and Fargate profiles,\n      \
+                         and (with bootstrapClusterCreatorAdminPermissions) for the cluster's creator, with\n      \
+                         AmazonEKSClusterAdminPolicy. An entry wins over aws-auth: where aws-auth says\n      \
+                         otherwise for such a principal, apply updates the entry to what aws-auth says."
+                    );
+                }
+                body.push('\n');
             }
             Step::ReplaceAwsAuth { before, after } => {
                 use_symbol('~', "change");
@@ -192,7 +202,7 @@ fn entry_lines(e: &CurrentEntry) -> String {
 fn mapping_lines(aws_auth: &AwsAuth, arn: &str) -> String {
     let m = aws_auth.mappings.iter().find(|m| {
         m.standing == Standing::Active
-            && matches!(&m.target, Target::Arn(a) if a.trim().eq_ignore_ascii_case(arn))
+            && matches!(&m.target, Target::Arn(a) if crate::arn::same_principal(a, arn))
     });
     let Some(m) = m else {
         return String::new();

@@ -201,6 +201,25 @@ fn apply_converges_and_a_second_apply_changes_nothing() {
     assert_eq!(state(&live), after);
 }
 
+/// The changes of `apply --cleanup-aws-auth` on [`api_world`]: create admin,
+/// associate its policy, update developer, create alice (4 EKS writes), then
+/// the aws-auth edit (1 Kubernetes write).
+const CHANGES: u64 = 5;
+
+/// Sets `fault` on the k-th change (1-based) of [`CHANGES`].
+fn on_change(live: &Live, k: u64, fault: fn(u64) -> Faults) {
+    if k <= 4 {
+        live.aws.set_faults(fault(k));
+    } else {
+        live.kube.set_faults(fault(k - 4));
+    }
+}
+
+fn clear_faults(live: &Live) {
+    live.aws.set_faults(Faults::default());
+    live.kube.set_faults(Faults::default());
+}
+
 #[test]
 fn every_failing_change_is_rolled_back_exactly_and_a_rerun_converges() {
     let extra = ["--cleanup-aws-auth"];
@@ -211,43 +230,52 @@ fn every_failing_change_is_rolled_back_exactly_and_a_rerun_converges() {
         "the cleanup removed the migrated mappings: {:?}",
         goal.aws_auth
     );
-    // The changes: create admin, associate its policy, update developer,
-    // create alice (4 EKS writes), then the aws-auth edit (1 Kubernetes write).
-    let m = 5;
-    for k in 1..=m {
-        let live = start(api_world(), kube(MAP_ROLES));
-        let before = state(&live);
-        let fault = Faults {
-            reject_write: Some(if k <= 4 { k } else { 1 }),
-            ..Faults::default()
-        };
-        if k <= 4 {
-            live.aws.set_faults(fault);
-        } else {
-            live.kube.set_faults(fault);
+    let refused: fn(u64) -> Faults = |k| Faults {
+        reject_write: Some(k),
+        ..Faults::default()
+    };
+    // The change is made, yet the answer is an error.
+    let lost: fn(u64) -> Faults = |k| Faults {
+        lose_write: Some(k),
+        ..Faults::default()
+    };
+    for (kind, fault) in [
+        ("refused", refused),
+        ("made but answered with an error", lost),
+    ] {
+        for k in 1..=CHANGES {
+            let live = start(api_world(), kube(MAP_ROLES));
+            let before = state(&live);
+            on_change(&live, k, fault);
+            let r = live.apply(&extra);
+            assert_eq!(
+                r.code, 1,
+                "change {k} {kind}, yet: {}\n{}",
+                r.stdout, r.stderr
+            );
+            assert!(
+                r.stderr.contains("were undone"),
+                "change {k} {kind}: {}",
+                r.stderr
+            );
+            assert_eq!(
+                state(&live),
+                before,
+                "change {k} {kind}: the rollback restores everything"
+            );
+            clear_faults(&live);
+            let r = live.apply(&extra);
+            assert_eq!(
+                r.code, 0,
+                "re-run after change {k} {kind}: {}\n{}",
+                r.stdout, r.stderr
+            );
+            assert_eq!(
+                state(&live),
+                goal,
+                "the re-run after change {k} {kind} converges"
+            );
         }
-        let r = live.apply(&extra);
-        assert_eq!(
-            r.code, 1,
-            "change {k} failed, yet: {}\n{}",
-            r.stdout, r.stderr
-        );
-        assert!(r.stderr.contains("failed"), "{}", r.stderr);
-        assert!(r.stderr.contains("were undone"), "change {k}: {}", r.stderr);
-        assert_eq!(
-            state(&live),
-            before,
-            "after failing change {k}, the rollback restores all"
-        );
-        live.aws.set_faults(Faults::default());
-        live.kube.set_faults(Faults::default());
-        let r = live.apply(&extra);
-        assert_eq!(
-            r.code, 0,
-            "re-run after change {k}: {}\n{}",
-            r.stdout, r.stderr
-        );
-        assert_eq!(state(&live), goal, "the re-run after change {k} converges");
     }
 }
 
@@ -320,15 +348,15 @@ fn a_config_map_cluster_switches_first_and_rollback_leaves_what_eks_made() {
     assert!(again.stdout.contains("Nothing to undo"), "{}", again.stdout);
 }
 
-/// Starts apply in the background, slowed down, and kills it (SIGKILL) once
-/// the journal records `done` changes.
-fn kill_mid_apply(live: &Live, done: usize) {
-    live.aws.set_faults(Faults {
-        latency: Duration::from_millis(150),
+/// Starts `apply --cleanup-aws-auth` in the background and kills it
+/// (SIGKILL) while the k-th change, already made, waits for its answer: the
+/// journal then holds its intent and no outcome.
+fn kill_during_change(live: &Live, k: u64) {
+    on_change(live, k, |k| Faults {
+        stall_write: Some(k),
         ..Faults::default()
     });
     let journal = live.journal();
-    let env = live.env(&[]);
     let mut child = Command::new(env!("CARGO_BIN_EXE_migrate-auth"))
         .args([
             "apply",
@@ -339,58 +367,83 @@ fn kill_mid_apply(live: &Live, done: usize) {
             "--journal",
             journal.to_str().unwrap(),
         ])
-        .envs(env)
+        .envs(live.env(&[]))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    let (server_writes, target): (&dyn Fn() -> u64, u64) = if k <= 4 {
+        (&|| live.aws.writes(), k)
+    } else {
+        (&|| live.kube.writes(), k - 4)
+    };
     let started = Instant::now();
-    loop {
-        let text = std::fs::read_to_string(&journal).unwrap_or_default();
-        if text.matches("\"record\":\"done\"").count() >= done {
-            break;
-        }
+    while server_writes() < target {
         assert!(
             child.try_wait().unwrap().is_none(),
-            "apply ended before it was killed"
+            "apply ended before change {k}"
         );
         assert!(
             started.elapsed() < Duration::from_secs(60),
-            "apply made no progress"
+            "apply never reached change {k}"
         );
         std::thread::sleep(Duration::from_millis(5));
     }
+    // Let the emulator finish making it (it answers only in two minutes).
+    std::thread::sleep(Duration::from_millis(50));
     child.kill().unwrap();
     child.wait().unwrap();
-    live.aws.set_faults(Faults::default());
+    clear_faults(live);
+    let text = std::fs::read_to_string(&journal).unwrap();
+    assert!(
+        !text.contains("\"record\":\"end\""),
+        "the run was cut off: {text}"
+    );
 }
 
 #[test]
-fn a_killed_apply_can_be_rolled_back() {
+fn an_apply_killed_during_any_change_can_be_rolled_back() {
+    for k in 1..=CHANGES {
+        let live = start(api_world(), kube(MAP_ROLES));
+        let before = state(&live);
+        kill_during_change(&live, k);
+        assert_ne!(state(&live), before, "change {k} was made before the kill");
+        let r = live.rollback();
+        assert_eq!(
+            r.code, 0,
+            "after a kill at change {k}: {}\n{}",
+            r.stdout, r.stderr
+        );
+        assert_eq!(state(&live), before, "after a kill at change {k}");
+    }
+}
+
+#[test]
+fn an_apply_killed_during_any_change_is_resumed_by_apply() {
+    let goal = planned(api_world(), kube(MAP_ROLES), &["--cleanup-aws-auth"]);
+    for k in 1..=CHANGES {
+        let live = start(api_world(), kube(MAP_ROLES));
+        kill_during_change(&live, k);
+        let r = live.apply(&["--cleanup-aws-auth"]);
+        assert_eq!(
+            r.code, 0,
+            "resuming after change {k}: {}\n{}",
+            r.stdout, r.stderr
+        );
+        assert!(r.stderr.contains("resumes"), "{}", r.stderr);
+        assert_eq!(state(&live), goal, "resumed after change {k}");
+        let again = live.apply(&["--cleanup-aws-auth"]);
+        assert!(again.stdout.contains("No changes."), "{}", again.stdout);
+    }
+    // Rollback then undoes the whole migration, both runs.
     let live = start(api_world(), kube(MAP_ROLES));
     let before = state(&live);
-    kill_mid_apply(&live, 2);
-    assert_ne!(state(&live), before, "the killed run changed something");
-    let r = live.rollback();
-    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
-    assert_eq!(state(&live), before);
-}
-
-#[test]
-fn a_killed_apply_is_resumed_by_apply() {
-    let goal = planned(api_world(), kube(MAP_ROLES), &["--cleanup-aws-auth"]);
-    let live = start(api_world(), kube(MAP_ROLES));
-    kill_mid_apply(&live, 2);
-    let r = live.apply(&["--cleanup-aws-auth"]);
-    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
-    assert!(r.stderr.contains("resumes"), "{}", r.stderr);
-    assert_eq!(state(&live), goal);
-    // Rollback now undoes the whole migration, both runs.
+    kill_during_change(&live, 3);
+    assert_eq!(live.apply(&["--cleanup-aws-auth"]).code, 0);
     let rb = live.rollback();
     assert_eq!(rb.code, 0, "{}\n{}", rb.stdout, rb.stderr);
-    let fresh = start(api_world(), kube(MAP_ROLES));
-    assert_eq!(state(&live), state(&fresh));
+    assert_eq!(state(&live), before);
 }
 
 #[test]
@@ -440,12 +493,12 @@ fn a_stale_plan_is_refused_and_a_fresh_one_applies() {
 fn a_concurrent_aws_auth_edit_is_not_overwritten() {
     let live = start(api_world(), kube(MAP_ROLES));
     let before = state(&live);
-    let theirs = "- userarn: arn:aws:iam::111122223333:user/bob\n  username: bob\n".to_string();
+    let theirs = "- \"444455556666\"\n".to_string();
     live.kube.with_world(|k| {
         k.concurrent_edit = Some((
             "kube-system".into(),
             "aws-auth".into(),
-            "mapUsers".into(),
+            "mapAccounts".into(),
             theirs.clone(),
         ))
     });
@@ -453,12 +506,40 @@ fn a_concurrent_aws_auth_edit_is_not_overwritten() {
     assert_eq!(r.code, 1, "{}", r.stdout);
     assert!(r.stderr.contains("not overwritten"), "{}", r.stderr);
     let after = state(&live);
-    assert_eq!(after.aws_auth["mapUsers"], theirs, "their edit stands");
+    assert_eq!(after.aws_auth["mapAccounts"], theirs, "their edit stands");
     assert_eq!(after.aws_auth["mapRoles"], before.aws_auth["mapRoles"]);
+    assert_eq!(after.aws_auth["mapUsers"], before.aws_auth["mapUsers"]);
     assert_eq!(
         after.entries, before.entries,
         "the run's entries were rolled back"
     );
+}
+
+#[test]
+fn rollback_stops_rather_than_cut_off_people_whose_mappings_were_edited_since() {
+    let live = start(api_world(), kube(MAP_ROLES));
+    let r = live.apply(&["--cleanup-aws-auth"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    // Someone edits mapUsers after the cleanup.
+    let theirs = "- userarn: arn:aws:iam::111122223333:user/bob\n  username: bob\n".to_string();
+    live.kube.with_world(|k| {
+        let mut data = k.config_maps[&("kube-system".to_string(), "aws-auth".to_string())]
+            .data
+            .clone();
+        data.insert("mapUsers".into(), theirs.clone());
+        k.put_config_map("kube-system", "aws-auth", data);
+    });
+    let applied = state(&live);
+    let rb = live.rollback();
+    assert_eq!(rb.code, 1, "{}", rb.stdout);
+    assert!(rb.stdout.contains("STILL IN PLACE"), "{}", rb.stdout);
+    let after = state(&live);
+    assert_eq!(after.aws_auth["mapUsers"], theirs, "their edit stands");
+    assert!(
+        !after.aws_auth.contains_key("mapRoles"),
+        "nothing half-restored"
+    );
+    assert_eq!(after.entries, applied.entries, "no entry was deleted");
 }
 
 /// The guard refuses `args` and changes nothing, saying `why`.
@@ -657,7 +738,8 @@ fn after_the_switch_to_api_rollback_leaves_the_entries_that_let_people_in() {
     let rb = live.rollback();
     assert_eq!(rb.code, 0, "{}\n{}", rb.stdout, rb.stderr);
     assert!(
-        rb.stdout.contains("the cluster is in API mode"),
+        rb.stdout
+            .contains("in API mode, where aws-auth no longer counts"),
         "{}",
         rb.stdout
     );
@@ -726,4 +808,118 @@ fn a_mode_update_that_does_not_finish_in_time_stops_the_run() {
         "nothing after the switch was attempted"
     );
     assert_eq!(live.aws.calls_by_operation()["UpdateClusterConfig"], 1);
+}
+
+#[test]
+fn a_switch_to_api_that_may_still_land_blocks_removing_entries() {
+    let mut w = api_world();
+    w.clusters.get_mut("prod").unwrap().update_polls = 1_000_000;
+    let live = start(w, kube(MAP_ROLES));
+    let r = live.apply(&[
+        "--target-mode",
+        "API",
+        "--confirm-irreversible",
+        "--wait-timeout",
+        "300ms",
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(r.stderr.contains("still in progress"), "{}", r.stderr);
+    // The update may finish into API at any time: the entries the run made
+    // stay, or everyone aws-auth serves would be locked out then.
+    let s = state(&live);
+    assert!(s.entries.contains_key(&role("platform-admin")), "{s:?}");
+    assert!(
+        r.stdout.contains("may soon be) in API mode"),
+        "{}",
+        r.stdout
+    );
+    // It lands.
+    live.aws.with_world(|w| {
+        let c = w.clusters.get_mut("prod").unwrap();
+        c.authentication_mode = "API".into();
+        c.status = "ACTIVE".into();
+        for u in c.updates.values_mut() {
+            u.status = "Successful".into();
+        }
+    });
+    let rb = live.rollback();
+    assert_eq!(rb.code, 0, "{}\n{}", rb.stdout, rb.stderr);
+    assert!(state(&live).entries.contains_key(&role("platform-admin")));
+}
+
+#[test]
+fn the_creators_entry_made_by_eks_is_brought_in_line_and_never_removed() {
+    // aws-auth maps the creator with its own username; EKS will make the
+    // creator's entry with a default username and cluster-admin at the switch.
+    let roles = format!(
+        "{MAP_ROLES}- rolearn: arn:aws:iam::111122223333:role/cluster-creator\n  username: creator:{{{{SessionName}}}}\n  groups: [system:masters]\n"
+    );
+    let mut w = world("CONFIG_MAP");
+    w.add_user(&format!("arn:aws:iam::{ACCT}:user/alice"));
+    let live = start(w, kube(&roles));
+    let r = live.apply(&[]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("for the cluster's creator"),
+        "{}",
+        r.stdout
+    );
+    let creator = role("cluster-creator");
+    let applied = state(&live);
+    assert_eq!(
+        applied.entries[&creator].1, "creator:{{SessionName}}",
+        "aws-auth's identity kept"
+    );
+    assert!(applied.entries[&creator].3.contains_key(ADMIN_POLICY));
+    let rb = live.rollback();
+    assert_eq!(rb.code, 0, "{}\n{}", rb.stdout, rb.stderr);
+    let after = state(&live);
+    // EKS's entry stays, with EKS's username and its cluster-admin policy.
+    let (_, username, _, policies) = &after.entries[&creator];
+    assert!(
+        username.starts_with("arn:aws:sts::111122223333:assumed-role/cluster-creator/"),
+        "{username}"
+    );
+    assert!(policies.contains_key(ADMIN_POLICY), "{policies:?}");
+    assert!(!after.entries.contains_key(&role("platform-admin")));
+}
+
+#[test]
+fn a_journal_of_another_cluster_is_refused() {
+    let live = start(api_world(), kube(MAP_ROLES));
+    let other = r#"{"record":"begin","run":"x","cluster":"staging","clusterArn":"arn:aws:eks:us-east-1:111122223333:cluster/staging","region":"us-east-1","caller":"c","at":0,"steps":1}"#;
+    std::fs::write(live.journal(), format!("{other}\n")).unwrap();
+    let r = live.apply(&[]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stderr.contains("holds runs of another cluster"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(live.aws.writes(), 0);
+}
+
+#[test]
+fn an_sso_role_is_compared_with_its_aws_auth_mapping_despite_the_path() {
+    let sso = "arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_Admin_0123456789abcdef";
+    let roles = format!(
+        "{MAP_ROLES}- rolearn: arn:aws:iam::111122223333:role/AWSReservedSSO_Admin_0123456789abcdef\n  username: sso-admin:{{{{SessionName}}}}\n  groups: [ops]\n"
+    );
+    let mut w = api_world();
+    w.add_role(sso);
+    let live = start(w, kube(&roles));
+    let r = live.apply(&[]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .contains(&format!("+ {sso} (new STANDARD access entry)")),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("    username: sso-admin:{{SessionName}}"),
+        "the same username shows as unchanged: {}",
+        r.stdout
+    );
+    assert!(state(&live).entries.contains_key(sso));
 }
