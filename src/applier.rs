@@ -1,7 +1,18 @@
-//! The applier: makes the steps one by one against a live cluster, each
-//! journaled before it is made and after, and undoes a run's changes (newest
-//! first) when a step fails or when `rollback` asks. Every change's fate ends
-//! up in a [`Report`], which the commands print.
+//! The applier: makes the steps against a live cluster, each journaled before
+//! it is made and after, and undoes a run's changes (newest first) when a step
+//! fails or when `rollback` asks. Every change's fate ends up in a
+//! [`Report`], which the commands print.
+//!
+//! Mode switches and the aws-auth edit run alone, in order. Between them, the
+//! entry steps run in lanes, one lane per principal (its create or update,
+//! then its policies, in order), `concurrency` lanes at a time. After a
+//! failure no new step starts; the steps under way finish and are journaled,
+//! then everything the run made is undone.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+
+use futures::{StreamExt, TryStreamExt};
 
 use crate::inputs::current::AuthMode;
 use crate::journal::{Ending, Journal, JournalError, Record, Recorded};
@@ -14,8 +25,8 @@ use crate::steps::Step;
 pub struct Report {
     /// Made, or found already made.
     pub made: Vec<(Step, Outcome)>,
-    /// The step that failed, and why.
-    pub failed: Option<(Step, String)>,
+    /// The steps that failed, and why (several lanes may fail at once).
+    pub failed: Vec<(Step, String)>,
     /// Undone (or left, with the reason).
     pub undone: Vec<(Step, Undone)>,
     /// Undos that failed: these changes are still in place.
@@ -50,7 +61,7 @@ impl Report {
             };
             s.push_str(&format!("  {how}: {}\n", step.describe()));
         }
-        if let Some((step, why)) = &self.failed {
+        for (step, why) in &self.failed {
             s.push_str(&format!("  FAILED: {}: {why}\n", step.describe()));
         }
         for (step, undone) in &self.undone {
@@ -107,8 +118,131 @@ async fn entries_exist(c: &Connection, steps: &[Step]) -> Result<(), String> {
     }
 }
 
-/// Makes `steps` in order as run `run`, journaling each. On a failure, undoes
-/// this run's changes unless `keep` (`--no-rollback`).
+/// The state of a run that its concurrent lanes share.
+struct Shared<'a> {
+    c: &'a Connection,
+    run: &'a str,
+    all: &'a [Step],
+    wait: Wait,
+    journal: Mutex<&'a mut Journal>,
+    /// The changes journaled, in journal order.
+    recorded: Mutex<Vec<Recorded>>,
+    made: Mutex<Vec<(usize, Step, Outcome)>>,
+    failed: Mutex<Vec<(usize, Step, String)>>,
+    started: Mutex<Vec<bool>>,
+    stop: AtomicBool,
+}
+
+fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Shared<'_> {
+    fn append(&self, r: &Record) -> Result<(), JournalError> {
+        locked(&self.journal).append(r)
+    }
+
+    /// Runs step `i`: checks, observes, journals, makes, journals. False when
+    /// it failed (the run then stops starting steps).
+    async fn step(&self, i: usize) -> Result<bool, JournalError> {
+        let step = &self.all[i];
+        locked(&self.started)[i] = true;
+        let checked = if matches!(step, Step::ReplaceAwsAuth { .. }) {
+            entries_exist(self.c, self.all).await
+        } else {
+            Ok(())
+        };
+        // Read first: skip what is done, journal the real previous state.
+        let observed = match checked {
+            Ok(()) => change::observe(self.c, step)
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e),
+        };
+        let result = match observed {
+            Ok(Observed::Done) => {
+                locked(&self.made).push((i, step.clone(), Outcome::AlreadyThere));
+                return Ok(true);
+            }
+            Ok(Observed::Todo(todo)) => {
+                {
+                    let mut j = locked(&self.journal);
+                    j.append(&Record::Intent {
+                        run: self.run.into(),
+                        step: i,
+                        change: todo.clone(),
+                    })?;
+                    locked(&self.recorded).push(Recorded {
+                        run: self.run.into(),
+                        step: i,
+                        change: todo.clone(),
+                        outcome: None,
+                        undone: false,
+                    });
+                }
+                let token = format!("{}-{i}", self.run);
+                change::make(self.c, &todo, self.run, &token, self.wait)
+                    .await
+                    .map(|()| todo)
+                    .map_err(|e| e.to_string())
+            }
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(made) => {
+                self.append(&Record::Done {
+                    run: self.run.into(),
+                    step: i,
+                    outcome: Outcome::Made,
+                })?;
+                locked(&self.made).push((i, made, Outcome::Made));
+                Ok(true)
+            }
+            Err(error) => {
+                self.append(&Record::Failed {
+                    run: self.run.into(),
+                    step: i,
+                    error: error.clone(),
+                })?;
+                locked(&self.failed).push((i, step.clone(), error));
+                self.stop.store(true, Ordering::SeqCst);
+                Ok(false)
+            }
+        }
+    }
+
+    /// Runs the steps of one lane in order, until one fails or the run stops.
+    async fn lane(&self, lane: Vec<usize>) -> Result<(), JournalError> {
+        for i in lane {
+            if self.stop.load(Ordering::SeqCst) || !self.step(i).await? {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// True for the steps that run in lanes (per principal).
+fn in_lanes(step: &Step) -> bool {
+    matches!(
+        step,
+        Step::CreateEntry { .. } | Step::UpdateEntry { .. } | Step::AssociatePolicy { .. }
+    )
+}
+
+/// The principal a lane step is about, lower-cased.
+fn principal_of(step: &Step) -> String {
+    match step {
+        Step::CreateEntry { principal_arn, .. }
+        | Step::UpdateEntry { principal_arn, .. }
+        | Step::AssociatePolicy { principal_arn, .. } => principal_arn.to_ascii_lowercase(),
+        Step::SwitchMode { .. } | Step::ReplaceAwsAuth { .. } => String::new(),
+    }
+}
+
+/// Makes `steps` as run `run`, journaling each, `concurrency` principals at
+/// a time. On a failure, undoes this run's changes unless `keep`
+/// (`--no-rollback`).
 ///
 /// # Errors
 /// [`JournalError`] when the journal cannot be written: the step it was for is
@@ -119,80 +253,76 @@ pub async fn apply(
     run: &str,
     steps: &[Step],
     wait: Wait,
+    concurrency: usize,
     keep: bool,
 ) -> Result<Report, JournalError> {
-    let mut report = Report::default();
-    let mut recorded: Vec<Recorded> = Vec::new();
-    for (i, step) in steps.iter().enumerate() {
-        let checked = if matches!(step, Step::ReplaceAwsAuth { .. }) {
-            entries_exist(c, steps).await
-        } else {
-            Ok(())
-        };
-        // Read first: skip what is done, journal the real previous state.
-        let observed = match checked {
-            Ok(()) => change::observe(c, step).await.map_err(|e| e.to_string()),
-            Err(e) => Err(e),
-        };
-        let result = match observed {
-            Ok(Observed::Done) => {
-                report.made.push((step.clone(), Outcome::AlreadyThere));
-                continue;
-            }
-            Ok(Observed::Todo(todo)) => {
-                journal.append(&Record::Intent {
-                    run: run.into(),
-                    step: i,
-                    change: todo.clone(),
-                })?;
-                recorded.push(Recorded {
-                    run: run.into(),
-                    step: i,
-                    change: todo.clone(),
-                    outcome: None,
-                    undone: false,
-                });
-                change::make(c, &todo, run, &format!("{run}-{i}"), wait)
-                    .await
-                    .map(|()| todo)
-                    .map_err(|e| e.to_string())
-            }
-            Err(e) => Err(e),
-        };
-        match result {
-            Ok(made) => {
-                journal.append(&Record::Done {
-                    run: run.into(),
-                    step: i,
-                    outcome: Outcome::Made,
-                })?;
-                report.made.push((made, Outcome::Made));
-            }
-            Err(error) => {
-                journal.append(&Record::Failed {
-                    run: run.into(),
-                    step: i,
-                    error: error.clone(),
-                })?;
-                report.failed = Some((step.clone(), error));
-                report.not_reached = steps[i + 1..].to_vec();
-                let ending = if keep {
-                    Ending::Failed
-                } else {
-                    // The failed step too: it may have taken effect anyway.
-                    undo(c, journal, &recorded, &mut report).await?
-                };
-                journal.append(&Record::End {
-                    run: run.into(),
-                    ending,
-                })?;
-                return Ok(report);
+    let shared = Shared {
+        c,
+        run,
+        all: steps,
+        wait,
+        journal: Mutex::new(journal),
+        recorded: Mutex::new(Vec::new()),
+        made: Mutex::new(Vec::new()),
+        failed: Mutex::new(Vec::new()),
+        started: Mutex::new(vec![false; steps.len()]),
+        stop: AtomicBool::new(false),
+    };
+    let mut i = 0;
+    while i < steps.len() && !shared.stop.load(Ordering::SeqCst) {
+        if !in_lanes(&steps[i]) {
+            shared.step(i).await?;
+            i += 1;
+            continue;
+        }
+        let end = (i..steps.len())
+            .find(|&j| !in_lanes(&steps[j]))
+            .unwrap_or(steps.len());
+        let mut lanes: Vec<(String, Vec<usize>)> = Vec::new();
+        for (j, step) in steps.iter().enumerate().take(end).skip(i) {
+            let who = principal_of(step);
+            match lanes.iter_mut().find(|(p, _)| *p == who) {
+                Some((_, lane)) => lane.push(j),
+                None => lanes.push((who, vec![j])),
             }
         }
+        futures::stream::iter(lanes)
+            .map(|(_, lane)| shared.lane(lane))
+            .buffer_unordered(concurrency.max(1))
+            .try_collect::<Vec<()>>()
+            .await?;
+        i = end;
     }
+    let mut report = Report::default();
+    let mut made = std::mem::take(&mut *locked(&shared.made));
+    made.sort_by_key(|(i, _, _)| *i);
+    report.made = made.into_iter().map(|(_, s, o)| (s, o)).collect();
+    let mut failed = std::mem::take(&mut *locked(&shared.failed));
+    failed.sort_by_key(|(i, _, _)| *i);
+    report.failed = failed.into_iter().map(|(_, s, e)| (s, e)).collect();
+    let started = std::mem::take(&mut *locked(&shared.started));
+    report.not_reached = steps
+        .iter()
+        .zip(started)
+        .filter(|(_, s)| !s)
+        .map(|(step, _)| step.clone())
+        .collect();
+    let recorded = std::mem::take(&mut *locked(&shared.recorded));
+    let journal = shared
+        .journal
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner());
+    let ending = if report.failed.is_empty() {
+        Ending::Applied
+    } else if keep {
+        Ending::Failed
+    } else {
+        // Failed steps too: they may have taken effect anyway.
+        undo(c, journal, &recorded, &mut report, concurrency).await?
+    };
     journal.append(&Record::End {
         run: run.into(),
-        ending: Ending::Applied,
+        ending,
     })?;
     Ok(report)
 }
@@ -234,11 +364,70 @@ pub async fn undo_mode(c: &Connection, changes: &[Recorded]) -> AuthMode {
     }
 }
 
+/// The state of an undo that its concurrent lanes share.
+struct UndoShared<'a> {
+    c: &'a Connection,
+    mode: AuthMode,
+    todo: Vec<&'a Recorded>,
+    journal: Mutex<&'a mut Journal>,
+    undone: Mutex<Vec<(usize, Undone)>>,
+    failed: Mutex<Vec<(usize, String)>>,
+    stop: AtomicBool,
+}
+
+impl UndoShared<'_> {
+    /// Undoes change `n` of `todo`; false when the undo failed.
+    async fn one(&self, n: usize) -> Result<bool, JournalError> {
+        let r = self.todo[n];
+        locked(&self.journal).append(&Record::UndoIntent {
+            run: r.run.clone(),
+            step: r.step,
+        })?;
+        let result = match blocked(&r.change, self.mode) {
+            Some(why) => Ok(Undone::Left { why }),
+            None => change::undo(self.c, &r.change, &r.run).await,
+        };
+        match result {
+            Ok(result) => {
+                locked(&self.journal).append(&Record::Undone {
+                    run: r.run.clone(),
+                    step: r.step,
+                    result: result.clone(),
+                })?;
+                locked(&self.undone).push((n, result));
+                Ok(true)
+            }
+            Err(e) => {
+                locked(&self.journal).append(&Record::UndoFailed {
+                    run: r.run.clone(),
+                    step: r.step,
+                    error: e.to_string(),
+                })?;
+                locked(&self.failed).push((n, e.to_string()));
+                self.stop.store(true, Ordering::SeqCst);
+                Ok(false)
+            }
+        }
+    }
+
+    async fn lane(&self, lane: Vec<usize>) -> Result<(), JournalError> {
+        for n in lane {
+            if self.stop.load(Ordering::SeqCst) || !self.one(n).await? {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Undoes `changes` newest first, journaling each; returns how it ended.
 /// Each undo acts only where the cluster still shows the change. Undos
-/// [`blocked`] in the [`undo_mode`] are journaled as left. At the first undo
-/// that fails, it stops: older changes stay in place (undoing them without the
-/// newer ones could cut someone off), and it ends `Failed`.
+/// [`blocked`] in the [`undo_mode`] are journaled as left. The entry changes
+/// between two other changes are undone per principal (newest first within
+/// each), `concurrency` principals at a time; the rest alone, in reverse
+/// order. At the first undo that fails, no new undo starts: older changes stay
+/// in place (undoing them without the newer ones could cut someone off), and
+/// it ends `Failed`.
 ///
 /// # Errors
 /// [`JournalError`] when the journal cannot be written.
@@ -247,38 +436,71 @@ pub async fn undo(
     journal: &mut Journal,
     changes: &[Recorded],
     report: &mut Report,
+    concurrency: usize,
 ) -> Result<Ending, JournalError> {
     let mode = undo_mode(c, changes).await;
-    let todo: Vec<&Recorded> = changes.iter().filter(|r| !r.undone).collect();
-    for (n, r) in todo.iter().enumerate().rev() {
-        journal.append(&Record::UndoIntent {
-            run: r.run.clone(),
-            step: r.step,
-        })?;
-        let result = match blocked(&r.change, mode) {
-            Some(why) => Ok(Undone::Left { why }),
-            None => change::undo(c, &r.change, &r.run).await,
-        };
-        match result {
-            Ok(result) => {
-                journal.append(&Record::Undone {
-                    run: r.run.clone(),
-                    step: r.step,
-                    result: result.clone(),
-                })?;
-                report.undone.push((r.change.clone(), result));
-            }
-            Err(e) => {
-                journal.append(&Record::UndoFailed {
-                    run: r.run.clone(),
-                    step: r.step,
-                    error: e.to_string(),
-                })?;
-                report.undo_failed.push((r.change.clone(), e.to_string()));
-                report.not_undone = todo[..n].iter().rev().map(|r| r.change.clone()).collect();
-                return Ok(Ending::Failed);
+    let shared = UndoShared {
+        c,
+        mode,
+        todo: changes.iter().filter(|r| !r.undone).collect(),
+        journal: Mutex::new(journal),
+        undone: Mutex::new(Vec::new()),
+        failed: Mutex::new(Vec::new()),
+        stop: AtomicBool::new(false),
+    };
+    let mut end = shared.todo.len();
+    while end > 0 && !shared.stop.load(Ordering::SeqCst) {
+        if !in_lanes(&shared.todo[end - 1].change) {
+            shared.one(end - 1).await?;
+            end -= 1;
+            continue;
+        }
+        let start = (0..end)
+            .rev()
+            .find(|&j| !in_lanes(&shared.todo[j].change))
+            .map_or(0, |j| j + 1);
+        let mut lanes: Vec<(String, Vec<usize>)> = Vec::new();
+        for n in (start..end).rev() {
+            let who = principal_of(&shared.todo[n].change);
+            match lanes.iter_mut().find(|(p, _)| *p == who) {
+                Some((_, lane)) => lane.push(n),
+                None => lanes.push((who, vec![n])),
             }
         }
+        futures::stream::iter(lanes)
+            .map(|(_, lane)| shared.lane(lane))
+            .buffer_unordered(concurrency.max(1))
+            .try_collect::<Vec<()>>()
+            .await?;
+        end = start;
     }
-    Ok(Ending::RolledBack)
+    let mut undone = std::mem::take(&mut *locked(&shared.undone));
+    undone.sort_by_key(|(n, _)| std::cmp::Reverse(*n));
+    let mut failed = std::mem::take(&mut *locked(&shared.failed));
+    failed.sort_by_key(|(n, _)| std::cmp::Reverse(*n));
+    let seen: Vec<usize> = undone
+        .iter()
+        .map(|(n, _)| *n)
+        .chain(failed.iter().map(|(n, _)| *n))
+        .collect();
+    report.not_undone = (0..shared.todo.len())
+        .rev()
+        .filter(|n| !seen.contains(n))
+        .map(|n| shared.todo[n].change.clone())
+        .collect();
+    report.undone.extend(
+        undone
+            .into_iter()
+            .map(|(n, u)| (shared.todo[n].change.clone(), u)),
+    );
+    report.undo_failed.extend(
+        failed
+            .iter()
+            .map(|(n, e)| (shared.todo[*n].change.clone(), e.clone())),
+    );
+    Ok(if failed.is_empty() {
+        Ending::RolledBack
+    } else {
+        Ending::Failed
+    })
 }

@@ -187,7 +187,7 @@ async fn handle(shared: Arc<Shared>, req: Request<Body>) -> Response {
                     if f == Fault::Stalled {
                         tokio::time::sleep(STALL).await;
                     }
-                    Err(eks_fault(Fault::Rejected))
+                    Err(eks_fault(f.answer()))
                 }
                 Some(f) => Err(eks_fault(f)),
                 None => run_eks(&shared, &op, scope, &parts.uri, &body),
@@ -233,7 +233,7 @@ fn eks_fault(f: Fault) -> EksError {
             code: "ServiceUnavailableException",
             message: "The service is unavailable (injected fault).".into(),
         },
-        Fault::Rejected | Fault::Lost | Fault::Stalled => EksError {
+        Fault::Rejected | Fault::Lost | Fault::Stalled | Fault::FailedAfter => EksError {
             status: 400,
             code: "InvalidRequestException",
             message: "The request was refused (injected fault).".into(),
@@ -261,7 +261,7 @@ fn query_fault(service: Service, f: Fault) -> QueryError {
             code: "ServiceUnavailable",
             message: "The service is unavailable (injected fault).".into(),
         },
-        Fault::Rejected | Fault::Lost | Fault::Stalled => QueryError {
+        Fault::Rejected | Fault::Lost | Fault::Stalled | Fault::FailedAfter => QueryError {
             status: 400,
             code: "ValidationError",
             message: "The request was refused (injected fault).".into(),

@@ -351,7 +351,7 @@ async fn handle(shared: Arc<Shared>, req: Request<Body>) -> Response {
                 "ServiceUnavailable",
                 "The server is currently unable to handle the request (injected fault)",
             ),
-            Fault::Rejected | Fault::Lost | Fault::Stalled => {
+            Fault::Rejected | Fault::Lost | Fault::Stalled | Fault::FailedAfter => {
                 kerr(422, "Invalid", "the request was refused (injected fault)")
             }
         };

@@ -33,7 +33,7 @@ pub use world::{
 ///
 /// Requests are numbered from 1 over the server's whole life, and so are writes (requests that
 /// change state). For request `n` the first rule that matches wins: `reject_write` naming it
-/// (by its write number), then `lose_write` and `stall_write` likewise, then `fail_call == Some(n)`, then `throttle_every` dividing `n`, then
+/// (by its write number), then `lose_write`, `stall_write` and `fail_after_write` likewise, then `fail_call == Some(n)`, then `throttle_every` dividing `n`, then
 /// `server_error_every` dividing `n`. Faulted requests are counted like any other.
 #[derive(Default, Clone, Debug)]
 pub struct Faults {
@@ -59,4 +59,7 @@ pub struct Faults {
     /// The k-th write takes effect, and then its answer is held for two minutes (a client
     /// killed while waiting for it).
     pub stall_write: Option<u64>,
+    /// The k-th write takes effect, and then is answered 500 (EKS ServerException, Kubernetes
+    /// InternalError), which clients retry: the retry must not act twice.
+    pub fail_after_write: Option<u64>,
 }

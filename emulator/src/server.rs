@@ -28,12 +28,23 @@ pub(crate) enum Fault {
     Lost,
     /// The request takes effect, then its answer is held for two minutes.
     Stalled,
+    /// The request takes effect, then is answered as [`Fault::Internal`].
+    FailedAfter,
 }
 
 impl Fault {
+    /// The fault a request that took effect is answered with.
+    pub(crate) fn answer(self) -> Fault {
+        match self {
+            Fault::FailedAfter => Fault::Internal,
+            Fault::Lost | Fault::Stalled => Fault::Rejected,
+            other => other,
+        }
+    }
+
     /// True for the faults that let the request take effect first.
     pub(crate) fn runs_first(self) -> bool {
-        matches!(self, Fault::Lost | Fault::Stalled)
+        matches!(self, Fault::Lost | Fault::Stalled | Fault::FailedAfter)
     }
 }
 
@@ -84,6 +95,8 @@ impl Meter {
             Some(Fault::Lost)
         } else if w.is_some() && f.stall_write == w {
             Some(Fault::Stalled)
+        } else if w.is_some() && f.fail_after_write == w {
+            Some(Fault::FailedAfter)
         } else if f.fail_call == Some(n) {
             Some(Fault::Internal)
         } else if divides(f.throttle_every) {

@@ -332,10 +332,11 @@ pub fn run(s: &ApplySettings) -> Result<Outcome> {
         &run,
         &d.steps,
         s.wait,
+        live.concurrency,
         s.no_rollback,
     ))?;
     writeln!(out, "\n{}", report.describe())?;
-    if let Some((step, why)) = &report.failed {
+    if let Some((step, why)) = report.failed.first() {
         let what = if s.no_rollback {
             format!(
                 "what was done is left in place (--no-rollback); `migrate-auth rollback --journal {}` undoes it, `apply` resumes",

@@ -84,7 +84,13 @@ pub fn run(s: &RollbackSettings) -> Result<Outcome> {
     )?;
     let mut j = Journal::open(&s.journal)?;
     let mut report = Report::default();
-    let ending = rt.block_on(applier::undo(&conn, &mut j, &todo, &mut report))?;
+    let ending = rt.block_on(applier::undo(
+        &conn,
+        &mut j,
+        &todo,
+        &mut report,
+        settings.concurrency,
+    ))?;
     j.append(&Record::End {
         run: run.clone(),
         ending,

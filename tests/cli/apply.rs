@@ -222,7 +222,8 @@ fn clear_faults(live: &Live) {
 
 #[test]
 fn every_failing_change_is_rolled_back_exactly_and_a_rerun_converges() {
-    let extra = ["--cleanup-aws-auth"];
+    // One change at a time, so that the k-th write is the k-th change.
+    let extra = ["--cleanup-aws-auth", "--concurrency", "1"];
     let goal = planned(api_world(), kube(MAP_ROLES), &extra);
     // Every mapping was migrated: both keys go.
     assert!(
@@ -364,6 +365,8 @@ fn kill_during_change(live: &Live, k: u64) {
             "prod",
             "--yes",
             "--cleanup-aws-auth",
+            "--concurrency",
+            "1",
             "--journal",
             journal.to_str().unwrap(),
         ])
@@ -760,7 +763,7 @@ fn no_rollback_leaves_the_changes_and_rollback_undoes_them_later() {
         reject_write: Some(3),
         ..Faults::default()
     });
-    let r = live.apply(&["--no-rollback"]);
+    let r = live.apply(&["--no-rollback", "--concurrency", "1"]);
     assert_eq!(r.code, 1, "{}", r.stdout);
     assert!(
         r.stderr.contains("left in place (--no-rollback)"),
@@ -922,4 +925,56 @@ fn an_sso_role_is_compared_with_its_aws_auth_mapping_despite_the_path() {
         r.stdout
     );
     assert!(state(&live).entries.contains_key(sso));
+}
+
+#[test]
+fn a_failure_among_concurrent_changes_is_rolled_back_too() {
+    // Many principals, changed 16 at a time; one write in the middle fails.
+    let mut w = api_world();
+    let mut roles = MAP_ROLES.to_string();
+    for i in 0..40 {
+        let arn = role(&format!("team-{i:02}"));
+        w.add_role(&arn);
+        roles.push_str(&format!(
+            "- rolearn: {arn}\n  username: team-{i:02}\n  groups: [team]\n"
+        ));
+    }
+    let live = start(w, kube(&roles));
+    let before = state(&live);
+    live.aws.set_faults(Faults {
+        lose_write: Some(20),
+        ..Faults::default()
+    });
+    let r = live.apply(&[]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(r.stderr.contains("were undone"), "{}", r.stderr);
+    assert_eq!(state(&live), before);
+    clear_faults(&live);
+    let r = live.apply(&[]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(state(&live).entries.len(), before.entries.len() + 42);
+}
+
+#[test]
+fn a_change_made_but_answered_500_is_retried_without_acting_twice() {
+    let extra = ["--concurrency", "1"];
+    let goal = planned(api_world(), kube(MAP_ROLES), &extra);
+    // The four EKS changes; each is made, answered 500, and retried by the SDK
+    // with the same request: the idempotency token (or the call's own
+    // idempotence) makes the retry a no-op, so the run succeeds.
+    for k in 1..=4 {
+        let live = start(api_world(), kube(MAP_ROLES));
+        live.aws.set_faults(Faults {
+            fail_after_write: Some(k),
+            ..Faults::default()
+        });
+        let r = live.apply(&extra);
+        assert_eq!(r.code, 0, "change {k}: {}\n{}", r.stdout, r.stderr);
+        assert_eq!(state(&live), goal, "change {k}");
+        assert_eq!(
+            live.aws.writes(),
+            5,
+            "change {k} was sent twice, the rest once"
+        );
+    }
 }
