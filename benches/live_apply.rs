@@ -3,7 +3,7 @@
 //! an aws-auth of 1,000 role mappings, each becoming an entry with a policy
 //! (`system:masters`) or groups. Measures the apply (plan, observe, journal
 //! with an fsync per record, create, associate) and the rollback of it all,
-//! at `--concurrency 16` and at 1. Not a test. Run: `cargo bench --bench live_apply`.
+//! at `--concurrency 16` and at 1 (one principal at a time). Not a test. Run: `cargo bench --bench live_apply`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -130,10 +130,10 @@ fn main() {
             "  apply    --concurrency {concurrency:>2}: {:6.2} s, {calls} calls, {records} journal records (each fsynced)",
             took.as_secs_f64()
         );
-        let (took, calls) = run(&["rollback", "--yes"]);
+        let (took, calls) = run(&["rollback", "--yes", "--concurrency", concurrency]);
         assert_eq!(entries(), 0);
         println!(
-            "  rollback (one at a time):   {:6.2} s, {calls} calls",
+            "  rollback --concurrency {concurrency:>2}: {:6.2} s, {calls} calls",
             took.as_secs_f64()
         );
     }

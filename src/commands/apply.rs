@@ -108,6 +108,9 @@ pub(crate) fn save_plan(s: &PlanSettings, out: &PathBuf) -> Result<Plan> {
     );
     std::fs::write(out, file.to_json())
         .with_context(|| format!("cannot write {}", out.display()))?;
+    for r in &file.refusals {
+        eprintln!("warning: apply will refuse this plan: {r}");
+    }
     eprintln!(
         "Saved the plan ({} steps) to {}; `migrate-auth apply {}` carries it out.",
         file.steps.len(),
@@ -279,6 +282,12 @@ pub fn run(s: &ApplySettings) -> Result<Outcome> {
     out.flush()?;
     if d.steps.is_empty() {
         return Ok(Outcome::Done { changes: false });
+    }
+    if conn.cluster.status != "ACTIVE" {
+        bail!(
+            "nothing was changed: the cluster is {}, not ACTIVE (an update may be under way); apply again once it is ACTIVE",
+            conn.cluster.status
+        );
     }
     let after = steps::project(&d.entries, &d.steps);
     let mut refusals = d.refusals;
