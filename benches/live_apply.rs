@@ -5,24 +5,20 @@
 //! with an fsync per record, create, associate) and the rollback of it all,
 //! at `--concurrency 16` and at 1 (one principal at a time). Not a test. Run: `cargo bench --bench live_apply`.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use emulator::{sample_cluster, Aws, AwsWorld, Faults, Kube, KubeWorld};
+use common::{Bench, KEY};
+use emulator::{sample_cluster, AwsWorld};
 
 const ACCT: &str = "111122223333";
-const KEY: &str = "AKIAMIGRATEAUTHBENCH";
 const N: usize = 1000;
 const LATENCY: Duration = Duration::from_millis(20);
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
     let mut world = AwsWorld::default();
     let mut cluster = sample_cluster("bench", ACCT);
     cluster.authentication_mode = "API_AND_CONFIG_MAP".into();
@@ -46,51 +42,23 @@ fn main() {
     world
         .add_cluster(cluster)
         .add_signed_credentials(KEY, "secret", &admin);
-    let mut kube_world = KubeWorld::with_token("bench-token");
+    let mut kube_world = common::kube_world();
     kube_world.put_config_map(
         "kube-system",
         "aws-auth",
         BTreeMap::from([("mapRoles".to_string(), map_roles)]),
     );
-    let (aws, kube) =
-        rt.block_on(async { (Aws::start(world).await, Kube::start(kube_world).await) });
-    let endpoint = kube.endpoint();
-    aws.with_world(|w| w.clusters.get_mut("bench").unwrap().endpoint = endpoint);
-    let faults = Faults {
-        latency: LATENCY,
-        ..Faults::default()
-    };
-    aws.set_faults(faults.clone());
-    kube.set_faults(faults);
-
-    let home =
-        std::env::temp_dir().join(format!("migrate-auth-bench-apply-{}", std::process::id()));
-    std::fs::create_dir_all(&home).unwrap();
-    let kubeconfig = home.join("kubeconfig");
-    std::fs::write(
-        &kubeconfig,
-        format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: e\n  cluster: {{server: \"{}\"}}\nusers:\n- name: e\n  user: {{token: bench-token}}\ncontexts:\n- name: e\n  context: {{cluster: e, user: e}}\ncurrent-context: e\n",
-            kube.endpoint()
-        ),
-    )
-    .unwrap();
-    let journal = home.join("bench.journal");
+    let bench = Bench::start(world, kube_world, "bench", LATENCY);
+    let aws = &bench.aws;
+    let journal = bench.file("bench.journal");
 
     let run = |args: &[&str]| {
-        let before = aws.calls() + kube.calls();
+        let before = bench.calls();
         let start = Instant::now();
-        let out = Command::new(env!("CARGO_BIN_EXE_migrate-auth"))
-            .args(args)
+        let out = bench
+            .command(args)
             .arg("--journal")
             .arg(&journal)
-            .env("AWS_ENDPOINT_URL", aws.endpoint())
-            .env("AWS_ACCESS_KEY_ID", KEY)
-            .env("AWS_SECRET_ACCESS_KEY", "secret")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("HOME", &home)
-            .env("KUBECONFIG", &kubeconfig)
             .output()
             .expect("the binary runs");
         let took = start.elapsed();
@@ -99,7 +67,7 @@ fn main() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        (took, aws.calls() + kube.calls() - before)
+        (took, bench.calls() - before)
     };
     let entries = || aws.world().clusters["bench"].access_entries.len();
     let lines = |p: &Path| {

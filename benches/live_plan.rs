@@ -4,23 +4,19 @@
 //! time, the number of API calls, and the ratio against doing the same calls
 //! one after another (`--concurrency 1`). Run: `cargo bench --bench live_plan`.
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use emulator::{sample_cluster, AccessEntry, Aws, AwsWorld, Faults, Kube, KubeWorld};
+use common::{Bench, KEY};
+use emulator::{sample_cluster, AccessEntry, AwsWorld};
 
 const ACCT: &str = "111122223333";
-const KEY: &str = "AKIAMIGRATEAUTHBENCH";
 const N: usize = 1000;
 const LATENCY: Duration = Duration::from_millis(20);
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
     let mut world = AwsWorld::default();
     let mut cluster = sample_cluster("bench", ACCT);
     cluster.authentication_mode = "API_AND_CONFIG_MAP".into();
@@ -41,48 +37,21 @@ fn main() {
         "secret",
         &format!("arn:aws:iam::{ACCT}:role/admin"),
     );
-    let mut kube_world = KubeWorld::with_token("bench-token");
+    let mut kube_world = common::kube_world();
     kube_world.put_config_map(
         "kube-system",
         "aws-auth",
         BTreeMap::from([("mapRoles".to_string(), map_roles)]),
     );
-    let (aws, kube) =
-        rt.block_on(async { (Aws::start(world).await, Kube::start(kube_world).await) });
-    let endpoint = kube.endpoint();
-    aws.with_world(|w| w.clusters.get_mut("bench").unwrap().endpoint = endpoint);
-    let faults = Faults {
-        latency: LATENCY,
-        ..Faults::default()
-    };
-    aws.set_faults(faults.clone());
-    kube.set_faults(faults);
-
-    let home = std::env::temp_dir().join(format!("migrate-auth-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&home).unwrap();
-    let kubeconfig = home.join("kubeconfig");
-    std::fs::write(
-        &kubeconfig,
-        format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: e\n  cluster: {{server: \"{}\"}}\nusers:\n- name: e\n  user: {{token: bench-token}}\ncontexts:\n- name: e\n  context: {{cluster: e, user: e}}\ncurrent-context: e\n",
-            kube.endpoint()
-        ),
-    )
-    .unwrap();
+    let bench = Bench::start(world, kube_world, "bench", LATENCY);
+    let aws = &bench.aws;
 
     let run = |concurrency: usize| {
-        let before = aws.calls() + kube.calls();
+        let before = bench.calls();
         let start = Instant::now();
-        let out = Command::new(env!("CARGO_BIN_EXE_migrate-auth"))
-            .args(["plan", "--cluster", "bench", "-o", "json", "--concurrency"])
+        let out = bench
+            .command(&["plan", "--cluster", "bench", "-o", "json", "--concurrency"])
             .arg(concurrency.to_string())
-            .env("AWS_ENDPOINT_URL", aws.endpoint())
-            .env("AWS_ACCESS_KEY_ID", KEY)
-            .env("AWS_SECRET_ACCESS_KEY", "secret")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("HOME", &home)
-            .env("KUBECONFIG", &kubeconfig)
             .output()
             .expect("the binary runs");
         let took = start.elapsed();
@@ -93,7 +62,7 @@ fn main() {
         );
         let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(plan["actions"].as_array().unwrap().len(), N);
-        (took, aws.calls() + kube.calls() - before)
+        (took, bench.calls() - before)
     };
 
     let (concurrent, calls) = run(16);

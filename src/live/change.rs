@@ -123,6 +123,27 @@ fn differs(operation: &'static str, message: String) -> LiveError {
     }
 }
 
+/// The update that makes `have` carry `username` and `groups` (`None`:
+/// leave as is), with the values it replaces; `Done` when it already does.
+fn update_towards(
+    have: &crate::inputs::current::CurrentEntry,
+    username: Option<String>,
+    groups: Option<Vec<String>>,
+) -> Observed {
+    let username = username.filter(|u| have.username.as_ref() != Some(u));
+    let groups = groups.filter(|g| sorted(g) != sorted(&have.kubernetes_groups));
+    if username.is_none() && groups.is_none() {
+        return Observed::Done;
+    }
+    Observed::Todo(Step::UpdateEntry {
+        principal_arn: have.principal_arn.clone(),
+        previous_username: username.as_ref().and(have.username.clone()),
+        previous_kubernetes_groups: groups.as_ref().map(|_| have.kubernetes_groups.clone()),
+        username,
+        kubernetes_groups: groups,
+    })
+}
+
 /// Reads what `step` would change, before it is journaled.
 ///
 /// # Errors
@@ -169,21 +190,11 @@ pub async fn observe(c: &Connection, step: &Step) -> Result<Observed, LiveError>
             }
             // There already (EKS made it at the switch, or someone did): make
             // it what aws-auth says instead, as an update that can be undone.
-            let username = username
-                .clone()
-                .filter(|u| have.username.as_ref() != Some(u));
-            let groups = (sorted(&have.kubernetes_groups) != sorted(kubernetes_groups))
-                .then(|| kubernetes_groups.clone());
-            if username.is_none() && groups.is_none() {
-                return Ok(Observed::Done);
-            }
-            Ok(Observed::Todo(Step::UpdateEntry {
-                principal_arn: have.principal_arn.clone(),
-                previous_username: username.as_ref().and(have.username.clone()),
-                previous_kubernetes_groups: groups.as_ref().map(|_| have.kubernetes_groups.clone()),
-                username,
-                kubernetes_groups: groups,
-            }))
+            Ok(update_towards(
+                &have,
+                username.clone(),
+                Some(kubernetes_groups.clone()),
+            ))
         }
         Step::UpdateEntry {
             principal_arn,
@@ -197,23 +208,11 @@ pub async fn observe(c: &Connection, step: &Step) -> Result<Observed, LiveError>
                     format!("{principal_arn} has no access entry any more; plan again"),
                 ));
             };
-            let have = have.entry;
-            let username = username
-                .clone()
-                .filter(|u| have.username.as_ref() != Some(u));
-            let groups = kubernetes_groups
-                .clone()
-                .filter(|g| sorted(g) != sorted(&have.kubernetes_groups));
-            if username.is_none() && groups.is_none() {
-                return Ok(Observed::Done);
-            }
-            Ok(Observed::Todo(Step::UpdateEntry {
-                principal_arn: principal_arn.clone(),
-                previous_username: username.as_ref().and(have.username.clone()),
-                previous_kubernetes_groups: groups.as_ref().map(|_| have.kubernetes_groups.clone()),
-                username,
-                kubernetes_groups: groups,
-            }))
+            Ok(update_towards(
+                &have.entry,
+                username.clone(),
+                kubernetes_groups.clone(),
+            ))
         }
         Step::AssociatePolicy {
             principal_arn,

@@ -978,3 +978,26 @@ fn a_change_made_but_answered_500_is_retried_without_acting_twice() {
         );
     }
 }
+
+#[test]
+fn the_switch_to_api_asks_for_the_cluster_name_on_a_terminal() {
+    let live = start(api_world(), kube(MAP_ROLES));
+    let journal = live.journal();
+    let args = [
+        "apply",
+        "--cluster",
+        "prod",
+        "--target-mode",
+        "API",
+        "--journal",
+        journal.to_str().unwrap(),
+    ];
+    // Yes to the changes, then a wrong name: nothing happens.
+    let (code, _) = on_a_terminal(&live, &args, "ystaging\r");
+    assert_eq!(code, 1);
+    assert_eq!(live.aws.writes(), 0);
+    assert_eq!(state(&live).mode, "API_AND_CONFIG_MAP");
+    let (code, stdout) = on_a_terminal(&live, &args, "yprod\r");
+    assert_eq!(code, 0, "{stdout}");
+    assert_eq!(state(&live).mode, "API");
+}
