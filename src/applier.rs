@@ -327,47 +327,65 @@ pub async fn apply(
     Ok(report)
 }
 
-/// Why undoing `step` is refused in `mode`, if it is: in `API` mode aws-auth
-/// no longer counts, so deleting an entry the run made, or a policy it
-/// associated, would cut off the people aws-auth used to let in.
-pub fn blocked(step: &Step, mode: AuthMode) -> Option<String> {
-    if mode != AuthMode::Api {
-        return None;
-    }
-    let cuts = match step {
+/// The mode the cluster is in, as far as undoing is concerned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UndoMode {
+    /// Read, and no update under way.
+    Known(AuthMode),
+    /// Not ACTIVE: an update is under way, and it may be a switch to API.
+    Pending(String),
+    /// DescribeCluster failed.
+    Unknown(String),
+}
+
+/// Whether undoing `step` could cut someone off in API mode: deleting an
+/// entry, or removing a policy that was not there before (aws-auth no longer
+/// counts in API mode).
+fn cuts_in_api(step: &Step) -> bool {
+    match step {
         Step::CreateEntry { .. } => true,
         Step::AssociatePolicy { previous_scope, .. } => previous_scope.is_none(),
         _ => false,
-    };
-    cuts.then(|| {
-        "the cluster is (or may soon be) in API mode, where aws-auth no longer counts: undoing this would lock out whom it serves".to_string()
-    })
+    }
 }
 
-/// The mode to undo in: the worst the cluster may be in. API when it is,
-/// when it cannot be read, or when an update is under way and the changes
-/// include a switch to API (it may still land).
-pub async fn undo_mode(c: &Connection, changes: &[Recorded]) -> AuthMode {
-    let switching = changes.iter().any(|r| {
-        matches!(
-            r.change,
-            Step::SwitchMode {
-                to: AuthMode::Api,
-                ..
-            }
-        )
-    });
+/// What to do instead of undoing `step` in `mode`, if not to undo it:
+/// `Ok(why)` leaves it for good (the cluster is in API mode, which is
+/// final); `Err(why)` fails the undo for now (the mode is not known yet), so
+/// that a later `rollback` tries again.
+pub fn blocked(step: &Step, mode: &UndoMode) -> Option<Result<String, String>> {
+    if !cuts_in_api(step) {
+        return None;
+    }
+    match mode {
+        UndoMode::Known(AuthMode::Api) => Some(Ok(
+            "the cluster is in API mode, where aws-auth no longer counts: undoing this would lock out whom it serves".into(),
+        )),
+        UndoMode::Known(_) => None,
+        UndoMode::Pending(status) => Some(Err(format!(
+            "not undone yet: the cluster is {status}, and if a switch to API is landing, undoing this would lock out whom it serves; run rollback again once the cluster is ACTIVE"
+        ))),
+        UndoMode::Unknown(why) => Some(Err(format!(
+            "not undone yet: the cluster's mode cannot be read ({why}), and in API mode undoing this would lock out whom it serves; run rollback again"
+        ))),
+    }
+}
+
+/// The cluster's mode for undoing: read now, with any update under way
+/// counting as a possible switch to API.
+pub async fn undo_mode(c: &Connection) -> UndoMode {
     match crate::live::eks::describe_cluster(&c.eks, &c.cluster.name).await {
-        Ok(d) if d.mode == AuthMode::Api || (switching && d.status != "ACTIVE") => AuthMode::Api,
-        Ok(d) => d.mode,
-        Err(_) => AuthMode::Api,
+        Ok(d) if d.mode == AuthMode::Api => UndoMode::Known(AuthMode::Api),
+        Ok(d) if d.status != "ACTIVE" => UndoMode::Pending(d.status),
+        Ok(d) => UndoMode::Known(d.mode),
+        Err(e) => UndoMode::Unknown(e.to_string()),
     }
 }
 
 /// The state of an undo that its concurrent lanes share.
 struct UndoShared<'a> {
     c: &'a Connection,
-    mode: AuthMode,
+    mode: UndoMode,
     todo: Vec<&'a Recorded>,
     journal: Mutex<&'a mut Journal>,
     undone: Mutex<Vec<(usize, Undone)>>,
@@ -376,17 +394,12 @@ struct UndoShared<'a> {
 }
 
 impl UndoShared<'_> {
-    /// Undoes change `n` of `todo`; false when the undo failed.
-    async fn one(&self, n: usize) -> Result<bool, JournalError> {
+    fn record(
+        &self,
+        n: usize,
+        result: Result<Undone, String>,
+    ) -> Result<Option<Undone>, JournalError> {
         let r = self.todo[n];
-        locked(&self.journal).append(&Record::UndoIntent {
-            run: r.run.clone(),
-            step: r.step,
-        })?;
-        let result = match blocked(&r.change, self.mode) {
-            Some(why) => Ok(Undone::Left { why }),
-            None => change::undo(self.c, &r.change, &r.run).await,
-        };
         match result {
             Ok(result) => {
                 locked(&self.journal).append(&Record::Undone {
@@ -394,25 +407,69 @@ impl UndoShared<'_> {
                     step: r.step,
                     result: result.clone(),
                 })?;
-                locked(&self.undone).push((n, result));
-                Ok(true)
+                locked(&self.undone).push((n, result.clone()));
+                Ok(Some(result))
             }
             Err(e) => {
                 locked(&self.journal).append(&Record::UndoFailed {
                     run: r.run.clone(),
                     step: r.step,
-                    error: e.to_string(),
+                    error: e.clone(),
                 })?;
-                locked(&self.failed).push((n, e.to_string()));
+                locked(&self.failed).push((n, e));
                 self.stop.store(true, Ordering::SeqCst);
-                Ok(false)
+                Ok(None)
             }
         }
     }
 
+    /// Undoes change `n` of `todo`; `None` when the undo failed.
+    async fn one(&self, n: usize) -> Result<Option<Undone>, JournalError> {
+        let r = self.todo[n];
+        locked(&self.journal).append(&Record::UndoIntent {
+            run: r.run.clone(),
+            step: r.step,
+        })?;
+        let result = match blocked(&r.change, &self.mode) {
+            Some(Ok(why)) => Ok(Undone::Left { why }),
+            Some(Err(why)) => Err(why),
+            None => change::undo(self.c, &r.change, &r.run)
+                .await
+                .map_err(|e| e.to_string()),
+        };
+        self.record(n, result)
+    }
+
+    /// Undoes one principal's changes, newest first. When the lane holds the
+    /// creation of the entry, that goes first: deleting the entry takes its
+    /// policies with it, so the principal never passes through an entry
+    /// without them (which would override aws-auth and cut them off).
     async fn lane(&self, lane: Vec<usize>) -> Result<(), JournalError> {
-        for n in lane {
-            if self.stop.load(Ordering::SeqCst) || !self.one(n).await? {
+        let created = lane
+            .iter()
+            .position(|&n| matches!(self.todo[n].change, Step::CreateEntry { .. }));
+        let mut order = lane.clone();
+        if let Some(pos) = created {
+            let n = lane[pos];
+            if self.stop.load(Ordering::SeqCst) {
+                return Ok(());
+            }
+            match self.one(n).await? {
+                None => return Ok(()),
+                Some(Undone::Restored | Undone::NothingToDo) => {
+                    // The newer changes on it went with the entry.
+                    for &m in &lane[..pos] {
+                        self.record(m, Ok(Undone::NothingToDo))?;
+                    }
+                    order = lane[pos + 1..].to_vec();
+                }
+                Some(Undone::Left { .. }) => {
+                    order.remove(pos);
+                }
+            }
+        }
+        for n in order {
+            if self.stop.load(Ordering::SeqCst) || self.one(n).await?.is_none() {
                 break;
             }
         }
@@ -438,7 +495,7 @@ pub async fn undo(
     report: &mut Report,
     concurrency: usize,
 ) -> Result<Ending, JournalError> {
-    let mode = undo_mode(c, changes).await;
+    let mode = undo_mode(c).await;
     let shared = UndoShared {
         c,
         mode,
@@ -451,7 +508,9 @@ pub async fn undo(
     let mut end = shared.todo.len();
     while end > 0 && !shared.stop.load(Ordering::SeqCst) {
         if !in_lanes(&shared.todo[end - 1].change) {
-            shared.one(end - 1).await?;
+            if shared.one(end - 1).await?.is_none() {
+                break;
+            }
             end -= 1;
             continue;
         }

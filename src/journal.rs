@@ -36,6 +36,9 @@ pub enum JournalError {
     /// The journal holds no run.
     #[error("journal {path} records no run")]
     Empty { path: String },
+    /// Another process has it open (an apply or rollback under way).
+    #[error("journal {path} is in use by another migrate-auth (an apply or rollback under way); nothing was changed")]
+    Busy { path: String },
 }
 
 /// How a run ended.
@@ -134,10 +137,19 @@ impl Journal {
         }
         let existed = path.exists();
         let mut options = OpenOptions::new();
-        options.create(true).read(true).write(true);
+        options.create(true).read(true).append(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options.open(path).map_err(io)?;
+        let file = options.open(path).map_err(io)?;
+        // One run (or rollback) at a time per journal.
+        if let Err(e) = file.try_lock() {
+            return Err(match e {
+                std::fs::TryLockError::WouldBlock => JournalError::Busy {
+                    path: path.display().to_string(),
+                },
+                std::fs::TryLockError::Error(source) => io(source),
+            });
+        }
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -150,8 +162,6 @@ impl Journal {
             file.set_len(keep as u64).map_err(io)?;
             file.sync_all().map_err(io)?;
         }
-        use std::io::Seek;
-        file.seek(std::io::SeekFrom::End(0)).map_err(io)?;
         if !existed {
             // The new file's name must survive a crash too.
             if let Some(d) = dir.and_then(|d| File::open(d).ok()) {
@@ -504,6 +514,18 @@ mod tests {
         assert_eq!(read(&path).unwrap(), [begin("a"), intent("a", 0)]);
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600, "an existing journal is made private");
+    }
+
+    #[test]
+    fn one_process_at_a_time_holds_a_journal() {
+        let path = temp("busy.journal");
+        let first = Journal::open(&path).unwrap();
+        assert!(matches!(
+            Journal::open(&path),
+            Err(JournalError::Busy { .. })
+        ));
+        drop(first);
+        Journal::open(&path).unwrap();
     }
 
     #[test]

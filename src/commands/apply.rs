@@ -343,7 +343,13 @@ pub fn run(s: &ApplySettings) -> Result<Outcome> {
         s.wait,
         live.concurrency,
         s.no_rollback,
-    ))?;
+    ))
+    .with_context(|| {
+        format!(
+            "the run stopped part-way and the cluster may be partly changed: once the journal can be written, `migrate-auth rollback --journal {}` undoes what it recorded, or `apply` resumes",
+            path.display()
+        )
+    })?;
     writeln!(out, "\n{}", report.describe())?;
     if let Some((step, why)) = report.failed.first() {
         let what = if s.no_rollback {
@@ -352,7 +358,12 @@ pub fn run(s: &ApplySettings) -> Result<Outcome> {
                 path.display()
             )
         } else if report.undo_failed.is_empty() {
-            "this run's changes were undone (a mode change stays)".to_string()
+            match report.undo_counts() {
+                (_, 0) => "this run's changes were undone".to_string(),
+                (undone, left) => format!(
+                    "{undone} of this run's changes were undone and {left} left in place, as said above"
+                ),
+            }
         } else {
             format!(
                 "some changes could not be undone (above); `migrate-auth rollback --journal {}` tries again",

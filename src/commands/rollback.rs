@@ -57,7 +57,7 @@ pub fn run(s: &RollbackSettings) -> Result<Outcome> {
             conn.cluster.arn
         );
     }
-    let mode = rt.block_on(applier::undo_mode(&conn, &todo));
+    let mode = rt.block_on(applier::undo_mode(&conn));
     writeln!(
         out,
         "rollback will undo, newest first, on cluster {cluster}:"
@@ -65,8 +65,8 @@ pub fn run(s: &RollbackSettings) -> Result<Outcome> {
     for c in todo.iter().rev() {
         let note = if c.change.is_irreversible() {
             " (cannot be undone: mode changes are one-way)".to_string()
-        } else if let Some(why) = applier::blocked(&c.change, mode) {
-            format!(" (will be left: {why})")
+        } else if let Some(Ok(why) | Err(why)) = applier::blocked(&c.change, &mode) {
+            format!(" ({why})")
         } else if c.outcome.is_none() {
             " (the run stopped before it knew whether this was made; undone if it was)".to_string()
         } else if matches!(c.outcome, Some(Err(_))) {
@@ -104,7 +104,7 @@ pub fn run(s: &RollbackSettings) -> Result<Outcome> {
     let (undone, left) = report.undo_counts();
     writeln!(
         out,
-        "Rollback complete: {undone} changes undone, {left} left in place (see above)."
+        "Rollback complete: {undone} undone, {left} left in place (see above)."
     )?;
     Ok(Outcome::Done { changes: true })
 }

@@ -364,12 +364,26 @@ pub async fn undo(c: &Connection, step: &Step, run: &str) -> Result<Undone, Live
         message: format!("{what} was changed after this run; it was left as it is"),
     };
     match step {
-        Step::SwitchMode { from, to } => Ok(Undone::Left {
-            why: format!(
-                "the mode stays {to}: EKS cannot go back to {from} (mode changes are one-way)"
-            ),
-        }),
-        Step::CreateEntry { principal_arn, .. } => {
+        Step::SwitchMode { from, to } => {
+            let now = super::eks::describe_cluster(&c.eks, cluster).await?;
+            if now.mode == *from && now.status == "ACTIVE" {
+                // It never happened (refused, or failed).
+                return Ok(Undone::NothingToDo);
+            }
+            Ok(Undone::Left {
+                why: format!(
+                    "the mode is {} and moves only forward: EKS cannot go back to {from} (mode changes are one-way; this run asked for {to})",
+                    now.mode
+                ),
+            })
+        }
+        Step::CreateEntry {
+            principal_arn,
+            username,
+            kubernetes_groups,
+            entry_type,
+            ..
+        } => {
             let Some(have) = entry_now(c, principal_arn).await? else {
                 return Ok(Undone::NothingToDo);
             };
@@ -377,6 +391,13 @@ pub async fn undo(c: &Connection, step: &Step, run: &str) -> Result<Undone, Live
                 return Ok(Undone::Left {
                     why: "this run did not create it (EKS or someone else did)".into(),
                 });
+            }
+            let e = &have.entry;
+            let same_user = username.is_none() || e.username == *username;
+            let same_groups = !entry_type.is_standard()
+                || sorted(&e.kubernetes_groups) == sorted(kubernetes_groups);
+            if !same_user || !same_groups {
+                return Err(changed_since(format!("the entry {principal_arn}")));
             }
             let sent = c
                 .eks

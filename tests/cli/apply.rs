@@ -786,7 +786,8 @@ fn no_rollback_leaves_the_changes_and_rollback_undoes_them_later() {
     let rb = live.rollback();
     assert_eq!(rb.code, 0, "{}\n{}", rb.stdout, rb.stderr);
     assert!(
-        rb.stdout.contains("2 changes undone, 0 left"),
+        rb.stdout
+            .contains("Rollback complete: 1 undone, 0 left in place"),
         "{}",
         rb.stdout
     );
@@ -832,10 +833,11 @@ fn a_switch_to_api_that_may_still_land_blocks_removing_entries() {
     let s = state(&live);
     assert!(s.entries.contains_key(&role("platform-admin")), "{s:?}");
     assert!(
-        r.stdout.contains("may soon be) in API mode"),
+        r.stdout.contains("not undone yet: the cluster is UPDATING"),
         "{}",
         r.stdout
     );
+    assert!(r.stderr.contains("could not be undone"), "{}", r.stderr);
     // It lands.
     live.aws.with_world(|w| {
         let c = w.clusters.get_mut("prod").unwrap();
@@ -848,6 +850,37 @@ fn a_switch_to_api_that_may_still_land_blocks_removing_entries() {
     let rb = live.rollback();
     assert_eq!(rb.code, 0, "{}\n{}", rb.stdout, rb.stderr);
     assert!(state(&live).entries.contains_key(&role("platform-admin")));
+}
+
+#[test]
+fn when_the_pending_switch_to_api_fails_rollback_can_finish_the_job() {
+    let mut w = api_world();
+    w.clusters.get_mut("prod").unwrap().update_polls = 1_000_000;
+    let live = start(w, kube(MAP_ROLES));
+    let before = state(&live);
+    let r = live.apply(&[
+        "--target-mode",
+        "API",
+        "--confirm-irreversible",
+        "--wait-timeout",
+        "300ms",
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    // While it is under way, rollback does not remove entries either.
+    let rb = live.rollback();
+    assert_eq!(rb.code, 1, "{}", rb.stdout);
+    assert!(state(&live).entries.contains_key(&role("platform-admin")));
+    // The update fails: the cluster stays in API_AND_CONFIG_MAP.
+    live.aws.with_world(|w| {
+        let c = w.clusters.get_mut("prod").unwrap();
+        c.status = "ACTIVE".into();
+        for u in c.updates.values_mut() {
+            u.status = "Failed".into();
+        }
+    });
+    let rb = live.rollback();
+    assert_eq!(rb.code, 0, "{}\n{}", rb.stdout, rb.stderr);
+    assert_eq!(state(&live), before);
 }
 
 #[test]
