@@ -406,13 +406,7 @@ pub async fn undo(c: &Connection, step: &Step, run: &str) -> Result<Undone, Live
                 .principal_arn(principal_arn)
                 .send()
                 .await;
-            match sent {
-                Ok(_) => Ok(Undone::Restored),
-                Err(e) if code_of(&e) == Some("ResourceNotFoundException") => {
-                    Ok(Undone::NothingToDo)
-                }
-                Err(e) => Err(error("DeleteAccessEntry", e)),
-            }
+            removed("DeleteAccessEntry", sent)
         }
         Step::UpdateEntry {
             principal_arn,
@@ -484,13 +478,7 @@ pub async fn undo(c: &Connection, step: &Step, run: &str) -> Result<Undone, Live
                 .policy_arn(&policy.policy_arn)
                 .send()
                 .await;
-            match sent {
-                Ok(_) => Ok(Undone::Restored),
-                Err(e) if code_of(&e) == Some("ResourceNotFoundException") => {
-                    Ok(Undone::NothingToDo)
-                }
-                Err(e) => Err(error("DisassociateAccessPolicy", e)),
-            }
+            removed("DisassociateAccessPolicy", sent)
         }
         Step::ReplaceAwsAuth { before, after } => {
             // Key by key: a key the step changed is put back if it holds what
@@ -525,6 +513,26 @@ pub async fn undo(c: &Connection, step: &Step, run: &str) -> Result<Undone, Live
             write_aws_auth(c, &restored, rv).await?;
             Ok(Undone::Restored)
         }
+    }
+}
+
+/// The result of a delete: done, or already gone (not found).
+fn removed<T, E, R>(
+    operation: &'static str,
+    sent: Result<T, aws_smithy_runtime_api::client::result::SdkError<E, R>>,
+) -> Result<Undone, LiveError>
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata
+        + std::error::Error
+        + Send
+        + Sync
+        + 'static,
+    R: std::fmt::Debug,
+{
+    match sent {
+        Ok(_) => Ok(Undone::Restored),
+        Err(e) if code_of(&e) == Some("ResourceNotFoundException") => Ok(Undone::NothingToDo),
+        Err(e) => Err(error(operation, e)),
     }
 }
 
