@@ -17,7 +17,7 @@ use futures::{StreamExt, TryStreamExt};
 use crate::inputs::current::AuthMode;
 use crate::journal::{Ending, Journal, JournalError, Record, Recorded};
 use crate::live::change::{self, Observed, Outcome, Undone, Wait};
-use crate::live::Connection;
+use crate::live::{Connection, LiveError};
 use crate::steps::Step;
 
 /// What happened to each change.
@@ -142,6 +142,24 @@ impl Shared<'_> {
         locked(&self.journal).append(r)
     }
 
+    /// Journals the intent of step `i` as `change`, and records it.
+    fn intent(&self, i: usize, change: &Step) -> Result<(), JournalError> {
+        let mut j = locked(&self.journal);
+        j.append(&Record::Intent {
+            run: self.run.into(),
+            step: i,
+            change: change.clone(),
+        })?;
+        locked(&self.recorded).push(Recorded {
+            run: self.run.into(),
+            step: i,
+            change: change.clone(),
+            outcome: None,
+            undone: false,
+        });
+        Ok(())
+    }
+
     /// Runs step `i`: checks, observes, journals, makes, journals. False when
     /// it failed (the run then stops starting steps).
     async fn step(&self, i: usize) -> Result<bool, JournalError> {
@@ -165,37 +183,48 @@ impl Shared<'_> {
                 return Ok(true);
             }
             Ok(Observed::Todo(todo)) => {
-                {
-                    let mut j = locked(&self.journal);
-                    j.append(&Record::Intent {
-                        run: self.run.into(),
-                        step: i,
-                        change: todo.clone(),
-                    })?;
-                    locked(&self.recorded).push(Recorded {
-                        run: self.run.into(),
-                        step: i,
-                        change: todo.clone(),
-                        outcome: None,
-                        undone: false,
-                    });
-                }
+                self.intent(i, &todo)?;
                 let token = format!("{}-{i}", self.run);
-                change::make(self.c, &todo, self.run, &token, self.wait)
-                    .await
-                    .map(|()| todo)
-                    .map_err(|e| e.to_string())
+                match change::make(self.c, &todo, self.run, &token, self.wait).await {
+                    Ok(()) => Ok((todo, Outcome::Made)),
+                    // Made by EKS (or someone) between the read and the
+                    // create, as EKS does with node entries after the switch:
+                    // read again and go on from what is there.
+                    Err(LiveError::Aws { code, .. })
+                        if code == "ResourceInUseException"
+                            && matches!(todo, Step::CreateEntry { .. }) =>
+                    {
+                        match change::observe(self.c, &todo).await {
+                            Ok(Observed::Done) => Ok((todo, Outcome::AlreadyThere)),
+                            Ok(Observed::Todo(next)) => {
+                                self.intent(i, &next)?;
+                                change::make(
+                                    self.c,
+                                    &next,
+                                    self.run,
+                                    &format!("{token}-r"),
+                                    self.wait,
+                                )
+                                .await
+                                .map(|()| (next, Outcome::Made))
+                                .map_err(|e| e.to_string())
+                            }
+                            Err(e) => Err(e.to_string()),
+                        }
+                    }
+                    Err(e) => Err(e.to_string()),
+                }
             }
             Err(e) => Err(e),
         };
         match result {
-            Ok(made) => {
+            Ok((made, outcome)) => {
                 self.append(&Record::Done {
                     run: self.run.into(),
                     step: i,
-                    outcome: Outcome::Made,
+                    outcome,
                 })?;
-                locked(&self.made).push((i, made, Outcome::Made));
+                locked(&self.made).push((i, made, outcome));
                 Ok(true)
             }
             Err(error) => {

@@ -755,18 +755,27 @@ fn create_eks_entries(c: &mut Cluster, at: u64) {
         )
         .collect::<Vec<_>>();
     for (role, kind) in nodes {
-        c.access_entries
-            .entry(role.clone())
-            .or_insert_with(|| AccessEntry {
-                principal_arn: role.clone(),
-                kind: kind.into(),
-                username: default_username(&role, kind),
-                kubernetes_groups: default_groups(kind),
-                created_by_eks: true,
-                created_at: at,
-                ..AccessEntry::default()
-            });
+        if c.late_node_entries {
+            c.owed_entries.insert(role, kind.into());
+        } else {
+            make_node_entry(c, &role, kind, at);
+        }
     }
+}
+
+/// The entry EKS makes for a node role.
+fn make_node_entry(c: &mut Cluster, role: &str, kind: &str, at: u64) {
+    c.access_entries
+        .entry(role.to_string())
+        .or_insert_with(|| AccessEntry {
+            principal_arn: role.to_string(),
+            kind: kind.into(),
+            username: default_username(role, kind),
+            kubernetes_groups: default_groups(kind),
+            created_by_eks: true,
+            created_at: at,
+            ..AccessEntry::default()
+        });
 }
 
 fn create_access_entry(
@@ -792,6 +801,14 @@ fn create_access_entry(
                 }
             }
         }
+    }
+    // EKS makes an entry it owes just before this request lands.
+    let mut snapshot = snapshot;
+    if let Some(kind) = snapshot.owed_entries.get(&principal).cloned() {
+        let c = cluster(world, name, ctx)?;
+        c.owed_entries.remove(&principal);
+        make_node_entry(c, &principal, &kind, ctx.time);
+        snapshot = c.clone();
     }
     let (arn, is_role) = validate_principal(world, &snapshot, &principal)?;
     let kind = opt_str(&body, "type")?.unwrap_or_else(|| "STANDARD".into());

@@ -208,6 +208,12 @@ pub struct Cluster {
     pub created_at: u64,
     /// `accessConfig.bootstrapClusterCreatorAdminPermissions`.
     pub bootstrap_creator_admin: bool,
+    /// EKS makes the node-group and Fargate entries a little after the switch to
+    /// `API_AND_CONFIG_MAP` reports Successful: until then their roles are `owed_entries`, and a
+    /// CreateAccessEntry for one finds EKS's entry made just before it (409).
+    pub late_node_entries: bool,
+    /// Roles (and their entry type) whose entry EKS has yet to make.
+    pub owed_entries: BTreeMap<String, String>,
 }
 
 /// An access entry.

@@ -1034,3 +1034,25 @@ fn the_switch_to_api_asks_for_the_cluster_name_on_a_terminal() {
     assert_eq!(code, 0, "{stdout}");
     assert_eq!(state(&live).mode, "API");
 }
+
+#[test]
+fn a_node_entry_eks_makes_just_after_the_switch_is_adopted_not_fought() {
+    let mut w = world("CONFIG_MAP");
+    w.add_user(&format!("arn:aws:iam::{ACCT}:user/alice"));
+    w.clusters.get_mut("prod").unwrap().late_node_entries = true;
+    let live = start(w, kube(MAP_ROLES));
+    let r = live.apply(&[]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .contains("already so: create EC2_LINUX access entry"),
+        "{}",
+        r.stdout
+    );
+    let world = live.aws.world();
+    assert!(world.clusters["prod"].access_entries[&role("NodeRole")].created_by_eks);
+    // Rollback leaves EKS's entry.
+    let rb = live.rollback();
+    assert_eq!(rb.code, 0, "{}\n{}", rb.stdout, rb.stderr);
+    assert!(state(&live).entries.contains_key(&role("NodeRole")));
+}
