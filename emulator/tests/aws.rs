@@ -1276,6 +1276,71 @@ async fn reject_write_refuses_the_kth_write_once_and_is_not_retried() {
 }
 
 #[tokio::test]
+async fn writes_can_take_effect_and_still_fail() {
+    let aws = Aws::start(world("API")).await;
+    let client = eks(&aws).await;
+    // Made, then answered 400: the client is told it failed.
+    aws.set_faults(Faults {
+        lose_write: Some(1),
+        ..Faults::default()
+    });
+    let e = client
+        .create_access_entry()
+        .cluster_name("prod")
+        .principal_arn(DEV)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), "InvalidRequestException");
+    assert!(aws.world().clusters["prod"]
+        .access_entries
+        .contains_key(DEV));
+    // Made, then answered 500: the SDK retries with the same token, and the
+    // retry answers the entry made, not a conflict.
+    aws.set_faults(Faults {
+        fail_after_write: Some(2),
+        ..Faults::default()
+    });
+    client
+        .create_access_entry()
+        .cluster_name("prod")
+        .principal_arn(ALICE)
+        .client_request_token("alice-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(aws.writes(), 3, "one retry");
+    assert_eq!(aws.world().clusters["prod"].access_entries.len(), 2);
+}
+
+#[tokio::test]
+async fn late_node_entries_are_made_just_before_a_create_for_them() {
+    let mut w = world("CONFIG_MAP");
+    w.clusters.get_mut("prod").unwrap().late_node_entries = true;
+    let aws = Aws::start(w).await;
+    let client = eks(&aws).await;
+    let id = update_mode(&client, AuthenticationMode::ApiAndConfigMap)
+        .await
+        .unwrap();
+    while poll(&client, &id).await != UpdateStatus::Successful {}
+    let c = &aws.world().clusters["prod"];
+    assert!(!c.access_entries.contains_key(NODE_ROLE), "not yet");
+    assert!(c.owed_entries.contains_key(NODE_ROLE));
+    let e = client
+        .create_access_entry()
+        .cluster_name("prod")
+        .principal_arn(NODE_ROLE)
+        .r#type("EC2_LINUX")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), "ResourceInUseException");
+    let c = &aws.world().clusters["prod"];
+    assert!(c.access_entries[NODE_ROLE].created_by_eks);
+    assert!(!c.owed_entries.contains_key(NODE_ROLE));
+}
+
+#[tokio::test]
 async fn world_can_be_seeded_and_changed_directly() {
     let mut w = world("API");
     let mut entry = AccessEntry::standard(DEV);
