@@ -291,6 +291,36 @@ data:
     }
 
     #[test]
+    fn after_the_switch_to_api_a_mapping_keeps_nobody_in() {
+        let plan =
+            crate::plan_aws_auth_only("a", AWS_AUTH.as_bytes(), Default::default()).expect("plans");
+        let kept = crate::reader::read("a", AWS_AUTH.as_bytes()).expect("reads");
+        let no_entries: Vec<CurrentEntry> = Vec::new();
+        let caller = "arn:aws:sts::111122223333:assumed-role/dev/me";
+        let to_api = vec![Step::SwitchMode {
+            from: AuthMode::ApiAndConfigMap,
+            to: AuthMode::Api,
+        }];
+        let why = caller_check(&to_api, &no_entries, &kept, caller);
+        assert!(
+            why.iter().any(|w| w.contains("would lose access")),
+            "{why:?}"
+        );
+        // The same mapping still counts while aws-auth does.
+        let cleanup = vec![Step::ReplaceAwsAuth {
+            before: Default::default(),
+            after: Default::default(),
+        }];
+        assert!(caller_check(&cleanup, &no_entries, &kept, caller).is_empty());
+        // And a migrated mapping without its entry is refused.
+        let why = check(&plan, &to_api, &no_entries, &kept, None);
+        assert!(
+            why.iter().any(|w| w.contains("would have no access entry")),
+            "{why:?}"
+        );
+    }
+
+    #[test]
     fn says_nothing_without_cleanup_or_api() {
         let text = AWS_AUTH.replace("system:masters", "readers");
         let why = run(&text, "arn:aws:iam::111122223333:user/x", Extras::default());

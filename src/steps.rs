@@ -474,6 +474,38 @@ data:
     }
 
     #[test]
+    fn projection_applies_updates_to_existing_entries() {
+        let existing = CurrentEntry {
+            principal_arn: "arn:aws:iam::111122223333:role/dev".into(),
+            entry_type: EntryType::Standard,
+            username: Some("old".into()),
+            kubernetes_groups: vec!["x".into()],
+            access_policies: Vec::new(),
+            eks_owned: None,
+        };
+        let steps = vec![
+            Step::UpdateEntry {
+                principal_arn: "arn:aws:iam::111122223333:role/DEV".into(),
+                username: Some("new".into()),
+                kubernetes_groups: None,
+                previous_username: Some("old".into()),
+                previous_kubernetes_groups: None,
+            },
+            Step::UpdateEntry {
+                principal_arn: existing.principal_arn.clone(),
+                username: None,
+                kubernetes_groups: Some(vec!["y".into()]),
+                previous_username: None,
+                previous_kubernetes_groups: Some(vec!["x".into()]),
+            },
+        ];
+        let after = project(std::slice::from_ref(&existing), &steps);
+        assert_eq!(after.len(), 1);
+        assert_eq!(after[0].username.as_deref(), Some("new"));
+        assert_eq!(after[0].kubernetes_groups, ["y"]);
+    }
+
+    #[test]
     fn projection_applies_creates_updates_and_associations() {
         let (plan, _) = plan_of(AWS_AUTH);
         let steps = steps(&plan, None, Extras::default());

@@ -604,8 +604,11 @@ fn update_cluster_config(
     let body = body_object(ctx.body)?;
     internal.seq += 1;
     let seq = internal.seq;
-    let c = cluster(world, name, ctx)?;
     let token = opt_str(&body, "clientRequestToken")?;
+    world
+        .token_log
+        .push(("UpdateClusterConfig".into(), name.into(), token.clone()));
+    let c = cluster(world, name, ctx)?;
     let mut fingerprint = body.clone();
     fingerprint.remove("clientRequestToken");
     let fingerprint = Value::Object(fingerprint);
@@ -790,6 +793,9 @@ fn create_access_entry(
     let principal =
         opt_str(&body, "principalArn")?.ok_or_else(|| bad_param("principalArn is required."))?;
     let token = opt_str(&body, "clientRequestToken")?;
+    world
+        .token_log
+        .push(("CreateAccessEntry".into(), principal.clone(), token.clone()));
     let mut fingerprint = body.clone();
     fingerprint.remove("clientRequestToken");
     let fingerprint = Value::Object(fingerprint);
@@ -883,6 +889,11 @@ fn update_access_entry(
     ctx: &Ctx,
 ) -> Result<Value, EksError> {
     let body = body_object(ctx.body)?;
+    world.token_log.push((
+        "UpdateAccessEntry".into(),
+        principal.into(),
+        opt_str(&body, "clientRequestToken")?,
+    ));
     let c = api_cluster(world, name, ctx)?;
     let e = c
         .access_entries

@@ -62,6 +62,9 @@ pub struct AwsWorld {
     /// role ARN -> (access key id, secret) that AssumeRole hands out. AssumeRole also registers
     /// the key in `credentials` as the assumed-role session ARN.
     pub assumable: BTreeMap<String, (String, String)>,
+    /// Every CreateAccessEntry, UpdateAccessEntry and UpdateClusterConfig request that reached
+    /// the handler: (operation, principal ARN or cluster name, clientRequestToken).
+    pub token_log: Vec<(String, String, Option<String>)>,
 }
 
 impl AwsWorld {

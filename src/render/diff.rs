@@ -216,3 +216,66 @@ fn mapping_lines(aws_auth: &AwsAuth, arn: &str) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entry::EntryType;
+    use crate::steps::ConfigMapData;
+
+    const AWS_AUTH: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n  namespace: kube-system\ndata:\n  mapRoles: |\n    - rolearn: arn:aws:iam::111122223333:role/dev\n      username: dev\n      groups: [a]\n";
+
+    fn dev(groups: &[&str]) -> CurrentEntry {
+        CurrentEntry {
+            principal_arn: "arn:aws:iam::111122223333:role/dev".into(),
+            entry_type: EntryType::Standard,
+            username: Some("dev".into()),
+            kubernetes_groups: groups.iter().map(|g| g.to_string()).collect(),
+            access_policies: Vec::new(),
+            eks_owned: None,
+        }
+    }
+
+    #[test]
+    fn a_changed_group_shows_as_a_line_diff_and_aws_auth_as_a_unified_one() {
+        let aws_auth = crate::reader::read("a", AWS_AUTH.as_bytes()).unwrap();
+        let mut before = ConfigMapData::new();
+        before.insert("mapRoles".into(), "- rolearn: x\n  username: dev\n".into());
+        let steps = vec![
+            Step::UpdateEntry {
+                principal_arn: "arn:aws:iam::111122223333:role/dev".into(),
+                username: None,
+                kubernetes_groups: Some(vec!["b".into()]),
+                previous_username: None,
+                previous_kubernetes_groups: Some(vec!["a".into()]),
+            },
+            Step::ReplaceAwsAuth {
+                before,
+                after: ConfigMapData::new(),
+            },
+        ];
+        let text = render(&steps, &[dev(&["a"])], &aws_auth);
+        assert!(text.contains("--- entry today"), "{text}");
+        assert!(text.contains("      - group: a\n"), "{text}");
+        assert!(text.contains("      + group: b\n"), "{text}");
+        assert!(text.contains("        username: dev\n"), "{text}");
+        assert!(text.contains("--- mapRoles (now)"), "{text}");
+        assert!(text.contains("+++ mapRoles (after)"), "{text}");
+        assert!(text.contains("-- rolearn: x"), "{text}");
+        assert!(
+            text.contains("Apply: 0 to add, 2 to change, 0 to destroy."),
+            "{text}"
+        );
+        // The legend names only the symbols used.
+        assert!(
+            text.contains("  ~ change\n") && !text.contains("  + create"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn nothing_to_do_says_so() {
+        let aws_auth = crate::reader::read("a", AWS_AUTH.as_bytes()).unwrap();
+        assert!(render(&[], &[], &aws_auth).starts_with("No changes."));
+    }
+}

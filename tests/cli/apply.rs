@@ -282,7 +282,8 @@ fn every_failing_change_is_rolled_back_exactly_and_a_rerun_converges() {
 
 #[test]
 fn a_throttling_storm_converges_without_duplicates() {
-    let goal = planned(api_world(), kube(MAP_ROLES), &["--cleanup-aws-auth"]);
+    let extra = ["--cleanup-aws-auth", "--concurrency", "1"];
+    let goal = planned(api_world(), kube(MAP_ROLES), &extra);
     let live = start(api_world(), kube(MAP_ROLES));
     let storm = Faults {
         throttle_every: Some(3),
@@ -290,9 +291,21 @@ fn a_throttling_storm_converges_without_duplicates() {
     };
     live.aws.set_faults(storm.clone());
     live.kube.set_faults(storm);
-    let r = live.apply(&["--cleanup-aws-auth"]);
+    let r = live.apply(&extra);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     assert_eq!(state(&live), goal);
+    // Each change was made once: one intent and one outcome each, none
+    // found already made by an earlier attempt.
+    let journal = std::fs::read_to_string(live.journal()).unwrap();
+    assert_eq!(
+        journal.matches("\"record\":\"intent\"").count(),
+        CHANGES as usize
+    );
+    assert_eq!(
+        journal.matches("\"outcome\":\"made\"").count(),
+        CHANGES as usize
+    );
+    assert!(!r.stdout.contains("already so"), "{}", r.stdout);
     let ops = live.aws.calls_by_operation();
     assert!(ops["CreateAccessEntry"] >= 2, "{ops:?}");
 }
@@ -464,6 +477,12 @@ fn a_stale_plan_is_refused_and_a_fresh_one_applies() {
             .access_entries
             .insert(intruder.clone(), AccessEntry::standard(&intruder));
     });
+    live.kube.with_world(|k| {
+        let key = ("kube-system".to_string(), "aws-auth".to_string());
+        let mut data = k.config_maps[&key].data.clone();
+        data.insert("mapUsers".into(), String::new());
+        k.put_config_map("kube-system", "aws-auth", data);
+    });
     let before = state(&live);
     let writes = live.aws.writes();
     let r = live.run(&["apply", "--yes", file.to_str().unwrap()]);
@@ -472,6 +491,12 @@ fn a_stale_plan_is_refused_and_a_fresh_one_applies() {
     assert!(
         r.stderr
             .contains(&format!("access entry {intruder} was created")),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .contains("kube-system/aws-auth key mapUsers changed"),
         "{}",
         r.stderr
     );
@@ -687,10 +712,10 @@ fn on_a_terminal(live: &Live, args: &[&str], keys: &str) -> (i32, String) {
         if let Some(status) = child.try_wait().unwrap() {
             break status.code().unwrap_or(-1);
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "the prompt hung"
-        );
+        if started.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("the prompt hung");
+        }
         std::thread::sleep(Duration::from_millis(20));
     };
     drop(writer);
@@ -701,8 +726,9 @@ fn on_a_terminal(live: &Live, args: &[&str], keys: &str) -> (i32, String) {
         .unwrap()
         .read_to_string(&mut stdout)
         .unwrap();
-    let _ = screen;
-    (code, stdout)
+    // What the terminal showed (the questions, and errors on stderr).
+    let screen = screen.join().unwrap();
+    (code, format!("{stdout}\n{screen}"))
 }
 
 #[test]
@@ -716,8 +742,9 @@ fn the_question_defaults_to_no_and_a_yes_applies() {
         "--journal",
         journal.to_str().unwrap(),
     ];
-    let (code, _) = on_a_terminal(&live, &args, "\r");
+    let (code, out) = on_a_terminal(&live, &args, "\r");
     assert_eq!(code, 1, "Enter takes the default, no");
+    assert!(out.contains("not confirmed"), "{out}");
     assert_eq!(live.aws.writes(), 0);
     let (code, stdout) = on_a_terminal(&live, &args, "y");
     assert_eq!(code, 0, "{stdout}");
@@ -747,11 +774,81 @@ fn after_the_switch_to_api_rollback_leaves_the_entries_that_let_people_in() {
         rb.stdout
     );
     let after = state(&live);
-    // aws-auth comes back (harmless), the entries stay: without them nobody
-    // aws-auth served could get in. The developer's update is undone.
+    // aws-auth comes back (harmless), the entries stay, policies and all:
+    // without them nobody aws-auth served could get in. The developer's
+    // update is undone.
     assert_eq!(after.aws_auth, before.aws_auth);
-    assert!(after.entries.contains_key(&role("platform-admin")));
+    let admin = role("platform-admin");
+    assert_eq!(after.entries[&admin], applied.entries[&admin]);
+    assert!(after.entries[&admin].3.contains_key(ADMIN_POLICY));
+    let alice = format!("arn:aws:iam::{ACCT}:user/alice");
+    assert_eq!(after.entries[&alice], applied.entries[&alice]);
     assert_eq!(after.entries[&role("developer")].1, "old-name");
+    // The order of the run: entries and policies, then aws-auth, then API.
+    let kinds = intent_kinds(&live);
+    assert_eq!(
+        kinds.last().map(String::as_str),
+        Some("switchMode"),
+        "{kinds:?}"
+    );
+    assert_eq!(kinds[kinds.len() - 2], "replaceAwsAuth", "{kinds:?}");
+}
+
+/// The kinds of the journal's intents, in order.
+fn intent_kinds(live: &Live) -> Vec<String> {
+    std::fs::read_to_string(live.journal())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|r| r["record"] == "intent")
+        .map(|r| r["change"]["kind"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Checks, in the journal, that each principal's changes ran in order: a
+/// change's intent only after the outcome of the principal's previous one.
+fn assert_lanes_in_order(live: &Live) {
+    let records: Vec<serde_json::Value> = std::fs::read_to_string(live.journal())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let mut open: BTreeMap<String, (String, u64)> = BTreeMap::new();
+    let mut last: BTreeMap<(String, String), u64> = BTreeMap::new();
+    for r in &records {
+        let key = |r: &serde_json::Value| {
+            (
+                r["run"].as_str().unwrap().to_string(),
+                r["step"].as_u64().unwrap(),
+            )
+        };
+        match r["record"].as_str().unwrap() {
+            "intent" => {
+                let who = r["change"]["principalArn"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_lowercase();
+                if who.is_empty() {
+                    continue;
+                }
+                let (run, step) = key(r);
+                assert!(
+                    !open.contains_key(&who),
+                    "{who}: step {step} began before the previous one ended"
+                );
+                if let Some(prev) = last.get(&(run.clone(), who.clone())) {
+                    assert!(step > *prev, "{who}: step {step} after step {prev}");
+                }
+                open.insert(who.clone(), (run.clone(), step));
+                last.insert((run, who), step);
+            }
+            "done" | "failed" => {
+                let k = key(r);
+                open.retain(|_, v| *v != k);
+            }
+            _ => {}
+        }
+    }
 }
 
 #[test]
@@ -986,6 +1083,28 @@ fn a_failure_among_concurrent_changes_is_rolled_back_too() {
     let r = live.apply(&[]);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     assert_eq!(state(&live).entries.len(), before.entries.len() + 42);
+    assert_lanes_in_order(&live);
+}
+
+/// The tokens the emulator saw for `operation`, in order.
+fn tokens(live: &Live, operation: &str) -> Vec<Option<String>> {
+    live.aws
+        .world()
+        .token_log
+        .into_iter()
+        .filter(|(op, _, _)| op == operation)
+        .map(|(_, _, t)| t)
+        .collect()
+}
+
+/// True for a token of this tool (`RUN-STEP`), not one the SDK made up (a UUID).
+fn ours(token: &Option<String>) -> bool {
+    token.as_deref().is_some_and(|t| {
+        let parts: Vec<&str> = t.split('-').collect();
+        parts.len() >= 2
+            && parts[0].chars().all(|c| c.is_ascii_hexdigit())
+            && parts[1].parse::<u32>().is_ok()
+    })
 }
 
 #[test]
@@ -1009,7 +1128,42 @@ fn a_change_made_but_answered_500_is_retried_without_acting_twice() {
             5,
             "change {k} was sent twice, the rest once"
         );
+        assert!(
+            !r.stdout.contains("already so"),
+            "change {k}: the retry was not a conflict: {}",
+            r.stdout
+        );
+        // Creates and updates carry this run's tokens, and a retry the same one.
+        for op in ["CreateAccessEntry", "UpdateAccessEntry"] {
+            let seen = tokens(&live, op);
+            assert!(seen.iter().all(ours), "{op}: {seen:?}");
+            let mut unique = seen.clone();
+            unique.dedup();
+            let retried = matches!(
+                (k, op),
+                (1 | 4, "CreateAccessEntry") | (3, "UpdateAccessEntry")
+            );
+            assert_eq!(
+                seen.len() - unique.len(),
+                usize::from(retried),
+                "change {k} {op}: {seen:?}"
+            );
+        }
     }
+    // The mode switch too: made, answered 500, retried with the same token.
+    let mut w = world("CONFIG_MAP");
+    w.add_user(&format!("arn:aws:iam::{ACCT}:user/alice"));
+    let live = start(w, kube(MAP_ROLES));
+    live.aws.set_faults(Faults {
+        fail_after_write: Some(1),
+        ..Faults::default()
+    });
+    let r = live.apply(&extra);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let seen = tokens(&live, "UpdateClusterConfig");
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert!(ours(&seen[0]) && seen[0] == seen[1], "{seen:?}");
+    assert_eq!(live.aws.world().clusters["prod"].updates.len(), 1);
 }
 
 #[test]
@@ -1026,8 +1180,9 @@ fn the_switch_to_api_asks_for_the_cluster_name_on_a_terminal() {
         journal.to_str().unwrap(),
     ];
     // Yes to the changes, then a wrong name: nothing happens.
-    let (code, _) = on_a_terminal(&live, &args, "ystaging\r");
+    let (code, out) = on_a_terminal(&live, &args, "ystaging\r");
     assert_eq!(code, 1);
+    assert!(out.contains("the name typed is not prod"), "{out}");
     assert_eq!(live.aws.writes(), 0);
     assert_eq!(state(&live).mode, "API_AND_CONFIG_MAP");
     let (code, stdout) = on_a_terminal(&live, &args, "yprod\r");
@@ -1055,4 +1210,70 @@ fn a_node_entry_eks_makes_just_after_the_switch_is_adopted_not_fought() {
     let rb = live.rollback();
     assert_eq!(rb.code, 0, "{}\n{}", rb.stdout, rb.stderr);
     assert!(state(&live).entries.contains_key(&role("NodeRole")));
+}
+
+#[test]
+fn the_journal_goes_to_the_clusters_default_place() {
+    let live = start(api_world(), kube(MAP_ROLES));
+    let args = ["apply", "--cluster", "prod", "--yes"];
+    let r = live.run_env(&args, &[("XDG_STATE_HOME", None)]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let path = live
+        .home
+        .join(".local/state/migrate-auth/111122223333/us-east-1/prod.journal");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    assert!(r.stderr.contains(path.to_str().unwrap()), "{}", r.stderr);
+    // XDG_STATE_HOME wins when set.
+    let live = start(api_world(), kube(MAP_ROLES));
+    let state_home = live.home.join("state");
+    let r = live.run_env(&args, &[("XDG_STATE_HOME", state_home.to_str())]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(state_home
+        .join("migrate-auth/111122223333/us-east-1/prod.journal")
+        .exists());
+}
+
+#[test]
+fn a_refused_mode_switch_either_one_leaves_the_cluster_as_it_was() {
+    // The switch to API_AND_CONFIG_MAP, first of all.
+    let mut w = world("CONFIG_MAP");
+    w.add_user(&format!("arn:aws:iam::{ACCT}:user/alice"));
+    let live = start(w, kube(MAP_ROLES));
+    let before = state(&live);
+    live.aws.set_faults(Faults {
+        reject_write: Some(1),
+        ..Faults::default()
+    });
+    let r = live.apply(&[]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stdout.contains("FAILED: switch authentication mode"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(state(&live), before);
+    // The switch to API, last of all: everything before it is undone.
+    let live = start(api_world(), kube(MAP_ROLES));
+    let before = state(&live);
+    live.aws.set_faults(Faults {
+        reject_write: Some(5),
+        ..Faults::default()
+    });
+    let r = live.apply(&[
+        "--concurrency",
+        "1",
+        "--target-mode",
+        "API",
+        "--confirm-irreversible",
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("FAILED: switch authentication mode API_AND_CONFIG_MAP -> API"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(state(&live), before);
 }
