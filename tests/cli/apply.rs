@@ -118,24 +118,32 @@ impl Live {
         self.home.join("prod.journal")
     }
 
+    /// `apply --cluster prod` with quick polling, a journal in the test's
+    /// home, and `extra`.
+    fn apply_args(&self, extra: &[&str]) -> Vec<String> {
+        let journal = self.journal();
+        let base = [
+            "apply",
+            "--cluster",
+            "prod",
+            "--poll-interval",
+            "20ms",
+            "--journal",
+            journal.to_str().unwrap(),
+        ];
+        base.iter().chain(extra).map(|a| a.to_string()).collect()
+    }
+
     /// `apply --cluster prod --yes` with a journal in the test's home.
     fn apply(&self, extra: &[&str]) -> Run {
-        let journal = self.journal();
-        let args = [
-            &[
-                "apply",
-                "--cluster",
-                "prod",
-                "--yes",
-                "--poll-interval",
-                "20ms",
-                "--journal",
-                journal.to_str().unwrap(),
-            ],
-            extra,
-        ]
-        .concat();
-        self.run(&args)
+        self.apply_as(extra, KEY)
+    }
+
+    /// [`Live::apply`] with the credentials of `key`.
+    fn apply_as(&self, extra: &[&str], key: &str) -> Run {
+        let args = self.apply_args(&[&["--yes"], extra].concat());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.run_with(&args, key)
     }
 
     fn rollback(&self) -> Run {
@@ -573,22 +581,7 @@ fn rollback_stops_rather_than_cut_off_people_whose_mappings_were_edited_since() 
 /// The guard refuses `args` and changes nothing, saying `why`.
 fn refused(live: &Live, args: &[&str], key: &str, why: &str) {
     let before = state(live);
-    let journal = live.journal();
-    let r = live.run_with(
-        &[
-            &[
-                "apply",
-                "--cluster",
-                "prod",
-                "--yes",
-                "--journal",
-                journal.to_str().unwrap(),
-            ],
-            args,
-        ]
-        .concat(),
-        key,
-    );
+    let r = live.apply_as(args, key);
     assert_eq!(r.code, 1, "{}", r.stdout);
     assert!(r.stderr.contains(why), "wanted {why:?}: {}", r.stderr);
     assert_eq!(live.aws.writes() + live.kube.writes(), 0);
@@ -666,7 +659,7 @@ fn without_a_terminal_and_without_yes_nothing_waits_or_changes() {
 }
 
 /// Runs apply with stdin and stderr on a pseudo-terminal, typing `keys`.
-fn on_a_terminal(live: &Live, args: &[&str], keys: &str) -> (i32, String) {
+fn on_a_terminal(live: &Live, args: &[String], keys: &str) -> (i32, String) {
     let (mut master, mut slave) = (0, 0);
     // SAFETY: openpty fills two descriptors we then own.
     let ok = unsafe {
@@ -734,14 +727,7 @@ fn on_a_terminal(live: &Live, args: &[&str], keys: &str) -> (i32, String) {
 #[test]
 fn the_question_defaults_to_no_and_a_yes_applies() {
     let live = start(api_world(), kube(MAP_ROLES));
-    let journal = live.journal();
-    let args = [
-        "apply",
-        "--cluster",
-        "prod",
-        "--journal",
-        journal.to_str().unwrap(),
-    ];
+    let args = live.apply_args(&[]);
     let (code, out) = on_a_terminal(&live, &args, "\r");
     assert_eq!(code, 1, "Enter takes the default, no");
     assert!(out.contains("not confirmed"), "{out}");
@@ -1169,16 +1155,7 @@ fn a_change_made_but_answered_500_is_retried_without_acting_twice() {
 #[test]
 fn the_switch_to_api_asks_for_the_cluster_name_on_a_terminal() {
     let live = start(api_world(), kube(MAP_ROLES));
-    let journal = live.journal();
-    let args = [
-        "apply",
-        "--cluster",
-        "prod",
-        "--target-mode",
-        "API",
-        "--journal",
-        journal.to_str().unwrap(),
-    ];
+    let args = live.apply_args(&["--target-mode", "API"]);
     // Yes to the changes, then a wrong name: nothing happens.
     let (code, out) = on_a_terminal(&live, &args, "ystaging\r");
     assert_eq!(code, 1);
