@@ -58,6 +58,21 @@ pub fn check(
     }
 }
 
+/// When `token` was signed (its `X-Amz-Date`), if it is a token at all.
+pub fn signed_at(token: &str) -> Option<SystemTime> {
+    let body = token.strip_prefix(PREFIX)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(body)
+        .ok()?;
+    let url = String::from_utf8(bytes).ok()?;
+    let query = url.split_once('?')?.1;
+    let date = form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "X-Amz-Date")?
+        .1
+        .into_owned();
+    amz_date(&date)
+}
+
 /// The checks that need no secret: shape, parameters and time. Returns the
 /// host and the decoded parameters.
 fn check_form(token: &str, now: SystemTime) -> Result<(String, BTreeMap<String, String>), String> {

@@ -37,6 +37,9 @@ pub struct KubeWorld {
     pub eks_cluster: String,
     /// Access key id -> secret, to check EKS tokens' signatures as STS would.
     pub aws_secrets: BTreeMap<String, String>,
+    /// EKS tokens signed before this instant are refused as expired (as if more than 15
+    /// minutes had passed since): a client must get a new one.
+    pub eks_tokens_expired_before: Option<std::time::SystemTime>,
     /// ConfigMaps by (namespace, name).
     pub config_maps: BTreeMap<(String, String), ConfigMap>,
     /// ClusterRole/ClusterRoleBinding/Role/RoleBinding objects as JSON (kind, apiVersion,
@@ -313,6 +316,9 @@ fn authorized(world: &KubeWorld, headers: &HeaderMap, route: &Route) -> bool {
     };
     world.tokens.contains(token)
         || (world.accept_eks_tokens
+            && world
+                .eks_tokens_expired_before
+                .is_none_or(|t| crate::eks_token::signed_at(token).is_some_and(|s| s >= t))
             && crate::eks_token::check(
                 token,
                 std::time::SystemTime::now(),

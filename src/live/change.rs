@@ -71,7 +71,12 @@ fn scope(s: &AccessScope) -> SdkScope {
 }
 
 fn aws_auth_api(c: &Connection) -> Api<ConfigMap> {
-    Api::namespaced(c.kube.clone(), "kube-system")
+    Api::namespaced(c.kube.get(), "kube-system")
+}
+
+/// True for a 401: the token expired (it lasts 15 minutes).
+fn unauthorized(e: &kube::Error) -> bool {
+    matches!(e, kube::Error::Api(s) if s.code == 401)
 }
 
 fn kube_err(what: &str, e: kube::Error) -> LiveError {
@@ -579,10 +584,11 @@ async fn associate(
 /// # Errors
 /// [`LiveError::Kubernetes`] when it cannot be read.
 pub async fn read_aws_auth(c: &Connection) -> Result<(ConfigMapData, Option<String>), LiveError> {
-    let cm = aws_auth_api(c)
-        .get_opt("aws-auth")
-        .await
-        .map_err(|e| kube_err("reading kube-system/aws-auth", e))?;
+    let mut got = aws_auth_api(c).get_opt("aws-auth").await;
+    if got.as_ref().is_err_and(unauthorized) && c.kube.renew().await? {
+        got = aws_auth_api(c).get_opt("aws-auth").await;
+    }
+    let cm = got.map_err(|e| kube_err("reading kube-system/aws-auth", e))?;
     Ok(match cm {
         Some(cm) => (cm.data.unwrap_or_default(), cm.metadata.resource_version),
         None => (ConfigMapData::new(), None),
@@ -595,11 +601,12 @@ async fn write_aws_auth(
     data: &ConfigMapData,
     resource_version: Option<String>,
 ) -> Result<(), LiveError> {
+    let mut got = aws_auth_api(c).get("aws-auth").await;
+    if got.as_ref().is_err_and(unauthorized) && c.kube.renew().await? {
+        got = aws_auth_api(c).get("aws-auth").await;
+    }
     let api = aws_auth_api(c);
-    let mut cm = api
-        .get("aws-auth")
-        .await
-        .map_err(|e| kube_err("reading kube-system/aws-auth", e))?;
+    let mut cm = got.map_err(|e| kube_err("reading kube-system/aws-auth", e))?;
     if cm.metadata.resource_version != resource_version {
         return Err(LiveError::AwsAuthChanged {
             message:

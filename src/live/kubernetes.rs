@@ -106,6 +106,69 @@ fn normalized(url: &str) -> String {
     url.trim_end_matches('/').to_ascii_lowercase()
 }
 
+/// The Kubernetes client of a connection. A client from a kubeconfig renews
+/// its credentials itself (kube-rs runs the exec plugin again). A client on an
+/// EKS token this tool signed is renewed here: [`KubeClient::renew`] signs a
+/// new token, since one lasts only 15 minutes and an apply may last longer.
+#[derive(Clone)]
+pub struct KubeClient {
+    current: std::sync::Arc<std::sync::Mutex<Client>>,
+    renew: Option<std::sync::Arc<MakeClient>>,
+}
+
+/// What makes a new client (a new token each time).
+type MakeClient =
+    dyn Fn() -> futures::future::BoxFuture<'static, Result<Client, LiveError>> + Send + Sync;
+
+impl KubeClient {
+    /// A client that cannot be renewed here (kubeconfig).
+    pub fn fixed(client: Client) -> KubeClient {
+        KubeClient {
+            current: std::sync::Arc::new(std::sync::Mutex::new(client)),
+            renew: None,
+        }
+    }
+
+    /// A client made by `make`, which can make it again.
+    ///
+    /// # Errors
+    /// What `make` fails with.
+    pub async fn renewable<F>(make: F) -> Result<KubeClient, LiveError>
+    where
+        F: Fn() -> futures::future::BoxFuture<'static, Result<Client, LiveError>>
+            + Send
+            + Sync
+            + 'static,
+    {
+        let client = make().await?;
+        Ok(KubeClient {
+            current: std::sync::Arc::new(std::sync::Mutex::new(client)),
+            renew: Some(std::sync::Arc::new(make)),
+        })
+    }
+
+    /// The client to use now.
+    pub fn get(&self) -> Client {
+        self.current
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Makes a new client (a new token); false when this one cannot be renewed here.
+    ///
+    /// # Errors
+    /// [`LiveError`] when the new token cannot be made.
+    pub async fn renew(&self) -> Result<bool, LiveError> {
+        let Some(make) = &self.renew else {
+            return Ok(false);
+        };
+        let client = make().await?;
+        *self.current.lock().unwrap_or_else(|e| e.into_inner()) = client;
+        Ok(true)
+    }
+}
+
 /// A client straight from the cluster's endpoint, CA (base64 PEM) and a bearer token.
 ///
 /// # Errors

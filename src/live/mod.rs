@@ -127,7 +127,7 @@ pub struct Connection {
     pub region: String,
     pub config: aws_config::SdkConfig,
     pub eks: aws_sdk_eks::Client,
-    pub kube: kube::Client,
+    pub kube: kubernetes::KubeClient,
     pub cluster: eks::ClusterDescription,
 }
 
@@ -163,42 +163,33 @@ pub async fn connect(s: &LiveSettings) -> Result<Connection, LiveError> {
     let cluster = eks::describe_cluster(&eks, &s.cluster).await?;
     let kubeconfigs = kubernetes::kubeconfig_paths(&s.kube);
     let kube = if !kubeconfigs.is_empty() {
-        kubernetes::from_kubeconfig(
-            &kubeconfigs,
-            s.kube.context.as_deref(),
-            cluster.endpoint.as_deref(),
+        kubernetes::KubeClient::fixed(
+            kubernetes::from_kubeconfig(
+                &kubeconfigs,
+                s.kube.context.as_deref(),
+                cluster.endpoint.as_deref(),
+            )
+            .await?,
         )
-        .await?
     } else {
         let endpoint = cluster
             .endpoint
-            .as_deref()
+            .clone()
             .ok_or_else(|| LiveError::Kubernetes {
                 message: "no kubeconfig, and DescribeCluster gave no endpoint".into(),
             })?;
-        let provider = config
-            .credentials_provider()
-            .ok_or_else(|| LiveError::Credentials {
-                operation: "eks token",
-                message: "no credentials provider".into(),
-            })?;
-        let creds = provider
-            .provide_credentials()
-            .await
-            .map_err(|e| LiveError::Credentials {
-                operation: "eks token",
-                message: e.to_string(),
-            })?;
-        let token =
-            token::eks_token(&creds, &region, &s.cluster, SystemTime::now()).map_err(|e| {
-                LiveError::Credentials {
-                    operation: "eks token",
-                    message: e.to_string(),
-                }
-            })?;
-        kubernetes::from_endpoint(endpoint, cluster.certificate_authority.as_deref(), token)?
+        let ca = cluster.certificate_authority.clone();
+        let (config, region, name) = (config.clone(), region.clone(), s.cluster.clone());
+        kubernetes::KubeClient::renewable(move || {
+            let (config, region, name) = (config.clone(), region.clone(), name.clone());
+            let (endpoint, ca) = (endpoint.clone(), ca.clone());
+            Box::pin(async move {
+                let token = eks_token(&config, &region, &name).await?;
+                kubernetes::from_endpoint(&endpoint, ca.as_deref(), token)
+            })
+        })
+        .await?
     };
-
     Ok(Connection {
         caller_arn,
         account,
@@ -207,6 +198,33 @@ pub async fn connect(s: &LiveSettings) -> Result<Connection, LiveError> {
         eks,
         kube,
         cluster,
+    })
+}
+
+/// A fresh EKS token for `cluster`, signed with the configuration's credentials.
+async fn eks_token(
+    config: &aws_config::SdkConfig,
+    region: &str,
+    cluster: &str,
+) -> Result<String, LiveError> {
+    let provider = config
+        .credentials_provider()
+        .ok_or_else(|| LiveError::Credentials {
+            operation: "eks token",
+            message: "no credentials provider".into(),
+        })?;
+    let creds = provider
+        .provide_credentials()
+        .await
+        .map_err(|e| LiveError::Credentials {
+            operation: "eks token",
+            message: e.to_string(),
+        })?;
+    token::eks_token(&creds, region, cluster, SystemTime::now()).map_err(|e| {
+        LiveError::Credentials {
+            operation: "eks token",
+            message: e.to_string(),
+        }
     })
 }
 
@@ -228,12 +246,13 @@ pub async fn read(conn: &Connection, s: &LiveSettings) -> Result<Gathered, LiveE
     let concurrency = s.concurrency.max(1);
     // One limit bounds every describe and lookup below.
     let limit = Semaphore::new(concurrency);
+    let kube_client = kube.get();
     let (entry_arns, (owned, ownership_gap), policies, aws_auth, rbac_json) = tokio::try_join!(
         eks::list_entries(&eks, &s.cluster, cluster.mode),
         owned_or_gap(&eks, &s.cluster, concurrency, &limit),
         eks::access_policies(&eks),
-        kubernetes::aws_auth(&kube),
-        kubernetes::rbac_bindings(&kube),
+        kubernetes::aws_auth(&kube_client),
+        kubernetes::rbac_bindings(&kube_client),
     )?;
     let aws_auth_yaml = aws_auth.as_ref().map(kubernetes::render_configmap);
     let aws_auth_data = aws_auth.as_ref().map(|cm| {

@@ -1254,3 +1254,63 @@ fn a_refused_mode_switch_either_one_leaves_the_cluster_as_it_was() {
     );
     assert_eq!(state(&live), before);
 }
+
+#[test]
+fn an_eks_token_that_expires_mid_run_is_renewed() {
+    // No kubeconfig: the tool signs its own EKS token, which lasts 15 minutes.
+    let mut k = kube(MAP_ROLES);
+    k.tokens.clear();
+    k.accept_eks_tokens = true;
+    k.eks_cluster = "prod".into();
+    k.aws_secrets.insert(KEY.into(), "secret".into());
+    let live = start(api_world(), k);
+    live.aws.with_world(|w| {
+        w.clusters.get_mut("prod").unwrap().certificate_authority = String::new();
+    });
+    std::fs::remove_file(live.home.join("kubeconfig")).unwrap();
+    let goal = {
+        let fresh = start(api_world(), kube(MAP_ROLES));
+        let r = fresh.apply(&["--cleanup-aws-auth"]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        state(&fresh)
+    };
+    live.aws.set_faults(Faults {
+        latency: Duration::from_millis(100),
+        ..Faults::default()
+    });
+    let args = live.apply_args(&["--yes", "--cleanup-aws-auth", "--concurrency", "1"]);
+    let child = Command::new(env!("CARGO_BIN_EXE_migrate-auth"))
+        .args(&args)
+        .envs(live.env(&[]))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    // Once the entries are under way (and the token is over a second old),
+    // time passes: tokens signed until now have expired.
+    loop {
+        let text = std::fs::read_to_string(live.journal()).unwrap_or_default();
+        if text.contains("\"record\":\"intent\"") && started.elapsed() > Duration::from_millis(1500)
+        {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "apply made no progress"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    live.kube.with_world(|k| {
+        k.eks_tokens_expired_before = Some(std::time::UNIX_EPOCH + Duration::from_secs(now))
+    });
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(state(&live), goal, "the cleanup ran with a new token");
+}
