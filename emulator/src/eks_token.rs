@@ -247,6 +247,12 @@ mod tests {
     const NOW: u64 = 1_700_000_000; // 2023-11-14T22:13:20Z
     const GOOD: &str = "https://sts.eu-west-1.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKID%2F20231114%2Feu-west-1%2Fsts%2Faws4_request&X-Amz-Date=20231114T221320Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host%3Bx-k8s-aws-id&X-Amz-Signature=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
+    #[test]
+    fn signed_at_reads_the_date() {
+        assert_eq!(signed_at(&token(GOOD)), Some(at(NOW)));
+        assert_eq!(signed_at("not a token"), None);
+    }
+
     fn at(secs: u64) -> SystemTime {
         UNIX_EPOCH + Duration::from_secs(secs)
     }
