@@ -191,10 +191,6 @@ impl Journal {
             })
     }
 
-    /// The journal's path.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
 }
 
 /// Reads every record of the journal at `path`. A last line cut short (the
