@@ -190,7 +190,6 @@ impl Journal {
                 source,
             })
     }
-
 }
 
 /// Reads every record of the journal at `path`. A last line cut short (the
