@@ -12,20 +12,27 @@ use axum::response::Response;
 
 use crate::eks::{self, EksError};
 use crate::iam::{self, Caller, QueryError, Service};
-use crate::server::{lock, read_body, serve, Fault, Meter, Running, STALL};
+use crate::server::{lock, read_body, serve, Fault, Meter, Server, STALL};
 use crate::sigv4;
 use crate::util::{now_epoch, parse_form, segments, uuid, Arn};
 use crate::world::AwsWorld;
-use crate::Faults;
 
 /// One HTTP server emulating EKS (rest-json) + IAM + STS (query protocol) on 127.0.0.1.
 pub struct Aws {
-    running: Running,
+    server: Server,
     shared: Arc<Shared>,
 }
 
+impl std::ops::Deref for Aws {
+    type Target = Server;
+
+    fn deref(&self) -> &Server {
+        &self.server
+    }
+}
+
 struct Shared {
-    meter: Meter,
+    meter: Arc<Meter>,
     state: Mutex<State>,
     /// Epoch seconds at start: every createdAt/CreateDate.
     started: u64,
@@ -41,7 +48,7 @@ impl Aws {
     /// Starts the server on 127.0.0.1 (a free port) on the current tokio runtime.
     pub async fn start(world: AwsWorld) -> Aws {
         let shared = Arc::new(Shared {
-            meter: Meter::default(),
+            meter: Arc::new(Meter::default()),
             state: Mutex::new(State {
                 world,
                 eks: eks::Internal::default(),
@@ -50,33 +57,10 @@ impl Aws {
             started: now_epoch(),
         });
         let running = serve(shared.clone(), handle).await;
-        Aws { running, shared }
-    }
-
-    /// `http://127.0.0.1:PORT`.
-    pub fn endpoint(&self) -> String {
-        self.running.endpoint.clone()
-    }
-
-    /// Replaces the fault settings (request numbering is not reset).
-    pub fn set_faults(&self, faults: Faults) {
-        self.shared.meter.set_faults(faults);
-    }
-
-    /// Total requests answered, faulted ones included.
-    pub fn calls(&self) -> u64 {
-        self.shared.meter.calls()
-    }
-
-    /// Write requests answered (see [`Faults::reject_write`]), faulted ones included.
-    pub fn writes(&self) -> u64 {
-        self.shared.meter.writes()
-    }
-
-    /// Requests answered per operation name (`DescribeCluster`, `GetRole`, ...; `Unknown` for
-    /// requests that matched no operation).
-    pub fn calls_by_operation(&self) -> BTreeMap<String, u64> {
-        self.shared.meter.calls_by_operation()
+        Aws {
+            server: Server::new(running, shared.meter.clone()),
+            shared,
+        }
     }
 
     /// A snapshot of the current state.

@@ -11,9 +11,8 @@ use axum::http::{header, HeaderMap, Method, Request, StatusCode};
 use axum::response::Response;
 use serde_json::{json, Map, Value};
 
-use crate::server::{lock, read_body, serve, Fault, Meter, Running, STALL};
+use crate::server::{lock, read_body, serve, Fault, Meter, Server, STALL};
 use crate::util::{iso8601, now_epoch, page_token, parse_form, parse_page_token, segments, uuid};
-use crate::Faults;
 
 const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
 const RBAC_VERSION: &str = "rbac.authorization.k8s.io/v1";
@@ -99,12 +98,20 @@ pub struct ConfigMap {
 
 /// A Kubernetes API server emulator on 127.0.0.1 (plain HTTP).
 pub struct Kube {
-    running: Running,
+    server: Server,
     shared: Arc<Shared>,
 }
 
+impl std::ops::Deref for Kube {
+    type Target = Server;
+
+    fn deref(&self) -> &Server {
+        &self.server
+    }
+}
+
 struct Shared {
-    meter: Meter,
+    meter: Arc<Meter>,
     world: Mutex<KubeWorld>,
     started: u64,
 }
@@ -113,37 +120,15 @@ impl Kube {
     /// Starts the server on 127.0.0.1 (a free port) on the current tokio runtime.
     pub async fn start(world: KubeWorld) -> Kube {
         let shared = Arc::new(Shared {
-            meter: Meter::default(),
+            meter: Arc::new(Meter::default()),
             world: Mutex::new(world),
             started: now_epoch(),
         });
         let running = serve(shared.clone(), handle).await;
-        Kube { running, shared }
-    }
-
-    /// `http://127.0.0.1:PORT`.
-    pub fn endpoint(&self) -> String {
-        self.running.endpoint.clone()
-    }
-
-    /// Replaces the fault settings (request numbering is not reset).
-    pub fn set_faults(&self, faults: Faults) {
-        self.shared.meter.set_faults(faults);
-    }
-
-    /// Total requests answered, faulted ones included.
-    pub fn calls(&self) -> u64 {
-        self.shared.meter.calls()
-    }
-
-    /// Write requests answered (see [`Faults::reject_write`]), faulted ones included.
-    pub fn writes(&self) -> u64 {
-        self.shared.meter.writes()
-    }
-
-    /// Requests answered per operation (`get configmaps`, `list clusterroles`, `discovery`, ...).
-    pub fn calls_by_operation(&self) -> BTreeMap<String, u64> {
-        self.shared.meter.calls_by_operation()
+        Kube {
+            server: Server::new(running, shared.meter.clone()),
+            shared,
+        }
     }
 
     /// A snapshot of the current state.

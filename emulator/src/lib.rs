@@ -9,8 +9,9 @@
 //! - [`Kube`] serves the parts of the Kubernetes API that migrate-auth uses (ConfigMaps, RBAC
 //!   lists, discovery) over a [`KubeWorld`].
 //!
-//! Both take [`Faults`] (latency, throttling, server errors), count the calls they answer, run as a
-//! task on the caller's tokio runtime and stop when dropped.
+//! Both take [`Faults`] (latency, throttling, server errors, refused or lost writes), count the
+//! calls they answer (through the [`Server`] they dereference to), run as a task on the caller's
+//! tokio runtime and stop when dropped.
 
 mod aws;
 mod eks;
@@ -24,6 +25,7 @@ mod world;
 
 pub use aws::Aws;
 pub use kube::{ConfigMap, Kube, KubeWorld};
+pub use server::Server;
 pub use world::{
     sample_cluster, AccessEntry, AwsWorld, Cluster, IamPrincipal, Scope, Update, ACCESS_POLICIES,
     AUTHENTICATION_MODES, ENTRY_TYPES,

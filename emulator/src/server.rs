@@ -122,6 +122,46 @@ impl Meter {
     }
 }
 
+/// What both emulators offer besides their worlds: the address, the faults and the call
+/// counts. [`crate::Aws`] and [`crate::Kube`] dereference to it.
+pub struct Server {
+    running: Running,
+    meter: Arc<Meter>,
+}
+
+impl Server {
+    pub(crate) fn new(running: Running, meter: Arc<Meter>) -> Server {
+        Server { running, meter }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn endpoint(&self) -> String {
+        self.running.endpoint.clone()
+    }
+
+    /// Replaces the fault settings (request numbering is not reset).
+    pub fn set_faults(&self, faults: Faults) {
+        self.meter.set_faults(faults);
+    }
+
+    /// Total requests answered, faulted ones included.
+    pub fn calls(&self) -> u64 {
+        self.meter.calls()
+    }
+
+    /// Write requests answered (see [`Faults::reject_write`]), faulted ones included.
+    pub fn writes(&self) -> u64 {
+        self.meter.writes()
+    }
+
+    /// Requests answered per operation name (EKS/IAM/STS: `DescribeCluster`, `GetRole`, ...,
+    /// `Unknown` for requests that matched no operation; Kubernetes: `get configmaps`,
+    /// `list clusterroles`, `discovery`, ...).
+    pub fn calls_by_operation(&self) -> BTreeMap<String, u64> {
+        self.meter.calls_by_operation()
+    }
+}
+
 /// A running server: its address, and the signal that stops it when dropped.
 pub(crate) struct Running {
     pub(crate) endpoint: String,
