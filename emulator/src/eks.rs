@@ -469,6 +469,25 @@ fn validate_principal(
 
 /// Username rules: no reserved prefix; `{{SessionName}}`/`{{SessionNameRaw}}` only at the end
 /// with a `:` before it; no other template.
+/// The AWS tagging rules EKS applies: at most 50 tags, keys of 1 to 128 characters not starting
+/// with `aws:`, values of at most 256.
+fn validate_tags(tags: &BTreeMap<String, String>) -> Result<(), EksError> {
+    if tags.len() > 50 {
+        return Err(bad_param("A resource can have at most 50 tags."));
+    }
+    for (k, v) in tags {
+        if k.is_empty() || k.chars().count() > 128 || v.chars().count() > 256 {
+            return Err(bad_param(format!("The tag {k} is not valid.")));
+        }
+        if k.to_ascii_lowercase().starts_with("aws:") {
+            return Err(bad_param(
+                "Tag keys starting with aws: are reserved for AWS use.",
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn validate_username(username: &str) -> Result<(), EksError> {
     if username.is_empty() {
         return Err(bad_param("The username must not be empty."));
@@ -827,6 +846,7 @@ fn create_access_entry(
     let username = opt_str(&body, "username")?;
     let groups = opt_str_list(&body, "kubernetesGroups")?.unwrap_or_default();
     let tags = opt_str_map(&body, "tags")?.unwrap_or_default();
+    validate_tags(&tags)?;
     if kind != "STANDARD" {
         if !is_role {
             return Err(bad_param(format!(

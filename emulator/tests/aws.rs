@@ -1276,6 +1276,31 @@ async fn reject_write_refuses_the_kth_write_once_and_is_not_retried() {
 }
 
 #[tokio::test]
+async fn create_refuses_reserved_tags() {
+    let aws = Aws::start(world("API")).await;
+    let client = eks(&aws).await;
+    let e = client
+        .create_access_entry()
+        .cluster_name("prod")
+        .principal_arn(DEV)
+        .tags("aws:owner", "x")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), "InvalidParameterException");
+    client
+        .create_access_entry()
+        .cluster_name("prod")
+        .principal_arn(DEV)
+        .tags("migrate-auth/run", "abc")
+        .send()
+        .await
+        .unwrap();
+    let entry = &aws.world().clusters["prod"].access_entries[DEV];
+    assert_eq!(entry.tags["migrate-auth/run"], "abc");
+}
+
+#[tokio::test]
 async fn writes_can_take_effect_and_still_fail() {
     let aws = Aws::start(world("API")).await;
     let client = eks(&aws).await;
