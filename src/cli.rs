@@ -10,13 +10,13 @@ use std::time::Duration;
 use anyhow::{bail, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::arn::Partition;
-use crate::finding::Severity;
-use crate::live::change::Wait;
+use crate::apply::change::Wait;
 use crate::live::{AwsSettings, KubeSettings, LiveSettings};
 use crate::mapper::Options;
+use crate::migrate::steps::Extras;
+use crate::model::arn::Partition;
+use crate::model::finding::Severity;
 use crate::render::Format;
-use crate::steps::Extras;
 
 /// Plan the move of an Amazon EKS cluster from the aws-auth ConfigMap to access entries.
 #[derive(Debug, Parser)]
@@ -405,8 +405,8 @@ fn live_settings(
         bail!("--cluster needs a name");
     }
     for role in c.assume_role.iter().chain(&c.lookup_role) {
-        match crate::arn::Arn::parse(role) {
-            Ok(a) if a.kind == crate::arn::PrincipalKind::Role => {}
+        match crate::model::arn::Arn::parse(role) {
+            Ok(a) if a.kind == crate::model::arn::PrincipalKind::Role => {}
             _ => bail!("{role:?} is not an IAM role ARN"),
         }
     }

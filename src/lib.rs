@@ -8,22 +8,17 @@
 //! JSON, Markdown). The edges live in `main.rs` and [`cli`] (flags -> checked
 //! settings, files, exit status).
 
-pub mod applier;
-pub mod arn;
+pub mod apply;
 pub mod cli;
 pub mod commands;
-pub mod entry;
-pub mod finding;
-pub mod guard;
 pub mod inputs;
-pub mod journal;
 pub mod live;
 pub mod mapper;
-pub mod plan_file;
+pub mod migrate;
+pub mod model;
 pub mod planner;
 pub mod reader;
 pub mod render;
-pub mod steps;
 pub mod yaml;
 
 use crate::inputs::iam::IamDump;

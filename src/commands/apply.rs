@@ -11,18 +11,18 @@ use k8s_openapi::api::core::v1::ConfigMap;
 
 use super::plan::{build_from, runtime, Inputs};
 use super::{confirm, read_file, Outcome};
-use crate::applier;
+use crate::apply::journal::{self, Journal, Record};
 use crate::cli::{ApplySettings, PlanSettings, Source};
-use crate::finding::Severity;
-use crate::guard;
-use crate::inputs::current::{AuthMode, CurrentEntry};
-use crate::journal::{self, Journal, Record};
 use crate::live::{self, Connection, Gathered, LiveSettings};
-use crate::plan_file::{Basis, PlanFile};
+use crate::migrate::guard;
+use crate::migrate::plan_file::{Basis, PlanFile};
+use crate::migrate::steps::{self, Step};
+use crate::model::cluster::ConfigMapData;
+use crate::model::cluster::{AuthMode, CurrentEntry};
+use crate::model::finding::Severity;
 use crate::planner::Plan;
 use crate::reader::{self, AwsAuth};
 use crate::render::diff;
-use crate::steps::{self, ConfigMapData, Step};
 
 /// A live plan turned into steps, with the guard's verdict.
 pub(crate) struct Prepared {
@@ -283,7 +283,7 @@ pub fn run(s: &ApplySettings) -> Result<Outcome> {
     if d.steps.is_empty() {
         return Ok(Outcome::Done { changes: false });
     }
-    if conn.cluster.status != "ACTIVE" {
+    if !conn.cluster.status.is_active() {
         bail!(
             "nothing was changed: the cluster is {}, not ACTIVE (an update may be under way); apply again once it is ACTIVE",
             conn.cluster.status
@@ -335,7 +335,7 @@ pub fn run(s: &ApplySettings) -> Result<Outcome> {
         steps: d.steps.len(),
     })?;
     writeln!(err, "Journal: {}", path.display())?;
-    let report = rt.block_on(applier::apply(
+    let report = rt.block_on(crate::apply::apply(
         &conn,
         &mut j,
         &run,

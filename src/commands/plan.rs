@@ -6,12 +6,12 @@ use anyhow::{bail, Result};
 
 use super::{read_file, read_input, Outcome};
 use crate::cli::{PlanSettings, Source};
-use crate::finding::{Code, Finding};
-use crate::inputs::current::CurrentState;
 use crate::inputs::iam::IamDump;
 use crate::inputs::overrides::Overrides;
 use crate::inputs::rbac::Rbac;
 use crate::mapper::{self, Cluster, Context};
+use crate::model::cluster::CurrentState;
+use crate::model::finding::{Code, Finding};
 use crate::planner::{self, ClusterFacts, Current, KnownFrom, Plan};
 use crate::reader;
 use crate::render;
@@ -92,7 +92,7 @@ pub fn build(s: &PlanSettings) -> Result<Plan> {
                     let name = f.display().to_string();
                     Some((
                         name.clone(),
-                        CurrentState::from_file(&name, &read_file(f)?)?,
+                        crate::inputs::current::read(&name, &read_file(f)?)?,
                     ))
                 }
                 None => None,

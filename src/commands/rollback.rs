@@ -10,9 +10,9 @@ use anyhow::{bail, Result};
 
 use super::plan::runtime;
 use super::{confirm, Outcome};
-use crate::applier::{self, Report};
+use crate::apply::journal::{self, Ending, Journal, Record};
+use crate::apply::Report;
 use crate::cli::RollbackSettings;
-use crate::journal::{self, Ending, Journal, Record};
 use crate::live;
 
 /// Runs `rollback`.
@@ -57,7 +57,7 @@ pub fn run(s: &RollbackSettings) -> Result<Outcome> {
             conn.cluster.arn
         );
     }
-    let mode = rt.block_on(applier::undo_mode(&conn));
+    let mode = rt.block_on(crate::apply::undo_mode(&conn));
     writeln!(
         out,
         "rollback will undo, newest first, on cluster {cluster}:"
@@ -65,7 +65,7 @@ pub fn run(s: &RollbackSettings) -> Result<Outcome> {
     for c in todo.iter().rev() {
         let note = if c.change.is_irreversible() {
             " (cannot be undone: mode changes are one-way)".to_string()
-        } else if let Some(Ok(why) | Err(why)) = applier::blocked(&c.change, &mode) {
+        } else if let Some(Ok(why) | Err(why)) = crate::apply::blocked(&c.change, &mode) {
             format!(" ({why})")
         } else if c.outcome.is_none() {
             " (the run stopped before it knew whether this was made; undone if it was)".to_string()
@@ -84,7 +84,7 @@ pub fn run(s: &RollbackSettings) -> Result<Outcome> {
     )?;
     let mut j = Journal::open(&s.journal)?;
     let mut report = Report::default();
-    let ending = rt.block_on(applier::undo(
+    let ending = rt.block_on(crate::apply::undo(
         &conn,
         &mut j,
         &todo,

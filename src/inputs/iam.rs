@@ -8,7 +8,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::{documents, invalid, InputError};
-use crate::arn::{Arn, PrincipalKind};
+use crate::model::arn::{Arn, PrincipalKind};
 use crate::yaml::Node;
 
 /// Roles or users.

@@ -8,7 +8,7 @@ pub mod iam;
 pub mod overrides;
 pub mod rbac;
 
-use crate::finding::Source;
+use crate::model::finding::Source;
 use crate::reader::{self, ReadError};
 use crate::yaml::{self, Node, YamlError};
 

@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 
 use super::{documents, invalid, source_at, string_list, InputError};
-use crate::entry::{AccessPolicy, AccessScope, EntryType, ScopeType};
-use crate::finding::Source;
+use crate::model::entry::{AccessPolicy, AccessScope, EntryType, ScopeType};
+use crate::model::finding::Source;
 use crate::yaml::Node;
 
 /// One human decision.

@@ -7,8 +7,8 @@
 use std::collections::BTreeSet;
 
 use super::{documents, invalid, source_at, InputError};
-use crate::entry::{AccessScope, ScopeType};
-use crate::finding::Source;
+use crate::model::entry::{AccessScope, ScopeType};
+use crate::model::finding::Source;
 use crate::yaml::Node;
 
 /// A ClusterRoleBinding or a RoleBinding.

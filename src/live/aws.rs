@@ -78,6 +78,50 @@ pub async fn assume(config: &SdkConfig, role: &str) -> SdkConfig {
         .build()
 }
 
+/// What an AWS service error means for the caller, from its code (the code
+/// itself stays in [`LiveError::Aws`] for messages).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AwsErrorKind {
+    /// `ResourceNotFoundException`, IAM's `NoSuchEntity`.
+    NotFound,
+    /// `ResourceInUseException`: the access entry already exists.
+    InUse,
+    /// `AccessDeniedException`, IAM's and STS's `AccessDenied`.
+    AccessDenied,
+    /// `ThrottlingException`, `Throttling`, `TooManyRequestsException`.
+    Throttled,
+    /// `InvalidRequestException`: the request is not allowed in the cluster's
+    /// state (for example an access-entry call in `CONFIG_MAP` mode).
+    InvalidRequest,
+    /// `InvalidParameterException`: a value was refused.
+    InvalidParameter,
+    /// `ResourceLimitExceededException`: a quota (3,000 entries per cluster).
+    LimitExceeded,
+    /// `ServerException`, `ServiceUnavailableException`.
+    Server,
+    /// Any other code.
+    Other,
+}
+
+impl AwsErrorKind {
+    /// The kind of the service error code `code`.
+    pub fn of(code: &str) -> AwsErrorKind {
+        match code {
+            "ResourceNotFoundException" | "NoSuchEntity" => AwsErrorKind::NotFound,
+            "ResourceInUseException" => AwsErrorKind::InUse,
+            "AccessDeniedException" | "AccessDenied" => AwsErrorKind::AccessDenied,
+            "ThrottlingException" | "Throttling" | "TooManyRequestsException" => {
+                AwsErrorKind::Throttled
+            }
+            "InvalidRequestException" => AwsErrorKind::InvalidRequest,
+            "InvalidParameterException" => AwsErrorKind::InvalidParameter,
+            "ResourceLimitExceededException" => AwsErrorKind::LimitExceeded,
+            "ServerException" | "ServiceUnavailableException" => AwsErrorKind::Server,
+            _ => AwsErrorKind::Other,
+        }
+    }
+}
+
 /// Turns an SDK error into a [`LiveError`] that says what failed and why.
 pub(crate) fn error<E, R>(operation: &'static str, err: SdkError<E, R>) -> LiveError
 where
@@ -94,35 +138,35 @@ where
             operation,
             message: DisplayErrorContext(&err).to_string(),
         },
-        SdkError::ServiceError(service) => {
-            let e = service.err();
-            let code = e.code().unwrap_or("Unknown").to_string();
-            let message = e.message().unwrap_or_default().to_string();
-            if is_credentials_code(&code) {
-                LiveError::Credentials {
-                    operation,
-                    message: format!("{code}: {message}"),
-                }
-            } else {
-                LiveError::Aws {
-                    operation,
-                    code,
-                    message,
-                }
-            }
-        }
+        SdkError::ServiceError(service) => service_error(operation, service.err()),
         _ => {
             let message = DisplayErrorContext(&err).to_string();
             if message.contains("credentials") || message.contains("identity") {
                 LiveError::Credentials { operation, message }
             } else {
-                LiveError::Aws {
-                    operation,
-                    code: "Client".into(),
-                    message,
-                }
+                LiveError::Client { operation, message }
             }
         }
+    }
+}
+
+/// A service's refusal, by its code; an error without a code keeps its message.
+fn service_error(operation: &'static str, e: &impl ProvideErrorMetadata) -> LiveError {
+    let message = e.message().unwrap_or("(no message)").to_string();
+    let Some(code) = e.code() else {
+        return LiveError::Client { operation, message };
+    };
+    if is_credentials_code(code) {
+        return LiveError::Credentials {
+            operation,
+            message: format!("{code}: {message}"),
+        };
+    }
+    LiveError::Aws {
+        operation,
+        kind: AwsErrorKind::of(code),
+        code: code.to_string(),
+        message,
     }
 }
 
@@ -146,9 +190,4 @@ fn is_credentials_code(code: &str) -> bool {
             | "MissingAuthenticationToken"
             | "InvalidSignatureException"
     )
-}
-
-/// The service error code of `err`, if it is a service error.
-pub(crate) fn code_of<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<&str> {
-    err.as_service_error().and_then(|e| e.code())
 }

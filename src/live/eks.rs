@@ -7,17 +7,17 @@ use aws_sdk_eks::Client;
 use futures::{StreamExt, TryStreamExt};
 use tokio::sync::Semaphore;
 
-use super::aws::{code_of, error};
+use super::aws::{error, AwsErrorKind};
 use super::LiveError;
-use crate::entry::{AccessPolicy, AccessScope, EntryType, ScopeType};
-use crate::inputs::current::{AuthMode, CurrentEntry, EksOwner};
+use crate::model::cluster::{AuthMode, ClusterStatus, CurrentEntry, EksOwner};
+use crate::model::entry::{AccessPolicy, AccessScope, EntryType, ScopeType};
 
 /// What DescribeCluster says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClusterDescription {
     pub name: String,
     pub arn: String,
-    pub status: String,
+    pub status: ClusterStatus,
     pub version: Option<String>,
     pub platform_version: Option<String>,
     pub mode: AuthMode,
@@ -40,20 +40,19 @@ pub async fn describe_cluster(eks: &Client, name: &str) -> Result<ClusterDescrip
         .name(name)
         .send()
         .await
-        .map_err(|e| {
-            if code_of(&e) == Some("ResourceNotFoundException") {
-                LiveError::ClusterNotFound {
-                    cluster: name.to_string(),
-                }
-            } else {
-                error("DescribeCluster", e)
-            }
+        .map_err(|e| match error("DescribeCluster", e) {
+            e if e.kind() == Some(AwsErrorKind::NotFound) => LiveError::ClusterNotFound {
+                cluster: name.to_string(),
+            },
+            e => e,
         })?;
-    let c = out.cluster().ok_or_else(|| LiveError::Aws {
+    let unexpected = |message: String| LiveError::Unexpected {
         operation: "DescribeCluster",
-        code: "EmptyResponse".into(),
-        message: "no cluster in the response".into(),
-    })?;
+        message,
+    };
+    let c = out
+        .cluster()
+        .ok_or_else(|| unexpected("no cluster in the response".into()))?;
     let mode = match c
         .access_config()
         .and_then(|a| a.authentication_mode())
@@ -64,20 +63,21 @@ pub async fn describe_cluster(eks: &Client, name: &str) -> Result<ClusterDescrip
         // Clusters created before access entries report no mode: CONFIG_MAP.
         Some("CONFIG_MAP") | None => AuthMode::ConfigMap,
         Some(other) => {
-            return Err(LiveError::Aws {
-                operation: "DescribeCluster",
-                code: "UnknownAuthenticationMode".into(),
-                message: format!("authentication mode {other} is unknown to this version"),
-            })
+            return Err(unexpected(format!(
+                "authentication mode {other} is unknown to this version"
+            )))
         }
     };
     Ok(ClusterDescription {
         name: c.name().unwrap_or(name).to_string(),
-        arn: c.arn().unwrap_or_default().to_string(),
+        arn: c
+            .arn()
+            .ok_or_else(|| unexpected(format!("cluster {name} has no ARN")))?
+            .to_string(),
         status: c
             .status()
-            .map(|s| s.as_str().to_string())
-            .unwrap_or_default(),
+            .map(|s| ClusterStatus::from(s.as_str().to_string()))
+            .ok_or_else(|| unexpected(format!("cluster {name} has no status")))?,
         version: c.version().map(str::to_string),
         platform_version: c.platform_version().map(str::to_string),
         mode,
@@ -119,15 +119,14 @@ pub async fn list_entries(
     match listed {
         Ok(arns) => Ok(arns),
         // Right after a mode switch EKS may still answer as in CONFIG_MAP.
-        Err(e)
-            if code_of(&e) == Some("InvalidRequestException")
-                && e.as_service_error()
-                    .and_then(|s| aws_sdk_eks::error::ProvideErrorMetadata::message(s))
-                    .is_some_and(|m| m.contains("authentication mode")) =>
-        {
-            Ok(Vec::new())
-        }
-        Err(e) => Err(error("ListAccessEntries", e)),
+        Err(e) => match error("ListAccessEntries", e) {
+            LiveError::Aws {
+                kind: AwsErrorKind::InvalidRequest,
+                message,
+                ..
+            } if message.contains("authentication mode") => Ok(Vec::new()),
+            e => Err(e),
+        },
     }
 }
 
@@ -139,16 +138,18 @@ pub struct Described {
     pub tags: std::collections::HashMap<String, String>,
 }
 
-/// DescribeAccessEntry and ListAssociatedAccessPolicies for one principal.
+/// DescribeAccessEntry and ListAssociatedAccessPolicies for one principal;
+/// `None` when it has no entry.
 ///
 /// # Errors
-/// As the SDK reports.
+/// As the SDK reports, and [`LiveError::Unexpected`] for an entry this
+/// version cannot read (no type, an unknown type or scope).
 pub async fn describe_entry(
     eks: &Client,
     cluster: &str,
     principal: &str,
     limit: &Semaphore,
-) -> Result<Described, LiveError> {
+) -> Result<Option<Described>, LiveError> {
     // The two calls are independent: run them together, each under the limit.
     let describe = async {
         let _permit = limit.acquire().await;
@@ -172,64 +173,81 @@ pub async fn describe_entry(
             .await;
         pages.map_err(|e| error("ListAssociatedAccessPolicies", e))
     };
-    let (out, pages) = futures::try_join!(describe, policies)?;
-    let e = out.access_entry();
-    let kind = e.and_then(|e| e.r#type()).unwrap_or("STANDARD");
-    let entry_type = EntryType::from_name(kind).ok_or_else(|| LiveError::Aws {
-        operation: "DescribeAccessEntry",
-        code: "UnknownType".into(),
-        message: format!(
-            "{principal} has access entry type {kind}, which this version does not know"
-        ),
+    let (out, pages) = match futures::try_join!(describe, policies) {
+        Ok(both) => both,
+        Err(e) if e.kind() == Some(AwsErrorKind::NotFound) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let unexpected = |operation, message: String| LiveError::Unexpected { operation, message };
+    let e = out.access_entry().ok_or_else(|| {
+        unexpected(
+            "DescribeAccessEntry",
+            format!("no access entry in the answer for {principal}"),
+        )
+    })?;
+    let kind = e.r#type().ok_or_else(|| {
+        unexpected(
+            "DescribeAccessEntry",
+            format!("{principal}: the access entry has no type"),
+        )
+    })?;
+    let entry_type = EntryType::from_name(kind).ok_or_else(|| {
+        unexpected(
+            "DescribeAccessEntry",
+            format!("{principal} has access entry type {kind}, which this version does not know"),
+        )
     })?;
     let access_policies = pages
         .iter()
         .flat_map(|p| p.associated_access_policies())
-        .map(|p| {
-            let policy_arn = p.policy_arn().unwrap_or_default().to_string();
-            let access_scope = match p.access_scope().and_then(|s| s.r#type().map(|t| (s, t))) {
-                Some((s, AccessScopeType::Namespace)) => AccessScope {
-                    scope_type: ScopeType::Namespace,
-                    namespaces: s.namespaces().to_vec(),
-                },
-                Some((_, AccessScopeType::Cluster)) => AccessScope::cluster(),
-                // Never widen an unknown scope to the whole cluster.
-                other => {
-                    return Err(LiveError::Aws {
-                        operation: "ListAssociatedAccessPolicies",
-                        code: "UnknownScope".into(),
-                        message: format!(
-                            "{principal}: {policy_arn} has scope {:?}, unknown to this version",
-                            other.map(|(_, t)| t.as_str().to_string())
-                        ),
-                    })
-                }
-            };
-            Ok(AccessPolicy {
-                policy_arn,
-                access_scope,
-            })
-        })
+        .map(|p| associated(principal, p))
         .collect::<Result<_, LiveError>>()?;
-    let created_at = e.and_then(|e| e.created_at()).map(|t| t.secs());
     let entry = CurrentEntry {
-        principal_arn: e
-            .and_then(|e| e.principal_arn())
-            .unwrap_or(principal)
-            .to_string(),
+        principal_arn: e.principal_arn().unwrap_or(principal).to_string(),
         entry_type,
-        username: e.and_then(|e| e.username()).map(str::to_string),
-        kubernetes_groups: e
-            .map(|e| e.kubernetes_groups().to_vec())
-            .unwrap_or_default(),
+        username: e.username().map(str::to_string),
+        kubernetes_groups: e.kubernetes_groups().to_vec(),
         access_policies,
         eks_owned: None,
     };
-    let tags = e.and_then(|e| e.tags()).cloned().unwrap_or_default();
-    Ok(Described {
+    Ok(Some(Described {
         entry,
-        created_at,
-        tags,
+        created_at: e.created_at().map(|t| t.secs()),
+        // An entry without tags is answered with none.
+        tags: e.tags().cloned().unwrap_or_default(),
+    }))
+}
+
+/// One associated policy as the tool models it.
+fn associated(
+    principal: &str,
+    p: &aws_sdk_eks::types::AssociatedAccessPolicy,
+) -> Result<AccessPolicy, LiveError> {
+    let unexpected = |message: String| LiveError::Unexpected {
+        operation: "ListAssociatedAccessPolicies",
+        message,
+    };
+    let policy_arn = p
+        .policy_arn()
+        .ok_or_else(|| unexpected(format!("{principal}: an associated policy has no ARN")))?
+        .to_string();
+    let access_scope = match p.access_scope().and_then(|s| s.r#type().map(|t| (s, t))) {
+        Some((s, AccessScopeType::Namespace)) => AccessScope {
+            scope_type: ScopeType::Namespace,
+            namespaces: s.namespaces().to_vec(),
+        },
+        Some((_, AccessScopeType::Cluster)) => AccessScope::cluster(),
+        // Never widen an unknown scope to the whole cluster.
+        other => {
+            return Err(unexpected(format!(
+                "{principal}: {policy_arn} has scope {:?}, unknown to this version",
+                other.map(|(_, t)| t.as_str().to_string())
+            )))
+        }
+    };
+    Ok(AccessPolicy {
+        policy_arn,
+        access_scope,
     })
 }
 

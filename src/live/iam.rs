@@ -8,10 +8,10 @@ use aws_sdk_iam::Client;
 use futures::{StreamExt, TryStreamExt};
 use tokio::sync::Semaphore;
 
-use super::aws::{code_of, error};
+use super::aws::{error, AwsErrorKind};
 use super::LiveError;
-use crate::arn::Arn;
 use crate::inputs::iam::{IamDump, IamKind};
+use crate::model::arn::Arn;
 
 /// One principal to look up.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -52,21 +52,28 @@ pub async fn look_up(
                     .send()
                     .await
                     .map(|o| o.role().map(|r| r.arn().to_string()))
-                    .map_err(|e| (code_of(&e).map(str::to_string), error("GetRole", e))),
+                    .map_err(|e| error("GetRole", e)),
                 IamKind::User => iam
                     .get_user()
                     .user_name(&w.name)
                     .send()
                     .await
                     .map(|o| o.user().map(|u| u.arn().to_string()))
-                    .map_err(|e| (code_of(&e).map(str::to_string), error("GetUser", e))),
+                    .map_err(|e| error("GetUser", e)),
             };
             let answer = match result {
                 Ok(Some(arn)) => Answer::Found(arn),
-                Ok(None) => Answer::Absent,
-                Err((Some(code), _)) if code == "NoSuchEntity" => Answer::Absent,
-                Err((Some(code), _)) if code == "AccessDenied" => Answer::Denied,
-                Err((_, e)) => return Err(e),
+                Ok(None) => {
+                    return Err(LiveError::Unexpected {
+                        operation: "GetRole/GetUser",
+                        message: format!("no principal in the answer for {}", w.name),
+                    })
+                }
+                Err(e) => match e.kind() {
+                    Some(AwsErrorKind::NotFound) => Answer::Absent,
+                    Some(AwsErrorKind::AccessDenied) => Answer::Denied,
+                    _ => return Err(e),
+                },
             };
             Ok((w, answer))
         })

@@ -3,11 +3,11 @@
 //! and `--policies-from-rbac`).
 
 use super::{Aspect, Block, Context};
-use crate::entry::{
+use crate::model::entry::{
     policy_arn, reserved_prefix, username_problem, AccessPolicy, AccessScope, EntryType,
     CLUSTER_ADMIN_POLICY,
 };
-use crate::finding::{Code, Finding};
+use crate::model::finding::{Code, Finding};
 use crate::reader::Mapping;
 
 const NODE_EC2: &str = "system:node:{{EC2PrivateDNSName}}";

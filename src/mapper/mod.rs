@@ -16,12 +16,12 @@ mod tests;
 
 use std::collections::{HashMap, HashSet};
 
-use crate::arn::{Arn, Partition};
-use crate::entry::{default_username, DesiredEntry, EntryType};
-use crate::finding::{Code, Finding, Severity, Source};
 use crate::inputs::iam::IamDump;
 use crate::inputs::overrides::Overrides;
 use crate::inputs::rbac::Rbac;
+use crate::model::arn::{Arn, Partition};
+use crate::model::entry::{default_username, DesiredEntry, EntryType};
+use crate::model::finding::{Code, Finding, Severity, Source};
 use crate::reader::{AwsAuth, Mapping, Standing, Target};
 
 use identity::Identity;

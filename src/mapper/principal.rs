@@ -3,9 +3,9 @@
 //! 15, 15b and 18c).
 
 use super::{Aspect, Block, Context};
-use crate::arn::{Arn, Partition, PrincipalKind};
-use crate::finding::{Code, Finding};
 use crate::inputs::iam::IamKind;
+use crate::model::arn::{Arn, Partition, PrincipalKind};
+use crate::model::finding::{Code, Finding};
 use crate::reader::{DataKey, Mapping, SsoMatcher, Target};
 
 /// What the principal rules decide for one mapping.

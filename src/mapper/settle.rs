@@ -4,10 +4,10 @@
 //! Where an override changes who the principal is, the plan says so.
 
 use super::{Aspect, Block, Context, Draft};
-use crate::arn::{Arn, PrincipalKind};
-use crate::entry::{reserved_prefix, username_problem, EntryType};
-use crate::finding::{Code, Finding, Severity};
 use crate::inputs::overrides::Override;
+use crate::model::arn::{Arn, PrincipalKind};
+use crate::model::entry::{reserved_prefix, username_problem, EntryType};
+use crate::model::finding::{Code, Finding, Severity};
 use crate::reader::{Mapping, Target};
 
 /// The username EKS gives entries of a node type, where it is documented.

@@ -2,7 +2,7 @@
 //! `reader::decode`), plus overrides and `--policies-from-rbac`.
 
 use super::*;
-use crate::entry::ScopeType;
+use crate::model::entry::ScopeType;
 use crate::reader;
 
 const ACCT: &str = "111122223333";

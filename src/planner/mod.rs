@@ -12,11 +12,11 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use crate::arn::Arn;
-use crate::entry::{default_username, AccessPolicy, DesiredEntry, EntryType};
-use crate::finding::{Code, Finding, Severity, Source, Tally};
-use crate::inputs::current::{AuthMode, CurrentEntry, CurrentState, EksOwner};
 use crate::mapper::{Cluster, Left, Mapped};
+use crate::model::arn::Arn;
+use crate::model::cluster::{AuthMode, CurrentEntry, CurrentState, EksOwner};
+use crate::model::entry::{default_username, AccessPolicy, DesiredEntry, EntryType};
+use crate::model::finding::{Code, Finding, Severity, Source, Tally};
 
 /// Where the current state came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -36,12 +36,12 @@ pub struct Current {
     /// Kubernetes version and EKS platform version, when known.
     pub version: Option<(String, String)>,
     /// The cluster's status, when known.
-    pub status: Option<String>,
+    pub status: Option<crate::model::cluster::ClusterStatus>,
     pub entries: Vec<CurrentEntry>,
     /// Entries that exist but were not described (aws-auth does not name them).
     pub undescribed: Vec<String>,
     /// Roles EKS creates entries for itself.
-    pub eks_owned_roles: Vec<crate::inputs::current::OwnedRole>,
+    pub eks_owned_roles: Vec<crate::model::cluster::OwnedRole>,
     /// The access policies that exist (ListAccessPolicies), when known.
     pub known_policies: Option<Vec<String>>,
 }
@@ -91,7 +91,7 @@ pub struct Association {
     pub policy: AccessPolicy,
     /// The scope replaced (a re-association), if any.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub previous_scope: Option<crate::entry::AccessScope>,
+    pub previous_scope: Option<crate::model::entry::AccessScope>,
 }
 
 /// What happens to one principal.
@@ -410,7 +410,7 @@ pub fn plan(aws_auth_file: &str, cluster: ClusterFacts, mapped: Mapped, current:
         from: AuthMode::ConfigMap,
         to: AuthMode::ApiAndConfigMap,
     });
-    if let Some(status) = current.status.as_deref().filter(|s| *s != "ACTIVE") {
+    if let Some(status) = current.status.as_ref().filter(|s| !s.is_active()) {
         findings.push(Finding::new(
             Code::ClusterNotActive,
             format!("the cluster is {status}, not ACTIVE: an update may be under way, so this state may change; plan again once it is ACTIVE"),

@@ -1,6 +1,7 @@
 use super::*;
-use crate::arn::Partition;
-use crate::entry::{policy_arn, AccessScope, ScopeType};
+use crate::model::arn::Partition;
+use crate::model::cluster::ClusterStatus;
+use crate::model::entry::{policy_arn, AccessScope, ScopeType};
 
 fn src(line: usize) -> Source {
     Source {
@@ -71,7 +72,7 @@ fn run(desired: Vec<DesiredEntry>, mode: AuthMode, entries: Vec<CurrentEntry>) -
             },
             mode,
             version: None,
-            status: Some("UPDATING".into()),
+            status: Some(ClusterStatus::Updating),
             entries,
             undescribed: Vec::new(),
             eks_owned_roles: Vec::new(),

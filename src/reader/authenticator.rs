@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 
 use super::{DataKey, Mapping, Standing, Target};
-use crate::finding::{Code, Finding};
+use crate::model::finding::{Code, Finding};
 
 /// The lookup key the authenticator files a mapping under (lower-cased).
 fn lookup_key(target: &Target) -> String {

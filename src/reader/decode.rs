@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 
 use super::configmap::DataValue;
 use super::{Account, AwsAuth, DataKey, Mapping, SsoMatcher, Standing, Target};
-use crate::arn::Partition;
-use crate::finding::{Code, Finding, Source};
+use crate::model::arn::Partition;
+use crate::model::finding::{Code, Finding, Source};
 use crate::yaml::{self, Node};
 
 /// Decodes `value` into `out`.

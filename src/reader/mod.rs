@@ -20,7 +20,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::finding::{Finding, Source};
+use crate::model::finding::{Finding, Source};
 use crate::yaml::YamlError;
 
 /// The largest file the reader accepts. `kubectl -o json` of a full 1 MiB ConfigMap,

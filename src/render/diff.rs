@@ -7,9 +7,9 @@ use std::fmt::Write as _;
 
 use similar::{ChangeTag, TextDiff};
 
-use crate::inputs::current::{AuthMode, CurrentEntry};
+use crate::migrate::steps::{self, Step};
+use crate::model::cluster::{AuthMode, CurrentEntry};
 use crate::reader::{AwsAuth, Standing, Target};
-use crate::steps::{self, Step};
 
 /// Counts of what the steps change.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -202,7 +202,7 @@ fn entry_lines(e: &CurrentEntry) -> String {
 fn mapping_lines(aws_auth: &AwsAuth, arn: &str) -> String {
     let m = aws_auth.mappings.iter().find(|m| {
         m.standing == Standing::Active
-            && matches!(&m.target, Target::Arn(a) if crate::arn::same_principal(a, arn))
+            && matches!(&m.target, Target::Arn(a) if crate::model::arn::same_principal(a, arn))
     });
     let Some(m) = m else {
         return String::new();
@@ -220,8 +220,8 @@ fn mapping_lines(aws_auth: &AwsAuth, arn: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::entry::EntryType;
-    use crate::steps::ConfigMapData;
+    use crate::model::cluster::ConfigMapData;
+    use crate::model::entry::EntryType;
 
     const AWS_AUTH: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n  namespace: kube-system\ndata:\n  mapRoles: |\n    - rolearn: arn:aws:iam::111122223333:role/dev\n      username: dev\n      groups: [a]\n";
 

@@ -4,9 +4,9 @@
 
 use serde::Serialize;
 
-use crate::entry::DesiredEntry;
-use crate::finding::Finding;
-use crate::inputs::current::AuthMode;
+use crate::model::cluster::AuthMode;
+use crate::model::entry::DesiredEntry;
+use crate::model::finding::Finding;
 use crate::planner::{Action, Change, ClusterFacts, Origin, Plan, Summary};
 
 /// The schema version this build writes.

@@ -11,8 +11,8 @@ pub mod json;
 pub mod markdown;
 pub mod text;
 
-use crate::entry::AccessPolicy;
-use crate::inputs::current::EksOwner;
+use crate::model::cluster::EksOwner;
+use crate::model::entry::AccessPolicy;
 use crate::planner::{Association, KnownFrom, Origin, Plan};
 
 /// Output formats of `plan`.

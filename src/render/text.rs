@@ -8,7 +8,7 @@ use super::{
     association_text, cluster_line, current_line, findings_line, owner_text, policy_text,
     quoted_list, shown, summary_line,
 };
-use crate::finding::Severity;
+use crate::model::finding::Severity;
 use crate::planner::{Action, Plan};
 
 #[derive(Clone, Copy)]
@@ -246,7 +246,7 @@ fn action(o: &mut Out, a: &Action) {
 }
 
 /// "  # created by EKS for ..." after an entry line, or nothing.
-fn owner_comment(owner: Option<crate::inputs::current::EksOwner>) -> String {
+fn owner_comment(owner: Option<crate::model::cluster::EksOwner>) -> String {
     owner
         .map(|x| format!("  # {}", owner_text(x)))
         .unwrap_or_default()

@@ -128,7 +128,7 @@ impl Arn {
     /// Parses and validates a principal ARN.
     ///
     /// ```
-    /// use migrate_auth::arn::{Arn, PrincipalKind};
+    /// use migrate_auth::model::arn::{Arn, PrincipalKind};
     ///
     /// let arn = Arn::parse("arn:aws:iam::111122223333:role/teams/ops/Deployer").unwrap();
     /// assert_eq!((arn.kind, arn.path.as_str(), arn.name.as_str()), (PrincipalKind::Role, "/teams/ops/", "Deployer"));

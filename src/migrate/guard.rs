@@ -4,13 +4,13 @@
 //! migrated mapping has its entry, someone keeps cluster-admin, and the caller
 //! keeps access. Each failed check is a reason, in words. Pure.
 
-use crate::arn::{same_principal, Arn, PrincipalKind};
-use crate::entry::{EntryType, ScopeType, CLUSTER_ADMIN_POLICY};
-use crate::finding::Severity;
-use crate::inputs::current::{AuthMode, CurrentEntry};
+use crate::migrate::steps::Step;
+use crate::model::arn::{same_principal, Arn, PrincipalKind};
+use crate::model::cluster::{AuthMode, CurrentEntry};
+use crate::model::entry::{EntryType, ScopeType, CLUSTER_ADMIN_POLICY};
+use crate::model::finding::Severity;
 use crate::planner::Plan;
 use crate::reader::{AwsAuth, Standing, Target};
-use crate::steps::Step;
 
 /// Why the guard refuses; empty when it lets the steps through.
 ///
@@ -185,7 +185,7 @@ fn caller_principal(caller: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::steps::{self, Extras};
+    use crate::migrate::steps::{self, Extras};
 
     const AWS_AUTH: &str = r#"apiVersion: v1
 kind: ConfigMap

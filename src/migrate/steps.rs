@@ -4,18 +4,15 @@
 //! `rollback` undoes it from the journal alone. Also the projection of the
 //! access entries after the steps, which the lockout guard checks. Pure.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::entry::{AccessPolicy, AccessScope, EntryType};
-use crate::inputs::current::{AuthMode, CurrentEntry, EksOwner};
+use crate::model::cluster::{AuthMode, ConfigMapData, CurrentEntry, EksOwner};
+use crate::model::entry::{AccessPolicy, AccessScope, EntryType};
 use crate::planner::{Action, Plan};
 use crate::reader::{self, AwsAuth, DataKey, Target};
 use crate::yaml::{self, Emit};
-
-/// aws-auth's data: key -> value, exactly as stored.
-pub type ConfigMapData = BTreeMap<String, String>;
 
 /// One change to the cluster.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -270,7 +270,7 @@ mod tests {
 
     #[test]
     fn the_readme_documents_every_code_with_its_severity() {
-        let readme = include_str!("../README.md");
+        let readme = include_str!("../../README.md");
         for code in Code::ALL {
             let row = format!("| `{}` | {} |", code.as_str(), code.severity());
             assert!(readme.contains(&row), "README lacks the row {row}");

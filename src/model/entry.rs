@@ -8,8 +8,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::arn::{Arn, Partition, PrincipalKind};
-use crate::finding::Source;
+use crate::model::arn::{Arn, Partition, PrincipalKind};
+use crate::model::finding::Source;
 
 /// The type of an access entry; it cannot change after creation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -10,8 +10,9 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::inputs::current::{AuthMode, CurrentEntry};
-use crate::steps::{ConfigMapData, Extras, Step};
+use crate::migrate::steps::{Extras, Step};
+use crate::model::cluster::ConfigMapData;
+use crate::model::cluster::{AuthMode, CurrentEntry};
 
 /// The only schema version this build reads and writes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -259,7 +260,7 @@ impl PlanFile {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::entry::EntryType;
+    use crate::model::entry::EntryType;
 
     fn entry(arn: &str, groups: &[&str]) -> CurrentEntry {
         CurrentEntry {

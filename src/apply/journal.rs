@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::live::change::{Outcome, Undone};
-use crate::steps::Step;
+use crate::apply::change::{Outcome, Undone};
+use crate::migrate::steps::Step;
 
 /// What can go wrong with a journal.
 #[derive(Debug, thiserror::Error)]
@@ -358,7 +358,7 @@ pub fn default_path(account: &str, region: &str, cluster: &str) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::inputs::current::AuthMode;
+    use crate::model::cluster::AuthMode;
 
     fn begin(run: &str) -> Record {
         Record::Begin {

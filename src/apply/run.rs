@@ -1,0 +1,254 @@
+//! Making a run's steps: each observed, journaled, made and journaled again,
+//! mode switches and the aws-auth edit alone, the entry steps in lanes (one
+//! per principal), and on a failure the run's changes undone.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+
+use super::change::{self, Observed, Outcome, Wait};
+use super::journal::{Ending, Journal, JournalError, Record, Recorded};
+use super::lanes::{self, locked};
+use super::report::Report;
+use super::undo::undo;
+use crate::live::{AwsErrorKind, Connection};
+use crate::migrate::steps::Step;
+use crate::model::cluster::AuthMode;
+
+/// Checked just before aws-auth is edited: the entries the run made must all
+/// be there (`ListAccessEntries`), else aws-auth is left alone.
+async fn entries_exist(c: &Connection, steps: &[Step]) -> Result<(), String> {
+    let listed = crate::live::eks::list_entries(&c.eks, &c.cluster.name, AuthMode::ApiAndConfigMap)
+        .await
+        .map_err(|e| e.to_string())?;
+    let missing: Vec<&str> = steps
+        .iter()
+        .filter_map(|s| match s {
+            Step::CreateEntry { principal_arn, .. } => Some(principal_arn.as_str()),
+            _ => None,
+        })
+        .filter(|arn| !listed.iter().any(|l| l.eq_ignore_ascii_case(arn)))
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "aws-auth left as it is: these access entries are missing: {}",
+            missing.join(", ")
+        ))
+    }
+}
+
+/// The state of a run that its concurrent lanes share.
+struct Shared<'a> {
+    c: &'a Connection,
+    run: &'a str,
+    all: &'a [Step],
+    wait: Wait,
+    journal: Mutex<&'a mut Journal>,
+    /// The changes journaled, in journal order.
+    recorded: Mutex<Vec<Recorded>>,
+    made: Mutex<Vec<(usize, Step, Outcome)>>,
+    failed: Mutex<Vec<(usize, Step, String)>>,
+    started: Mutex<Vec<bool>>,
+    stop: AtomicBool,
+}
+
+impl Shared<'_> {
+    fn append(&self, r: &Record) -> Result<(), JournalError> {
+        locked(&self.journal).append(r)
+    }
+
+    /// Journals the intent of step `i` as `change`, and records it.
+    fn intent(&self, i: usize, change: &Step) -> Result<(), JournalError> {
+        let mut j = locked(&self.journal);
+        j.append(&Record::Intent {
+            run: self.run.into(),
+            step: i,
+            change: change.clone(),
+        })?;
+        locked(&self.recorded).push(Recorded {
+            run: self.run.into(),
+            step: i,
+            change: change.clone(),
+            outcome: None,
+            undone: false,
+        });
+        Ok(())
+    }
+
+    /// Runs step `i`: checks, observes, journals, makes, journals. False when
+    /// it failed (the run then stops starting steps).
+    async fn step(&self, i: usize) -> Result<bool, JournalError> {
+        let step = &self.all[i];
+        locked(&self.started)[i] = true;
+        let checked = if matches!(step, Step::ReplaceAwsAuth { .. }) {
+            entries_exist(self.c, self.all).await
+        } else {
+            Ok(())
+        };
+        // Read first: skip what is done, journal the real previous state.
+        let observed = match checked {
+            Ok(()) => change::observe(self.c, step)
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e),
+        };
+        let result = match observed {
+            Ok(Observed::Done) => {
+                locked(&self.made).push((i, step.clone(), Outcome::AlreadyThere));
+                return Ok(true);
+            }
+            Ok(Observed::Todo(todo)) => self.make(i, todo).await?,
+            Err(e) => Err(e),
+        };
+        self.finish(i, result)
+    }
+
+    /// Journals the intent of step `i` as observed (`todo`) and makes it.
+    async fn make(
+        &self,
+        i: usize,
+        todo: Step,
+    ) -> Result<Result<(Step, Outcome), String>, JournalError> {
+        self.intent(i, &todo)?;
+        let token = format!("{}-{i}", self.run);
+        Ok(
+            match change::make(self.c, &todo, self.run, &token, self.wait).await {
+                Ok(()) => Ok((todo, Outcome::Made)),
+                // Made by EKS (or someone) between the read and the create, as
+                // EKS does with node entries after the switch: read again and go
+                // on from what is there.
+                Err(e)
+                    if e.kind() == Some(AwsErrorKind::InUse)
+                        && matches!(todo, Step::CreateEntry { .. }) =>
+                {
+                    match change::observe(self.c, &todo).await {
+                        Ok(Observed::Done) => Ok((todo, Outcome::AlreadyThere)),
+                        Ok(Observed::Todo(next)) => {
+                            self.intent(i, &next)?;
+                            change::make(self.c, &next, self.run, &format!("{token}-r"), self.wait)
+                                .await
+                                .map(|()| (next, Outcome::Made))
+                                .map_err(|e| e.to_string())
+                        }
+                        Err(e) => Err(e.to_string()),
+                    }
+                }
+                Err(e) => Err(e.to_string()),
+            },
+        )
+    }
+
+    /// Journals how step `i` ended and records it; false when it failed.
+    fn finish(
+        &self,
+        i: usize,
+        result: Result<(Step, Outcome), String>,
+    ) -> Result<bool, JournalError> {
+        let step = &self.all[i];
+        match result {
+            Ok((made, outcome)) => {
+                self.append(&Record::Done {
+                    run: self.run.into(),
+                    step: i,
+                    outcome,
+                })?;
+                locked(&self.made).push((i, made, outcome));
+                Ok(true)
+            }
+            Err(error) => {
+                self.append(&Record::Failed {
+                    run: self.run.into(),
+                    step: i,
+                    error: error.clone(),
+                })?;
+                locked(&self.failed).push((i, step.clone(), error));
+                self.stop.store(true, Ordering::SeqCst);
+                Ok(false)
+            }
+        }
+    }
+
+    /// Runs the steps of one lane in order, until one fails or the run stops.
+    async fn lane(&self, lane: Vec<usize>) -> Result<(), JournalError> {
+        for i in lane {
+            if self.stop.load(Ordering::SeqCst) || !self.step(i).await? {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Makes `steps` as run `run`, journaling each, `concurrency` principals at
+/// a time. On a failure, undoes this run's changes unless `keep`
+/// (`--no-rollback`).
+///
+/// # Errors
+/// [`JournalError`] when the journal cannot be written: the step it was for is
+/// not made, and nothing more is attempted.
+pub async fn apply(
+    c: &Connection,
+    journal: &mut Journal,
+    run: &str,
+    steps: &[Step],
+    wait: Wait,
+    concurrency: usize,
+    keep: bool,
+) -> Result<Report, JournalError> {
+    let shared = Shared {
+        c,
+        run,
+        all: steps,
+        wait,
+        journal: Mutex::new(journal),
+        recorded: Mutex::new(Vec::new()),
+        made: Mutex::new(Vec::new()),
+        failed: Mutex::new(Vec::new()),
+        started: Mutex::new(vec![false; steps.len()]),
+        stop: AtomicBool::new(false),
+    };
+    let order: Vec<usize> = (0..steps.len()).collect();
+    let s = &shared;
+    lanes::run(
+        &order,
+        |n| &steps[n],
+        concurrency,
+        &shared.stop,
+        |n| async move { s.step(n).await.map(|_| ()) },
+        |lane| s.lane(lane),
+    )
+    .await?;
+    let mut report = Report::default();
+    let mut made = std::mem::take(&mut *locked(&shared.made));
+    made.sort_by_key(|(i, _, _)| *i);
+    report.made = made.into_iter().map(|(_, s, o)| (s, o)).collect();
+    let mut failed = std::mem::take(&mut *locked(&shared.failed));
+    failed.sort_by_key(|(i, _, _)| *i);
+    report.failed = failed.into_iter().map(|(_, s, e)| (s, e)).collect();
+    let started = std::mem::take(&mut *locked(&shared.started));
+    report.not_reached = steps
+        .iter()
+        .zip(started)
+        .filter(|(_, s)| !s)
+        .map(|(step, _)| step.clone())
+        .collect();
+    let recorded = std::mem::take(&mut *locked(&shared.recorded));
+    let journal = shared
+        .journal
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner());
+    let ending = if report.failed.is_empty() {
+        Ending::Applied
+    } else if keep {
+        Ending::Failed
+    } else {
+        // Failed steps too: they may have taken effect anyway.
+        undo(c, journal, &recorded, &mut report, concurrency).await?
+    };
+    journal.append(&Record::End {
+        run: run.into(),
+        ending,
+    })?;
+    Ok(report)
+}
