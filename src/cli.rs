@@ -11,11 +11,12 @@ use anyhow::{bail, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::apply::change::Wait;
-use crate::live::{AwsSettings, KubeSettings, LiveSettings};
+use crate::live::{AwsSettings, ClientSettings, KubeSettings, LiveSettings};
 use crate::mapper::Options;
 use crate::migrate::steps::Extras;
 use crate::model::arn::Partition;
 use crate::model::finding::Severity;
+use crate::pipeline::plan::PlanOptions;
 use crate::render::Format;
 
 /// Plan the move of an Amazon EKS cluster from the aws-auth ConfigMap to access entries.
@@ -303,32 +304,45 @@ pub struct SnapshotSettings {
     pub iam_out: Option<PathBuf>,
 }
 
-/// Checked settings of `plan`.
+/// How `plan` shows the plan.
 #[derive(Debug, Clone)]
-pub struct PlanSettings {
-    pub source: Source,
-    pub rbac_files: Vec<PathBuf>,
-    pub iam_files: Vec<PathBuf>,
-    pub overrides: Vec<PathBuf>,
-    pub account: Option<String>,
-    pub partition: Option<Partition>,
-    pub options: Options,
+pub struct Output {
     pub format: Format,
     pub color: bool,
     pub detailed_exitcode: bool,
     pub fail_on: Option<Severity>,
+}
+
+/// Checked settings of `plan`.
+#[derive(Debug, Clone)]
+pub struct PlanSettings {
+    pub source: Source,
+    pub plan: PlanOptions,
+    pub output: Output,
     /// `--out`: save the plan here (live only).
     pub out: Option<PathBuf>,
-    pub extras: Extras,
+}
+
+/// What `apply` carries out.
+#[derive(Debug, Clone)]
+pub enum ApplyTarget {
+    /// A plan made now, of this cluster.
+    Live(LiveSettings),
+    /// A saved plan; the cluster (and region, unless given) come from it.
+    SavedPlan {
+        file: PathBuf,
+        /// `--cluster`, which must then match the plan's.
+        cluster: Option<String>,
+        client: ClientSettings,
+    },
 }
 
 /// Checked settings of `apply`.
 #[derive(Debug, Clone)]
 pub struct ApplySettings {
-    /// How to plan (always live).
-    pub plan: PlanSettings,
-    /// A saved plan to carry out instead.
-    pub plan_file: Option<PathBuf>,
+    pub target: ApplyTarget,
+    /// How to plan a live plan (a saved plan carries its own).
+    pub plan: PlanOptions,
     pub yes: bool,
     pub confirm_irreversible: bool,
     pub journal: Option<PathBuf>,
@@ -341,7 +355,7 @@ pub struct ApplySettings {
 #[derive(Debug, Clone)]
 pub struct RollbackSettings {
     pub journal: PathBuf,
-    pub live: LiveSettings,
+    pub client: ClientSettings,
     pub yes: bool,
 }
 
@@ -392,17 +406,13 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Parsed {
     }
 }
 
-fn live_settings(
-    cluster: String,
+fn client_settings(
     c: RawConnection,
     expand_sso: bool,
     describe_all: bool,
-) -> Result<LiveSettings> {
+) -> Result<ClientSettings> {
     if c.concurrency == 0 || c.concurrency > 64 {
         bail!("--concurrency must be between 1 and 64");
-    }
-    if cluster.is_empty() && !describe_all {
-        bail!("--cluster needs a name");
     }
     for role in c.assume_role.iter().chain(&c.lookup_role) {
         match crate::model::arn::Arn::parse(role) {
@@ -410,8 +420,7 @@ fn live_settings(
             _ => bail!("{role:?} is not an IAM role ARN"),
         }
     }
-    Ok(LiveSettings {
-        cluster,
+    Ok(ClientSettings {
         aws: AwsSettings {
             profile: c.profile,
             region: c.region,
@@ -429,6 +438,18 @@ fn live_settings(
     })
 }
 
+fn live_settings(
+    cluster: String,
+    c: RawConnection,
+    expand_sso: bool,
+    describe_all: bool,
+) -> Result<LiveSettings> {
+    if cluster.is_empty() {
+        bail!("--cluster needs a name");
+    }
+    Ok(client_settings(c, expand_sso, describe_all)?.for_cluster(&cluster))
+}
+
 fn check(raw: Raw) -> Result<Command> {
     let p = match raw.command {
         RawCommand::Plan(p) => p,
@@ -436,7 +457,7 @@ fn check(raw: Raw) -> Result<Command> {
         RawCommand::Rollback(r) => {
             return Ok(Command::Rollback(RollbackSettings {
                 journal: r.journal,
-                live: live_settings(String::new(), r.connection, false, true)?,
+                client: client_settings(r.connection, false, true)?,
                 yes: r.yes,
             }))
         }
@@ -501,24 +522,28 @@ fn check(raw: Raw) -> Result<Command> {
     };
     Ok(Command::Plan(PlanSettings {
         source,
-        rbac_files: p.rbac_file,
-        iam_files: p.iam_file,
-        overrides: p.overrides,
-        account: p.account,
-        partition: p.partition,
-        options: Options {
-            expand_sso: p.expand_sso,
-            policies_from_rbac: p.policies_from_rbac,
+        plan: PlanOptions {
+            rbac_files: p.rbac_file,
+            iam_files: p.iam_file,
+            overrides: p.overrides,
+            account: p.account,
+            partition: p.partition,
+            mapper: Options {
+                expand_sso: p.expand_sso,
+                policies_from_rbac: p.policies_from_rbac,
+            },
+            extras: extras(p.extras),
         },
-        format: p.output,
-        color,
-        detailed_exitcode: p.detailed_exitcode,
-        fail_on: p.fail_on.map(|f| match f {
-            FailOn::Warning => Severity::Warning,
-            FailOn::Error => Severity::Error,
-        }),
+        output: Output {
+            format: p.output,
+            color,
+            detailed_exitcode: p.detailed_exitcode,
+            fail_on: p.fail_on.map(|f| match f {
+                FailOn::Warning => Severity::Warning,
+                FailOn::Error => Severity::Error,
+            }),
+        },
         out: p.out,
-        extras: extras(p.extras),
     }))
 }
 
@@ -532,32 +557,30 @@ fn check_apply(a: RawApply) -> Result<Command> {
     if a.poll_interval.is_zero() || a.wait_timeout.is_zero() {
         bail!("--wait-timeout and --poll-interval must be more than 0");
     }
-    let live = live_settings(
-        a.cluster.unwrap_or_default(),
-        a.connection,
-        a.expand_sso,
-        true,
-    )?;
+    let target = match a.plan_file {
+        Some(file) => ApplyTarget::SavedPlan {
+            file,
+            cluster: a.cluster,
+            client: client_settings(a.connection, a.expand_sso, true)?,
+        },
+        None => {
+            let Some(cluster) = a.cluster else {
+                bail!("give --cluster NAME (plan and apply now) or a saved PLAN_FILE");
+            };
+            ApplyTarget::Live(live_settings(cluster, a.connection, a.expand_sso, true)?)
+        }
+    };
     Ok(Command::Apply(ApplySettings {
-        plan: PlanSettings {
-            source: Source::Live(live),
-            rbac_files: Vec::new(),
-            iam_files: Vec::new(),
+        target,
+        plan: PlanOptions {
             overrides: a.overrides,
-            account: None,
-            partition: None,
-            options: Options {
+            mapper: Options {
                 expand_sso: a.expand_sso,
                 policies_from_rbac: a.policies_from_rbac,
             },
-            format: Format::Text,
-            color: false,
-            detailed_exitcode: false,
-            fail_on: None,
-            out: None,
             extras: extras(a.extras),
+            ..PlanOptions::default()
         },
-        plan_file: a.plan_file,
         yes: a.yes,
         confirm_irreversible: a.confirm_irreversible,
         journal: a.journal,
@@ -610,7 +633,11 @@ mod tests {
             panic!("not live")
         };
         assert_eq!(
-            (l.cluster.as_str(), l.aws.region.as_deref(), l.concurrency),
+            (
+                l.cluster.as_str(),
+                l.client.aws.region.as_deref(),
+                l.client.concurrency
+            ),
             ("prod", Some("eu-west-1"), 4)
         );
     }
@@ -661,10 +688,10 @@ mod tests {
                 ..
             }
         ));
-        assert_eq!(s.partition, Some(Partition::AwsCn));
-        assert_eq!(s.fail_on, Some(Severity::Warning));
-        assert!(s.options.expand_sso && s.color);
-        assert_eq!(s.format, Format::Json);
+        assert_eq!(s.plan.partition, Some(Partition::AwsCn));
+        assert_eq!(s.output.fail_on, Some(Severity::Warning));
+        assert!(s.plan.mapper.expand_sso && s.output.color);
+        assert_eq!(s.output.format, Format::Json);
     }
 
     #[test]

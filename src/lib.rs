@@ -16,6 +16,7 @@ pub mod live;
 pub mod mapper;
 pub mod migrate;
 pub mod model;
+pub mod pipeline;
 pub mod planner;
 pub mod reader;
 pub mod render;

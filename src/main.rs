@@ -20,7 +20,7 @@ fn main() -> ExitCode {
         }
     };
     let (result, detailed) = match &command {
-        Command::Plan(s) => (commands::plan::run(s), s.detailed_exitcode),
+        Command::Plan(s) => (commands::plan::run(s), s.output.detailed_exitcode),
         Command::Snapshot(s) => (commands::snapshot::run(s), false),
         Command::Apply(s) => (commands::apply::run(s), false),
         Command::Rollback(s) => (commands::rollback::run(s), false),

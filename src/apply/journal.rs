@@ -39,6 +39,10 @@ pub enum JournalError {
     /// Another process has it open (an apply or rollback under way).
     #[error("journal {path} is in use by another migrate-auth (an apply or rollback under way); nothing was changed")]
     Busy { path: String },
+    /// A record could not be serialised (a broken invariant): it was not
+    /// written, and its change is not made.
+    #[error("journal {path}: cannot serialise a record: {message}")]
+    Serialize { path: String, message: String },
 }
 
 /// How a run ended.
@@ -177,10 +181,14 @@ impl Journal {
     /// Appends `record` and syncs it to disk before returning.
     ///
     /// # Errors
-    /// [`JournalError::Io`] when it cannot be written or synced: the caller
-    /// must then not make the change.
+    /// [`JournalError::Io`] when it cannot be written or synced, and
+    /// [`JournalError::Serialize`] when the record cannot be serialised: the
+    /// caller must then not make the change.
     pub fn append(&mut self, record: &Record) -> Result<(), JournalError> {
-        let mut line = serde_json::to_string(record).unwrap_or_default();
+        let mut line = serde_json::to_string(record).map_err(|e| JournalError::Serialize {
+            path: self.path.display().to_string(),
+            message: e.to_string(),
+        })?;
         line.push('\n');
         self.file
             .write_all(line.as_bytes())

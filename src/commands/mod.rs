@@ -1,5 +1,6 @@
-//! The commands: each reads its inputs (files, stdin), runs the pure core and
-//! writes the result. The edge of the program, with anyhow errors.
+//! The commands: the edge of the program, with anyhow errors. Each reads its
+//! inputs (files, stdin), runs a pipeline ([`crate::pipeline`]), and talks to
+//! the terminal: the plan, the diff, the prompts, the report.
 
 pub mod apply;
 mod confirm;
@@ -8,7 +9,6 @@ pub mod rollback;
 pub mod snapshot;
 
 use std::io::Read;
-use std::path::Path;
 
 use anyhow::{Context as _, Result};
 
@@ -23,15 +23,10 @@ pub enum Outcome {
     FailedOnFindings,
 }
 
-/// Reads a whole file, naming it in the error.
-pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
-}
-
 /// Reads a file or stdin.
 pub(crate) fn read_input(input: &Input) -> Result<Vec<u8>> {
     match input {
-        Input::File(p) => read_file(p),
+        Input::File(p) => Ok(crate::pipeline::read_file(p)?),
         Input::Stdin => {
             let mut buf = Vec::new();
             std::io::stdin()

@@ -8,73 +8,45 @@ use std::io::Write;
 
 use anyhow::{bail, Result};
 
-use super::plan::runtime;
 use super::{confirm, Outcome};
-use crate::apply::journal::{self, Ending, Journal, Record};
-use crate::apply::Report;
+use crate::apply::journal::{Ending, Journal};
 use crate::cli::RollbackSettings;
 use crate::live;
+use crate::pipeline::{self, rollback};
 
 /// Runs `rollback`.
 ///
 /// # Errors
 /// An unreadable journal, no confirmation, another cluster, or undos that failed.
 pub fn run(s: &RollbackSettings) -> Result<Outcome> {
-    let records = journal::read(&s.journal)?;
-    let migration = journal::latest(&s.journal, &records)?;
-    let Record::Begin {
-        run,
-        cluster,
-        cluster_arn,
-        region,
-        ..
-    } = &migration.last_begin
-    else {
-        bail!(
-            "{}: the journal's last run has no start",
-            s.journal.display()
-        );
-    };
-    let todo: Vec<_> = migration
-        .changes
-        .iter()
-        .filter(|c| !c.undone)
-        .cloned()
-        .collect();
+    let todo = rollback::load(&s.journal)?;
+    let cluster = &todo.cluster;
     let mut out = std::io::stdout().lock();
-    if todo.is_empty() {
+    if todo.changes.is_empty() {
         writeln!(out, "Nothing to undo: the journal's latest migration of {cluster} has no change left in place.")?;
         return Ok(Outcome::Done { changes: false });
     }
-    let mut settings = s.live.clone();
-    settings.cluster = cluster.clone();
-    settings.aws.region.get_or_insert_with(|| region.clone());
-    let rt = runtime()?;
+    let mut settings = s.client.for_cluster(cluster);
+    settings
+        .client
+        .aws
+        .region
+        .get_or_insert_with(|| todo.region.clone());
+    let rt = pipeline::runtime()?;
     let conn = rt.block_on(live::connect(&settings))?;
-    if conn.cluster.arn != *cluster_arn {
-        bail!(
-            "the journal is for {cluster_arn}, but these credentials reach {}",
-            conn.cluster.arn
-        );
-    }
+    rollback::check(&conn, &todo)?;
     let mode = rt.block_on(crate::apply::undo_mode(&conn));
     writeln!(
         out,
         "rollback will undo, newest first, on cluster {cluster}:"
     )?;
-    for c in todo.iter().rev() {
-        let note = if c.change.is_irreversible() {
-            " (cannot be undone: mode changes are one-way)".to_string()
-        } else if let Some(Ok(why) | Err(why)) = crate::apply::blocked(&c.change, &mode) {
-            format!(" ({why})")
-        } else if c.outcome.is_none() {
-            " (the run stopped before it knew whether this was made; undone if it was)".to_string()
-        } else if matches!(c.outcome, Some(Err(_))) {
-            " (it failed; undone if it took effect anyway)".to_string()
-        } else {
-            String::new()
-        };
-        writeln!(out, "  - {}{note}", c.change.describe())?;
+    for c in todo.changes.iter().rev() {
+        writeln!(
+            out,
+            "  - {}{}",
+            c.change.describe(),
+            rollback::note(c, &mode)
+        )?;
     }
     out.flush()?;
     confirm::ask(
@@ -83,18 +55,12 @@ pub fn run(s: &RollbackSettings) -> Result<Outcome> {
         "--yes",
     )?;
     let mut j = Journal::open(&s.journal)?;
-    let mut report = Report::default();
-    let ending = rt.block_on(crate::apply::undo(
+    let (report, ending) = rt.block_on(rollback::run(
         &conn,
         &mut j,
         &todo,
-        &mut report,
-        settings.concurrency,
+        settings.client.concurrency,
     ))?;
-    j.append(&Record::End {
-        run: run.clone(),
-        ending,
-    })?;
     writeln!(out, "\n{}", report.describe())?;
     if ending == Ending::Failed {
         bail!(

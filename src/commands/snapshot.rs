@@ -7,9 +7,9 @@ use std::path::Path;
 
 use anyhow::{Context as _, Result};
 
-use super::plan::runtime;
 use super::Outcome;
 use crate::cli::SnapshotSettings;
+use crate::pipeline::runtime;
 
 /// Runs `snapshot`.
 ///

@@ -89,10 +89,10 @@ impl LiveError {
     }
 }
 
-/// What to read and how.
+/// How to reach a cluster's account and Kubernetes API, and how to read it:
+/// everything but the cluster's name.
 #[derive(Debug, Clone, Default)]
-pub struct LiveSettings {
-    pub cluster: String,
+pub struct ClientSettings {
     pub aws: AwsSettings,
     pub kube: KubeSettings,
     /// How many calls may be under way at once.
@@ -101,6 +101,23 @@ pub struct LiveSettings {
     pub expand_sso: bool,
     /// Describe every entry, not only those aws-auth names (snapshot, prune).
     pub describe_all: bool,
+}
+
+impl ClientSettings {
+    /// These settings for the cluster `name`.
+    pub fn for_cluster(&self, name: &str) -> LiveSettings {
+        LiveSettings {
+            cluster: name.to_string(),
+            client: self.clone(),
+        }
+    }
+}
+
+/// Which cluster to read, and how.
+#[derive(Debug, Clone)]
+pub struct LiveSettings {
+    pub cluster: String,
+    pub client: ClientSettings,
 }
 
 /// Everything read from the cluster.
@@ -152,7 +169,7 @@ pub async fn gather(s: &LiveSettings) -> Result<Gathered, LiveError> {
 /// # Errors
 /// [`LiveError`] saying which call failed and why.
 pub async fn connect(s: &LiveSettings) -> Result<Connection, LiveError> {
-    let config = aws::load(&s.aws).await?;
+    let config = aws::load(&s.client.aws).await?;
     let region = config
         .region()
         .map(|r| r.to_string())
@@ -174,12 +191,12 @@ pub async fn connect(s: &LiveSettings) -> Result<Connection, LiveError> {
     let caller_arn = caller.arn().ok_or_else(|| missing("ARN"))?.to_string();
     let eks = aws_sdk_eks::Client::new(&config);
     let cluster = eks::describe_cluster(&eks, &s.cluster).await?;
-    let kubeconfigs = kubernetes::kubeconfig_paths(&s.kube);
+    let kubeconfigs = kubernetes::kubeconfig_paths(&s.client.kube);
     let kube = if !kubeconfigs.is_empty() {
         kubernetes::KubeClient::fixed(
             kubernetes::from_kubeconfig(
                 &kubeconfigs,
-                s.kube.context.as_deref(),
+                s.client.kube.context.as_deref(),
                 cluster.endpoint.as_deref(),
             )
             .await?,

@@ -31,7 +31,7 @@ pub async fn read(conn: &Connection, s: &LiveSettings) -> Result<Gathered, LiveE
         cluster,
         ..
     } = conn.clone();
-    let concurrency = s.concurrency.max(1);
+    let concurrency = s.client.concurrency.max(1);
     // One limit bounds every describe and lookup below.
     let limit = Semaphore::new(concurrency);
     let kube_client = kube.get();
@@ -49,11 +49,11 @@ pub async fn read(conn: &Connection, s: &LiveSettings) -> Result<Gathered, LiveE
     // name, whatever the path), or all of them.
     let (to_describe, undescribed): (Vec<String>, Vec<String>) =
         entry_arns.into_iter().partition(|arn| {
-            s.describe_all
+            s.client.describe_all
                 || Arn::parse(arn)
                     .is_ok_and(|a| named.contains(&(a.account.clone(), a.name.to_lowercase())))
         });
-    let accounts = iam_clients(&config, &account, &s.aws.lookup_roles).await?;
+    let accounts = iam_clients(&config, &account, &s.client.aws.lookup_roles).await?;
     // Entries and IAM lookups are independent: they run together.
     let lookups = futures::future::try_join_all(accounts.iter().map(|(acct, client)| {
         let wanted = named_in_account(aws_auth_yaml.as_deref(), acct);
@@ -65,7 +65,7 @@ pub async fn read(conn: &Connection, s: &LiveSettings) -> Result<Gathered, LiveE
     let mut iam = IamDump::default();
     for ((acct, client), found) in accounts.iter().zip(answers) {
         iam::record(found, acct, &mut iam);
-        if s.expand_sso {
+        if s.client.expand_sso {
             iam::list_sso_roles(client, acct, &mut iam).await?;
         }
     }

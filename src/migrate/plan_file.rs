@@ -27,6 +27,15 @@ pub enum PlanFileError {
     /// Another schema version.
     #[error("{file}: plan schemaVersion {found}; this build reads {SCHEMA_VERSION}")]
     Version { file: String, found: u32 },
+    /// A plan or its basis could not be serialised (a broken invariant).
+    #[error("cannot serialise the plan: {message}")]
+    Serialize { message: String },
+}
+
+fn serialize(e: serde_json::Error) -> PlanFileError {
+    PlanFileError::Serialize {
+        message: e.to_string(),
+    }
 }
 
 /// The state a plan was computed from.
@@ -56,8 +65,11 @@ impl Basis {
     }
 
     /// SHA-256 of the basis's canonical JSON, in hex.
-    pub fn fingerprint(&self) -> String {
-        sha256_hex(&serde_json::to_vec(self).unwrap_or_default())
+    ///
+    /// # Errors
+    /// [`PlanFileError::Serialize`] if the basis cannot be serialised.
+    pub fn fingerprint(&self) -> Result<String, PlanFileError> {
+        Ok(sha256_hex(&serde_json::to_vec(self).map_err(serialize)?))
     }
 
     /// What differs from `self` (the plan's) in `now`, in words.
@@ -191,31 +203,31 @@ impl PlanFile {
         extras: Extras,
         steps: Vec<Step>,
         refusals: Vec<String>,
-    ) -> PlanFile {
+    ) -> Result<PlanFile, PlanFileError> {
         let mut p = PlanFile {
             schema_version: SCHEMA_VERSION,
             kind: KIND.into(),
             cluster: cluster.0.into(),
             cluster_arn: cluster.1.into(),
             region: cluster.2.into(),
-            fingerprint: basis.fingerprint(),
+            fingerprint: basis.fingerprint()?,
             basis,
             extras,
             steps,
             refusals,
             checksum: String::new(),
         };
-        p.checksum = p.content_checksum();
-        p
+        p.checksum = p.content_checksum()?;
+        Ok(p)
     }
 
     /// SHA-256 of the file's content but the checksum itself.
-    fn content_checksum(&self) -> String {
-        let mut v = serde_json::to_value(self).unwrap_or_default();
+    fn content_checksum(&self) -> Result<String, PlanFileError> {
+        let mut v = serde_json::to_value(self).map_err(serialize)?;
         if let Some(o) = v.as_object_mut() {
             o.remove("checksum");
         }
-        sha256_hex(&serde_json::to_vec(&v).unwrap_or_default())
+        Ok(sha256_hex(&serde_json::to_vec(&v).map_err(serialize)?))
     }
 
     /// Reads a plan file.
@@ -241,7 +253,7 @@ impl PlanFile {
             });
         }
         let p: PlanFile = serde_json::from_value(v).map_err(|e| invalid(e.to_string()))?;
-        if p.basis.fingerprint() != p.fingerprint || p.content_checksum() != p.checksum {
+        if p.basis.fingerprint()? != p.fingerprint || p.content_checksum()? != p.checksum {
             return Err(invalid(
                 "its checksum does not match its content (the file was edited)".into(),
             ));
@@ -250,10 +262,13 @@ impl PlanFile {
     }
 
     /// The file's JSON.
-    pub fn to_json(&self) -> String {
-        let mut s = serde_json::to_string_pretty(self).unwrap_or_default();
+    ///
+    /// # Errors
+    /// [`PlanFileError::Serialize`] if it cannot be serialised.
+    pub fn to_json(&self) -> Result<String, PlanFileError> {
+        let mut s = serde_json::to_string_pretty(self).map_err(serialize)?;
         s.push('\n');
-        s
+        Ok(s)
     }
 }
 
@@ -286,15 +301,17 @@ mod tests {
             Extras::default(),
             Vec::new(),
             Vec::new(),
-        );
-        let back = PlanFile::from_bytes("p.json", p.to_json().as_bytes()).expect("reads back");
+        )
+        .expect("serialises");
+        let json = p.to_json().expect("serialises");
+        let back = PlanFile::from_bytes("p.json", json.as_bytes()).expect("reads back");
         assert_eq!(back, p);
         for (from, to) in [
             ("arn:b", "arn:x"),
             ("\"refusals\": []", "\"refusals\": [\"x\"]"),
         ] {
-            let edited = p.to_json().replace(from, to);
-            assert_ne!(edited, p.to_json());
+            let edited = json.replace(from, to);
+            assert_ne!(edited, json);
             let err = PlanFile::from_bytes("p.json", edited.as_bytes()).expect_err("edited");
             assert!(err.to_string().contains("edited"), "{err}");
         }
@@ -315,7 +332,7 @@ mod tests {
             Some(data),
             vec![entry("arn:a", &["g"]), entry("arn:n", &[])],
         );
-        assert_ne!(old.fingerprint(), new.fingerprint());
+        assert_ne!(old.fingerprint().unwrap(), new.fingerprint().unwrap());
         assert_eq!(
             old.changes(&new),
             [

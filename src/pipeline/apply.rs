@@ -1,0 +1,239 @@
+//! The apply pipeline: what apply will do, decided from a live plan or a
+//! saved one checked against the cluster now; the checks before anything
+//! changes (the cluster ACTIVE, the lockout guard with the caller); then the
+//! run, journaled, through [`crate::apply`].
+
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use super::plan::{kept, prepare, read_data, PlanOptions};
+use super::Error;
+use crate::apply::change::Wait;
+use crate::apply::journal::{self, Journal, Record};
+use crate::apply::Report;
+use crate::live::{Connection, Gathered};
+use crate::migrate::guard;
+use crate::migrate::plan_file::{Basis, PlanFile};
+use crate::migrate::steps::{self, Step};
+use crate::model::cluster::CurrentEntry;
+use crate::model::finding::Severity;
+use crate::planner::Plan;
+use crate::reader::AwsAuth;
+
+/// What apply will do, decided before anything changes.
+pub struct Decided {
+    pub steps: Vec<Step>,
+    /// The guard's reasons to refuse, the caller not yet checked.
+    pub refusals: Vec<String>,
+    /// The access entries now.
+    pub entries: Vec<CurrentEntry>,
+    /// aws-auth now.
+    pub aws_auth: AwsAuth,
+    /// Findings worth showing (warnings and errors), as lines.
+    pub findings: Vec<String>,
+}
+
+/// Decides from a live plan of what `g` read.
+///
+/// # Errors
+/// As [`super::plan::build`].
+pub fn decide_live(o: &PlanOptions, cluster: &str, g: Gathered) -> Result<Decided, Error> {
+    let p = prepare(o, cluster, g)?;
+    let findings = p
+        .plan
+        .findings
+        .iter()
+        .filter(|f| f.severity >= Severity::Warning)
+        .map(|f| {
+            let who = f.principal_arn.as_deref().unwrap_or("");
+            format!(
+                "  {}[{}] {who}: {}",
+                f.severity.as_str(),
+                f.code.as_str(),
+                f.message
+            )
+        })
+        .collect();
+    Ok(Decided {
+        steps: p.steps,
+        refusals: p.refusals,
+        entries: p.basis.access_entries,
+        aws_auth: p.aws_auth,
+        findings,
+    })
+}
+
+/// Decides from a saved plan, if the cluster is still as it was planned.
+///
+/// # Errors
+/// [`Error::Mismatch`] for a plan of another cluster, [`Error::Stale`] when
+/// the cluster changed since.
+pub fn decide_saved(conn: &Connection, g: Gathered, saved: PlanFile) -> Result<Decided, Error> {
+    if conn.cluster.arn != saved.cluster_arn {
+        return Err(Error::Mismatch {
+            message: format!(
+                "the plan is for {}, but this is {}",
+                saved.cluster_arn, conn.cluster.arn
+            ),
+        });
+    }
+    let now = Basis::new(
+        g.state.cluster.authentication_mode,
+        g.aws_auth_data.clone(),
+        g.state.access_entries.clone(),
+    );
+    if now.fingerprint()? != saved.fingerprint {
+        return Err(Error::Stale {
+            changes: saved.basis.changes(&now),
+        });
+    }
+    let aws_auth = read_data(now.aws_auth.as_ref())?;
+    Ok(Decided {
+        steps: saved.steps,
+        refusals: saved.refusals,
+        entries: now.access_entries,
+        aws_auth,
+        findings: Vec::new(),
+    })
+}
+
+/// Plans live and makes the plan file `plan --out` saves.
+///
+/// # Errors
+/// As [`super::plan::build`].
+pub fn save(o: &PlanOptions, conn: &Connection, g: Gathered) -> Result<(PlanFile, Plan), Error> {
+    let p = prepare(o, &conn.cluster.name, g)?;
+    let file = PlanFile::new(
+        (&conn.cluster.name, &conn.cluster.arn, &conn.region),
+        p.basis,
+        o.extras,
+        p.steps,
+        p.refusals,
+    )?;
+    Ok((file, p.plan))
+}
+
+/// The checks made just before anything changes: the cluster is ACTIVE, and
+/// the lockout guard, with the caller, lets the steps through.
+///
+/// # Errors
+/// [`Error::NotActive`] or [`Error::Refused`].
+pub fn check(conn: &Connection, d: &Decided) -> Result<(), Error> {
+    if !conn.cluster.status.is_active() {
+        return Err(Error::NotActive {
+            status: conn.cluster.status.to_string(),
+        });
+    }
+    let after = steps::project(&d.entries, &d.steps);
+    let mut reasons = d.refusals.clone();
+    reasons.extend(guard::caller_check(
+        &d.steps,
+        &after,
+        &kept(&d.steps, &d.aws_auth)?,
+        &conn.caller_arn,
+    ));
+    if reasons.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Refused { reasons })
+    }
+}
+
+/// The journal a run of `conn`'s cluster uses: `given`, or the default path.
+pub fn journal_path(conn: &Connection, given: Option<&PathBuf>) -> PathBuf {
+    given
+        .cloned()
+        .unwrap_or_else(|| journal::default_path(&conn.account, &conn.region, &conn.cluster.name))
+}
+
+/// Whether the journal at `path` ends with a run of this cluster that did not
+/// finish (it was killed).
+///
+/// # Errors
+/// An unreadable journal, or one that holds runs of another cluster.
+pub fn unfinished_run(path: &Path, cluster_arn: &str) -> Result<bool, Error> {
+    if !path.exists() {
+        return Ok(false);
+    }
+    let records = journal::read(path)?;
+    let others: Vec<String> = journal::clusters(&records)
+        .into_iter()
+        .filter(|a| a != cluster_arn)
+        .collect();
+    if !others.is_empty() {
+        return Err(Error::Mismatch {
+            message: format!(
+                "nothing was changed: the journal {} holds runs of another cluster ({}); give this cluster its own --journal",
+                path.display(),
+                others.join(", ")
+            ),
+        });
+    }
+    let last_run = records.iter().rev().find_map(|r| match r {
+        Record::Begin { run, .. } => Some(run),
+        _ => None,
+    });
+    Ok(last_run.is_some_and(|last| {
+        !records
+            .iter()
+            .any(|r| matches!(r, Record::End { run, .. } if run == last))
+    }))
+}
+
+/// Seconds since the epoch (0 on a clock set before 1970, which only
+/// misdates the journal).
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |t| t.as_secs())
+}
+
+/// A fresh run id: time and process, in hex.
+fn run_id() -> String {
+    let millis = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |t| t.as_millis());
+    format!("{millis:x}{:04x}", std::process::id() & 0xffff)
+}
+
+/// How a run goes.
+#[derive(Debug, Clone, Copy)]
+pub struct RunOptions {
+    pub wait: Wait,
+    pub concurrency: usize,
+    /// `--no-rollback`: leave what was done after a failure.
+    pub keep: bool,
+}
+
+/// Makes `steps` on `conn`'s cluster as a new run journaled in `journal`.
+///
+/// # Errors
+/// [`Error::Journal`] when the journal cannot be opened or written: the
+/// cluster may then be partly changed.
+pub async fn run(
+    conn: &Connection,
+    journal: &mut Journal,
+    steps: &[Step],
+    options: RunOptions,
+) -> Result<Report, Error> {
+    let run = run_id();
+    journal.append(&Record::Begin {
+        run: run.clone(),
+        cluster: conn.cluster.name.clone(),
+        cluster_arn: conn.cluster.arn.clone(),
+        region: conn.region.clone(),
+        caller: conn.caller_arn.clone(),
+        at: now_secs(),
+        steps: steps.len(),
+    })?;
+    Ok(crate::apply::apply(
+        conn,
+        journal,
+        &run,
+        steps,
+        options.wait,
+        options.concurrency,
+        options.keep,
+    )
+    .await?)
+}

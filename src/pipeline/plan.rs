@@ -1,0 +1,318 @@
+//! The plan pipeline: read the inputs (files or a live cluster), map, plan;
+//! for an apply or a saved plan, also the steps and the lockout guard's
+//! verdict.
+
+use std::path::PathBuf;
+
+use k8s_openapi::api::core::v1::ConfigMap;
+
+use super::{read_file, Error};
+use crate::inputs::iam::IamDump;
+use crate::inputs::overrides::Overrides;
+use crate::inputs::rbac::Rbac;
+use crate::live::{self, Gathered};
+use crate::mapper::{self, Cluster, Context};
+use crate::migrate::guard;
+use crate::migrate::plan_file::Basis;
+use crate::migrate::steps::{self, Extras, Step};
+use crate::model::arn::Partition;
+use crate::model::cluster::{ConfigMapData, CurrentState};
+use crate::model::finding::{Code, Finding};
+use crate::planner::{self, ClusterFacts, Current, KnownFrom, Plan};
+use crate::reader::{self, AwsAuth};
+
+/// What a plan is made from besides aws-auth and the current state, and what
+/// an apply does besides creating entries: the same for a file plan, a live
+/// plan and an apply.
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    pub rbac_files: Vec<PathBuf>,
+    pub iam_files: Vec<PathBuf>,
+    pub overrides: Vec<PathBuf>,
+    /// The cluster's account and partition, when given.
+    pub account: Option<String>,
+    pub partition: Option<Partition>,
+    pub mapper: mapper::Options,
+    pub extras: Extras,
+}
+
+/// What a plan is computed from, read from files or a live cluster.
+pub struct Inputs {
+    /// The aws-auth label used in findings, and its bytes.
+    pub label: String,
+    pub aws_auth_bytes: Vec<u8>,
+    /// Where the current state came from, and the state.
+    pub state: Option<(String, CurrentState)>,
+    pub undescribed: Vec<String>,
+    pub iam: IamDump,
+    pub rbac_texts: Vec<(String, Vec<u8>)>,
+    pub known_policies: Option<Vec<String>>,
+    pub gaps: Vec<String>,
+}
+
+impl Inputs {
+    /// The inputs of an offline plan: aws-auth's label and bytes, and the
+    /// current state read from a file, if any.
+    pub fn files(
+        label: String,
+        aws_auth_bytes: Vec<u8>,
+        state: Option<(String, CurrentState)>,
+    ) -> Inputs {
+        Inputs {
+            label,
+            aws_auth_bytes,
+            state,
+            undescribed: Vec::new(),
+            iam: IamDump::default(),
+            rbac_texts: Vec::new(),
+            known_policies: None,
+            gaps: Vec::new(),
+        }
+    }
+
+    /// The inputs read live from `cluster`.
+    pub fn live(cluster: &str, g: Gathered) -> Inputs {
+        // An absent aws-auth is an empty one.
+        let yaml = g
+            .aws_auth_yaml
+            .unwrap_or_else(|| live::EMPTY_AWS_AUTH.to_string());
+        Inputs {
+            label: live::AWS_AUTH_LABEL.to_string(),
+            aws_auth_bytes: yaml.into_bytes(),
+            state: Some((
+                format!("cluster {cluster} (read live as {})", g.caller_arn),
+                g.state,
+            )),
+            undescribed: g.undescribed,
+            iam: g.iam,
+            rbac_texts: vec![(format!("cluster {cluster} RBAC"), g.rbac_json.into_bytes())],
+            known_policies: Some(g.policies),
+            gaps: g.gaps,
+        }
+    }
+}
+
+/// The other inputs, read from the files `o` names and the live reads.
+struct Read {
+    rbac: Option<Rbac>,
+    iam: IamDump,
+    overrides: Overrides,
+}
+
+fn read_others(
+    o: &PlanOptions,
+    mut rbac_texts: Vec<(String, Vec<u8>)>,
+    mut iam: IamDump,
+    state: Option<&CurrentState>,
+) -> Result<Read, Error> {
+    for f in &o.rbac_files {
+        rbac_texts.push((f.display().to_string(), read_file(f)?));
+    }
+    let rbac = if rbac_texts.is_empty() {
+        None
+    } else {
+        let mut r = Rbac::default();
+        for (name, bytes) in &rbac_texts {
+            r.add_file(name, bytes)?;
+        }
+        Some(r)
+    };
+    for f in &o.iam_files {
+        iam.add_file(&f.display().to_string(), &read_file(f)?)?;
+    }
+    let mut overrides = Overrides::default();
+    for f in &o.overrides {
+        overrides.add_file(&f.display().to_string(), &read_file(f)?)?;
+    }
+    // Existing entries restore paths, as an IAM dump does.
+    for e in state.iter().flat_map(|st| &st.access_entries) {
+        iam.add_existing(&e.principal_arn);
+    }
+    Ok(Read {
+        rbac,
+        iam,
+        overrides,
+    })
+}
+
+/// Computes the plan from inputs already read (plus the files `o` names).
+///
+/// # Errors
+/// Unreadable or malformed inputs, and options that contradict the current
+/// state.
+pub fn build(o: &PlanOptions, inputs: Inputs) -> Result<Plan, Error> {
+    let Inputs {
+        label,
+        aws_auth_bytes,
+        state,
+        undescribed,
+        iam,
+        rbac_texts,
+        known_policies,
+        gaps,
+    } = inputs;
+    let aws_auth = reader::read(&label, &aws_auth_bytes)?;
+    let read = read_others(o, rbac_texts, iam, state.as_ref().map(|(_, st)| st))?;
+    let (cluster, facts, inferred) = cluster_facts(o, state.as_ref().map(|(_, st)| st), &aws_auth)?;
+    let ctx = Context {
+        cluster: &cluster,
+        rbac: read.rbac.as_ref(),
+        iam: &read.iam,
+        overrides: &read.overrides,
+        options: o.mapper,
+    };
+    let mut mapped = mapper::map(&aws_auth, &ctx);
+    mapped.findings.extend(
+        gaps.into_iter()
+            .map(|g| Finding::new(Code::LiveReadIncomplete, g)),
+    );
+    if let Some(how) = inferred {
+        mapped
+            .findings
+            .push(Finding::new(Code::ClusterAccountInferred, how));
+    }
+    let current = match state {
+        Some((name, st)) => {
+            let mut c = Current::from_state(&name, st);
+            c.undescribed = undescribed;
+            c.known_policies = known_policies;
+            c
+        }
+        None => Current::assumed(),
+    };
+    Ok(planner::plan(&label, facts, mapped, current))
+}
+
+fn mismatch(message: String) -> Error {
+    Error::Mismatch { message }
+}
+
+/// The cluster's partition and account, each from the current state, an
+/// option, or inferred from aws-auth (then with a note saying how).
+fn cluster_facts(
+    o: &PlanOptions,
+    state: Option<&CurrentState>,
+    aws_auth: &AwsAuth,
+) -> Result<(Cluster, ClusterFacts, Option<String>), Error> {
+    if let Some(st) = state {
+        let Some((partition, account)) = st.cluster.partition_and_account() else {
+            return Err(mismatch(
+                "the current-state file has no cluster ARN with an account".into(),
+            ));
+        };
+        if o.account.as_ref().is_some_and(|a| *a != account) {
+            return Err(mismatch(format!(
+                "--account differs from the account in the current-state file ({account})"
+            )));
+        }
+        if o.partition.is_some_and(|p| p != partition) {
+            return Err(mismatch(format!(
+                "--partition differs from the partition in the current-state file ({partition})"
+            )));
+        }
+        let cluster = Cluster {
+            partition,
+            account: Some(account),
+        };
+        let facts = ClusterFacts::new(&cluster, KnownFrom::CurrentFile, KnownFrom::CurrentFile);
+        return Ok((cluster, facts, None));
+    }
+    let (guess, how) = mapper::infer_cluster(aws_auth);
+    let cluster = Cluster {
+        partition: o.partition.unwrap_or(guess.partition),
+        account: o.account.clone().or(guess.account),
+    };
+    let origin = |given: bool| {
+        if given {
+            KnownFrom::Flag
+        } else {
+            KnownFrom::Inferred
+        }
+    };
+    let facts = ClusterFacts::new(
+        &cluster,
+        origin(o.account.is_some()),
+        origin(o.partition.is_some()),
+    );
+    let mut notes = Vec::new();
+    if o.account.is_none() {
+        notes.push(format!(
+            "account {} inferred from {} (give --account to be sure)",
+            cluster.account.as_deref().unwrap_or("unknown"),
+            how.account
+        ));
+    }
+    if o.partition.is_none() {
+        notes.push(format!(
+            "partition {} inferred from {} (give --partition to be sure)",
+            cluster.partition, how.partition
+        ));
+    }
+    let note = (!notes.is_empty()).then(|| notes.join("; "));
+    Ok((cluster, facts, note))
+}
+
+/// A live plan turned into steps, with the guard's verdict.
+pub struct Prepared {
+    pub plan: Plan,
+    pub basis: Basis,
+    pub steps: Vec<Step>,
+    /// The guard's reasons to refuse (the caller not checked).
+    pub refusals: Vec<String>,
+    /// aws-auth as read now.
+    pub aws_auth: AwsAuth,
+}
+
+/// aws-auth's data as the reader sees it.
+///
+/// # Errors
+/// [`Error::Read`] when the data does not read.
+pub fn read_data(data: Option<&ConfigMapData>) -> Result<AwsAuth, Error> {
+    let yaml = match data {
+        Some(d) => live::kubernetes::render_configmap(&ConfigMap {
+            data: Some(d.clone()),
+            ..ConfigMap::default()
+        }),
+        None => live::EMPTY_AWS_AUTH.to_string(),
+    };
+    Ok(reader::read(live::AWS_AUTH_LABEL, yaml.as_bytes())?)
+}
+
+/// aws-auth as it will be after `steps`.
+///
+/// # Errors
+/// [`Error::Read`] when the data the steps write does not read.
+pub fn kept(steps: &[Step], now: &AwsAuth) -> Result<AwsAuth, Error> {
+    match steps.iter().find_map(|s| match s {
+        Step::ReplaceAwsAuth { after, .. } => Some(after),
+        _ => None,
+    }) {
+        Some(after) => read_data(Some(after)),
+        None => Ok(now.clone()),
+    }
+}
+
+/// Plans from what was read live and turns the plan into steps.
+///
+/// # Errors
+/// As [`build`].
+pub fn prepare(o: &PlanOptions, cluster: &str, g: Gathered) -> Result<Prepared, Error> {
+    let basis = Basis::new(
+        g.state.cluster.authentication_mode,
+        g.aws_auth_data.clone(),
+        g.state.access_entries.clone(),
+    );
+    let aws_auth = read_data(g.aws_auth_data.as_ref())?;
+    let data = g.aws_auth_data.clone();
+    let plan = build(o, Inputs::live(cluster, g))?;
+    let steps = steps::steps(&plan, data.as_ref().map(|d| (d, &aws_auth)), o.extras);
+    let after = steps::project(&basis.access_entries, &steps);
+    let refusals = guard::check(&plan, &steps, &after, &kept(&steps, &aws_auth)?, None);
+    Ok(Prepared {
+        plan,
+        basis,
+        steps,
+        refusals,
+        aws_auth,
+    })
+}
