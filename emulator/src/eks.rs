@@ -1,5 +1,5 @@
 //! The EKS rest-json API: routing, request shapes, JSON responses and the EKS rules for access
-//! entries, access policies and authentication-mode updates (DOMAIN.md sections 2 to 4).
+//! entries, access policies and authentication-mode updates (docs/DOMAIN.md sections 2 to 4).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -557,7 +557,7 @@ fn valid_namespace(ns: &str) -> bool {
         && !ns.ends_with('-')
 }
 
-/// Whether a cluster's platform version supports access entries (DOMAIN.md section 3).
+/// Whether a cluster's platform version supports access entries (docs/DOMAIN.md section 3).
 /// Versions that cannot be parsed are assumed to support them.
 fn supports_access_entries(version: &str, platform: &str) -> bool {
     let minor = version

@@ -5,7 +5,7 @@
 //! with only the endpoint changed:
 //!
 //! - [`Aws`] serves EKS (rest-json) and IAM + STS (query protocol, XML) on one port, over the state
-//!   in an [`AwsWorld`], and enforces the EKS access-entry rules of DOMAIN.md sections 2 to 4.
+//!   in an [`AwsWorld`], and enforces the EKS access-entry rules of docs/DOMAIN.md sections 2 to 4.
 //! - [`Kube`] serves the parts of the Kubernetes API that migrate-auth uses (ConfigMaps, RBAC
 //!   lists, discovery) over a [`KubeWorld`].
 //!

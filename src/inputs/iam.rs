@@ -1,5 +1,5 @@
 //! IAM dumps as `aws iam list-roles` and `aws iam list-users` print them (JSON or
-//! `--output yaml`), used offline to restore role paths (MAPPING.md row 12), to
+//! `--output yaml`), used offline to restore role paths (docs/MAPPING.md row 12), to
 //! tell missing principals (row 14) and to expand `sso` matchers (row 15).
 //!
 //! A dump covers an account for roles (or users) when it lists at least one of

@@ -1,5 +1,5 @@
 //! The overrides file (`--overrides`): how a human settles an `error` finding
-//! (MAPPING.md, last section). A YAML mapping keyed by the principal as written
+//! (docs/MAPPING.md, section Overrides). A YAML mapping keyed by the principal as written
 //! in aws-auth (`sso:ACCOUNT:PERMISSIONSET` for an `sso` matcher).
 
 use std::collections::HashMap;

@@ -1,7 +1,7 @@
 //! RBAC bindings as `kubectl get clusterroles,clusterrolebindings,roles,rolebindings
 //! -A -o yaml` prints them: which groups are bound, and to what.
 //!
-//! Used for MAPPING.md row 8 (groups no binding names) and for
+//! Used for docs/MAPPING.md row 8 (groups no binding names) and for
 //! `--policies-from-rbac` (groups bound only to one built-in ClusterRole).
 
 use std::collections::BTreeSet;

@@ -1,5 +1,5 @@
 //! Who a mapping makes its principal in Kubernetes, carried over to an access
-//! entry: the entry type, username, groups and policies (MAPPING.md rows 1-11,
+//! entry: the entry type, username, groups and policies (docs/MAPPING.md rows 1-11,
 //! and `--policies-from-rbac`).
 
 use super::{Aspect, Block, Context};

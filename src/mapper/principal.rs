@@ -1,5 +1,5 @@
 //! Which IAM principal(s) a mapping's entry is for: the ARN as EKS needs it,
-//! with the real IAM path, or the reason there is none (MAPPING.md rows 12-16c,
+//! with the real IAM path, or the reason there is none (docs/MAPPING.md rows 12-16c,
 //! 15, 15b and 18c).
 
 use super::{Aspect, Block, Context};

@@ -1,4 +1,4 @@
-//! Applying a human's override to a mapping (MAPPING.md, last section): which
+//! Applying a human's override to a mapping (docs/MAPPING.md, section Overrides): which
 //! blocking findings it settles, and the entry fields it sets. An override
 //! cannot make EKS accept what it refuses: its values are checked like any other.
 //! Where an override changes who the principal is, the plan says so.
@@ -19,6 +19,14 @@ fn node_username(t: EntryType) -> Option<&'static str> {
     }
 }
 
+/// What applying an override found: values refused, and changes of who the
+/// principal is.
+#[derive(Default)]
+struct Verdict {
+    problems: Vec<String>,
+    changes: Vec<String>,
+}
+
 /// Applies `o` (not a `drop`) to `d`, the draft of mapping `m`.
 pub(crate) fn apply(o: &Override, m: &Mapping, d: &mut Draft, ctx: &Context<'_>) {
     let non_standard = o.entry_type.is_some_and(|t| !t.is_standard());
@@ -33,126 +41,155 @@ pub(crate) fn apply(o: &Override, m: &Mapping, d: &mut Draft, ctx: &Context<'_>)
     let (settled, kept): (Vec<Block>, Vec<Block>) =
         d.blocks.drain(..).partition(|b| settles(b.aspect));
     d.blocks = kept;
-    let mut problems: Vec<String> = Vec::new();
-    let mut changes: Vec<String> = Vec::new();
-
+    let mut v = Verdict::default();
     if settled
         .iter()
         .any(|b| b.aspect == Aspect::Principal && b.finding.severity < Severity::Error)
     {
-        changes.push("it creates an entry for a mapping that never matches today, granting access the principal does not have now".into());
+        v.changes.push("it creates an entry for a mapping that never matches today, granting access the principal does not have now".into());
     }
     if let Some(text) = &o.principal_arn {
-        match Arn::parse(text) {
-            Ok(arn) if !matches!(arn.kind, PrincipalKind::Role | PrincipalKind::User) => problems
-                .push(format!(
-                    "principalArn `{text}` is not an IAM role or user that EKS accepts"
-                )),
-            Ok(arn) if arn.partition != ctx.cluster.partition => problems.push(format!(
-                "principalArn `{text}` is not in the cluster's partition {}",
-                ctx.cluster.partition
-            )),
-            Ok(arn) => {
-                if let Target::Arn(written) = &m.target {
-                    if let Ok(w) = Arn::parse(written.trim()) {
-                        if w.account != arn.account || !w.name.eq_ignore_ascii_case(&arn.name) {
-                            changes.push(format!(
-                                "it gives the entry to {arn}, another principal than the {} aws-auth names",
-                                w
-                            ));
-                        }
-                    }
-                }
-                d.principals = vec![arn];
-            }
-            Err(e) => problems.push(format!("principalArn `{text}` is invalid: {e}")),
-        }
+        principal(text, m, d, ctx, &mut v);
     }
-    let id = &mut d.identity;
     if let Some(t) = o.entry_type {
-        id.entry_type = t;
-        if non_standard {
-            id.username = None;
-            id.groups.clear();
-            id.policies.clear();
-            if let (Some(eks), Some(today)) = (node_username(t), m.username.as_deref()) {
-                if eks != today {
-                    changes.push(format!(
-                        "as {t}, EKS names it `{eks}`, where aws-auth names it `{today}` today"
-                    ));
-                }
-            }
-        }
+        entry_type(t, m, d, &mut v);
     }
-    let standard = id.entry_type.is_standard();
     if let Some(u) = &o.username {
-        match username_problem(u) {
-            _ if !standard => problems.push(format!(
-                "only STANDARD entries take a username, not {}",
-                id.entry_type
-            )),
-            Some(why) => problems.push(why),
-            None => {
-                if m.username.as_deref() != Some(u.as_str()) {
-                    changes.push(format!(
-                        "username `{}` today becomes `{u}`",
-                        m.username.as_deref().unwrap_or("(none)")
-                    ));
-                }
-                id.username = Some(u.clone());
-            }
-        }
+        username(u, m, d, &mut v);
     }
     if let Some(groups) = &o.kubernetes_groups {
-        if !standard {
-            problems.push(format!(
-                "only STANDARD entries take kubernetesGroups, not {}",
-                id.entry_type
-            ));
-        } else if let Some(bad) = groups
-            .iter()
-            .find(|g| g.contains("{{") || reserved_prefix(g).is_some())
-        {
-            problems.push(format!(
-                "group `{bad}` is a template or starts with a reserved prefix"
-            ));
-        } else {
-            let mut today: Vec<&String> = m.groups.iter().collect();
-            let mut wanted: Vec<&String> = groups.iter().collect();
-            today.sort();
-            wanted.sort();
-            if today != wanted {
-                changes.push(format!(
-                    "groups [{}] today become [{}]",
-                    m.groups.join(", "),
-                    groups.join(", ")
-                ));
-            }
-            id.groups = groups.clone();
-        }
+        kubernetes_groups(groups, m, d, &mut v);
     }
     if let Some(policies) = &o.access_policies {
-        if standard {
-            id.policies = policies.clone();
+        if d.identity.entry_type.is_standard() {
+            d.identity.policies = policies.clone();
         } else {
-            problems.push(format!(
+            v.problems.push(format!(
                 "only STANDARD entries take access policies, not {}",
-                id.entry_type
+                d.identity.entry_type
             ));
         }
     }
+    record(o, d, &settled, v);
+}
 
+/// `principalArn`: a role or user of the cluster's partition; another
+/// principal than aws-auth names is a change of identity.
+fn principal(text: &str, m: &Mapping, d: &mut Draft, ctx: &Context<'_>, v: &mut Verdict) {
+    match Arn::parse(text) {
+        Ok(arn) if !matches!(arn.kind, PrincipalKind::Role | PrincipalKind::User) => {
+            v.problems.push(format!(
+                "principalArn `{text}` is not an IAM role or user that EKS accepts"
+            ))
+        }
+        Ok(arn) if arn.partition != ctx.cluster.partition => v.problems.push(format!(
+            "principalArn `{text}` is not in the cluster's partition {}",
+            ctx.cluster.partition
+        )),
+        Ok(arn) => {
+            if let Target::Arn(written) = &m.target {
+                if let Ok(w) = Arn::parse(written.trim()) {
+                    if w.account != arn.account || !w.name.eq_ignore_ascii_case(&arn.name) {
+                        v.changes.push(format!(
+                            "it gives the entry to {arn}, another principal than the {w} aws-auth names"
+                        ));
+                    }
+                }
+            }
+            d.principals = vec![arn];
+        }
+        Err(e) => v
+            .problems
+            .push(format!("principalArn `{text}` is invalid: {e}")),
+    }
+}
+
+/// `type`: a node type takes no username, groups or policies, and EKS names
+/// the node itself.
+fn entry_type(t: EntryType, m: &Mapping, d: &mut Draft, v: &mut Verdict) {
+    let id = &mut d.identity;
+    id.entry_type = t;
+    if t.is_standard() {
+        return;
+    }
+    id.username = None;
+    id.groups.clear();
+    id.policies.clear();
+    if let (Some(eks), Some(today)) = (node_username(t), m.username.as_deref()) {
+        if eks != today {
+            v.changes.push(format!(
+                "as {t}, EKS names it `{eks}`, where aws-auth names it `{today}` today"
+            ));
+        }
+    }
+}
+
+/// `username`: checked as EKS checks it.
+fn username(u: &str, m: &Mapping, d: &mut Draft, v: &mut Verdict) {
+    let id = &mut d.identity;
+    match username_problem(u) {
+        _ if !id.entry_type.is_standard() => v.problems.push(format!(
+            "only STANDARD entries take a username, not {}",
+            id.entry_type
+        )),
+        Some(why) => v.problems.push(why),
+        None => {
+            if m.username.as_deref() != Some(u) {
+                v.changes.push(format!(
+                    "username `{}` today becomes `{u}`",
+                    m.username.as_deref().unwrap_or("(none)")
+                ));
+            }
+            id.username = Some(u.to_string());
+        }
+    }
+}
+
+/// `kubernetesGroups`: no templates, no reserved prefixes.
+fn kubernetes_groups(groups: &[String], m: &Mapping, d: &mut Draft, v: &mut Verdict) {
+    let id = &mut d.identity;
+    if !id.entry_type.is_standard() {
+        v.problems.push(format!(
+            "only STANDARD entries take kubernetesGroups, not {}",
+            id.entry_type
+        ));
+    } else if let Some(bad) = groups
+        .iter()
+        .find(|g| g.contains("{{") || reserved_prefix(g).is_some())
+    {
+        v.problems.push(format!(
+            "group `{bad}` is a template or starts with a reserved prefix"
+        ));
+    } else {
+        let mut today: Vec<&String> = m.groups.iter().collect();
+        let mut wanted: Vec<&String> = groups.iter().collect();
+        today.sort();
+        wanted.sort();
+        if today != wanted {
+            v.changes.push(format!(
+                "groups [{}] today become [{}]",
+                m.groups.join(", "),
+                groups.join(", ")
+            ));
+        }
+        id.groups = groups.to_vec();
+    }
+}
+
+/// The findings the override leaves: refused, or applied with what it
+/// settles and how it changes who the principal is.
+fn record(o: &Override, d: &mut Draft, settled: &[Block], v: Verdict) {
     let finding = |code: Code, msg: String| {
         Finding::new(code, msg)
             .principal(o.key.clone())
             .at(&o.source)
     };
-    if !problems.is_empty() {
+    if !v.problems.is_empty() {
         d.blocks.push(Block {
             aspect: Aspect::Whole,
             finding: finding(
                 Code::OverrideInvalid,
-                format!("the override is refused: {}", problems.join("; ")),
+                format!("the override is refused: {}", v.problems.join("; ")),
             ),
         });
         return;
@@ -175,14 +212,14 @@ pub(crate) fn apply(o: &Override, m: &Mapping, d: &mut Draft, ctx: &Context<'_>)
             set.join(", ")
         }
     );
-    for b in &settled {
+    for b in settled {
         msg.push_str(&format!(
             "; settles {}: {}",
             b.finding.code, b.finding.message
         ));
     }
     d.notes.push(finding(Code::OverrideApplied, msg));
-    for change in changes {
+    for change in v.changes {
         d.notes.push(finding(
             Code::IdentityChanged,
             format!("the override changes who this principal is: {change}"),

@@ -1,4 +1,4 @@
-//! One test per row of MAPPING.md (rows 19-20 are the reader's; see
+//! One test per row of docs/MAPPING.md (rows 19-20 are the reader's; see
 //! `reader::decode`), plus overrides and `--policies-from-rbac`.
 
 use super::*;

@@ -1,5 +1,5 @@
 //! Access entries as EKS defines them: types, policies, scopes, and the rules
-//! EKS enforces on usernames and groups (DOMAIN.md section 2).
+//! EKS enforces on usernames and groups (docs/DOMAIN.md section 2).
 //!
 //! Field names follow the EKS API, so the JSON output can be read next to
 //! `aws eks describe-access-entry`.
@@ -60,7 +60,7 @@ impl EntryType {
         self == EntryType::Standard
     }
 
-    /// The node identity EKS gives entries of a node type (DOMAIN.md section
+    /// The node identity EKS gives entries of a node type (docs/DOMAIN.md section
     /// 2): username and group. `None` for STANDARD.
     pub fn node_identity(self) -> Option<(&'static str, &'static str)> {
         match self {

@@ -60,7 +60,7 @@ macro_rules! codes {
 }
 
 codes! {
-    /// MAPPING.md row 3: a node mapping's extra groups are lost.
+    /// docs/MAPPING.md row 3: a node mapping's extra groups are lost.
     NodeExtraGroups = "node-extra-groups", Warning;
     /// Row 3b: a node username without both node groups.
     NodeGroupMissing = "node-group-missing", Error;

@@ -220,6 +220,27 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// The counts of `actions` (and the mode switch): a create adds; an
+    /// update or new policies change. Nothing a plan does destroys: entries
+    /// aws-auth does not name, EKS-owned ones included, are left alone, so
+    /// `destroy` stays 0 until pruning exists; it is kept for the
+    /// terraform-shaped summary that scripts read.
+    fn of(actions: &[Action], mode_change: bool, findings: &[Finding]) -> Summary {
+        let mut summary = Summary {
+            findings: Tally::of(findings),
+            ..Summary::default()
+        };
+        for a in actions {
+            match a {
+                Action::Create { .. } => summary.add += 1,
+                Action::Update { .. } | Action::Associate { .. } => summary.change += 1,
+                Action::Adopt { .. } | Action::None { .. } => {}
+            }
+        }
+        summary.change += usize::from(mode_change);
+        summary
+    }
+
     /// True when applying would change the cluster.
     pub fn has_changes(&self) -> bool {
         self.add + self.change + self.destroy > 0
@@ -287,7 +308,6 @@ pub fn plan(aws_auth_file: &str, cluster: ClusterFacts, mapped: Mapped, current:
         left,
         mut findings,
     } = mapped;
-    let mut actions = Vec::with_capacity(desired.len() + left.len());
     // Existing entries by lower-cased ARN (IAM ARNs compare case-insensitively).
     let existing: HashMap<String, usize> = current
         .entries
@@ -295,34 +315,59 @@ pub fn plan(aws_auth_file: &str, cluster: ClusterFacts, mapped: Mapped, current:
         .enumerate()
         .map(|(i, c)| (c.principal_arn.to_ascii_lowercase(), i))
         .collect();
+    let (actions, matched) = actions(&desired, left, &current, &existing, &mut findings);
+    current_findings(&desired, &current, &matched, &mut findings);
+    // An entry EKS already holds proves its ARN: no need to warn that its path
+    // could not be checked.
+    findings.retain(|f| {
+        f.code != Code::PathUnverified
+            || !f
+                .principal_arn
+                .as_ref()
+                .is_some_and(|p| existing.contains_key(&p.to_ascii_lowercase()))
+    });
+    // The first step of every migration (docs/DOMAIN.md section 5); harmless, since
+    // aws-auth keeps working in API_AND_CONFIG_MAP.
+    let mode_change = (current.mode == AuthMode::ConfigMap).then_some(Change {
+        from: AuthMode::ConfigMap,
+        to: AuthMode::ApiAndConfigMap,
+    });
+    fn order(f: &Finding) -> (std::cmp::Reverse<Severity>, Option<(&str, usize)>) {
+        let at = f.source.as_ref().map(|s| (s.file.as_str(), s.line));
+        (std::cmp::Reverse(f.severity), at)
+    }
+    findings.sort_by(|a, b| order(a).cmp(&order(b)));
+    let summary = Summary::of(&actions, mode_change.is_some(), &findings);
+    Plan {
+        aws_auth_file: aws_auth_file.into(),
+        cluster,
+        current,
+        mode_change,
+        desired,
+        actions,
+        findings,
+        summary,
+    }
+}
+
+/// One action per desired entry (create, or what comparing it with the
+/// existing entry gives) and per mapping left out, in aws-auth's order; and
+/// which existing entries were matched.
+fn actions(
+    desired: &[DesiredEntry],
+    left: Vec<Left>,
+    current: &Current,
+    existing: &HashMap<String, usize>,
+    findings: &mut Vec<Finding>,
+) -> (Vec<Action>, Vec<bool>) {
+    let mut actions = Vec::with_capacity(desired.len() + left.len());
     let mut matched = vec![false; current.entries.len()];
-    for d in &desired {
-        let found = existing.get(&d.principal_arn.to_ascii_lowercase()).copied();
-        let action = match found {
-            None => Action::Create {
-                principal_arn: d.principal_arn.clone(),
-                entry_type: d.entry_type,
-                username: d.username.clone(),
-                kubernetes_groups: d.kubernetes_groups.clone(),
-                associate: d
-                    .access_policies
-                    .iter()
-                    .map(|p| Association {
-                        policy: p.clone(),
-                        previous_scope: None,
-                    })
-                    .collect(),
-                eks_owned: current
-                    .eks_owned_roles
-                    .iter()
-                    .find(|o| o.principal_arn.eq_ignore_ascii_case(&d.principal_arn))
-                    .map(|o| o.owner),
-                source: d.source.clone(),
-                overridden_by: d.overridden_by.clone(),
-            },
+    for d in desired {
+        let action = match existing.get(&d.principal_arn.to_ascii_lowercase()).copied() {
+            None => create(d, current),
             Some(i) => {
                 matched[i] = true;
-                compare(d, &current.entries[i], &mut findings)
+                compare(d, &current.entries[i], findings)
             }
         };
         actions.push(action);
@@ -346,7 +391,44 @@ pub fn plan(aws_auth_file: &str, cluster: ClusterFacts, mapped: Mapped, current:
         (s.line, s.key.as_deref(), s.index, a.principal())
     }
     actions.sort_by(|a, b| action_order(a).cmp(&action_order(b)));
-    for (c, _) in current.entries.iter().zip(&matched).filter(|(_, m)| !**m) {
+    (actions, matched)
+}
+
+/// The create of `d`, marked EKS-owned when EKS makes it itself.
+fn create(d: &DesiredEntry, current: &Current) -> Action {
+    Action::Create {
+        principal_arn: d.principal_arn.clone(),
+        entry_type: d.entry_type,
+        username: d.username.clone(),
+        kubernetes_groups: d.kubernetes_groups.clone(),
+        associate: d
+            .access_policies
+            .iter()
+            .map(|p| Association {
+                policy: p.clone(),
+                previous_scope: None,
+            })
+            .collect(),
+        eks_owned: current
+            .eks_owned_roles
+            .iter()
+            .find(|o| o.principal_arn.eq_ignore_ascii_case(&d.principal_arn))
+            .map(|o| o.owner),
+        source: d.source.clone(),
+        overridden_by: d.overridden_by.clone(),
+    }
+}
+
+/// Findings about the current state: entries aws-auth does not name,
+/// policies EKS does not know, an assumed state, a cluster not ACTIVE, a
+/// platform version too old.
+fn current_findings(
+    desired: &[DesiredEntry],
+    current: &Current,
+    matched: &[bool],
+    findings: &mut Vec<Finding>,
+) {
+    for (c, _) in current.entries.iter().zip(matched).filter(|(_, m)| !**m) {
         let owner = c
             .eks_owned
             .map(|o| format!(" (created by EKS for {})", o.describe()))
@@ -363,7 +445,7 @@ pub fn plan(aws_auth_file: &str, cluster: ClusterFacts, mapped: Mapped, current:
         );
     }
     if let Some(known) = &current.known_policies {
-        for d in &desired {
+        for d in desired {
             for p in d
                 .access_policies
                 .iter()
@@ -389,27 +471,12 @@ pub fn plan(aws_auth_file: &str, cluster: ClusterFacts, mapped: Mapped, current:
             .principal(arn.clone()),
         );
     }
-    // An entry EKS already holds proves its ARN: no need to warn that its path
-    // could not be checked.
-    findings.retain(|f| {
-        f.code != Code::PathUnverified
-            || !f
-                .principal_arn
-                .as_ref()
-                .is_some_and(|p| existing.contains_key(&p.to_ascii_lowercase()))
-    });
     if current.origin == Origin::Assumed {
         findings.push(Finding::new(
             Code::CurrentStateAssumed,
             "no --current-file: assumed the cluster is in CONFIG_MAP mode with no access entries",
         ));
     }
-    // The first step of every migration (DOMAIN.md section 5); harmless, since
-    // aws-auth keeps working in API_AND_CONFIG_MAP.
-    let mode_change = (current.mode == AuthMode::ConfigMap).then_some(Change {
-        from: AuthMode::ConfigMap,
-        to: AuthMode::ApiAndConfigMap,
-    });
     if let Some(status) = current.status.as_ref().filter(|s| !s.is_active()) {
         findings.push(Finding::new(
             Code::ClusterNotActive,
@@ -421,37 +488,10 @@ pub fn plan(aws_auth_file: &str, cluster: ClusterFacts, mapped: Mapped, current:
             findings.push(Finding::new(Code::PlatformVersionUnsupported, why));
         }
     }
-    fn order(f: &Finding) -> (std::cmp::Reverse<Severity>, Option<(&str, usize)>) {
-        let at = f.source.as_ref().map(|s| (s.file.as_str(), s.line));
-        (std::cmp::Reverse(f.severity), at)
-    }
-    findings.sort_by(|a, b| order(a).cmp(&order(b)));
-    let mut summary = Summary {
-        findings: Tally::of(&findings),
-        ..Summary::default()
-    };
-    for a in &actions {
-        match a {
-            Action::Create { .. } => summary.add += 1,
-            Action::Update { .. } | Action::Associate { .. } => summary.change += 1,
-            Action::Adopt { .. } | Action::None { .. } => {}
-        }
-    }
-    summary.change += usize::from(mode_change.is_some());
-    Plan {
-        aws_auth_file: aws_auth_file.into(),
-        cluster,
-        current,
-        mode_change,
-        desired,
-        actions,
-        findings,
-        summary,
-    }
 }
 
 /// The oldest platform version of each Kubernetes version that supports access
-/// entries (DOMAIN.md section 3); later Kubernetes versions all do.
+/// entries (docs/DOMAIN.md section 3); later Kubernetes versions all do.
 const MIN_PLATFORM: [(u32, u32); 8] = [
     (23, 17),
     (24, 15),

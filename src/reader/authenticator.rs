@@ -1,5 +1,5 @@
 //! Which mapping the authenticator uses when several name one principal
-//! (MAPPING.md rows 18, 18b, 18d).
+//! (docs/MAPPING.md rows 18, 18b, 18d).
 //!
 //! Roles are keyed by the lower-cased ARN, so the last duplicate wins. Users are
 //! keyed by the ARN as written (the last exact duplicate wins) but matched

@@ -1,5 +1,5 @@
 //! The reader: turns an aws-auth ConfigMap file into mappings, exactly as
-//! aws-iam-authenticator reads it today (DOMAIN.md section 1).
+//! aws-iam-authenticator reads it today (docs/DOMAIN.md section 1).
 //!
 //! It owns three steps, one module each:
 //! - [`configmap`] finds the ConfigMap in what `kubectl get -o yaml|json` prints

@@ -1,7 +1,7 @@
 //! Golden tests: each folder of `testdata/cases/` is a realistic aws-auth with
 //! the inputs named in its `args` file. The JSON and text plans must equal the
 //! reviewed `expected.json` / `expected.txt`, and the JSON must satisfy the
-//! `expect` file, written from MAPPING.md independently of the code.
+//! `expect` file, written from docs/MAPPING.md independently of the code.
 
 use std::fs;
 use std::path::Path;
