@@ -11,19 +11,20 @@ use std::sync::{Mutex, MutexGuard};
 use futures::{StreamExt, TryStreamExt};
 
 use crate::migrate::steps::Step;
+use crate::model::arn::PrincipalArn;
 
 /// A poisoned lock still holds the data we journal: go on with it.
 pub(crate) fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// The principal whose lane a step runs in (lower-cased: EKS compares ARNs
-/// case-insensitively), or `None` for a step that runs alone.
-fn principal_of(step: &Step) -> Option<String> {
+/// The principal whose lane a step runs in, or `None` for a step that runs
+/// alone.
+fn principal_of(step: &Step) -> Option<&PrincipalArn> {
     match step {
         Step::CreateEntry { principal_arn, .. }
         | Step::UpdateEntry { principal_arn, .. }
-        | Step::AssociatePolicy { principal_arn, .. } => Some(principal_arn.to_ascii_lowercase()),
+        | Step::AssociatePolicy { principal_arn, .. } => Some(principal_arn),
         Step::SwitchMode { .. } | Step::ReplaceAwsAuth { .. } => None,
     }
 }
@@ -40,7 +41,7 @@ enum Segment {
 /// of lane items grouped by principal, keeping `order` within a lane.
 fn segments<'a>(order: &[usize], step: impl Fn(usize) -> &'a Step) -> Vec<Segment> {
     let mut out = Vec::new();
-    let mut lanes: Vec<(String, Vec<usize>)> = Vec::new();
+    let mut lanes: Vec<(&PrincipalArn, Vec<usize>)> = Vec::new();
     for &n in order {
         match principal_of(step(n)) {
             Some(who) => match lanes.iter_mut().find(|(p, _)| *p == who) {

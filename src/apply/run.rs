@@ -12,6 +12,7 @@ use super::report::Report;
 use super::undo::undo;
 use crate::live::{AwsErrorKind, Connection};
 use crate::migrate::steps::Step;
+use crate::model::arn::PrincipalArn;
 use crate::model::cluster::AuthMode;
 
 /// Checked just before aws-auth is edited: the entries the run made must all
@@ -20,13 +21,15 @@ async fn entries_exist(c: &Connection, steps: &[Step]) -> Result<(), String> {
     let listed = crate::live::eks::list_entries(&c.eks, &c.cluster.name, AuthMode::ApiAndConfigMap)
         .await
         .map_err(|e| e.to_string())?;
+    let listed: Vec<PrincipalArn> = listed.into_iter().map(PrincipalArn::from).collect();
     let missing: Vec<&str> = steps
         .iter()
         .filter_map(|s| match s {
-            Step::CreateEntry { principal_arn, .. } => Some(principal_arn.as_str()),
+            Step::CreateEntry { principal_arn, .. } => Some(principal_arn),
             _ => None,
         })
-        .filter(|arn| !listed.iter().any(|l| l.eq_ignore_ascii_case(arn)))
+        .filter(|arn| !listed.contains(arn))
+        .map(|arn| arn.as_str())
         .collect();
     if missing.is_empty() {
         Ok(())

@@ -9,6 +9,7 @@ use tokio::sync::Semaphore;
 
 use super::aws::{error, AwsErrorKind};
 use super::LiveError;
+use crate::model::arn::PrincipalArn;
 use crate::model::cluster::{AuthMode, ClusterStatus, CurrentEntry, EksOwner};
 use crate::model::entry::{AccessPolicy, AccessScope, EntryType, ScopeType};
 
@@ -203,7 +204,7 @@ pub async fn describe_entry(
         .map(|p| associated(principal, p))
         .collect::<Result<_, LiveError>>()?;
     let entry = CurrentEntry {
-        principal_arn: e.principal_arn().unwrap_or(principal).to_string(),
+        principal_arn: e.principal_arn().unwrap_or(principal).into(),
         entry_type,
         username: e.username().map(str::to_string),
         kubernetes_groups: e.kubernetes_groups().to_vec(),
@@ -308,7 +309,7 @@ pub async fn owned_roles(
     cluster: &str,
     concurrency: usize,
     limit: &Semaphore,
-) -> Result<Vec<(String, EksOwner)>, LiveError> {
+) -> Result<Vec<(PrincipalArn, EksOwner)>, LiveError> {
     let nodegroups: Vec<String> = eks
         .list_nodegroups()
         .cluster_name(cluster)
@@ -358,12 +359,12 @@ pub async fn owned_roles(
             .map(str::to_string))
     });
     let (ng, fp) = futures::try_join!(ng, fp)?;
-    let mut roles: Vec<(String, EksOwner)> = ng
+    let mut roles: Vec<(PrincipalArn, EksOwner)> = ng
         .into_iter()
-        .map(|r| (r, EksOwner::Nodegroup))
-        .chain(fp.into_iter().map(|r| (r, EksOwner::FargateProfile)))
+        .map(|r| (r.into(), EksOwner::Nodegroup))
+        .chain(fp.into_iter().map(|r| (r.into(), EksOwner::FargateProfile)))
         .collect();
-    roles.sort_by(|x, y| x.0.cmp(&y.0));
+    roles.sort_by(|x, y| x.0.as_str().cmp(y.0.as_str()));
     roles.dedup_by(|x, y| x.0 == y.0);
     Ok(roles)
 }

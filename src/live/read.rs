@@ -12,7 +12,7 @@ use super::{
     aws, eks, iam, kubernetes, AwsErrorKind, Connection, Gathered, LiveError, LiveSettings,
 };
 use crate::inputs::iam::{IamDump, IamKind};
-use crate::model::arn::{Arn, PrincipalKind};
+use crate::model::arn::{Arn, PrincipalArn, PrincipalKind};
 use crate::model::cluster::{ClusterInfo, CurrentEntry, CurrentState, EksOwner, OwnedRole};
 use crate::model::entry::{AccessScope, EntryType, CLUSTER_ADMIN_POLICY};
 use crate::reader::{self, Target};
@@ -131,10 +131,10 @@ async fn mark_owned(
     s: &LiveSettings,
     cluster: &eks::ClusterDescription,
     described: Vec<eks::Described>,
-    mut owned: Vec<(String, EksOwner)>,
+    mut owned: Vec<(PrincipalArn, EksOwner)>,
     limit: &Semaphore,
-) -> Result<(Vec<CurrentEntry>, Vec<(String, EksOwner)>), LiveError> {
-    let owner: HashMap<String, EksOwner> = owned.iter().cloned().collect();
+) -> Result<(Vec<CurrentEntry>, Vec<(PrincipalArn, EksOwner)>), LiveError> {
+    let owner: HashMap<&PrincipalArn, EksOwner> = owned.iter().map(|(a, o)| (a, *o)).collect();
     let (mut entries, created): (Vec<CurrentEntry>, Vec<Option<i64>>) = described
         .into_iter()
         .map(|d| (d.entry, d.created_at))
@@ -146,7 +146,7 @@ async fn mark_owned(
         entries[i].eks_owned = Some(EksOwner::ClusterCreator);
         owned.push((entries[i].principal_arn.clone(), EksOwner::ClusterCreator));
     }
-    entries.sort_by(|a, b| a.principal_arn.cmp(&b.principal_arn));
+    entries.sort_by(|a, b| a.principal_arn.as_str().cmp(b.principal_arn.as_str()));
     Ok((entries, owned))
 }
 
@@ -154,7 +154,7 @@ async fn mark_owned(
 fn state_of(
     cluster: &eks::ClusterDescription,
     entries: Vec<CurrentEntry>,
-    owned: Vec<(String, EksOwner)>,
+    owned: Vec<(PrincipalArn, EksOwner)>,
 ) -> CurrentState {
     CurrentState {
         schema_version: 1,
@@ -184,7 +184,7 @@ async fn owned_or_gap(
     cluster: &str,
     concurrency: usize,
     limit: &Semaphore,
-) -> Result<(Vec<(String, EksOwner)>, Option<String>), LiveError> {
+) -> Result<(Vec<(PrincipalArn, EksOwner)>, Option<String>), LiveError> {
     match eks::owned_roles(eks, cluster, concurrency, limit).await {
         Ok(roles) => Ok((roles, None)),
         Err(LiveError::Aws {

@@ -20,7 +20,7 @@ use std::collections::{HashMap, HashSet};
 use crate::inputs::iam::IamDump;
 use crate::inputs::overrides::Overrides;
 use crate::inputs::rbac::Rbac;
-use crate::model::arn::{Arn, Partition};
+use crate::model::arn::{Arn, Partition, PrincipalArn};
 use crate::model::entry::{default_username, DesiredEntry, EntryType};
 use crate::model::finding::{Code, Finding, Severity, Source};
 use crate::reader::{AwsAuth, Mapping, Standing, Target};
@@ -256,7 +256,7 @@ fn map_one(m: &Mapping, written: &str, ctx: &Context<'_>, out: &mut Mapped) {
                 );
             }
             out.desired.push(DesiredEntry {
-                principal_arn: p.to_string(),
+                principal_arn: PrincipalArn::from(p.to_string()),
                 entry_type: id.entry_type,
                 username: id.username.clone(),
                 kubernetes_groups: id.groups.clone(),
@@ -324,12 +324,9 @@ fn node_account_check(d: &mut Draft, ctx: &Context<'_>, written: &str, at: &Sour
 
 /// Two mappings that resolve to one principal cannot both have their entry.
 fn reject_conflicts(out: &mut Mapped) {
-    let mut by_arn: HashMap<String, Vec<usize>> = HashMap::new();
+    let mut by_arn: HashMap<&PrincipalArn, Vec<usize>> = HashMap::new();
     for (i, e) in out.desired.iter().enumerate() {
-        by_arn
-            .entry(e.principal_arn.to_lowercase())
-            .or_default()
-            .push(i);
+        by_arn.entry(&e.principal_arn).or_default().push(i);
     }
     let mut clash: Vec<usize> = by_arn
         .into_values()
@@ -352,7 +349,7 @@ fn reject_conflicts(out: &mut Mapped) {
                 .at(&e.source),
         );
         out.left.push(Left {
-            principal: e.principal_arn,
+            principal: e.principal_arn.into(),
             severity: Severity::Error,
             reason,
             source: e.source,

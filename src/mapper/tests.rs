@@ -258,7 +258,7 @@ fn row_12_role_path_is_restored_from_the_iam_dump() {
             "- rolearn: arn:aws:iam::111122223333:role/ops\n  username: ops",
         ));
     assert_eq!(
-        only(&m).principal_arn,
+        only(&m).principal_arn.as_str(),
         "arn:aws:iam::111122223333:role/teams/ops/Ops"
     );
     assert_eq!(codes(&m), vec!["path-restored"]);
@@ -269,7 +269,10 @@ fn row_13_unverifiable_path_warns_and_sso_roles_error() {
     let m = World::new().map(&roles(
         "- rolearn: arn:aws:iam::444455556666:role/Ops\n  username: ops",
     ));
-    assert_eq!(only(&m).principal_arn, "arn:aws:iam::444455556666:role/Ops");
+    assert_eq!(
+        only(&m).principal_arn.as_str(),
+        "arn:aws:iam::444455556666:role/Ops"
+    );
     assert_eq!(codes(&m), vec!["path-unverified"]);
     let m = World::new().map(&roles(
         "- rolearn: arn:aws:iam::111122223333:role/AWSReservedSSO_Admin_0123456789abcdef\n  username: admin",
@@ -400,7 +403,10 @@ fn row_18c_role_under_mapusers_is_migrated_as_a_role() {
     let m = World::new().map(&users(
         "- userarn: arn:aws:iam::111122223333:role/Dev\n  username: dev",
     ));
-    assert_eq!(only(&m).principal_arn, "arn:aws:iam::111122223333:role/Dev");
+    assert_eq!(
+        only(&m).principal_arn.as_str(),
+        "arn:aws:iam::111122223333:role/Dev"
+    );
     assert!(codes(&m).contains(&"role-in-mapusers"));
 }
 
@@ -416,7 +422,10 @@ fn row_18d_case_only_user_duplicates_need_a_decision() {
     let m = World::new()
         .overrides("arn:aws:iam::111122223333:user/Bob:\n  drop: true\narn:aws:iam::111122223333:user/bob:\n  username: b2\n")
         .map(&data);
-    assert_eq!(only(&m).principal_arn, "arn:aws:iam::111122223333:user/bob");
+    assert_eq!(
+        only(&m).principal_arn.as_str(),
+        "arn:aws:iam::111122223333:user/bob"
+    );
 }
 
 #[test]
@@ -632,7 +641,10 @@ fn a_refused_iam_lookup_leaves_the_path_unverified_and_says_why() {
     let m = world.map(&roles(
         "- rolearn: arn:aws:iam::111122223333:role/Ops\n  username: ops",
     ));
-    assert_eq!(only(&m).principal_arn, "arn:aws:iam::111122223333:role/Ops");
+    assert_eq!(
+        only(&m).principal_arn.as_str(),
+        "arn:aws:iam::111122223333:role/Ops"
+    );
     let f = m
         .findings
         .iter()

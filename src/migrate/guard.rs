@@ -45,10 +45,7 @@ pub fn check(
         ));
     }
     for d in &plan.desired {
-        if !after
-            .iter()
-            .any(|e| e.principal_arn.eq_ignore_ascii_case(&d.principal_arn))
-        {
+        if !after.iter().any(|e| e.principal_arn == d.principal_arn) {
             why.push(format!(
                 "{} (aws-auth {}) would have no access entry",
                 d.principal_arn, d.source

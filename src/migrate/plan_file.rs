@@ -104,13 +104,16 @@ impl Basis {
             (None, None) => {}
         }
         let find = |list: &[CurrentEntry], arn: &str| {
-            list.iter().find(|e| e.principal_arn == arn).cloned()
+            // The text as written: a change of case is a change of the file.
+            list.iter()
+                .find(|e| e.principal_arn.as_str() == arn)
+                .cloned()
         };
-        let arns: BTreeSet<&String> = self
+        let arns: BTreeSet<&str> = self
             .access_entries
             .iter()
             .chain(&now.access_entries)
-            .map(|e| &e.principal_arn)
+            .map(|e| e.principal_arn.as_str())
             .collect();
         for arn in arns {
             match (

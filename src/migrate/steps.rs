@@ -4,6 +4,7 @@
 //! `rollback` undoes it from the journal alone. Also the projection of the
 //! access entries after the steps, which the lockout guard checks. Pure.
 
+use crate::model::arn::PrincipalArn;
 use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
@@ -25,7 +26,7 @@ pub enum Step {
     /// existed (then it was adopted, not created).
     #[serde(rename_all = "camelCase")]
     CreateEntry {
-        principal_arn: String,
+        principal_arn: PrincipalArn,
         #[serde(rename = "type")]
         entry_type: EntryType,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -41,7 +42,7 @@ pub enum Step {
     /// holds what this step set.
     #[serde(rename_all = "camelCase")]
     UpdateEntry {
-        principal_arn: String,
+        principal_arn: PrincipalArn,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         username: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -55,7 +56,7 @@ pub enum Step {
     /// the previous scope again.
     #[serde(rename_all = "camelCase")]
     AssociatePolicy {
-        principal_arn: String,
+        principal_arn: PrincipalArn,
         #[serde(flatten)]
         policy: AccessPolicy,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -288,9 +289,8 @@ fn item(key: DataKey, m: &reader::Mapping) -> Vec<(String, Emit)> {
 /// The access entries after `steps` succeed, starting from `entries`.
 pub fn project(entries: &[CurrentEntry], steps: &[Step]) -> Vec<CurrentEntry> {
     let mut out = entries.to_vec();
-    let find = |out: &mut Vec<CurrentEntry>, arn: &str| {
-        out.iter()
-            .position(|e| e.principal_arn.eq_ignore_ascii_case(arn))
+    let find = |out: &mut Vec<CurrentEntry>, arn: &PrincipalArn| {
+        out.iter().position(|e| e.principal_arn == *arn)
     };
     for s in steps {
         match s {

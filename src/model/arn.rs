@@ -268,6 +268,93 @@ pub fn same_principal(a: &str, b: &str) -> bool {
     }
 }
 
+/// The principal ARN of an access entry, as EKS holds it (with its IAM path).
+///
+/// One equality rule: two are the same entry's principal when their text is
+/// equal but for ASCII case, as EKS and IAM compare them (`==`, and hashing,
+/// follow it). Where the authenticator's canonical form is meant (an aws-auth
+/// role ARN carries no path), [`PrincipalArn::same_principal`] compares
+/// partition, account, kind and name, paths aside. The text itself is kept
+/// as written, for display and for the API.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PrincipalArn(String);
+
+impl PrincipalArn {
+    /// The ARN as written.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// True when `self` and `other` name the same principal, paths aside;
+    /// false when either is not a principal ARN.
+    pub fn same_principal(&self, other: &PrincipalArn) -> bool {
+        same_principal(&self.0, &other.0)
+    }
+
+    /// The parsed ARN, when it is one.
+    ///
+    /// # Errors
+    /// [`ArnError`] when the text is not a principal ARN.
+    pub fn parse(&self) -> Result<Arn, ArnError> {
+        Arn::parse(&self.0)
+    }
+}
+
+impl PartialEq for PrincipalArn {
+    fn eq(&self, other: &PrincipalArn) -> bool {
+        self.0.eq_ignore_ascii_case(&other.0)
+    }
+}
+
+impl Eq for PrincipalArn {}
+
+impl std::hash::Hash for PrincipalArn {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        for b in self.0.bytes() {
+            state.write_u8(b.to_ascii_lowercase());
+        }
+        state.write_u8(0xff);
+    }
+}
+
+impl From<String> for PrincipalArn {
+    fn from(s: String) -> PrincipalArn {
+        PrincipalArn(s)
+    }
+}
+
+impl From<&str> for PrincipalArn {
+    fn from(s: &str) -> PrincipalArn {
+        PrincipalArn(s.to_string())
+    }
+}
+
+impl From<&Arn> for PrincipalArn {
+    fn from(a: &Arn) -> PrincipalArn {
+        PrincipalArn(a.to_string())
+    }
+}
+
+impl From<PrincipalArn> for String {
+    fn from(a: PrincipalArn) -> String {
+        a.0
+    }
+}
+
+impl std::ops::Deref for PrincipalArn {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for PrincipalArn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 impl fmt::Display for Arn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (service, resource) = match self.kind {
@@ -326,6 +413,30 @@ fn check_name(name: &str) -> Result<(), ArnError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn principal_arns_have_one_equality_and_one_path_blind_comparison() {
+        use std::collections::HashSet;
+        let a = PrincipalArn::from("arn:aws:iam::111122223333:role/teams/Ops");
+        let upper = PrincipalArn::from("ARN:AWS:IAM::111122223333:ROLE/TEAMS/OPS");
+        let no_path = PrincipalArn::from("arn:aws:iam::111122223333:role/Ops");
+        assert_eq!(a, upper);
+        assert_ne!(a, no_path);
+        assert!(a.same_principal(&no_path));
+        assert!(!a.same_principal(&PrincipalArn::from("arn:aws:iam::111122223333:user/Ops")));
+        let set: HashSet<&PrincipalArn> = [&a, &upper, &no_path].into_iter().collect();
+        assert_eq!(set.len(), 2, "hashing follows equality");
+        // The text is kept as written, and serialises as a plain string.
+        assert_eq!(upper.as_str(), "ARN:AWS:IAM::111122223333:ROLE/TEAMS/OPS");
+        let json = serde_json::to_string(&a).unwrap();
+        assert_eq!(json, "\"arn:aws:iam::111122223333:role/teams/Ops\"");
+        assert_eq!(
+            serde_json::from_str::<PrincipalArn>(&json)
+                .unwrap()
+                .as_str(),
+            a.as_str()
+        );
+    }
 
     #[test]
     fn parses_every_principal_kind() {

@@ -8,7 +8,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::arn::Partition;
+use crate::model::arn::{Partition, PrincipalArn};
 use crate::model::entry::{AccessPolicy, EntryType};
 
 /// aws-auth's data: key -> value, exactly as stored.
@@ -94,7 +94,7 @@ impl ClusterInfo {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CurrentEntry {
-    pub principal_arn: String,
+    pub principal_arn: PrincipalArn,
     #[serde(rename = "type")]
     pub entry_type: EntryType,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -125,7 +125,7 @@ pub struct CurrentState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OwnedRole {
-    pub principal_arn: String,
+    pub principal_arn: PrincipalArn,
     pub owner: EksOwner,
 }
 

@@ -8,7 +8,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::arn::{Arn, Partition, PrincipalKind};
+use crate::model::arn::{Arn, Partition, PrincipalArn, PrincipalKind};
 use crate::model::finding::Source;
 
 /// The type of an access entry; it cannot change after creation.
@@ -175,7 +175,7 @@ pub const CLUSTER_ADMIN_POLICY: &str = "AmazonEKSClusterAdminPolicy";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DesiredEntry {
-    pub principal_arn: String,
+    pub principal_arn: PrincipalArn,
     #[serde(rename = "type")]
     pub entry_type: EntryType,
     #[serde(skip_serializing_if = "Option::is_none")]

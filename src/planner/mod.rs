@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use crate::mapper::{Cluster, Left, Mapped};
-use crate::model::arn::Arn;
+use crate::model::arn::{Arn, PrincipalArn};
 use crate::model::cluster::{AuthMode, CurrentEntry, CurrentState, EksOwner};
 use crate::model::entry::{default_username, AccessPolicy, DesiredEntry, EntryType};
 use crate::model::finding::{Code, Finding, Severity, Source, Tally};
@@ -101,7 +101,7 @@ pub enum Action {
     /// CreateAccessEntry, then AssociateAccessPolicy for each policy.
     #[serde(rename_all = "camelCase")]
     Create {
-        principal_arn: String,
+        principal_arn: PrincipalArn,
         #[serde(rename = "type")]
         entry_type: EntryType,
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -119,7 +119,7 @@ pub enum Action {
     /// UpdateAccessEntry (username and/or groups), and any associations.
     #[serde(rename_all = "camelCase")]
     Update {
-        principal_arn: String,
+        principal_arn: PrincipalArn,
         #[serde(skip_serializing_if = "Option::is_none")]
         username: Option<Change<Option<String>>>,
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -134,7 +134,7 @@ pub enum Action {
     /// Only AssociateAccessPolicy calls (missing policies or other scopes).
     #[serde(rename_all = "camelCase")]
     Associate {
-        principal_arn: String,
+        principal_arn: PrincipalArn,
         associate: Vec<Association>,
         #[serde(skip_serializing_if = "Option::is_none")]
         eks_owned: Option<EksOwner>,
@@ -145,7 +145,7 @@ pub enum Action {
     /// The entry already is as desired.
     #[serde(rename_all = "camelCase")]
     Adopt {
-        principal_arn: String,
+        principal_arn: PrincipalArn,
         #[serde(skip_serializing_if = "Option::is_none")]
         eks_owned: Option<EksOwner>,
         source: Source,
@@ -308,12 +308,12 @@ pub fn plan(aws_auth_file: &str, cluster: ClusterFacts, mapped: Mapped, current:
         left,
         mut findings,
     } = mapped;
-    // Existing entries by lower-cased ARN (IAM ARNs compare case-insensitively).
-    let existing: HashMap<String, usize> = current
+    // Existing entries by ARN (PrincipalArn compares as EKS does).
+    let existing: HashMap<&PrincipalArn, usize> = current
         .entries
         .iter()
         .enumerate()
-        .map(|(i, c)| (c.principal_arn.to_ascii_lowercase(), i))
+        .map(|(i, c)| (&c.principal_arn, i))
         .collect();
     let (actions, matched) = actions(&desired, left, &current, &existing, &mut findings);
     current_findings(&desired, &current, &matched, &mut findings);
@@ -324,7 +324,7 @@ pub fn plan(aws_auth_file: &str, cluster: ClusterFacts, mapped: Mapped, current:
             || !f
                 .principal_arn
                 .as_ref()
-                .is_some_and(|p| existing.contains_key(&p.to_ascii_lowercase()))
+                .is_some_and(|p| existing.contains_key(&PrincipalArn::from(p.as_str())))
     });
     // The first step of every migration (docs/DOMAIN.md section 5); harmless, since
     // aws-auth keeps working in API_AND_CONFIG_MAP.
@@ -357,13 +357,13 @@ fn actions(
     desired: &[DesiredEntry],
     left: Vec<Left>,
     current: &Current,
-    existing: &HashMap<String, usize>,
+    existing: &HashMap<&PrincipalArn, usize>,
     findings: &mut Vec<Finding>,
 ) -> (Vec<Action>, Vec<bool>) {
     let mut actions = Vec::with_capacity(desired.len() + left.len());
     let mut matched = vec![false; current.entries.len()];
     for d in desired {
-        let action = match existing.get(&d.principal_arn.to_ascii_lowercase()).copied() {
+        let action = match existing.get(&d.principal_arn).copied() {
             None => create(d, current),
             Some(i) => {
                 matched[i] = true;
@@ -412,7 +412,7 @@ fn create(d: &DesiredEntry, current: &Current) -> Action {
         eks_owned: current
             .eks_owned_roles
             .iter()
-            .find(|o| o.principal_arn.eq_ignore_ascii_case(&d.principal_arn))
+            .find(|o| o.principal_arn == d.principal_arn)
             .map(|o| o.owner),
         source: d.source.clone(),
         overridden_by: d.overridden_by.clone(),
@@ -540,7 +540,7 @@ fn compare(d: &DesiredEntry, c: &CurrentEntry, findings: &mut Vec<Finding>) -> A
                 .at(&source),
         );
         return Action::None {
-            principal: principal_arn,
+            principal: principal_arn.into(),
             severity: Severity::Error,
             reason,
             source,

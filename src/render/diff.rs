@@ -8,10 +8,13 @@ use std::fmt::Write as _;
 use similar::{ChangeTag, TextDiff};
 
 use crate::migrate::steps::{self, Step};
-use crate::model::cluster::{AuthMode, CurrentEntry};
+use crate::model::arn::PrincipalArn;
+use crate::model::cluster::{AuthMode, ConfigMapData, CurrentEntry};
 use crate::reader::{AwsAuth, Standing, Target};
 
-/// Counts of what the steps change.
+/// Counts of what the steps change. No step destroys (a created entry's
+/// deletion is an undo, not a step), so `destroy` stays 0; it is kept for the
+/// terraform-shaped summary line.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {
     pub add: usize,
@@ -23,7 +26,7 @@ pub struct Counts {
 /// of an existing entry, a mode switch or an aws-auth edit change.
 pub fn counts(steps: &[Step]) -> Counts {
     let mut c = Counts::default();
-    let mut seen: Vec<&str> = Vec::new();
+    let mut seen: Vec<&PrincipalArn> = Vec::new();
     for s in steps {
         match s {
             Step::CreateEntry { principal_arn, .. } => {
@@ -32,7 +35,7 @@ pub fn counts(steps: &[Step]) -> Counts {
             }
             Step::UpdateEntry { principal_arn, .. }
             | Step::AssociatePolicy { principal_arn, .. } => {
-                if !seen.contains(&principal_arn.as_str()) {
+                if !seen.contains(&principal_arn) {
                     c.change += 1;
                     seen.push(principal_arn);
                 }
@@ -41,6 +44,18 @@ pub fn counts(steps: &[Step]) -> Counts {
         }
     }
     c
+}
+
+/// The symbols the diff used, in order of first use, for its legend.
+#[derive(Default)]
+struct Legend(Vec<(char, &'static str)>);
+
+impl Legend {
+    fn used(&mut self, c: char, what: &'static str) {
+        if !self.0.iter().any(|(s, _)| *s == c) {
+            self.0.push((c, what));
+        }
+    }
 }
 
 /// The diff of `steps` against `entries` (the access entries now) and
@@ -52,78 +67,24 @@ pub fn render(steps: &[Step], entries: &[CurrentEntry], aws_auth: &AwsAuth) -> S
         return out;
     }
     let after = steps::project(entries, steps);
-    let mut symbols: Vec<(char, &str)> = Vec::new();
-    let mut use_symbol = |c: char, what: &'static str| {
-        if !symbols.iter().any(|(s, _)| *s == c) {
-            symbols.push((c, what));
-        }
-    };
+    let mut legend = Legend::default();
     let mut body = String::new();
-    let mut shown: Vec<String> = Vec::new();
+    let mut shown: Vec<&PrincipalArn> = Vec::new();
     for s in steps {
         match s {
-            Step::SwitchMode { from, to } if *to == AuthMode::Api => {
-                use_symbol('!', "irreversible");
-                let _ = writeln!(
-                    body,
-                    "  ! authentication mode: {from} -> {to} (cannot be undone: aws-auth stops counting)\n"
-                );
-            }
-            Step::SwitchMode { from, to } => {
-                use_symbol('~', "change");
-                let _ = writeln!(
-                    body,
-                    "  ~ authentication mode: {from} -> {to} (cannot be undone; aws-auth keeps working)"
-                );
-                if *from == AuthMode::ConfigMap {
-                    let _ = writeln!(
-                        body,
-                        "      EKS then makes entries itself: for managed node groups and Fargate profiles,\n      \
-                         and (with bootstrapClusterCreatorAdminPermissions) for the cluster's creator, with\n      \
-                         AmazonEKSClusterAdminPolicy. An entry wins over aws-auth: where aws-auth says\n      \
-                         otherwise for such a principal, apply updates the entry to what aws-auth says."
-                    );
-                }
-                body.push('\n');
-            }
+            Step::SwitchMode { from, to } => mode_lines(&mut body, &mut legend, *from, *to),
             Step::ReplaceAwsAuth { before, after } => {
-                use_symbol('~', "change");
-                let _ = writeln!(
-                    body,
-                    "  ~ kube-system/aws-auth: the migrated mappings are removed"
-                );
-                let keys: std::collections::BTreeSet<&String> =
-                    before.keys().chain(after.keys()).collect();
-                for k in keys {
-                    let (a, b) = (
-                        before.get(k).map(String::as_str).unwrap_or(""),
-                        after.get(k).map(String::as_str).unwrap_or(""),
-                    );
-                    if a == b {
-                        continue;
-                    }
-                    let diff = TextDiff::from_lines(a, b);
-                    let text = diff
-                        .unified_diff()
-                        .context_radius(2)
-                        .header(&format!("{k} (now)"), &format!("{k} (after)"))
-                        .to_string();
-                    for line in text.lines() {
-                        let _ = writeln!(body, "      {line}");
-                    }
-                }
-                body.push('\n');
+                legend.used('~', "change");
+                aws_auth_lines(&mut body, before, after);
             }
             Step::CreateEntry { principal_arn, .. }
             | Step::UpdateEntry { principal_arn, .. }
             | Step::AssociatePolicy { principal_arn, .. } => {
-                if shown.contains(principal_arn) {
+                if shown.contains(&principal_arn) {
                     continue;
                 }
-                shown.push(principal_arn.clone());
-                let existing = entries
-                    .iter()
-                    .find(|e| e.principal_arn.eq_ignore_ascii_case(principal_arn));
+                shown.push(principal_arn);
+                let existing = entries.iter().find(|e| e.principal_arn == *principal_arn);
                 let (symbol, what) = match s {
                     Step::CreateEntry {
                         entry_type,
@@ -133,7 +94,7 @@ pub fn render(steps: &[Step], entries: &[CurrentEntry], aws_auth: &AwsAuth) -> S
                     Step::CreateEntry { entry_type, .. } => ('+', format!("new {entry_type} access entry")),
                     _ => ('~', "existing access entry changes".to_string()),
                 };
-                use_symbol(symbol, if symbol == '+' { "create" } else { "change" });
+                legend.used(symbol, if symbol == '+' { "create" } else { "change" });
                 let _ = writeln!(body, "  {symbol} {principal_arn} ({what})");
                 let today = match existing {
                     Some(e) => entry_lines(e),
@@ -141,7 +102,7 @@ pub fn render(steps: &[Step], entries: &[CurrentEntry], aws_auth: &AwsAuth) -> S
                 };
                 let will = after
                     .iter()
-                    .find(|e| e.principal_arn.eq_ignore_ascii_case(principal_arn))
+                    .find(|e| e.principal_arn == *principal_arn)
                     .map(entry_lines)
                     .unwrap_or_default();
                 let from = if existing.is_some() {
@@ -149,22 +110,12 @@ pub fn render(steps: &[Step], entries: &[CurrentEntry], aws_auth: &AwsAuth) -> S
                 } else {
                     "aws-auth today"
                 };
-                let _ = writeln!(body, "      --- {from}\n      +++ access entry");
-                let diff = TextDiff::from_lines(&today, &will);
-                for change in diff.iter_all_changes() {
-                    let sign = match change.tag() {
-                        ChangeTag::Delete => '-',
-                        ChangeTag::Insert => '+',
-                        ChangeTag::Equal => ' ',
-                    };
-                    let _ = write!(body, "      {sign} {}", change.value());
-                }
-                body.push('\n');
+                identity_diff(&mut body, from, &today, &will);
             }
         }
     }
     out.push_str("migrate-auth will make these changes, in this order:\n");
-    for (s, what) in &symbols {
+    for (s, what) in &legend.0 {
         let _ = writeln!(out, "  {s} {what}");
     }
     out.push('\n');
@@ -176,6 +127,76 @@ pub fn render(steps: &[Step], entries: &[CurrentEntry], aws_auth: &AwsAuth) -> S
         c.add, c.change, c.destroy
     );
     out
+}
+
+/// A mode switch, with what it means.
+fn mode_lines(body: &mut String, legend: &mut Legend, from: AuthMode, to: AuthMode) {
+    if to == AuthMode::Api {
+        legend.used('!', "irreversible");
+        let _ = writeln!(
+            body,
+            "  ! authentication mode: {from} -> {to} (cannot be undone: aws-auth stops counting)\n"
+        );
+        return;
+    }
+    legend.used('~', "change");
+    let _ = writeln!(
+        body,
+        "  ~ authentication mode: {from} -> {to} (cannot be undone; aws-auth keeps working)"
+    );
+    if from == AuthMode::ConfigMap {
+        let _ = writeln!(
+            body,
+            "      EKS then makes entries itself: for managed node groups and Fargate profiles,\n      \
+             and (with bootstrapClusterCreatorAdminPermissions) for the cluster's creator, with\n      \
+             AmazonEKSClusterAdminPolicy. An entry wins over aws-auth: where aws-auth says\n      \
+             otherwise for such a principal, apply updates the entry to what aws-auth says."
+        );
+    }
+    body.push('\n');
+}
+
+/// aws-auth's change, key by key, as unified diffs.
+fn aws_auth_lines(body: &mut String, before: &ConfigMapData, after: &ConfigMapData) {
+    let _ = writeln!(
+        body,
+        "  ~ kube-system/aws-auth: the migrated mappings are removed"
+    );
+    let keys: std::collections::BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+    for k in keys {
+        let (a, b) = (
+            before.get(k).map(String::as_str).unwrap_or(""),
+            after.get(k).map(String::as_str).unwrap_or(""),
+        );
+        if a == b {
+            continue;
+        }
+        let diff = TextDiff::from_lines(a, b);
+        let text = diff
+            .unified_diff()
+            .context_radius(2)
+            .header(&format!("{k} (now)"), &format!("{k} (after)"))
+            .to_string();
+        for line in text.lines() {
+            let _ = writeln!(body, "      {line}");
+        }
+    }
+    body.push('\n');
+}
+
+/// Who a principal is today against who the entry makes it, line by line.
+fn identity_diff(body: &mut String, from: &str, today: &str, will: &str) {
+    let _ = writeln!(body, "      --- {from}\n      +++ access entry");
+    let diff = TextDiff::from_lines(today, will);
+    for change in diff.iter_all_changes() {
+        let sign = match change.tag() {
+            ChangeTag::Delete => '-',
+            ChangeTag::Insert => '+',
+            ChangeTag::Equal => ' ',
+        };
+        let _ = write!(body, "      {sign} {}", change.value());
+    }
+    body.push('\n');
 }
 
 /// Who an entry makes someone, one fact per line.
@@ -220,7 +241,6 @@ fn mapping_lines(aws_auth: &AwsAuth, arn: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::cluster::ConfigMapData;
     use crate::model::entry::EntryType;
 
     const AWS_AUTH: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: aws-auth\n  namespace: kube-system\ndata:\n  mapRoles: |\n    - rolearn: arn:aws:iam::111122223333:role/dev\n      username: dev\n      groups: [a]\n";

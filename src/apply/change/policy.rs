@@ -60,7 +60,7 @@ pub(super) async fn observe(
         return Ok(Observed::Done);
     }
     Ok(Observed::Todo(Step::AssociatePolicy {
-        principal_arn: principal_arn.to_string(),
+        principal_arn: principal_arn.into(),
         policy: policy.clone(),
         previous_scope: now,
     }))
