@@ -224,8 +224,8 @@ struct RawPlan {
     #[arg(long)]
     policies_from_rbac: bool,
     /// Output format.
-    #[arg(long, short = 'o', value_enum, default_value_t = Format::Text)]
-    output: Format,
+    #[arg(long, short = 'o', value_enum, default_value_t = RawFormat::Text)]
+    output: RawFormat,
     /// When to colour text output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
@@ -241,6 +241,14 @@ struct RawPlan {
     out: Option<PathBuf>,
     #[command(flatten)]
     extras: RawExtras,
+}
+
+/// `--output`: the plan's format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum RawFormat {
+    Text,
+    Json,
+    Markdown,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -535,7 +543,11 @@ fn check(raw: Raw) -> Result<Command> {
             extras: extras(p.extras),
         },
         output: Output {
-            format: p.output,
+            format: match p.output {
+                RawFormat::Text => Format::Text,
+                RawFormat::Json => Format::Json,
+                RawFormat::Markdown => Format::Markdown,
+            },
             color,
             detailed_exitcode: p.detailed_exitcode,
             fail_on: p.fail_on.map(|f| match f {
@@ -556,6 +568,9 @@ fn check_apply(a: RawApply) -> Result<Command> {
     }
     if a.poll_interval.is_zero() || a.wait_timeout.is_zero() {
         bail!("--wait-timeout and --poll-interval must be more than 0");
+    }
+    if a.cluster.as_deref() == Some("") {
+        bail!("--cluster needs a name");
     }
     let target = match a.plan_file {
         Some(file) => ApplyTarget::SavedPlan {

@@ -93,10 +93,11 @@ pub fn run(s: &ApplySettings) -> Result<Outcome> {
     };
     let path = pipe::journal_path(&conn, s.journal.as_ref());
     if pipe::unfinished_run(&path, &conn.cluster.arn)? {
-        eprintln!(
+        writeln!(
+            std::io::stderr(),
             "The journal {} records a run that did not finish; this run resumes it (what is done is skipped; `rollback` undoes both).",
             path.display()
-        );
+        )?;
     }
     show(&mut std::io::stdout().lock(), &d)?;
     if d.steps.is_empty() {
@@ -105,14 +106,15 @@ pub fn run(s: &ApplySettings) -> Result<Outcome> {
     pipe::check(&conn, &d)?;
     ask(s, &conn.cluster.name, &d.steps)?;
     let mut j = Journal::open(&path)?;
-    eprintln!("Journal: {}", path.display());
+    let run = pipe::begin(&conn, &mut j, &d.steps)?;
+    writeln!(std::io::stderr(), "Journal: {}", path.display())?;
     let options = RunOptions {
         wait: s.wait,
         concurrency: live.client.concurrency,
         keep: s.no_rollback,
     };
     let report = rt
-        .block_on(pipe::run(&conn, &mut j, &d.steps, options))
+        .block_on(pipe::run(&conn, &mut j, &run, &d.steps, options))
         .with_context(|| {
             format!(
                 "the run stopped part-way and the cluster may be partly changed: once the journal can be written, `migrate-auth rollback --journal {}` undoes what it recorded, or `apply` resumes",

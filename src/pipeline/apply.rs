@@ -205,17 +205,12 @@ pub struct RunOptions {
     pub keep: bool,
 }
 
-/// Makes `steps` on `conn`'s cluster as a new run journaled in `journal`.
+/// Starts a new run of `steps` on `conn`'s cluster in `journal`; returns its
+/// id. Nothing is changed yet.
 ///
 /// # Errors
-/// [`Error::Journal`] when the journal cannot be opened or written: the
-/// cluster may then be partly changed.
-pub async fn run(
-    conn: &Connection,
-    journal: &mut Journal,
-    steps: &[Step],
-    options: RunOptions,
-) -> Result<Report, Error> {
+/// [`Error::Journal`] when the journal cannot be written.
+pub fn begin(conn: &Connection, journal: &mut Journal, steps: &[Step]) -> Result<String, Error> {
     let run = run_id();
     journal.append(&Record::Begin {
         run: run.clone(),
@@ -226,10 +221,25 @@ pub async fn run(
         at: now_secs(),
         steps: steps.len(),
     })?;
+    Ok(run)
+}
+
+/// Makes `steps` on `conn`'s cluster as run `run` (see [`begin`]).
+///
+/// # Errors
+/// [`Error::Journal`] when the journal cannot be written: the cluster may
+/// then be partly changed.
+pub async fn run(
+    conn: &Connection,
+    journal: &mut Journal,
+    run: &str,
+    steps: &[Step],
+    options: RunOptions,
+) -> Result<Report, Error> {
     Ok(crate::apply::apply(
         conn,
         journal,
-        &run,
+        run,
         steps,
         options.wait,
         options.concurrency,

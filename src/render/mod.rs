@@ -16,7 +16,7 @@ use crate::model::entry::AccessPolicy;
 use crate::planner::{Association, KnownFrom, Origin, Plan};
 
 /// Output formats of `plan`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Text,
     Json,
