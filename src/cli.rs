@@ -459,34 +459,26 @@ fn live_settings(
 }
 
 fn check(raw: Raw) -> Result<Command> {
-    let p = match raw.command {
-        RawCommand::Plan(p) => p,
-        RawCommand::Apply(a) => return check_apply(a),
-        RawCommand::Rollback(r) => {
-            return Ok(Command::Rollback(RollbackSettings {
-                journal: r.journal,
-                client: client_settings(r.connection, false, true)?,
-                yes: r.yes,
-            }))
-        }
-        RawCommand::Snapshot(s) => {
-            return Ok(Command::Snapshot(SnapshotSettings {
-                live: live_settings(s.cluster, s.connection, s.expand_sso, true)?,
-                out: s.out,
-                aws_auth_out: s.aws_auth_out,
-                rbac_out: s.rbac_out,
-                iam_out: s.iam_out,
-            }))
-        }
-    };
-    if p.out.is_none() && (p.extras.cleanup_aws_auth || p.extras.target_mode == TargetMode::Api) {
-        bail!("--cleanup-aws-auth and --target-mode shape a saved plan: give --out FILE too (or pass them to apply)");
+    match raw.command {
+        RawCommand::Plan(p) => check_plan(p),
+        RawCommand::Apply(a) => check_apply(a),
+        RawCommand::Rollback(r) => Ok(Command::Rollback(RollbackSettings {
+            journal: r.journal,
+            client: client_settings(r.connection, false, true)?,
+            yes: r.yes,
+        })),
+        RawCommand::Snapshot(s) => Ok(Command::Snapshot(SnapshotSettings {
+            live: live_settings(s.cluster, s.connection, s.expand_sso, true)?,
+            out: s.out,
+            aws_auth_out: s.aws_auth_out,
+            rbac_out: s.rbac_out,
+            iam_out: s.iam_out,
+        })),
     }
-    if let Some(a) = &p.account {
-        if a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()) {
-            bail!("--account {a:?} is not a 12-digit AWS account id");
-        }
-    }
+}
+
+/// Only `--aws-auth-file` may be `-` (stdin), and only once.
+fn check_stdin(p: &RawPlan) -> Result<()> {
     let stdin_count = p
         .aws_auth_file
         .iter()
@@ -503,6 +495,11 @@ fn check(raw: Raw) -> Result<Command> {
     if stdin_count > 0 && !aws_auth_is_stdin || stdin_count > 1 {
         bail!("only --aws-auth-file can be read from stdin (`-`)");
     }
+    Ok(())
+}
+
+/// How `plan` shows the plan: `auto` colours only a terminal without `NO_COLOR`.
+fn output(p: &RawPlan) -> Output {
     let color = match p.color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
@@ -511,6 +508,32 @@ fn check(raw: Raw) -> Result<Command> {
                 && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         }
     };
+    Output {
+        format: match p.output {
+            RawFormat::Text => Format::Text,
+            RawFormat::Json => Format::Json,
+            RawFormat::Markdown => Format::Markdown,
+        },
+        color,
+        detailed_exitcode: p.detailed_exitcode,
+        fail_on: p.fail_on.map(|f| match f {
+            FailOn::Warning => Severity::Warning,
+            FailOn::Error => Severity::Error,
+        }),
+    }
+}
+
+fn check_plan(p: RawPlan) -> Result<Command> {
+    if p.out.is_none() && (p.extras.cleanup_aws_auth || p.extras.target_mode == TargetMode::Api) {
+        bail!("--cleanup-aws-auth and --target-mode shape a saved plan: give --out FILE too (or pass them to apply)");
+    }
+    if let Some(a) = &p.account {
+        if a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()) {
+            bail!("--account {a:?} is not a 12-digit AWS account id");
+        }
+    }
+    check_stdin(&p)?;
+    let output = output(&p);
     let source = match (p.cluster, p.aws_auth_file) {
         (Some(cluster), _) => Source::Live(live_settings(
             cluster,
@@ -542,19 +565,7 @@ fn check(raw: Raw) -> Result<Command> {
             },
             extras: extras(p.extras),
         },
-        output: Output {
-            format: match p.output {
-                RawFormat::Text => Format::Text,
-                RawFormat::Json => Format::Json,
-                RawFormat::Markdown => Format::Markdown,
-            },
-            color,
-            detailed_exitcode: p.detailed_exitcode,
-            fail_on: p.fail_on.map(|f| match f {
-                FailOn::Warning => Severity::Warning,
-                FailOn::Error => Severity::Error,
-            }),
-        },
+        output,
         out: p.out,
     }))
 }

@@ -1,30 +1,47 @@
 //! migrate-auth: moves an Amazon EKS cluster from the aws-auth ConfigMap to
 //! access entries without changing who anyone is.
 //!
-//! The pure core turns files into a plan and has no I/O:
-//! [`reader`] (aws-auth -> mappings), [`inputs`] (RBAC, IAM dumps, overrides,
-//! current state), [`mapper`] (mappings -> desired entries + findings),
-//! [`planner`] (desired vs current -> actions) and [`render`] (plan -> text,
-//! JSON, Markdown). The edges live in `main.rs` and [`cli`] (flags -> checked
-//! settings, files, exit status).
+//! Two pipelines, each run end to end by a library function in [`pipeline`]:
+//!
+//! - **plan** (pure: no I/O, no async): aws-auth -> `reader` (the mappings,
+//!   exactly as aws-iam-authenticator reads them; YAML only through `yaml`)
+//!   -> `mapper` (desired entries and findings, with `inputs`: RBAC, IAM
+//!   dumps, overrides, the current state) -> `planner` (desired vs current:
+//!   actions) -> `render` (text, JSON, Markdown, the apply diff).
+//! - **apply**: a plan -> `migrate` (the ordered steps, each with its undo,
+//!   the lockout guard, the saved plan file; pure) -> `apply` (observe,
+//!   journal, make, undo: the only code that changes a cluster) -> a report.
+//!   `rollback` undoes a journal's changes through `apply` too.
+//!
+//! `model` holds the domain types both pipelines share; `live` holds the AWS
+//! and Kubernetes clients and reads a cluster into the plan's inputs. The
+//! edges are `main.rs` (exit codes), [`cli`] (flags -> checked settings) and
+//! [`commands`] (files, the terminal, prompts). Dependencies point from the
+//! edges down to `model`, never back up. The rules and facts the code cites
+//! are in `docs/` (MAPPING.md, DOMAIN.md, CONTRACTS.md).
 
-pub mod apply;
+pub(crate) mod apply;
 pub mod cli;
 pub mod commands;
-pub mod inputs;
-pub mod live;
-pub mod mapper;
-pub mod migrate;
-pub mod model;
-pub mod pipeline;
-pub mod planner;
-pub mod reader;
-pub mod render;
-pub mod yaml;
+pub(crate) mod inputs;
+pub(crate) mod live;
+pub(crate) mod mapper;
+pub(crate) mod migrate;
+pub(crate) mod model;
+pub(crate) mod pipeline;
+pub(crate) mod planner;
+pub(crate) mod reader;
+pub(crate) mod render;
+pub(crate) mod yaml;
+
+pub use mapper::Options;
+pub use planner::Plan;
+pub use reader::ReadError;
+pub use render::{render, Format};
 
 use crate::inputs::iam::IamDump;
 use crate::inputs::overrides::Overrides;
-use crate::planner::{ClusterFacts, Current, KnownFrom, Plan};
+use crate::planner::{ClusterFacts, Current, KnownFrom};
 
 /// Plans an aws-auth file with no other input: the cluster's account and
 /// partition are inferred, the current state is assumed (`CONFIG_MAP`, no

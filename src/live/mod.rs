@@ -124,7 +124,6 @@ pub struct LiveSettings {
 #[derive(Debug, Clone)]
 pub struct Gathered {
     pub caller_arn: String,
-    pub account: String,
     pub state: CurrentState,
     /// Entries listed but not described (aws-auth does not name them).
     pub undescribed: Vec<String>,

@@ -71,7 +71,6 @@ pub async fn read(conn: &Connection, s: &LiveSettings) -> Result<Gathered, LiveE
     }
     Ok(Gathered {
         caller_arn,
-        account,
         state: state_of(&cluster, entries, owned),
         undescribed,
         aws_auth_yaml,

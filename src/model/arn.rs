@@ -127,13 +127,8 @@ pub enum ArnError {
 impl Arn {
     /// Parses and validates a principal ARN.
     ///
-    /// ```
-    /// use migrate_auth::model::arn::{Arn, PrincipalKind};
-    ///
-    /// let arn = Arn::parse("arn:aws:iam::111122223333:role/teams/ops/Deployer").unwrap();
-    /// assert_eq!((arn.kind, arn.path.as_str(), arn.name.as_str()), (PrincipalKind::Role, "/teams/ops/", "Deployer"));
-    /// assert!(Arn::parse("arn:aws:iam::111122223333:group/ops").is_err());
-    /// ```
+    /// `arn:aws:iam::111122223333:role/teams/ops/Deployer` is a role with path
+    /// `/teams/ops/` and name `Deployer`; `...:group/ops` is refused.
     ///
     /// # Errors
     /// An [`ArnError`] saying which part is wrong.
@@ -413,6 +408,16 @@ fn check_name(name: &str) -> Result<(), ArnError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parse_gives_path_and_name_and_refuses_groups() {
+        let arn = Arn::parse("arn:aws:iam::111122223333:role/teams/ops/Deployer").unwrap();
+        assert_eq!(
+            (arn.kind, arn.path.as_str(), arn.name.as_str()),
+            (PrincipalKind::Role, "/teams/ops/", "Deployer")
+        );
+        assert!(Arn::parse("arn:aws:iam::111122223333:group/ops").is_err());
+    }
 
     #[test]
     fn principal_arns_have_one_equality_and_one_path_blind_comparison() {

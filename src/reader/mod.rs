@@ -29,7 +29,11 @@ pub const MAX_FILE_BYTES: usize = 16 * 1024 * 1024;
 /// Kubernetes' limit on the size of a ConfigMap.
 pub const MAX_CONFIGMAP_BYTES: usize = 1024 * 1024;
 
-/// A data key the authenticator reads.
+/// A data key the authenticator reads, named as in aws-auth.
+#[allow(
+    clippy::enum_variant_names,
+    reason = "named after the data keys mapRoles, mapUsers, mapAccounts"
+)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub enum DataKey {
     #[serde(rename = "mapRoles")]
@@ -126,8 +130,6 @@ pub struct Account {
 /// Everything read from an aws-auth file.
 #[derive(Debug, Clone, Default)]
 pub struct AwsAuth {
-    /// The file's name as the user gave it.
-    pub file: String,
     /// `mapRoles` items, then `mapUsers` items, in file order.
     pub mappings: Vec<Mapping>,
     pub accounts: Vec<Account>,
@@ -188,7 +190,6 @@ pub fn read(file: &str, bytes: &[u8]) -> Result<AwsAuth, ReadError> {
     let text = utf8(file, bytes)?;
     let data = configmap::locate(file, text)?;
     let mut out = AwsAuth {
-        file: file.to_string(),
         ..AwsAuth::default()
     };
     for value in &data {

@@ -9,8 +9,8 @@ use std::fs;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 
-use migrate_auth::mapper::Options;
-use migrate_auth::render::{self, Format};
+use migrate_auth::Options;
+use migrate_auth::{render, Format};
 
 use crate::testdata;
 
@@ -125,7 +125,7 @@ fn pipeline(bytes: &[u8]) -> Option<String> {
         Err(e) => return Some(e.to_string()),
     };
     for format in [Format::Text, Format::Json, Format::Markdown] {
-        assert!(!render::render(&plan, format, true).is_empty());
+        assert!(!render(&plan, format, true).is_empty());
     }
     None
 }
