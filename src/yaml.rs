@@ -461,6 +461,15 @@ fn count_nodes(node: &Node) -> usize {
 mod tests {
     use super::*;
 
+    #[test]
+    fn double_quoted_escapes_as_json_does() {
+        let mut all: String = (0u32..0x80).filter_map(char::from_u32).collect();
+        all.push_str("\u{85}\u{2028}\u{feff}é✓");
+        for s in [all.as_str(), "", "plain", "a\"b\\c"] {
+            assert_eq!(double_quoted(s), serde_json::to_string(s).unwrap(), "{s:?}");
+        }
+    }
+
     fn one(text: &str) -> Node {
         parse_one(text).unwrap().unwrap()
     }
@@ -578,11 +587,35 @@ pub enum Emit {
     Map(Vec<(String, String)>),
 }
 
+/// `s` as a double-quoted scalar, escaped the JSON way (which YAML reads
+/// back as the same string): the quote and the backslash, the short escapes
+/// for backspace, tab, newline, form feed and carriage return, and `\u00XX`
+/// for the other control characters below 0x20.
+pub(crate) fn double_quoted(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{8}' => out.push_str("\\b"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\u{c}' => out.push_str("\\f"),
+            '\r' => out.push_str("\\r"),
+            c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// Writes a block sequence of mappings (what `mapRoles` and `mapUsers` hold).
 /// Every scalar is double-quoted the JSON way, which YAML reads back as the
 /// same string, so no value can change type (`"true"`, `"0123"`) on the way.
 pub fn emit_items(items: &[Vec<(String, Emit)>]) -> String {
-    let q = |s: &str| serde_json::to_string(s).unwrap_or_default();
+    let q = double_quoted;
     let mut out = String::new();
     for fields in items {
         for (i, (key, value)) in fields.iter().enumerate() {

@@ -245,7 +245,7 @@ pub async fn rbac_bindings(client: &Client) -> Result<String, LiveError> {
         .await?;
     list_all::<RoleBinding>(Api::all(client.clone()), "RoleBinding", &mut items).await?;
     let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items});
-    Ok(serde_json::to_string_pretty(&list).unwrap_or_default())
+    serde_json::to_string_pretty(&list).map_err(|e| kube_error("serialising the RBAC bindings", e))
 }
 
 /// Lists every object of a kind, page by page, into `out` with its `kind` set.
@@ -264,7 +264,8 @@ where
             .await
             .map_err(|e| kube_error(&format!("listing {kind}s"), e))?;
         for item in &page.items {
-            let mut v = serde_json::to_value(item).unwrap_or_default();
+            let mut v = serde_json::to_value(item)
+                .map_err(|e| kube_error(&format!("serialising a {kind}"), e))?;
             v["kind"] = kind.into();
             out.push(v);
         }
@@ -337,7 +338,7 @@ fn plain_key(key: &str) -> String {
 }
 
 fn json_string(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_default()
+    crate::yaml::double_quoted(s)
 }
 
 #[cfg(test)]
