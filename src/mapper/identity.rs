@@ -43,14 +43,6 @@ pub(crate) fn decide(m: &Mapping, ctx: &Context<'_>) -> Decided {
         aspect,
         finding: note(code, msg),
     };
-    let has = |g: &str| m.groups.iter().any(|x| x == g);
-    let extras = |known: &[&str]| -> Vec<String> {
-        m.groups
-            .iter()
-            .filter(|g| !known.contains(&g.as_str()))
-            .cloned()
-            .collect()
-    };
     let mut d = Decided {
         identity: Identity {
             entry_type: EntryType::Standard,
@@ -61,70 +53,9 @@ pub(crate) fn decide(m: &Mapping, ctx: &Context<'_>) -> Decided {
         blocks: Vec::new(),
         notes: Vec::new(),
     };
-    let node_type = |t: EntryType, known: &[&str], d: &mut Decided| {
-        d.identity.entry_type = t;
-        let lost = extras(known);
-        if !lost.is_empty() {
-            d.notes.push(note(
-                Code::NodeExtraGroups,
-                format!(
-                    "{t} entries carry only the node groups; the extra group(s) {} are lost",
-                    lost.join(", ")
-                ),
-            ));
-        }
-    };
-    let missing = || {
-        [BOOTSTRAPPERS, NODES]
-            .into_iter()
-            .filter(|g| !has(g))
-            .collect::<Vec<_>>()
-            .join(" and ")
-    };
     match m.username.as_deref() {
-        Some(NODE_EC2) => {
-            if !(has(BOOTSTRAPPERS) && has(NODES)) {
-                d.blocks.push(block(
-                    Aspect::Type,
-                    Code::NodeGroupMissing,
-                    format!("node username without {}: an EC2 node entry would add it, changing this identity; decide with an override", missing()),
-                ));
-            } else if has(WINDOWS) {
-                node_type(
-                    EntryType::Ec2Windows,
-                    &[BOOTSTRAPPERS, NODES, WINDOWS],
-                    &mut d,
-                );
-            } else {
-                node_type(EntryType::Ec2Linux, &[BOOTSTRAPPERS, NODES], &mut d);
-            }
-        }
-        Some(NODE_SESSION) => {
-            if has(NODE_PROXIER) {
-                if has(BOOTSTRAPPERS) && has(NODES) {
-                    node_type(
-                        EntryType::FargateLinux,
-                        &[BOOTSTRAPPERS, NODES, NODE_PROXIER],
-                        &mut d,
-                    );
-                } else {
-                    d.blocks.push(block(
-                        Aspect::Type,
-                        Code::NodeGroupMissing,
-                        format!("Fargate username without {}: a FARGATE_LINUX entry would add it; decide with an override", missing()),
-                    ));
-                }
-            } else {
-                d.blocks.push(block(
-                    Aspect::Type,
-                    Code::AmbiguousNodeRole,
-                    format!(
-                        "`{NODE_SESSION}` with groups [{}] fits hybrid nodes (HYBRID_LINUX) and EC2 nodes named by instance id (EC2_LINUX); decide with an override `type:`",
-                        m.groups.join(", ")
-                    ),
-                ));
-            }
-        }
+        Some(NODE_EC2) => ec2_node(m, &mut d, &note, &block),
+        Some(NODE_SESSION) => session_node(m, &mut d, &note, &block),
         username => {
             standard_groups(m, ctx, &mut d, &note, &block);
             // With no username EKS's default applies; the mapper reports it once
@@ -142,6 +73,107 @@ pub(crate) fn decide(m: &Mapping, ctx: &Context<'_>) -> Decided {
         }
     }
     d
+}
+
+/// True when `m` maps to group `g`.
+fn has_group(m: &Mapping, g: &str) -> bool {
+    m.groups.iter().any(|x| x == g)
+}
+
+/// The node groups `m` lacks, as "a and b".
+fn missing_node_groups(m: &Mapping) -> String {
+    [BOOTSTRAPPERS, NODES]
+        .into_iter()
+        .filter(|g| !has_group(m, g))
+        .collect::<Vec<_>>()
+        .join(" and ")
+}
+
+/// Makes the entry a node entry of type `t`, noting the groups beyond `known` that it loses.
+fn node_type(
+    m: &Mapping,
+    t: EntryType,
+    known: &[&str],
+    d: &mut Decided,
+    note: &dyn Fn(Code, String) -> Finding,
+) {
+    d.identity.entry_type = t;
+    let lost: Vec<String> = m
+        .groups
+        .iter()
+        .filter(|g| !known.contains(&g.as_str()))
+        .cloned()
+        .collect();
+    if !lost.is_empty() {
+        d.notes.push(note(
+            Code::NodeExtraGroups,
+            format!(
+                "{t} entries carry only the node groups; the extra group(s) {} are lost",
+                lost.join(", ")
+            ),
+        ));
+    }
+}
+
+/// The `{{EC2PrivateDNSName}}` node username: an EC2 Linux or Windows entry.
+fn ec2_node(
+    m: &Mapping,
+    d: &mut Decided,
+    note: &dyn Fn(Code, String) -> Finding,
+    block: &dyn Fn(Aspect, Code, String) -> Block,
+) {
+    if !(has_group(m, BOOTSTRAPPERS) && has_group(m, NODES)) {
+        d.blocks.push(block(
+            Aspect::Type,
+            Code::NodeGroupMissing,
+            format!("node username without {}: an EC2 node entry would add it, changing this identity; decide with an override", missing_node_groups(m)),
+        ));
+    } else if has_group(m, WINDOWS) {
+        node_type(
+            m,
+            EntryType::Ec2Windows,
+            &[BOOTSTRAPPERS, NODES, WINDOWS],
+            d,
+            note,
+        );
+    } else {
+        node_type(m, EntryType::Ec2Linux, &[BOOTSTRAPPERS, NODES], d, note);
+    }
+}
+
+/// The `{{SessionName}}` node username: a Fargate entry, or a choice left to an override.
+fn session_node(
+    m: &Mapping,
+    d: &mut Decided,
+    note: &dyn Fn(Code, String) -> Finding,
+    block: &dyn Fn(Aspect, Code, String) -> Block,
+) {
+    if has_group(m, NODE_PROXIER) {
+        if has_group(m, BOOTSTRAPPERS) && has_group(m, NODES) {
+            node_type(
+                m,
+                EntryType::FargateLinux,
+                &[BOOTSTRAPPERS, NODES, NODE_PROXIER],
+                d,
+                note,
+            );
+        } else {
+            d.blocks.push(block(
+                Aspect::Type,
+                Code::NodeGroupMissing,
+                format!("Fargate username without {}: a FARGATE_LINUX entry would add it; decide with an override", missing_node_groups(m)),
+            ));
+        }
+    } else {
+        d.blocks.push(block(
+            Aspect::Type,
+            Code::AmbiguousNodeRole,
+            format!(
+                "`{NODE_SESSION}` with groups [{}] fits hybrid nodes (HYBRID_LINUX) and EC2 nodes named by instance id (EC2_LINUX); decide with an override `type:`",
+                m.groups.join(", ")
+            ),
+        ));
+    }
 }
 
 /// Rows 6-8 and `--policies-from-rbac`: the groups of a STANDARD entry.

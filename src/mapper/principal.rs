@@ -33,82 +33,119 @@ pub(crate) fn resolve(m: &Mapping, ctx: &Context<'_>) -> Resolved {
         })
     };
     match &m.target {
-        Target::Sso(matcher) => resolve_sso(matcher, ctx, &mut r, &finding, &mut block),
-        Target::Arn(text) => {
-            if text.trim() != text {
-                return dead(
-                    r,
-                    &finding,
-                    "the ARN has surrounding spaces, so it never equals a caller's ARN",
-                );
-            }
-            if text.contains(['*', '?']) {
-                block(Aspect::Principal, Code::WildcardArn, "`*` and `?` are compared literally by the authenticator, so this mapping never matches anyone today".into(), &mut r);
-                return r;
-            }
-            let arn = match Arn::parse(text) {
-                Ok(a) => a,
-                Err(e) => return dead(r, &finding, &format!("the ARN is invalid: {e}")),
-            };
-            if arn.partition != ctx.cluster.partition {
-                return dead(
-                    r,
-                    &finding,
-                    &format!(
-                        "the ARN is in partition {}, the cluster in {}",
-                        arn.partition, ctx.cluster.partition
-                    ),
-                );
-            }
-            match arn.kind {
-                PrincipalKind::AssumedRole => {
-                    return dead(r, &finding, "STS assumed-role ARNs never match: the authenticator turns a session into its role's ARN first")
-                }
-                PrincipalKind::ServiceLinkedRole => block(
-                    Aspect::Principal,
-                    Code::ServiceLinkedRole,
-                    "EKS refuses access entries for service-linked roles; written with its path, this mapping never matched anyway, so nothing is lost".into(),
-                    &mut r,
-                ),
-                PrincipalKind::Root | PrincipalKind::FederatedUser => block(
-                    Aspect::Whole,
-                    Code::UnsupportedPrincipal,
-                    format!(
-                        "this {} matches today, but access entries cannot hold it; keep it on aws-auth or accept losing it with an override `drop: true`",
-                        if arn.kind == PrincipalKind::Root { "account root" } else { "federated user" }
-                    ),
-                    &mut r,
-                ),
-                PrincipalKind::Role => {
-                    if m.key == DataKey::MapUsers {
-                        r.notes.push(finding(Code::RoleInMapUsers, "a role ARN under mapUsers works today (the authenticator looks ARNs up in both keys); migrated as a role".into()));
-                    }
-                    if arn.has_path() {
-                        return dead(r, &finding, "role ARNs in aws-auth must be written without their IAM path; with it the mapping never matches");
-                    }
-                    resolve_role(arn, ctx, &mut r, &finding, &mut block);
-                }
-                PrincipalKind::User => {
-                    if m.key == DataKey::MapRoles {
-                        r.notes.push(finding(Code::RoleInMapUsers, "a user ARN under mapRoles works today (the authenticator looks ARNs up in both keys); migrated as a user".into()));
-                    }
-                    match ctx.iam.lookup(IamKind::User, &arn.account, &arn.name) {
-                        Some(k) if !k.arn.to_string().eq_ignore_ascii_case(&arn.to_string()) => {
-                            return dead(r, &finding, &format!("the user's real ARN is {} (from {}), so this ARN never matches", k.arn, k.from.describe()));
-                        }
-                        Some(k) => r.principals.push(k.arn.clone()),
-                        None if ctx.iam.covers(IamKind::User, &arn.account)
-                            || ctx.iam.is_absent(IamKind::User, &arn.account, &arn.name) => block(
-                            Aspect::Principal,
-                            Code::PrincipalNotFound,
-                            format!("user not found in IAM (a live lookup or a complete dump) of account {}: it was deleted, or a dump is incomplete; decide with an override", arn.account),
-                            &mut r,
-                        ),
-                        None => r.principals.push(arn),
-                    }
-                }
-            }
+        Target::Sso(matcher) => {
+            resolve_sso(matcher, ctx, &mut r, &finding, &mut block);
+            r
         }
+        Target::Arn(text) => resolve_arn(m, text, ctx, r, &finding, &mut block),
+    }
+}
+
+/// Checks the ARN as written (spaces, wildcards, syntax, partition), then resolves it by kind.
+fn resolve_arn(
+    m: &Mapping,
+    text: &str,
+    ctx: &Context<'_>,
+    mut r: Resolved,
+    finding: &Note<'_>,
+    block: &mut Blocker<'_>,
+) -> Resolved {
+    if text.trim() != text {
+        return dead(
+            r,
+            finding,
+            "the ARN has surrounding spaces, so it never equals a caller's ARN",
+        );
+    }
+    if text.contains(['*', '?']) {
+        block(Aspect::Principal, Code::WildcardArn, "`*` and `?` are compared literally by the authenticator, so this mapping never matches anyone today".into(), &mut r);
+        return r;
+    }
+    let arn = match Arn::parse(text) {
+        Ok(a) => a,
+        Err(e) => return dead(r, finding, &format!("the ARN is invalid: {e}")),
+    };
+    if arn.partition != ctx.cluster.partition {
+        return dead(
+            r,
+            finding,
+            &format!(
+                "the ARN is in partition {}, the cluster in {}",
+                arn.partition, ctx.cluster.partition
+            ),
+        );
+    }
+    resolve_kind(m, arn, ctx, r, finding, block)
+}
+
+/// Resolves a valid ARN in the cluster's partition by the kind of principal it names.
+fn resolve_kind(
+    m: &Mapping,
+    arn: Arn,
+    ctx: &Context<'_>,
+    mut r: Resolved,
+    finding: &Note<'_>,
+    block: &mut Blocker<'_>,
+) -> Resolved {
+    match arn.kind {
+        PrincipalKind::AssumedRole => {
+            return dead(r, finding, "STS assumed-role ARNs never match: the authenticator turns a session into its role's ARN first")
+        }
+        PrincipalKind::ServiceLinkedRole => block(
+            Aspect::Principal,
+            Code::ServiceLinkedRole,
+            "EKS refuses access entries for service-linked roles; written with its path, this mapping never matched anyway, so nothing is lost".into(),
+            &mut r,
+        ),
+        PrincipalKind::Root | PrincipalKind::FederatedUser => block(
+            Aspect::Whole,
+            Code::UnsupportedPrincipal,
+            format!(
+                "this {} matches today, but access entries cannot hold it; keep it on aws-auth or accept losing it with an override `drop: true`",
+                if arn.kind == PrincipalKind::Root { "account root" } else { "federated user" }
+            ),
+            &mut r,
+        ),
+        PrincipalKind::Role => {
+            if m.key == DataKey::MapUsers {
+                r.notes.push(finding(Code::RoleInMapUsers, "a role ARN under mapUsers works today (the authenticator looks ARNs up in both keys); migrated as a role".into()));
+            }
+            if arn.has_path() {
+                return dead(r, finding, "role ARNs in aws-auth must be written without their IAM path; with it the mapping never matches");
+            }
+            resolve_role(arn, ctx, &mut r, finding, block);
+        }
+        PrincipalKind::User => {
+            if m.key == DataKey::MapRoles {
+                r.notes.push(finding(Code::RoleInMapUsers, "a user ARN under mapRoles works today (the authenticator looks ARNs up in both keys); migrated as a user".into()));
+            }
+            return resolve_user(arn, ctx, r, finding, block);
+        }
+    }
+    r
+}
+
+/// Checks a user ARN against IAM: the real ARN when known, or why there is none.
+fn resolve_user(
+    arn: Arn,
+    ctx: &Context<'_>,
+    mut r: Resolved,
+    finding: &Note<'_>,
+    block: &mut Blocker<'_>,
+) -> Resolved {
+    match ctx.iam.lookup(IamKind::User, &arn.account, &arn.name) {
+        Some(k) if !k.arn.to_string().eq_ignore_ascii_case(&arn.to_string()) => {
+            return dead(r, finding, &format!("the user's real ARN is {} (from {}), so this ARN never matches", k.arn, k.from.describe()));
+        }
+        Some(k) => r.principals.push(k.arn.clone()),
+        None if ctx.iam.covers(IamKind::User, &arn.account)
+            || ctx.iam.is_absent(IamKind::User, &arn.account, &arn.name) => block(
+            Aspect::Principal,
+            Code::PrincipalNotFound,
+            format!("user not found in IAM (a live lookup or a complete dump) of account {}: it was deleted, or a dump is incomplete; decide with an override", arn.account),
+            &mut r,
+        ),
+        None => r.principals.push(arn),
     }
     r
 }

@@ -136,55 +136,7 @@ pub fn steps(
         mode = c.to;
     }
     for action in &plan.actions {
-        let (principal_arn, associate) = match action {
-            Action::Create {
-                principal_arn,
-                entry_type,
-                username,
-                kubernetes_groups,
-                associate,
-                eks_owned,
-                ..
-            } => {
-                out.push(Step::CreateEntry {
-                    principal_arn: principal_arn.clone(),
-                    entry_type: *entry_type,
-                    username: username.clone(),
-                    kubernetes_groups: kubernetes_groups.clone(),
-                    eks_owned: *eks_owned,
-                });
-                (principal_arn, associate)
-            }
-            Action::Update {
-                principal_arn,
-                username,
-                kubernetes_groups,
-                associate,
-                ..
-            } => {
-                out.push(Step::UpdateEntry {
-                    principal_arn: principal_arn.clone(),
-                    username: username.as_ref().and_then(|c| c.to.clone()),
-                    kubernetes_groups: kubernetes_groups.as_ref().map(|c| c.to.clone()),
-                    previous_username: username.as_ref().and_then(|c| c.from.clone()),
-                    previous_kubernetes_groups: kubernetes_groups.as_ref().map(|c| c.from.clone()),
-                });
-                (principal_arn, associate)
-            }
-            Action::Associate {
-                principal_arn,
-                associate,
-                ..
-            } => (principal_arn, associate),
-            Action::Adopt { .. } | Action::None { .. } => continue,
-        };
-        for a in associate {
-            out.push(Step::AssociatePolicy {
-                principal_arn: principal_arn.clone(),
-                policy: a.policy.clone(),
-                previous_scope: a.previous_scope.clone(),
-            });
-        }
+        action_steps(action, &mut out);
     }
     if extras.cleanup_aws_auth {
         if let Some((data, read)) = aws_auth {
@@ -204,6 +156,59 @@ pub fn steps(
         });
     }
     out
+}
+
+/// Appends the entry step of `action`, if any, and its policy associations to `out`.
+fn action_steps(action: &Action, out: &mut Vec<Step>) {
+    let (principal_arn, associate) = match action {
+        Action::Create {
+            principal_arn,
+            entry_type,
+            username,
+            kubernetes_groups,
+            associate,
+            eks_owned,
+            ..
+        } => {
+            out.push(Step::CreateEntry {
+                principal_arn: principal_arn.clone(),
+                entry_type: *entry_type,
+                username: username.clone(),
+                kubernetes_groups: kubernetes_groups.clone(),
+                eks_owned: *eks_owned,
+            });
+            (principal_arn, associate)
+        }
+        Action::Update {
+            principal_arn,
+            username,
+            kubernetes_groups,
+            associate,
+            ..
+        } => {
+            out.push(Step::UpdateEntry {
+                principal_arn: principal_arn.clone(),
+                username: username.as_ref().and_then(|c| c.to.clone()),
+                kubernetes_groups: kubernetes_groups.as_ref().map(|c| c.to.clone()),
+                previous_username: username.as_ref().and_then(|c| c.from.clone()),
+                previous_kubernetes_groups: kubernetes_groups.as_ref().map(|c| c.from.clone()),
+            });
+            (principal_arn, associate)
+        }
+        Action::Associate {
+            principal_arn,
+            associate,
+            ..
+        } => (principal_arn, associate),
+        Action::Adopt { .. } | Action::None { .. } => return,
+    };
+    for a in associate {
+        out.push(Step::AssociatePolicy {
+            principal_arn: principal_arn.clone(),
+            policy: a.policy.clone(),
+            previous_scope: a.previous_scope.clone(),
+        });
+    }
 }
 
 /// The aws-auth items (key, index) that get an access entry.

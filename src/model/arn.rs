@@ -156,53 +156,9 @@ impl Arn {
                 account: account.into(),
             });
         }
-        let unknown = || ArnError::UnknownResource {
-            resource: resource.into(),
-        };
         let (kind, path, name, session) = match service {
-            "iam" => {
-                if resource == "root" {
-                    (PrincipalKind::Root, "/".to_string(), String::new(), None)
-                } else if let Some(r) = resource.strip_prefix("role/") {
-                    let (path, name) = split_path(r)?;
-                    let kind = if path.starts_with("/aws-service-role/") {
-                        PrincipalKind::ServiceLinkedRole
-                    } else {
-                        PrincipalKind::Role
-                    };
-                    (kind, path, name, None)
-                } else if let Some(r) = resource.strip_prefix("user/") {
-                    let (path, name) = split_path(r)?;
-                    (PrincipalKind::User, path, name, None)
-                } else {
-                    return Err(unknown());
-                }
-            }
-            "sts" => {
-                if let Some(r) = resource.strip_prefix("assumed-role/") {
-                    let (name, session) = r.split_once('/').ok_or_else(unknown)?;
-                    check_name(name)?;
-                    if session.is_empty() || session.len() > 64 {
-                        return Err(unknown());
-                    }
-                    (
-                        PrincipalKind::AssumedRole,
-                        "/".to_string(),
-                        name.to_string(),
-                        Some(session.to_string()),
-                    )
-                } else if let Some(name) = resource.strip_prefix("federated-user/") {
-                    check_name(name)?;
-                    (
-                        PrincipalKind::FederatedUser,
-                        "/".to_string(),
-                        name.to_string(),
-                        None,
-                    )
-                } else {
-                    return Err(unknown());
-                }
-            }
+            "iam" => iam_resource(resource)?,
+            "sts" => sts_resource(resource)?,
             other => {
                 return Err(ArnError::UnknownService {
                     service: other.into(),
@@ -373,6 +329,65 @@ impl fmt::Display for Arn {
             "arn:{}:{}::{}:{}",
             self.partition, service, self.account, resource
         )
+    }
+}
+
+/// A resource's kind, IAM path, name and session, as [`Arn`] holds them.
+type Resource = (PrincipalKind, String, String, Option<String>);
+
+/// The error for a resource that names no principal.
+fn unknown_resource(resource: &str) -> ArnError {
+    ArnError::UnknownResource {
+        resource: resource.into(),
+    }
+}
+
+/// Parses the resource of an `iam` ARN: a root, role or user.
+fn iam_resource(resource: &str) -> Result<Resource, ArnError> {
+    if resource == "root" {
+        Ok((PrincipalKind::Root, "/".to_string(), String::new(), None))
+    } else if let Some(r) = resource.strip_prefix("role/") {
+        let (path, name) = split_path(r)?;
+        let kind = if path.starts_with("/aws-service-role/") {
+            PrincipalKind::ServiceLinkedRole
+        } else {
+            PrincipalKind::Role
+        };
+        Ok((kind, path, name, None))
+    } else if let Some(r) = resource.strip_prefix("user/") {
+        let (path, name) = split_path(r)?;
+        Ok((PrincipalKind::User, path, name, None))
+    } else {
+        Err(unknown_resource(resource))
+    }
+}
+
+/// Parses the resource of an `sts` ARN: an assumed role or a federated user.
+fn sts_resource(resource: &str) -> Result<Resource, ArnError> {
+    if let Some(r) = resource.strip_prefix("assumed-role/") {
+        let (name, session) = r
+            .split_once('/')
+            .ok_or_else(|| unknown_resource(resource))?;
+        check_name(name)?;
+        if session.is_empty() || session.len() > 64 {
+            return Err(unknown_resource(resource));
+        }
+        Ok((
+            PrincipalKind::AssumedRole,
+            "/".to_string(),
+            name.to_string(),
+            Some(session.to_string()),
+        ))
+    } else if let Some(name) = resource.strip_prefix("federated-user/") {
+        check_name(name)?;
+        Ok((
+            PrincipalKind::FederatedUser,
+            "/".to_string(),
+            name.to_string(),
+            None,
+        ))
+    } else {
+        Err(unknown_resource(resource))
     }
 }
 

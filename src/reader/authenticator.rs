@@ -41,107 +41,126 @@ fn spelled(other: &str, this: &str) -> String {
 
 /// Sets every mapping's [`Standing`] and reports shadowed and ambiguous ones.
 pub(crate) fn settle(mappings: &mut [Mapping], findings: &mut Vec<Finding>) {
-    // Last role per lower-cased key.
-    let mut live_role: HashMap<String, usize> = HashMap::new();
+    let live = live(mappings);
+    let mut standings = Vec::with_capacity(mappings.len());
+    for i in 0..mappings.len() {
+        standings.push(standing(mappings, i, &live, findings));
+    }
+    for (m, s) in mappings.iter_mut().zip(standings) {
+        m.standing = s;
+    }
+}
+
+/// The mappings the authenticator keeps, by the keys it looks them up under.
+struct Live {
+    /// The last role per lower-cased key.
+    roles: HashMap<String, usize>,
+    /// The last user per exact ARN.
+    users: HashMap<String, usize>,
+    /// Those users grouped by lower-cased ARN.
+    user_variants: HashMap<String, Vec<usize>>,
+}
+
+/// Finds the last role per lower-cased key and the last user per exact ARN.
+fn live(mappings: &[Mapping]) -> Live {
+    let mut roles: HashMap<String, usize> = HashMap::new();
     for (i, m) in mappings.iter().enumerate() {
         if m.key == DataKey::MapRoles {
-            live_role.insert(lookup_key(&m.target), i);
+            roles.insert(lookup_key(&m.target), i);
         }
     }
-    // Last user per exact ARN, grouped by lower-cased ARN.
-    let mut live_user: HashMap<String, usize> = HashMap::new();
+    let mut users: HashMap<String, usize> = HashMap::new();
     for (i, m) in mappings.iter().enumerate() {
         if m.key == DataKey::MapUsers {
-            live_user.insert(m.target.written(), i);
+            users.insert(m.target.written(), i);
         }
     }
     let mut user_variants: HashMap<String, Vec<usize>> = HashMap::new();
-    for &i in live_user.values() {
+    for &i in users.values() {
         user_variants
             .entry(lookup_key(&mappings[i].target))
             .or_default()
             .push(i);
     }
-
-    let mut standings = Vec::with_capacity(mappings.len());
-    for (i, m) in mappings.iter().enumerate() {
-        let lower = lookup_key(&m.target);
-        let written = m.target.written();
-        let standing = match m.key {
-            DataKey::MapRoles | DataKey::MapAccounts => match live_role.get(&lower) {
-                Some(&w) if w != i => {
-                    let by = &mappings[w];
-                    findings.push(
-                        Finding::new(
-                            Code::DuplicateShadowed,
-                            format!(
-                                "{written} is mapped again at {}{}; the authenticator uses the last one, so this mapping has no effect",
-                                by.source,
-                                spelled(&by.target.written(), &written)
-                            ),
-                        )
-                        .principal(written.clone())
-                        .at(&m.source),
-                    );
-                    Standing::Shadowed {
-                        by: by.source.clone(),
-                    }
-                }
-                _ => Standing::Active,
-            },
-            DataKey::MapUsers => {
-                if let Some(&r) = live_role.get(&lower) {
-                    let by = &mappings[r];
-                    findings.push(
-                        Finding::new(
-                            Code::ShadowedByMapRoles,
-                            format!(
-                                "{written} is also in mapRoles at {}, which the authenticator looks up first, so this mapping has no effect",
-                                by.source
-                            ),
-                        )
-                        .principal(written.clone())
-                        .at(&m.source),
-                    );
-                    Standing::Shadowed {
-                        by: by.source.clone(),
-                    }
-                } else if live_user[&written] != i {
-                    let by = &mappings[live_user[&written]];
-                    findings.push(
-                        Finding::new(
-                            Code::DuplicateShadowed,
-                            format!(
-                                "{written} is mapped again at {}{}; the authenticator uses the last one, so this mapping has no effect",
-                                by.source,
-                                spelled(&by.target.written(), &written)
-                            ),
-                        )
-                        .principal(written.clone())
-                        .at(&m.source),
-                    );
-                    Standing::Shadowed {
-                        by: by.source.clone(),
-                    }
-                } else if user_variants[&lower].len() > 1 {
-                    let mut others: Vec<String> = user_variants[&lower]
-                        .iter()
-                        .filter(|&&j| j != i)
-                        .map(|&j| {
-                            format!("{} at {}", mappings[j].target.written(), mappings[j].source)
-                        })
-                        .collect();
-                    others.sort();
-                    Standing::Ambiguous { with: others }
-                } else {
-                    Standing::Active
-                }
-            }
-        };
-        standings.push(standing);
+    Live {
+        roles,
+        users,
+        user_variants,
     }
-    for (m, s) in mappings.iter_mut().zip(standings) {
-        m.standing = s;
+}
+
+/// The standing of mapping `i`, reporting it when it is shadowed.
+fn standing(mappings: &[Mapping], i: usize, live: &Live, findings: &mut Vec<Finding>) -> Standing {
+    let m = &mappings[i];
+    let lower = lookup_key(&m.target);
+    match m.key {
+        DataKey::MapRoles | DataKey::MapAccounts => match live.roles.get(&lower) {
+            Some(&w) if w != i => shadowed_by_duplicate(m, &mappings[w], findings),
+            _ => Standing::Active,
+        },
+        DataKey::MapUsers => user_standing(mappings, i, &lower, live, findings),
+    }
+}
+
+/// The standing of user mapping `i`: shadowed by mapRoles or a later
+/// duplicate, ambiguous with users differing in case, or active.
+fn user_standing(
+    mappings: &[Mapping],
+    i: usize,
+    lower: &str,
+    live: &Live,
+    findings: &mut Vec<Finding>,
+) -> Standing {
+    let m = &mappings[i];
+    let written = m.target.written();
+    if let Some(&r) = live.roles.get(lower) {
+        let by = &mappings[r];
+        findings.push(
+            Finding::new(
+                Code::ShadowedByMapRoles,
+                format!(
+                    "{written} is also in mapRoles at {}, which the authenticator looks up first, so this mapping has no effect",
+                    by.source
+                ),
+            )
+            .principal(written.clone())
+            .at(&m.source),
+        );
+        Standing::Shadowed {
+            by: by.source.clone(),
+        }
+    } else if live.users[&written] != i {
+        shadowed_by_duplicate(m, &mappings[live.users[&written]], findings)
+    } else if live.user_variants[lower].len() > 1 {
+        let mut others: Vec<String> = live.user_variants[lower]
+            .iter()
+            .filter(|&&j| j != i)
+            .map(|&j| format!("{} at {}", mappings[j].target.written(), mappings[j].source))
+            .collect();
+        others.sort();
+        Standing::Ambiguous { with: others }
+    } else {
+        Standing::Active
+    }
+}
+
+/// Reports `m` as shadowed by `by`, a later mapping of the same principal.
+fn shadowed_by_duplicate(m: &Mapping, by: &Mapping, findings: &mut Vec<Finding>) -> Standing {
+    let written = m.target.written();
+    findings.push(
+        Finding::new(
+            Code::DuplicateShadowed,
+            format!(
+                "{written} is mapped again at {}{}; the authenticator uses the last one, so this mapping has no effect",
+                by.source,
+                spelled(&by.target.written(), &written)
+            ),
+        )
+        .principal(written)
+        .at(&m.source),
+    );
+    Standing::Shadowed {
+        by: by.source.clone(),
     }
 }
 

@@ -56,53 +56,14 @@ pub(crate) fn locate(file: &str, text: &str) -> Result<Vec<DataValue>, ReadError
         line: source.line(),
         source,
     })?;
-    let not_aws_auth = |line: usize, message: String| ReadError::NotAwsAuth {
-        file: file.into(),
-        line,
-        message,
-    };
-    let mut candidates: Vec<&Node> = Vec::new();
-    let mut seen: Vec<String> = Vec::new();
-    for doc in docs.iter().filter(|d| !d.is_null()) {
-        collect(doc, &mut candidates, &mut seen);
-    }
-    let cm = match candidates.as_slice() {
-        [one] => *one,
-        [] => {
-            let line = docs.first().map_or(1, |d| d.line);
-            let found = if seen.is_empty() {
-                "nothing with a `kind`".to_string()
-            } else {
-                seen.join(", ")
-            };
-            return Err(not_aws_auth(
-                line,
-                format!("expected the ConfigMap kube-system/aws-auth (kind: ConfigMap, metadata.name: aws-auth), found {found}"),
-            ));
-        }
-        [_, second, ..] => {
-            return Err(not_aws_auth(
-                second.line,
-                "found more than one aws-auth ConfigMap; give one at a time".into(),
-            ))
-        }
-    };
-    if let Some(ns) = cm.get("metadata").and_then(|m| m.get("namespace")) {
-        if ns.as_str() != Some("kube-system") {
-            return Err(not_aws_auth(
-                ns.line,
-                format!(
-                    "aws-auth is in namespace `{}`; the authenticator reads only kube-system/aws-auth",
-                    ns.scalar().map_or("?", |s| s.text.as_str())
-                ),
-            ));
-        }
-    }
+    let cm = the_configmap(file, &docs)?;
+    check_namespace(file, cm)?;
     let Some(data) = cm.get("data").filter(|d| !d.is_null()) else {
         return Ok(Vec::new());
     };
     let Some(entries) = data.as_map() else {
         return Err(not_aws_auth(
+            file,
             data.line,
             format!(
                 "`data` must be a mapping of keys to strings, found {}",
@@ -112,44 +73,106 @@ pub(crate) fn locate(file: &str, text: &str) -> Result<Vec<DataValue>, ReadError
     };
     let mut values = Vec::with_capacity(entries.len());
     for (k, v) in entries {
-        let key = k.key_text().to_string();
-        let text = if v.is_null() {
-            String::new()
-        } else if let Some(s) = v.as_str() {
-            s.to_string()
-        } else {
-            return Err(not_aws_auth(
-                v.line,
-                format!(
-                    "data.{key} must be a string (a YAML document in a `|` block), found {}",
-                    v.kind_name()
-                ),
-            ));
-        };
-        if text.len() > MAX_CONFIGMAP_BYTES {
-            return Err(ReadError::ValueTooLarge {
-                file: file.into(),
-                key,
-                line: k.line,
-                size: text.len(),
-                limit: MAX_CONFIGMAP_BYTES,
-            });
-        }
-        // The parser places a block at its first non-empty line; leading empty
-        // lines are part of the text.
-        let first_line = v.scalar().filter(|s| s.style == Style::Literal).map(|_| {
-            v.line
-                .saturating_sub(text.len() - text.trim_start_matches('\n').len())
-        });
-        values.push(DataValue {
-            key,
-            text,
-            key_line: k.line,
-            first_line,
-            indent: v.col.saturating_sub(1),
-        });
+        values.push(data_value(file, k, v)?);
     }
     Ok(values)
+}
+
+/// The error for a file that does not hold the one aws-auth ConfigMap as expected.
+fn not_aws_auth(file: &str, line: usize, message: String) -> ReadError {
+    ReadError::NotAwsAuth {
+        file: file.into(),
+        line,
+        message,
+    }
+}
+
+/// The one aws-auth ConfigMap among `docs`, or why there is none.
+fn the_configmap<'a>(file: &str, docs: &'a [Node]) -> Result<&'a Node, ReadError> {
+    let mut candidates: Vec<&Node> = Vec::new();
+    let mut seen: Vec<String> = Vec::new();
+    for doc in docs.iter().filter(|d| !d.is_null()) {
+        collect(doc, &mut candidates, &mut seen);
+    }
+    match candidates.as_slice() {
+        [one] => Ok(*one),
+        [] => {
+            let line = docs.first().map_or(1, |d| d.line);
+            let found = if seen.is_empty() {
+                "nothing with a `kind`".to_string()
+            } else {
+                seen.join(", ")
+            };
+            Err(not_aws_auth(
+                file,
+                line,
+                format!("expected the ConfigMap kube-system/aws-auth (kind: ConfigMap, metadata.name: aws-auth), found {found}"),
+            ))
+        }
+        [_, second, ..] => Err(not_aws_auth(
+            file,
+            second.line,
+            "found more than one aws-auth ConfigMap; give one at a time".into(),
+        )),
+    }
+}
+
+/// Refuses a ConfigMap outside kube-system, which the authenticator never reads.
+fn check_namespace(file: &str, cm: &Node) -> Result<(), ReadError> {
+    if let Some(ns) = cm.get("metadata").and_then(|m| m.get("namespace")) {
+        if ns.as_str() != Some("kube-system") {
+            return Err(not_aws_auth(
+                file,
+                ns.line,
+                format!(
+                    "aws-auth is in namespace `{}`; the authenticator reads only kube-system/aws-auth",
+                    ns.scalar().map_or("?", |s| s.text.as_str())
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// One `data` entry (key `k`, value `v`) with its text and position.
+fn data_value(file: &str, k: &Node, v: &Node) -> Result<DataValue, ReadError> {
+    let key = k.key_text().to_string();
+    let text = if v.is_null() {
+        String::new()
+    } else if let Some(s) = v.as_str() {
+        s.to_string()
+    } else {
+        return Err(not_aws_auth(
+            file,
+            v.line,
+            format!(
+                "data.{key} must be a string (a YAML document in a `|` block), found {}",
+                v.kind_name()
+            ),
+        ));
+    };
+    if text.len() > MAX_CONFIGMAP_BYTES {
+        return Err(ReadError::ValueTooLarge {
+            file: file.into(),
+            key,
+            line: k.line,
+            size: text.len(),
+            limit: MAX_CONFIGMAP_BYTES,
+        });
+    }
+    // The parser places a block at its first non-empty line; leading empty
+    // lines are part of the text.
+    let first_line = v.scalar().filter(|s| s.style == Style::Literal).map(|_| {
+        v.line
+            .saturating_sub(text.len() - text.trim_start_matches('\n').len())
+    });
+    Ok(DataValue {
+        key,
+        text,
+        key_line: k.line,
+        first_line,
+        indent: v.col.saturating_sub(1),
+    })
 }
 
 /// Adds the aws-auth ConfigMaps in `doc` (itself, or the items of a List) to

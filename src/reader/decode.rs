@@ -17,60 +17,19 @@ use crate::yaml::{self, Node};
 
 /// Decodes `value` into `out`.
 pub(crate) fn decode_value(file: &str, value: &DataValue, out: &mut AwsAuth) {
-    let source = |index: Option<usize>, line: usize| Source {
-        file: file.to_string(),
-        key: Some(value.key.clone()),
-        index,
-        line,
-    };
     let Some(key) = DataKey::from_name(&value.key) else {
-        let hint = ["mapRoles", "mapUsers", "mapAccounts"]
-            .into_iter()
-            .find(|k| k.eq_ignore_ascii_case(&value.key))
-            .map(|k| format!("; did you mean `{k}`? Keys are case-sensitive"))
-            .unwrap_or_default();
-        out.findings.push(
-            Finding::new(
-                Code::UnknownDataKey,
-                format!(
-                    "data key `{}` is never read by the authenticator{hint}",
-                    value.key
-                ),
-            )
-            .at(&source(None, value.key_line)),
-        );
+        out.findings.push(unknown_key(file, value));
         return;
     };
     let trimmed = value.text.trim();
     if trimmed.is_empty() || trimmed == "``" || trimmed == "\"\"" || trimmed == "''" {
         return;
     }
-    let key_source = source(None, value.key_line);
+    let key_source = source_in(file, value, None, value.key_line);
     let docs = match yaml::parse_documents(&value.text) {
         Ok(docs) => docs,
         Err(e) => {
-            let line = value.file_line(e.line());
-            let at = value.file_position(e.line(), e.col());
-            let arns = arns_in(&value.text);
-            let who = if arns.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    " ({}{})",
-                    arns.iter().take(10).cloned().collect::<Vec<_>>().join(", "),
-                    if arns.len() > 10 { ", ..." } else { "" }
-                )
-            };
-            out.findings.push(
-                Finding::new(
-                    Code::KeyInactive,
-                    format!(
-                        "{key} does not parse at {}:{at}: {}; the authenticator ignores the whole key today, so none of its mappings work{who} and none gets an entry until it is fixed",
-                        file, e.what()
-                    ),
-                )
-                .at(&source(None, line)),
-            );
+            out.findings.push(unparsable_key(file, value, key, &e));
             return;
         }
     };
@@ -82,7 +41,7 @@ pub(crate) fn decode_value(file: &str, value: &DataValue, out: &mut AwsAuth) {
                     "{key} holds a second YAML document; the authenticator reads only the first"
                 ),
             )
-            .at(&source(None, value.file_line(extra.line))),
+            .at(&source_in(file, value, None, value.file_line(extra.line))),
         );
     }
     let Some(root) = docs.into_iter().next().filter(|d| !d.is_null()) else {
@@ -101,8 +60,65 @@ pub(crate) fn decode_value(file: &str, value: &DataValue, out: &mut AwsAuth) {
         );
         return;
     };
+    decode_items(file, value, key, items, out);
+}
+
+/// Where a finding about `value` points: the file, the data key, the item and the line.
+fn source_in(file: &str, value: &DataValue, index: Option<usize>, line: usize) -> Source {
+    Source {
+        file: file.to_string(),
+        key: Some(value.key.clone()),
+        index,
+        line,
+    }
+}
+
+/// The finding for a data key the authenticator never reads, with a hint when
+/// it differs from a known key only in case.
+fn unknown_key(file: &str, value: &DataValue) -> Finding {
+    let hint = ["mapRoles", "mapUsers", "mapAccounts"]
+        .into_iter()
+        .find(|k| k.eq_ignore_ascii_case(&value.key))
+        .map(|k| format!("; did you mean `{k}`? Keys are case-sensitive"))
+        .unwrap_or_default();
+    Finding::new(
+        Code::UnknownDataKey,
+        format!(
+            "data key `{}` is never read by the authenticator{hint}",
+            value.key
+        ),
+    )
+    .at(&source_in(file, value, None, value.key_line))
+}
+
+/// The finding for a key whose value does not parse, naming the ARNs it holds.
+fn unparsable_key(file: &str, value: &DataValue, key: DataKey, e: &yaml::YamlError) -> Finding {
+    let line = value.file_line(e.line());
+    let at = value.file_position(e.line(), e.col());
+    let arns = arns_in(&value.text);
+    let who = if arns.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " ({}{})",
+            arns.iter().take(10).cloned().collect::<Vec<_>>().join(", "),
+            if arns.len() > 10 { ", ..." } else { "" }
+        )
+    };
+    Finding::new(
+        Code::KeyInactive,
+        format!(
+            "{key} does not parse at {}:{at}: {}; the authenticator ignores the whole key today, so none of its mappings work{who} and none gets an entry until it is fixed",
+            file, e.what()
+        ),
+    )
+    .at(&source_in(file, value, None, line))
+}
+
+/// Decodes the items of a key's list into accounts or mappings.
+fn decode_items(file: &str, value: &DataValue, key: DataKey, items: &[Node], out: &mut AwsAuth) {
     for (index, item) in items.iter().enumerate() {
-        let src = source(Some(index), value.file_line(item.line));
+        let src = source_in(file, value, Some(index), value.file_line(item.line));
         match key {
             DataKey::MapAccounts => decode_account(item, src, out),
             DataKey::MapRoles | DataKey::MapUsers => {
@@ -211,6 +227,18 @@ fn json_object(entries: &[(Node, Node)]) -> BTreeMap<&str, &Node> {
     entries.iter().map(|(k, v)| (k.key_text(), v)).collect()
 }
 
+/// The fields of one item as Go's encoding/json leaves them.
+struct Fields<'a> {
+    arn: String,
+    sso: Option<SsoMatcher>,
+    username: String,
+    groups: Vec<String>,
+    /// The keys that name no field.
+    unknown: Vec<&'a str>,
+    /// The fields skipped for their type, reported with the item.
+    findings: Vec<Finding>,
+}
+
 fn decode_mapping(
     key: DataKey,
     item: &Node,
@@ -231,126 +259,29 @@ fn decode_mapping(
         );
         return None;
     };
-    let arn_field = if key == DataKey::MapRoles {
-        "rolearn"
-    } else {
-        "userarn"
-    };
-    let mut arn = String::new();
-    let mut sso: Option<SsoMatcher> = None;
-    let mut username = String::new();
-    let mut groups: Vec<String> = Vec::new();
-    let mut unknown: Vec<&str> = Vec::new();
-    let mut item_findings: Vec<Finding> = Vec::new();
-    let wrong = |name: &str, found: &str, node: &Node| {
-        let mut at = source.clone();
-        at.line = at_line(node.line);
-        let expected = match field_of(key, name.trim_end_matches("[]")) {
-            Some(Field::Groups) if name.ends_with("[]") => "a group name (a string)",
-            Some(Field::Groups) => "a list of strings",
-            Some(Field::Sso) => "a mapping",
-            _ => "a string",
-        };
-        Finding::new(
-            Code::WrongFieldType,
-            format!("`{name}` is {found} where the authenticator expects {expected}; it ignores the field today, so it is not carried over"),
-        )
-        .at(&at)
-    };
-    for (name, value) in json_object(entries) {
-        let Some(field) = field_of(key, name) else {
-            unknown.push(name);
-            continue;
-        };
-        match field {
-            Field::Arn | Field::Username | Field::UserId => match go_string(value) {
-                GoString::Set(s) => match field {
-                    Field::Arn => arn = s,
-                    Field::Username => username = s,
-                    _ => {}
-                },
-                GoString::Null => {}
-                GoString::Wrong(found) => item_findings.push(wrong(name, found, value)),
-            },
-            Field::Groups => {
-                if value.is_null() {
-                    groups.clear();
-                } else if let Some(list) = value.as_seq() {
-                    groups.clear();
-                    for g in list {
-                        match go_string(g) {
-                            GoString::Set(s) if !s.is_empty() => groups.push(s),
-                            GoString::Set(_) | GoString::Null => item_findings.push(wrong(
-                                name,
-                                "a list with an empty group name",
-                                g,
-                            )),
-                            GoString::Wrong(found) => {
-                                item_findings.push(wrong(&format!("{name}[]"), found, g))
-                            }
-                        }
-                    }
-                } else {
-                    item_findings.push(wrong(name, value.kind_name(), value));
-                }
-            }
-            Field::Sso => {
-                if value.is_null() {
-                    sso = None;
-                } else if let Some(m) = value.as_map() {
-                    sso = Some(decode_sso(m));
-                } else {
-                    item_findings.push(wrong(name, value.kind_name(), value));
-                }
-            }
-        }
-    }
-    let ignore = |why: String| {
-        let mut f = Finding::new(
-            Code::ItemIgnored,
-            format!("{why}; the authenticator ignores this item"),
-        )
-        .at(&source);
-        if !arn.is_empty() {
-            f = f.principal(arn.clone());
-        }
-        f
-    };
-    let target = match (arn.is_empty(), sso) {
-        (false, None) => Target::Arn(arn.clone()),
-        (true, Some(m)) => {
-            if let Err(why) = validate_sso(&m) {
-                findings.extend(item_findings);
-                findings.push(ignore(why));
-                return None;
-            }
-            Target::Sso(m)
-        }
-        (false, Some(_)) => {
-            findings.extend(item_findings);
-            findings.push(ignore(format!("has both `{arn_field}` and `sso`")));
-            return None;
-        }
-        (true, None) => {
-            let found = if unknown.is_empty() {
-                String::new()
-            } else {
-                format!(" (found {})", quote_list(&unknown))
-            };
-            findings.extend(item_findings);
-            findings.push(ignore(format!("has no `{arn_field}`{found}")));
+    let mut fields = decode_fields(key, entries, &source, at_line);
+    let target = match target_of(key, &fields.arn, fields.sso.take(), &fields.unknown) {
+        Ok(target) => target,
+        Err(why) => {
+            findings.extend(fields.findings);
+            findings.push(ignored(why, &fields.arn, &source));
             return None;
         }
     };
     let who = target.written();
-    findings.extend(item_findings.into_iter().map(|f| f.principal(who.clone())));
-    if !unknown.is_empty() {
+    findings.extend(
+        fields
+            .findings
+            .into_iter()
+            .map(|f| f.principal(who.clone())),
+    );
+    if !fields.unknown.is_empty() {
         findings.push(
             Finding::new(
                 Code::UnknownField,
                 format!(
                     "unknown field {} is ignored by the authenticator and not carried over",
-                    quote_list(&unknown)
+                    quote_list(&fields.unknown)
                 ),
             )
             .principal(who)
@@ -360,11 +291,151 @@ fn decode_mapping(
     Some(Mapping {
         key,
         target,
-        username: Some(username).filter(|u| !u.is_empty()),
-        groups,
+        username: Some(fields.username).filter(|u| !u.is_empty()),
+        groups: fields.groups,
         source,
         standing: Standing::Active,
     })
+}
+
+/// Decodes an item's keys into its fields, in the order Go applies them.
+fn decode_fields<'a>(
+    key: DataKey,
+    entries: &'a [(Node, Node)],
+    source: &Source,
+    at_line: &dyn Fn(usize) -> usize,
+) -> Fields<'a> {
+    let mut f = Fields {
+        arn: String::new(),
+        sso: None,
+        username: String::new(),
+        groups: Vec::new(),
+        unknown: Vec::new(),
+        findings: Vec::new(),
+    };
+    let wrong =
+        |name: &str, found: &str, node: &Node| wrong_type(key, name, found, node, source, at_line);
+    for (name, value) in json_object(entries) {
+        let Some(field) = field_of(key, name) else {
+            f.unknown.push(name);
+            continue;
+        };
+        match field {
+            Field::Arn | Field::Username | Field::UserId => match go_string(value) {
+                GoString::Set(s) => match field {
+                    Field::Arn => f.arn = s,
+                    Field::Username => f.username = s,
+                    _ => {}
+                },
+                GoString::Null => {}
+                GoString::Wrong(found) => f.findings.push(wrong(name, found, value)),
+            },
+            Field::Groups => decode_groups(name, value, &mut f.groups, &mut f.findings, &wrong),
+            Field::Sso => {
+                if value.is_null() {
+                    f.sso = None;
+                } else if let Some(m) = value.as_map() {
+                    f.sso = Some(decode_sso(m));
+                } else {
+                    f.findings.push(wrong(name, value.kind_name(), value));
+                }
+            }
+        }
+    }
+    f
+}
+
+/// Sets `groups` from a `groups` value, reporting the names Go skips.
+fn decode_groups(
+    name: &str,
+    value: &Node,
+    groups: &mut Vec<String>,
+    findings: &mut Vec<Finding>,
+    wrong: &dyn Fn(&str, &str, &Node) -> Finding,
+) {
+    if value.is_null() {
+        groups.clear();
+    } else if let Some(list) = value.as_seq() {
+        groups.clear();
+        for g in list {
+            match go_string(g) {
+                GoString::Set(s) if !s.is_empty() => groups.push(s),
+                GoString::Set(_) | GoString::Null => {
+                    findings.push(wrong(name, "a list with an empty group name", g))
+                }
+                GoString::Wrong(found) => findings.push(wrong(&format!("{name}[]"), found, g)),
+            }
+        }
+    } else {
+        findings.push(wrong(name, value.kind_name(), value));
+    }
+}
+
+/// The finding for field `name`, which is `found` at `node` where another type is expected.
+fn wrong_type(
+    key: DataKey,
+    name: &str,
+    found: &str,
+    node: &Node,
+    source: &Source,
+    at_line: &dyn Fn(usize) -> usize,
+) -> Finding {
+    let mut at = source.clone();
+    at.line = at_line(node.line);
+    let expected = match field_of(key, name.trim_end_matches("[]")) {
+        Some(Field::Groups) if name.ends_with("[]") => "a group name (a string)",
+        Some(Field::Groups) => "a list of strings",
+        Some(Field::Sso) => "a mapping",
+        _ => "a string",
+    };
+    Finding::new(
+        Code::WrongFieldType,
+        format!("`{name}` is {found} where the authenticator expects {expected}; it ignores the field today, so it is not carried over"),
+    )
+    .at(&at)
+}
+
+/// Whom the item maps (its ARN or a valid `sso` matcher), or why the authenticator ignores it.
+fn target_of(
+    key: DataKey,
+    arn: &str,
+    sso: Option<SsoMatcher>,
+    unknown: &[&str],
+) -> Result<Target, String> {
+    let arn_field = if key == DataKey::MapRoles {
+        "rolearn"
+    } else {
+        "userarn"
+    };
+    match (arn.is_empty(), sso) {
+        (false, None) => Ok(Target::Arn(arn.to_string())),
+        (true, Some(m)) => {
+            validate_sso(&m)?;
+            Ok(Target::Sso(m))
+        }
+        (false, Some(_)) => Err(format!("has both `{arn_field}` and `sso`")),
+        (true, None) => {
+            let found = if unknown.is_empty() {
+                String::new()
+            } else {
+                format!(" (found {})", quote_list(unknown))
+            };
+            Err(format!("has no `{arn_field}`{found}"))
+        }
+    }
+}
+
+/// The finding for an item the authenticator ignores, naming its ARN if it has one.
+fn ignored(why: String, arn: &str, source: &Source) -> Finding {
+    let mut f = Finding::new(
+        Code::ItemIgnored,
+        format!("{why}; the authenticator ignores this item"),
+    )
+    .at(source);
+    if !arn.is_empty() {
+        f = f.principal(arn);
+    }
+    f
 }
 
 /// The ARNs a broken key names, found line by line (`rolearn: ...`), so the

@@ -9,7 +9,7 @@ use super::{
     quoted_list, shown, summary_line,
 };
 use crate::model::finding::Severity;
-use crate::planner::{Action, Plan};
+use crate::planner::{Action, Change, Plan};
 
 #[derive(Clone, Copy)]
 enum Paint {
@@ -180,14 +180,7 @@ fn action(o: &mut Out, a: &Action) {
             o.line(format!("  {s} access entry{note}"));
             o.line(format!("      type             = {entry_type}"));
             if entry_type.is_standard() {
-                let u = username
-                    .as_ref()
-                    .map_or("(EKS default)".to_string(), |u| format!("{u:?}"));
-                o.line(format!("      username         = {u}"));
-                o.line(format!(
-                    "      kubernetesGroups = {}",
-                    quoted_list(kubernetes_groups)
-                ));
+                standard_fields(o, username.as_deref(), kubernetes_groups);
             }
             for p in associate {
                 let plus = o.paint(Paint::Green, "+");
@@ -203,25 +196,7 @@ fn action(o: &mut Out, a: &Action) {
         } => {
             let owner = owner_comment(*eks_owned);
             o.line(format!("  {s} access entry{owner}"));
-            let tilde = o.paint(Paint::Yellow, "~");
-            if let Some(c) = username {
-                let show = |u: &Option<String>| {
-                    u.as_ref()
-                        .map_or("(none)".to_string(), |u| format!("{u:?}"))
-                };
-                o.line(format!(
-                    "    {tilde} username         = {} -> {}",
-                    show(&c.from),
-                    show(&c.to)
-                ));
-            }
-            if let Some(c) = kubernetes_groups {
-                o.line(format!(
-                    "    {tilde} kubernetesGroups = {} -> {}",
-                    quoted_list(&c.from),
-                    quoted_list(&c.to)
-                ));
-            }
+            changes(o, username.as_ref(), kubernetes_groups.as_ref());
             associations(o, associate);
         }
         Action::Associate {
@@ -242,6 +217,43 @@ fn action(o: &mut Out, a: &Action) {
         Action::None { reason, .. } => {
             o.line(format!("  {s} no access entry: {reason}"));
         }
+    }
+}
+
+/// The username and groups of a STANDARD entry to create.
+fn standard_fields(o: &mut Out, username: Option<&str>, kubernetes_groups: &[String]) {
+    let u = username.map_or("(EKS default)".to_string(), |u| format!("{u:?}"));
+    o.line(format!("      username         = {u}"));
+    o.line(format!(
+        "      kubernetesGroups = {}",
+        quoted_list(kubernetes_groups)
+    ));
+}
+
+/// The username and groups an update changes, from -> to.
+fn changes(
+    o: &mut Out,
+    username: Option<&Change<Option<String>>>,
+    kubernetes_groups: Option<&Change<Vec<String>>>,
+) {
+    let tilde = o.paint(Paint::Yellow, "~");
+    if let Some(c) = username {
+        let show = |u: &Option<String>| {
+            u.as_ref()
+                .map_or("(none)".to_string(), |u| format!("{u:?}"))
+        };
+        o.line(format!(
+            "    {tilde} username         = {} -> {}",
+            show(&c.from),
+            show(&c.to)
+        ));
+    }
+    if let Some(c) = kubernetes_groups {
+        o.line(format!(
+            "    {tilde} kubernetesGroups = {} -> {}",
+            quoted_list(&c.from),
+            quoted_list(&c.to)
+        ));
     }
 }
 
