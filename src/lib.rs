@@ -30,6 +30,7 @@ pub(crate) mod migrate;
 pub(crate) mod model;
 pub(crate) mod pipeline;
 pub(crate) mod planner;
+pub(crate) mod private;
 pub(crate) mod reader;
 pub(crate) mod render;
 pub(crate) mod yaml;

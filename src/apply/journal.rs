@@ -7,8 +7,8 @@
 //! resumed (runs that neither finished nor were rolled back); `rollback`
 //! undoes the migration's changes that are not undone yet, newest first.
 
-use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -123,10 +123,11 @@ pub struct Journal {
 }
 
 impl Journal {
-    /// Opens (or creates, mode 0600) the journal at `path` for appending. A
-    /// line left half-written by a killed run is cut off first (its change
-    /// was not made, or is recorded as begun by the line before), so the next
-    /// record starts on a line of its own. An existing file is made 0600.
+    /// Opens (or creates, mode 0600, in folders made 0700) the journal at
+    /// `path` for appending; a symbolic link there is refused. A line left
+    /// half-written by a killed run is cut off first (its change was not
+    /// made, or is recorded as begun by the line before), so the next record
+    /// starts on a line of its own. An existing file is made 0600.
     ///
     /// # Errors
     /// [`JournalError::Io`] when it cannot be created, repaired or opened.
@@ -137,14 +138,10 @@ impl Journal {
         };
         let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
         if let Some(dir) = dir {
-            std::fs::create_dir_all(dir).map_err(io)?;
+            crate::private::create_dirs(dir).map_err(io)?;
         }
         let existed = path.exists();
-        let mut options = OpenOptions::new();
-        options.create(true).read(true).append(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let file = options.open(path).map_err(io)?;
+        let mut file = crate::private::open_append(path).map_err(io)?;
         // One run (or rollback) at a time per journal.
         if let Err(e) = file.try_lock() {
             return Err(match e {
@@ -160,7 +157,8 @@ impl Journal {
             file.set_permissions(std::fs::Permissions::from_mode(0o600))
                 .map_err(io)?;
         }
-        let bytes = std::fs::read(path).map_err(io)?;
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).map_err(io)?;
         if !bytes.is_empty() && !bytes.ends_with(b"\n") {
             let keep = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
             file.set_len(keep as u64).map_err(io)?;
@@ -207,7 +205,7 @@ impl Journal {
 /// [`JournalError`] when the file cannot be read or a complete line is not a record.
 pub fn read(path: &Path) -> Result<Vec<Record>, JournalError> {
     let name = path.display().to_string();
-    let file = File::open(path).map_err(|source| JournalError::Io {
+    let file = crate::private::open_read(path).map_err(|source| JournalError::Io {
         path: name.clone(),
         source,
     })?;
@@ -492,7 +490,10 @@ mod tests {
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
         // The process died while writing the next line.
-        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
         f.write_all(b"{\"record\":\"done\",\"run\":\"a\",\"st")
             .unwrap();
         let records = read(&path).unwrap();

@@ -66,7 +66,7 @@ fn save(s: &PlanSettings, l: &live::LiveSettings, out: &std::path::Path) -> Resu
     let conn = rt.block_on(live::connect(l))?;
     let g = rt.block_on(live::read(&conn, l))?;
     let (file, plan) = pipeline::apply::save(&s.plan, &conn, g)?;
-    std::fs::write(out, file.to_json()?)
+    crate::private::write(out, file.to_json()?.as_bytes())
         .with_context(|| format!("cannot write {}", out.display()))?;
     for r in &file.refusals {
         eprintln!("warning: apply will refuse this plan: {r}");

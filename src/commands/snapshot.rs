@@ -45,5 +45,5 @@ pub fn run(s: &SnapshotSettings) -> Result<Outcome> {
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<()> {
-    std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
+    crate::private::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
 }

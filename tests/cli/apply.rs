@@ -17,7 +17,7 @@ use crate::Run;
 
 const ADMIN_POLICY: &str = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy";
 
-const MAP_ROLES: &str = "- rolearn: arn:aws:iam::111122223333:role/NodeRole
+pub(crate) const MAP_ROLES: &str = "- rolearn: arn:aws:iam::111122223333:role/NodeRole
   username: system:node:{{EC2PrivateDNSName}}
   groups: [system:bootstrappers, system:nodes]
 - rolearn: arn:aws:iam::111122223333:role/platform-admin
@@ -38,7 +38,7 @@ fn role(name: &str) -> String {
 }
 
 /// aws-auth with roles and users; the caller (platform-admin) is an admin.
-fn kube(map_roles: &str) -> KubeWorld {
+pub(crate) fn kube(map_roles: &str) -> KubeWorld {
     let mut k = kube_world(None);
     let data = BTreeMap::from([
         ("mapRoles".to_string(), map_roles.to_string()),
@@ -50,7 +50,7 @@ fn kube(map_roles: &str) -> KubeWorld {
 
 /// A cluster already in API_AND_CONFIG_MAP: the node role's entry (EKS's)
 /// exists, and the developer's, with another username.
-fn api_world() -> AwsWorld {
+pub(crate) fn api_world() -> AwsWorld {
     let mut w = world("API_AND_CONFIG_MAP");
     w.add_user(&format!("arn:aws:iam::{ACCT}:user/alice"));
     let c = w.clusters.get_mut("prod").unwrap();
@@ -114,13 +114,13 @@ fn state(live: &Live) -> State {
 }
 
 impl Live {
-    fn journal(&self) -> PathBuf {
+    pub(crate) fn journal(&self) -> PathBuf {
         self.home.join("prod.journal")
     }
 
     /// `apply --cluster prod` with quick polling, a journal in the test's
     /// home, and `extra`.
-    fn apply_args(&self, extra: &[&str]) -> Vec<String> {
+    pub(crate) fn apply_args(&self, extra: &[&str]) -> Vec<String> {
         let journal = self.journal();
         let base = [
             "apply",
@@ -135,7 +135,7 @@ impl Live {
     }
 
     /// `apply --cluster prod --yes` with a journal in the test's home.
-    fn apply(&self, extra: &[&str]) -> Run {
+    pub(crate) fn apply(&self, extra: &[&str]) -> Run {
         self.apply_as(extra, KEY)
     }
 

@@ -16,6 +16,7 @@ mod fuzz;
 mod golden;
 mod live;
 mod real_eks;
+mod safety;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

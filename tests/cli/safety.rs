@@ -1,0 +1,69 @@
+//! The write path against an operator's mistakes and an attacker's files
+//! (issue "writes that cannot lock anyone out"): each test reproduces one way
+//! in and checks it is closed, against the emulators.
+
+use std::os::unix::fs::{symlink, PermissionsExt};
+use std::path::Path;
+
+use crate::apply::{api_world, kube, MAP_ROLES};
+use crate::live::start;
+
+fn mode(path: &Path) -> u32 {
+    std::fs::symlink_metadata(path)
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+/// A saved plan holds the cluster's aws-auth and entries: only its owner
+/// reads it, and a symlink planted at `--out` is refused, its target left as
+/// it was.
+#[test]
+fn a_saved_plan_is_private_and_never_written_through_a_symlink() {
+    let live = start(api_world(), kube(MAP_ROLES));
+    let file = live.home.join("plan.json");
+    let r = live.run(&["plan", "--cluster", "prod", "--out", file.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(mode(&file), 0o600, "the plan file is private");
+
+    let victim = live.home.join("victim");
+    std::fs::write(&victim, "precious").unwrap();
+    let link = live.home.join("planted.json");
+    symlink(&victim, &link).unwrap();
+    let r = live.run(&["plan", "--cluster", "prod", "--out", link.to_str().unwrap()]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(r.stderr.contains("symbolic link"), "{}", r.stderr);
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+}
+
+/// The default journal's folders are private, and a symlink planted at the
+/// journal's path is refused before anything changes.
+#[test]
+fn the_journal_is_private_and_never_opened_through_a_symlink() {
+    let live = start(api_world(), kube(MAP_ROLES));
+    let state = live.home.join("state");
+    let env = [("XDG_STATE_HOME", Some(state.to_str().unwrap()))];
+    let r = live.run_env(&["apply", "--cluster", "prod", "--yes"], &env);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let journal = state.join("migrate-auth/111122223333/us-east-1/prod.journal");
+    assert_eq!(mode(&journal), 0o600);
+    for dir in journal.ancestors().skip(1).take(4) {
+        assert_eq!(mode(dir), 0o700, "{} is private", dir.display());
+    }
+
+    let live = start(api_world(), kube(MAP_ROLES));
+    let victim = live.home.join("victim");
+    std::fs::write(&victim, "precious\n").unwrap();
+    symlink(&victim, live.journal()).unwrap();
+    let writes = live.aws.writes() + live.kube.writes();
+    let r = live.apply(&[]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(r.stderr.contains("symbolic link"), "{}", r.stderr);
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+    assert_eq!(
+        live.aws.writes() + live.kube.writes(),
+        writes,
+        "nothing changed"
+    );
+}
