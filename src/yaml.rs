@@ -317,6 +317,22 @@ struct Builder {
     docs: Vec<Node>,
 }
 
+/// A scalar node at `pos`.
+fn scalar(text: String, style: TScalarStyle, pos: (usize, usize)) -> Node {
+    let style = match style {
+        TScalarStyle::Plain => Style::Plain,
+        TScalarStyle::SingleQuoted => Style::SingleQuoted,
+        TScalarStyle::DoubleQuoted => Style::DoubleQuoted,
+        TScalarStyle::Literal => Style::Literal,
+        TScalarStyle::Folded => Style::Folded,
+    };
+    Node {
+        value: Value::Scalar(Scalar { text, style }),
+        line: pos.0,
+        col: pos.1,
+    }
+}
+
 impl Builder {
     fn run(mut self, text: &str) -> Result<Vec<Node>, YamlError> {
         let mut parser = Parser::new_from_str(text);
@@ -332,19 +348,7 @@ impl Builder {
                 Event::Nothing | Event::StreamStart | Event::DocumentStart | Event::DocumentEnd => {
                 }
                 Event::Scalar(text, style, anchor, _tag) => {
-                    let style = match style {
-                        TScalarStyle::Plain => Style::Plain,
-                        TScalarStyle::SingleQuoted => Style::SingleQuoted,
-                        TScalarStyle::DoubleQuoted => Style::DoubleQuoted,
-                        TScalarStyle::Literal => Style::Literal,
-                        TScalarStyle::Folded => Style::Folded,
-                    };
-                    let node = Node {
-                        value: Value::Scalar(Scalar { text, style }),
-                        line: pos.0,
-                        col: pos.1,
-                    };
-                    self.finish(node, anchor, 1);
+                    self.finish(scalar(text, style, pos), anchor, 1);
                 }
                 Event::SequenceStart(anchor, _) => {
                     self.push(
@@ -367,56 +371,63 @@ impl Builder {
                         pos.0,
                     )?;
                 }
-                Event::SequenceEnd | Event::MappingEnd => {
-                    let (node, anchor) = match self.stack.pop() {
-                        Some(Frame::Seq {
-                            anchor,
-                            start,
-                            items,
-                        }) => (
-                            Node {
-                                value: Value::Seq(items),
-                                line: start.0,
-                                col: start.1,
-                            },
-                            anchor,
-                        ),
-                        Some(Frame::Map {
-                            anchor,
-                            start,
-                            entries,
-                            ..
-                        }) => (
-                            Node {
-                                value: Value::Map(entries),
-                                line: start.0,
-                                col: start.1,
-                            },
-                            anchor,
-                        ),
-                        None => continue,
-                    };
-                    // Sizes matter only for anchored nodes (alias expansion).
-                    let size = if anchor == 0 { 0 } else { count_nodes(&node) };
-                    self.finish(node, anchor, size);
-                }
-                Event::Alias(id) => {
-                    let Some((node, size)) = self.anchors.get(&id) else {
-                        return Err(YamlError::RecursiveAlias { line: pos.0 });
-                    };
-                    self.alias_nodes += size;
-                    if self.alias_nodes > MAX_ALIAS_NODES {
-                        return Err(YamlError::AliasBomb {
-                            line: pos.0,
-                            limit: MAX_ALIAS_NODES,
-                        });
-                    }
-                    let node = node.clone();
-                    self.finish(node, 0, 0);
-                }
+                Event::SequenceEnd | Event::MappingEnd => self.end_collection(),
+                Event::Alias(id) => self.alias(id, pos.0)?,
             }
         }
         Ok(self.docs)
+    }
+
+    /// Closes the innermost sequence or mapping and places it.
+    fn end_collection(&mut self) {
+        let (node, anchor) = match self.stack.pop() {
+            Some(Frame::Seq {
+                anchor,
+                start,
+                items,
+            }) => (
+                Node {
+                    value: Value::Seq(items),
+                    line: start.0,
+                    col: start.1,
+                },
+                anchor,
+            ),
+            Some(Frame::Map {
+                anchor,
+                start,
+                entries,
+                ..
+            }) => (
+                Node {
+                    value: Value::Map(entries),
+                    line: start.0,
+                    col: start.1,
+                },
+                anchor,
+            ),
+            None => return,
+        };
+        // Sizes matter only for anchored nodes (alias expansion).
+        let size = if anchor == 0 { 0 } else { count_nodes(&node) };
+        self.finish(node, anchor, size);
+    }
+
+    /// Places a copy of the anchored node `id`, within the alias limit.
+    fn alias(&mut self, id: usize, line: usize) -> Result<(), YamlError> {
+        let Some((node, size)) = self.anchors.get(&id) else {
+            return Err(YamlError::RecursiveAlias { line });
+        };
+        self.alias_nodes += size;
+        if self.alias_nodes > MAX_ALIAS_NODES {
+            return Err(YamlError::AliasBomb {
+                line,
+                limit: MAX_ALIAS_NODES,
+            });
+        }
+        let node = node.clone();
+        self.finish(node, 0, 0);
+        Ok(())
     }
 
     fn push(&mut self, frame: Frame, line: usize) -> Result<(), YamlError> {

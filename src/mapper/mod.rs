@@ -18,7 +18,7 @@ mod tests;
 use std::collections::{HashMap, HashSet};
 
 use crate::inputs::iam::IamDump;
-use crate::inputs::overrides::Overrides;
+use crate::inputs::overrides::{Override, Overrides};
 use crate::inputs::rbac::Rbac;
 use crate::model::arn::{Arn, Partition, PrincipalArn};
 use crate::model::entry::{default_username, DesiredEntry, EntryType};
@@ -204,69 +204,82 @@ fn map_one(m: &Mapping, written: &str, ctx: &Context<'_>, out: &mut Mapped) {
     node_account_check(&mut d, ctx, written, &m.source);
     if let Some(o) = ctx.overrides.by_key.get(written) {
         if o.drop {
-            out.findings.extend(d.notes);
-            out.findings.push(
-                Finding::new(
-                    Code::OverrideApplied,
-                    format!(
-                        "override drops this principal: no access entry{}",
-                        if d.blocks.is_empty() {
-                            String::new()
-                        } else {
-                            format!(
-                                " (settles {})",
-                                d.blocks
-                                    .iter()
-                                    .map(|b| b.finding.code.as_str())
-                                    .collect::<Vec<_>>()
-                                    .join(", ")
-                            )
-                        }
-                    ),
-                )
-                .principal(written)
-                .at(&o.source),
-            );
-            out.left.push(Left {
-                principal: written.to_string(),
-                severity: Severity::Info,
-                reason: "dropped by override".into(),
-                source: m.source.clone(),
-            });
+            dropped(m, written, d, o, out);
             return;
         }
         settle::apply(o, m, &mut d, ctx);
         node_account_check(&mut d, ctx, written, &o.source);
     }
     if d.blocks.is_empty() && !d.principals.is_empty() {
-        out.findings.extend(d.notes);
-        for p in d.principals {
-            let id = &d.identity;
-            if id.entry_type.is_standard() && id.username.is_none() {
-                out.findings.push(
-                    Finding::new(
-                        Code::DefaultUsername,
-                        format!(
-                            "no username in aws-auth: EKS will use its default, `{}`, which may differ from the username the authenticator gives today",
-                            default_username(&p)
-                        ),
-                    )
-                    .principal(written)
-                    .at(&m.source),
-                );
-            }
-            out.desired.push(DesiredEntry {
-                principal_arn: PrincipalArn::from(p.to_string()),
-                entry_type: id.entry_type,
-                username: id.username.clone(),
-                kubernetes_groups: id.groups.clone(),
-                access_policies: id.policies.clone(),
-                source: m.source.clone(),
-                overridden_by: d.overridden_by.clone(),
-            });
-        }
-        return;
+        desired(m, written, d, out);
+    } else {
+        left_out(m, written, d, out);
     }
+}
+
+/// A mapping an override drops: no entry, and what the drop settles.
+fn dropped(m: &Mapping, written: &str, d: Draft, o: &Override, out: &mut Mapped) {
+    out.findings.extend(d.notes);
+    let settles = if d.blocks.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " (settles {})",
+            d.blocks
+                .iter()
+                .map(|b| b.finding.code.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    out.findings.push(
+        Finding::new(
+            Code::OverrideApplied,
+            format!("override drops this principal: no access entry{settles}"),
+        )
+        .principal(written)
+        .at(&o.source),
+    );
+    out.left.push(Left {
+        principal: written.to_string(),
+        severity: Severity::Info,
+        reason: "dropped by override".into(),
+        source: m.source.clone(),
+    });
+}
+
+/// A mapping that carries over: one desired entry per principal.
+fn desired(m: &Mapping, written: &str, d: Draft, out: &mut Mapped) {
+    out.findings.extend(d.notes);
+    let id = &d.identity;
+    for p in d.principals {
+        if id.entry_type.is_standard() && id.username.is_none() {
+            out.findings.push(
+                Finding::new(
+                    Code::DefaultUsername,
+                    format!(
+                        "no username in aws-auth: EKS will use its default, `{}`, which may differ from the username the authenticator gives today",
+                        default_username(&p)
+                    ),
+                )
+                .principal(written)
+                .at(&m.source),
+            );
+        }
+        out.desired.push(DesiredEntry {
+            principal_arn: PrincipalArn::from(p.to_string()),
+            entry_type: id.entry_type,
+            username: id.username.clone(),
+            kubernetes_groups: id.groups.clone(),
+            access_policies: id.policies.clone(),
+            source: m.source.clone(),
+            overridden_by: d.overridden_by.clone(),
+        });
+    }
+}
+
+/// A mapping that gets no entry, with the worst reason why.
+fn left_out(m: &Mapping, written: &str, d: Draft, out: &mut Mapped) {
     let worst = d
         .blocks
         .iter()

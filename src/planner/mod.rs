@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use crate::mapper::{Cluster, Left, Mapped};
-use crate::model::arn::{Arn, PrincipalArn};
+use crate::model::arn::PrincipalArn;
 use crate::model::cluster::{AuthMode, CurrentEntry, CurrentState, EksOwner};
 use crate::model::entry::{default_username, AccessPolicy, DesiredEntry, EntryType};
 use crate::model::finding::{Code, Finding, Severity, Source, Tally};
@@ -546,71 +546,9 @@ fn compare(d: &DesiredEntry, c: &CurrentEntry, findings: &mut Vec<Finding>) -> A
             source,
         };
     }
-    let associate: Vec<Association> = d
-        .access_policies
-        .iter()
-        .filter_map(|p| {
-            match c
-                .access_policies
-                .iter()
-                .find(|x| x.policy_arn == p.policy_arn)
-            {
-                None => Some(Association {
-                    policy: p.clone(),
-                    previous_scope: None,
-                }),
-                Some(x) if x.access_scope.normalized() != p.access_scope.normalized() => {
-                    Some(Association {
-                        policy: p.clone(),
-                        previous_scope: Some(x.access_scope.clone()),
-                    })
-                }
-                Some(_) => None,
-            }
-        })
-        .collect();
-    let (username, kubernetes_groups) = if d.entry_type.is_standard() {
-        let default = Arn::parse(&d.principal_arn)
-            .map(|a| default_username(&a))
-            .unwrap_or_default();
-        let want = d.username.clone().unwrap_or(default.clone());
-        let have = c.username.clone().unwrap_or(default);
-        let username = (want != have).then(|| Change {
-            from: c.username.clone(),
-            to: Some(want),
-        });
-        let mut want_g = d.kubernetes_groups.clone();
-        let mut have_g = c.kubernetes_groups.clone();
-        want_g.sort();
-        have_g.sort();
-        let groups = (want_g != have_g).then(|| Change {
-            from: c.kubernetes_groups.clone(),
-            to: d.kubernetes_groups.clone(),
-        });
-        (username, groups)
-    } else {
-        (None, None)
-    };
-    for p in &c.access_policies {
-        if !d
-            .access_policies
-            .iter()
-            .any(|x| x.policy_arn == p.policy_arn)
-        {
-            findings.push(
-                Finding::new(
-                    Code::Unmanaged,
-                    format!(
-                        "{} ({}) is associated but not asked for by aws-auth; it is left as it is",
-                        p.short_name(),
-                        p.access_scope
-                    ),
-                )
-                .principal(principal_arn.clone())
-                .at(&source),
-            );
-        }
-    }
+    let associate = associations(d, c);
+    let (username, kubernetes_groups) = identity_changes(d, c);
+    unasked_policies(d, c, findings);
     if username.is_some() || kubernetes_groups.is_some() {
         Action::Update {
             principal_arn,
@@ -635,6 +573,86 @@ fn compare(d: &DesiredEntry, c: &CurrentEntry, findings: &mut Vec<Finding>) -> A
             eks_owned,
             source,
             overridden_by,
+        }
+    }
+}
+
+/// The policies `d` needs associated on `c`: missing ones, and those with
+/// another scope (with the scope they replace).
+fn associations(d: &DesiredEntry, c: &CurrentEntry) -> Vec<Association> {
+    d.access_policies
+        .iter()
+        .filter_map(|p| {
+            match c
+                .access_policies
+                .iter()
+                .find(|x| x.policy_arn == p.policy_arn)
+            {
+                None => Some(Association {
+                    policy: p.clone(),
+                    previous_scope: None,
+                }),
+                Some(x) if x.access_scope.normalized() != p.access_scope.normalized() => {
+                    Some(Association {
+                        policy: p.clone(),
+                        previous_scope: Some(x.access_scope.clone()),
+                    })
+                }
+                Some(_) => None,
+            }
+        })
+        .collect()
+}
+
+/// A change of username and one of groups, each `None` when it stays.
+type IdentityChanges = (Option<Change<Option<String>>>, Option<Change<Vec<String>>>);
+
+/// How `c`'s username and groups must change to be `d`'s (STANDARD entries
+/// only: EKS sets a node entry's identity itself).
+fn identity_changes(d: &DesiredEntry, c: &CurrentEntry) -> IdentityChanges {
+    if !d.entry_type.is_standard() {
+        return (None, None);
+    }
+    // No username means EKS's default for the principal.
+    let default = d.principal_arn.parse().ok().map(|a| default_username(&a));
+    let want = d.username.clone().or(default.clone());
+    let have = c.username.clone().or(default);
+    let username = (want != have).then(|| Change {
+        from: c.username.clone(),
+        to: want,
+    });
+    let mut want_g = d.kubernetes_groups.clone();
+    let mut have_g = c.kubernetes_groups.clone();
+    want_g.sort();
+    have_g.sort();
+    let groups = (want_g != have_g).then(|| Change {
+        from: c.kubernetes_groups.clone(),
+        to: d.kubernetes_groups.clone(),
+    });
+    (username, groups)
+}
+
+/// An info for each policy `c` holds that aws-auth does not ask for: it is
+/// left as it is.
+fn unasked_policies(d: &DesiredEntry, c: &CurrentEntry, findings: &mut Vec<Finding>) {
+    for p in &c.access_policies {
+        if !d
+            .access_policies
+            .iter()
+            .any(|x| x.policy_arn == p.policy_arn)
+        {
+            findings.push(
+                Finding::new(
+                    Code::Unmanaged,
+                    format!(
+                        "{} ({}) is associated but not asked for by aws-auth; it is left as it is",
+                        p.short_name(),
+                        p.access_scope
+                    ),
+                )
+                .principal(c.principal_arn.clone())
+                .at(&d.source),
+            );
         }
     }
 }
