@@ -474,11 +474,36 @@ mod tests {
 
     #[test]
     fn double_quoted_escapes_as_json_does() {
-        let mut all: String = (0u32..0x80).filter_map(char::from_u32).collect();
-        all.push_str("\u{85}\u{2028}\u{feff}é✓");
-        for s in [all.as_str(), "", "plain", "a\"b\\c"] {
+        let ascii: String = (0x20u32..0x7f).filter_map(char::from_u32).collect();
+        for s in [
+            ascii.as_str(),
+            "",
+            "plain",
+            "a\"b\\c\n\t\r\u{1}",
+            "é✓\u{a0}\u{10000}",
+        ] {
             assert_eq!(double_quoted(s), serde_json::to_string(s).unwrap(), "{s:?}");
         }
+    }
+
+    /// go-yaml v2 (the authenticator's reader) refuses a whole key holding a
+    /// raw DEL, C1 control or BOM, and folds a raw NEL, LS or PS in a quoted
+    /// scalar into a space: written values escape them, and read back the same.
+    #[test]
+    fn double_quoted_writes_only_what_go_yaml_reads_back_unchanged() {
+        let tricky: String = (0u32..0xa0)
+            .chain([0x2028, 0x2029, 0xfeff, 0xfffe, 0xffff])
+            .filter_map(char::from_u32)
+            .collect();
+        let written = double_quoted(&tricky);
+        let raw_bad = written.chars().find(|&c| {
+            let n = u32::from(c);
+            (n < 0x20 || (0x7f..0xa0).contains(&n))
+                || matches!(n, 0x2028 | 0x2029 | 0xfeff | 0xfffe | 0xffff)
+        });
+        assert_eq!(raw_bad, None, "{written:?}");
+        let back = one(&written);
+        assert_eq!(back.as_str(), Some(tricky.as_str()));
     }
 
     fn one(text: &str) -> Node {
@@ -600,8 +625,11 @@ pub enum Emit {
 
 /// `s` as a double-quoted scalar, escaped the JSON way (which YAML reads
 /// back as the same string): the quote and the backslash, the short escapes
-/// for backspace, tab, newline, form feed and carriage return, and `\u00XX`
-/// for the other control characters below 0x20.
+/// for backspace, tab, newline, form feed and carriage return, and `\uXXXX`
+/// for every other character go-yaml v2 would not read back unchanged: the
+/// C0 and C1 controls and DEL (a raw one makes go-yaml refuse the whole
+/// key), NEL, LS and PS (YAML 1.1 line breaks, folded into a space), the BOM
+/// and the non-characters U+FFFE and U+FFFF.
 pub(crate) fn double_quoted(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
@@ -614,12 +642,18 @@ pub(crate) fn double_quoted(s: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\u{c}' => out.push_str("\\f"),
             '\r' => out.push_str("\\r"),
-            c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+            c if needs_escape(c) => out.push_str(&format!("\\u{:04x}", u32::from(c))),
             c => out.push(c),
         }
     }
     out.push('"');
     out
+}
+
+/// True for the characters [`double_quoted`] writes as `\uXXXX`.
+fn needs_escape(c: char) -> bool {
+    let n = u32::from(c);
+    n < 0x20 || (0x7f..0xa0).contains(&n) || matches!(n, 0x2028 | 0x2029 | 0xfeff | 0xfffe | 0xffff)
 }
 
 /// Writes a block sequence of mappings (what `mapRoles` and `mapUsers` hold).

@@ -93,11 +93,12 @@ pub fn run(s: &ApplySettings) -> Result<Outcome> {
     };
     let path = pipe::journal_path(&conn, s.journal.as_ref());
     if pipe::unfinished_run(&path, &conn.cluster.arn)? {
-        writeln!(
+        // A lost note must not stop the run.
+        let _ = writeln!(
             std::io::stderr(),
             "The journal {} records a run that did not finish; this run resumes it (what is done is skipped; `rollback` undoes both).",
             path.display()
-        )?;
+        );
     }
     show(&mut std::io::stdout().lock(), &d)?;
     if d.steps.is_empty() {
@@ -107,7 +108,7 @@ pub fn run(s: &ApplySettings) -> Result<Outcome> {
     ask(s, &conn.cluster.name, &d.steps)?;
     let mut j = Journal::open(&path)?;
     let run = pipe::begin(&conn, &mut j, &d.steps)?;
-    writeln!(std::io::stderr(), "Journal: {}", path.display())?;
+    let _ = writeln!(std::io::stderr(), "Journal: {}", path.display());
     let options = RunOptions {
         wait: s.wait,
         concurrency: live.client.concurrency,

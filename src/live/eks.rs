@@ -364,7 +364,9 @@ pub async fn owned_roles(
         .map(|r| (r.into(), EksOwner::Nodegroup))
         .chain(fp.into_iter().map(|r| (r.into(), EksOwner::FargateProfile)))
         .collect();
-    roles.sort_by(|x, y| x.0.as_str().cmp(y.0.as_str()));
+    // One owner per principal, as EKS compares ARNs: the node group's when
+    // a Fargate profile names the same role (the sort is stable).
+    roles.sort_by_cached_key(|(arn, _)| arn.to_ascii_lowercase());
     roles.dedup_by(|x, y| x.0 == y.0);
     Ok(roles)
 }

@@ -772,3 +772,53 @@ fn denied_reads_become_findings_not_failures() {
         "{f}"
     );
 }
+
+/// EKS compares role ARNs ignoring case: an entry is EKS-owned whatever the
+/// case its node group or Fargate profile writes the role in, and a role
+/// named by both gets one owner, the node group, whatever other roles sort
+/// between the two spellings.
+#[test]
+fn ownership_follows_eks_comparison_of_role_arns() {
+    let mut w = world("API_AND_CONFIG_MAP");
+    let node = format!("arn:aws:iam::{ACCT}:role/NodeRole");
+    let c = w.clusters.get_mut("prod").unwrap();
+    c.nodegroups
+        .insert("ng-1".into(), format!("arn:aws:iam::{ACCT}:role/noderole"));
+    c.nodegroups
+        .insert("ng-2".into(), format!("arn:aws:iam::{ACCT}:role/Other"));
+    c.fargate_profiles
+        .insert("fp-1".into(), format!("arn:aws:iam::{ACCT}:role/NODEROLE"));
+    c.access_entries.insert(
+        node.clone(),
+        AccessEntry {
+            principal_arn: node.clone(),
+            kind: "EC2_LINUX".into(),
+            username: "system:node:{{EC2PrivateDNSName}}".into(),
+            created_by_eks: true,
+            ..AccessEntry::default()
+        },
+    );
+    let live = start(w, kube_world(Some(AWS_AUTH)));
+    let r = live.run(&["snapshot", "--cluster", "prod"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let state: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(state["accessEntries"][0]["principalArn"], node);
+    assert_eq!(state["accessEntries"][0]["eksOwned"], "nodegroup");
+    let owned = state["eksOwnedRoles"].as_array().unwrap();
+    let named: Vec<(&str, &str)> = owned
+        .iter()
+        .map(|o| {
+            (
+                o["principalArn"].as_str().unwrap(),
+                o["owner"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(named.len(), 2, "{named:?}");
+    assert!(
+        named
+            .iter()
+            .any(|(a, o)| a.eq_ignore_ascii_case(&node) && *o == "nodegroup"),
+        "{named:?}"
+    );
+}
