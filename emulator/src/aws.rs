@@ -114,55 +114,22 @@ async fn handle(shared: Arc<Shared>, req: Request<Body>) -> Response {
     let body = read_body(body).await;
     let raw_query = parts.uri.query().unwrap_or("").to_string();
     let path = parts.uri.path().to_string();
-    let target = if path == "/" && parts.method == Method::POST {
-        let mut params = parse_form(&raw_query);
-        params.extend(parse_form(&String::from_utf8_lossy(&body)));
-        let action = params.get("Action").cloned().unwrap_or_default();
-        Target::Query(Service::of_action(&action), action, params)
-    } else {
-        match eks::route(&parts.method, &segments(&path)) {
-            Some(op) => Target::Eks(op),
-            None => Target::Unknown,
-        }
-    };
-    let op_name = match &target {
-        Target::Eks(op) => op.name().to_string(),
-        Target::Query(Some(_), action, _) => action.clone(),
-        Target::Query(None, _, _) | Target::Unknown => "Unknown".to_string(),
-    };
-    let write = matches!(
-        op_name.as_str(),
-        "UpdateClusterConfig"
-            | "CreateAccessEntry"
-            | "UpdateAccessEntry"
-            | "DeleteAccessEntry"
-            | "AssociateAccessPolicy"
-            | "DisassociateAccessPolicy"
-    );
+    let target = target_of(&parts.method, &path, &raw_query, &body);
+    let op_name = operation_name(&target);
+    let write = is_write(&op_name);
     let (latency, fault) = shared.meter.begin(&op_name, write);
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
-    let request_id = {
-        let mut st = lock(&shared.state);
-        st.requests += 1;
-        uuid(("request", st.requests))
-    };
-    let mut scope = parse_authorization(&parts.headers);
-    if let Some(sc) = scope.as_mut() {
-        // A key whose secret the world knows must sign correctly.
-        let secret = lock(&shared.state).world.secrets.get(&sc.key).cloned();
-        if let Some(secret) = secret {
-            sc.bad_signature = !sigv4::verify_request(
-                parts.method.as_str(),
-                &path,
-                &raw_query,
-                &parts.headers,
-                &body,
-                &secret,
-            );
-        }
-    }
+    let request_id = next_request_id(&shared);
+    let scope = signed_scope(
+        &shared,
+        &parts.method,
+        &parts.headers,
+        &path,
+        &raw_query,
+        &body,
+    );
     match target {
         Target::Eks(op) => {
             let result = match fault {
@@ -198,6 +165,71 @@ async fn handle(shared: Arc<Shared>, req: Request<Body>) -> Response {
             query_response(service, result, &request_id)
         }
     }
+}
+
+/// Tells IAM/STS (`POST /` with a form) from EKS routes and unknown requests.
+fn target_of(method: &Method, path: &str, raw_query: &str, body: &[u8]) -> Target {
+    if path == "/" && *method == Method::POST {
+        let mut params = parse_form(raw_query);
+        params.extend(parse_form(&String::from_utf8_lossy(body)));
+        let action = params.get("Action").cloned().unwrap_or_default();
+        Target::Query(Service::of_action(&action), action, params)
+    } else {
+        match eks::route(method, &segments(path)) {
+            Some(op) => Target::Eks(op),
+            None => Target::Unknown,
+        }
+    }
+}
+
+/// The operation name a request is metered under.
+fn operation_name(target: &Target) -> String {
+    match target {
+        Target::Eks(op) => op.name().to_string(),
+        Target::Query(Some(_), action, _) => action.clone(),
+        Target::Query(None, _, _) | Target::Unknown => "Unknown".to_string(),
+    }
+}
+
+/// Whether the operation writes (for the meter's write faults).
+fn is_write(op_name: &str) -> bool {
+    matches!(
+        op_name,
+        "UpdateClusterConfig"
+            | "CreateAccessEntry"
+            | "UpdateAccessEntry"
+            | "DeleteAccessEntry"
+            | "AssociateAccessPolicy"
+            | "DisassociateAccessPolicy"
+    )
+}
+
+/// Counts the request and returns its id.
+fn next_request_id(shared: &Shared) -> String {
+    let mut st = lock(&shared.state);
+    st.requests += 1;
+    uuid(("request", st.requests))
+}
+
+/// The request's credential scope, with its signature checked when the world knows the key.
+fn signed_scope(
+    shared: &Shared,
+    method: &Method,
+    headers: &HeaderMap,
+    path: &str,
+    raw_query: &str,
+    body: &[u8],
+) -> Option<Scope> {
+    let mut scope = parse_authorization(headers);
+    if let Some(sc) = scope.as_mut() {
+        // A key whose secret the world knows must sign correctly.
+        let secret = lock(&shared.state).world.secrets.get(&sc.key).cloned();
+        if let Some(secret) = secret {
+            sc.bad_signature =
+                !sigv4::verify_request(method.as_str(), path, raw_query, headers, body, &secret);
+        }
+    }
+    scope
 }
 
 fn eks_fault(f: Fault) -> EksError {

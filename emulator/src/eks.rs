@@ -173,127 +173,30 @@ pub(crate) fn handle(
     match op {
         Op::ListClusters => list_clusters(world, ctx),
         Op::ListAccessPolicies => list_access_policies(ctx),
-        Op::DescribeCluster(name) => {
-            let c = cluster(world, name, ctx)?;
-            let ids: Vec<String> = c.updates.keys().cloned().collect();
-            for id in ids {
-                advance(c, &id);
-            }
-            settle_status(c);
-            Ok(json!({ "cluster": cluster_json(c, ctx) }))
-        }
+        Op::DescribeCluster(name) => describe_cluster(world, name, ctx),
         Op::UpdateClusterConfig(name) => update_cluster_config(world, internal, name, ctx),
-        Op::ListUpdates(name) => {
-            let c = cluster(world, name, ctx)?;
-            let items = c.updates.keys().map(|k| (k.clone(), json!(k))).collect();
-            let (ids, next) = page(items, ctx.query)?;
-            Ok(with_token(json!({ "updateIds": ids }), next))
-        }
-        Op::DescribeUpdate(name, id) => {
-            let c = cluster(world, name, ctx)?;
-            if !c.updates.contains_key(id) {
-                return Err(not_found(format!("No update found for ID: {id}")));
-            }
-            advance(c, id);
-            settle_status(c);
-            Ok(json!({ "update": update_json(&c.updates[id], ctx) }))
-        }
+        Op::ListUpdates(name) => list_updates(world, name, ctx),
+        Op::DescribeUpdate(name, id) => describe_update(world, name, id, ctx),
         Op::CreateAccessEntry(name) => create_access_entry(world, internal, name, ctx),
-        Op::ListAccessEntries(name) => {
-            let c = api_cluster(world, name, ctx)?;
-            let filter = ctx.query.get("associatedPolicyArn");
-            let items = c
-                .access_entries
-                .values()
-                .filter(|e| filter.is_none_or(|p| e.policies.contains_key(p)))
-                .map(|e| (e.principal_arn.clone(), json!(e.principal_arn)))
-                .collect();
-            let (arns, next) = page(items, ctx.query)?;
-            Ok(with_token(json!({ "accessEntries": arns }), next))
-        }
+        Op::ListAccessEntries(name) => list_access_entries(world, name, ctx),
         Op::DescribeAccessEntry(name, principal) => {
-            let c = api_cluster(world, name, ctx)?;
-            let e = c
-                .access_entries
-                .get(principal)
-                .ok_or_else(|| not_found(ENTRY_NOT_FOUND))?;
-            Ok(json!({ "accessEntry": entry_json(c, e, ctx) }))
+            describe_access_entry(world, name, principal, ctx)
         }
         Op::UpdateAccessEntry(name, principal) => update_access_entry(world, name, principal, ctx),
-        Op::DeleteAccessEntry(name, principal) => {
-            let c = api_cluster(world, name, ctx)?;
-            c.access_entries
-                .remove(principal)
-                .ok_or_else(|| not_found(ENTRY_NOT_FOUND))?;
-            Ok(json!({}))
-        }
+        Op::DeleteAccessEntry(name, principal) => delete_access_entry(world, name, principal, ctx),
         Op::AssociateAccessPolicy(name, principal) => {
             associate_access_policy(world, name, principal, ctx)
         }
         Op::ListAssociatedAccessPolicies(name, principal) => {
-            let c = api_cluster(world, name, ctx)?;
-            let e = c
-                .access_entries
-                .get(principal)
-                .ok_or_else(|| not_found(ENTRY_NOT_FOUND))?;
-            let items = e
-                .policies
-                .iter()
-                .map(|(arn, scope)| (arn.clone(), association_json(arn, scope, ctx)))
-                .collect();
-            let (policies, next) = page(items, ctx.query)?;
-            let body = json!({
-                "clusterName": c.name,
-                "principalArn": e.principal_arn,
-                "associatedAccessPolicies": policies,
-            });
-            Ok(with_token(body, next))
+            list_associated_access_policies(world, name, principal, ctx)
         }
         Op::DisassociateAccessPolicy(name, principal, policy) => {
-            let c = api_cluster(world, name, ctx)?;
-            let e = c
-                .access_entries
-                .get_mut(principal)
-                .ok_or_else(|| not_found(ENTRY_NOT_FOUND))?;
-            e.policies.remove(policy).ok_or_else(|| {
-                not_found(format!(
-                    "The specified policyArn {policy} is not associated with the access entry."
-                ))
-            })?;
-            Ok(json!({}))
+            disassociate_access_policy(world, name, principal, policy, ctx)
         }
-        Op::ListNodegroups(name) => {
-            let c = cluster(world, name, ctx)?;
-            let items = c.nodegroups.keys().map(|k| (k.clone(), json!(k))).collect();
-            let (names, next) = page(items, ctx.query)?;
-            Ok(with_token(json!({ "nodegroups": names }), next))
-        }
-        Op::DescribeNodegroup(name, ng) => {
-            let c = cluster(world, name, ctx)?;
-            let role = c
-                .nodegroups
-                .get(ng)
-                .ok_or_else(|| not_found(format!("No node group found for name: {ng}.")))?;
-            Ok(json!({ "nodegroup": nodegroup_json(c, ng, role, ctx) }))
-        }
-        Op::ListFargateProfiles(name) => {
-            let c = cluster(world, name, ctx)?;
-            let items = c
-                .fargate_profiles
-                .keys()
-                .map(|k| (k.clone(), json!(k)))
-                .collect();
-            let (names, next) = page(items, ctx.query)?;
-            Ok(with_token(json!({ "fargateProfileNames": names }), next))
-        }
-        Op::DescribeFargateProfile(name, fp) => {
-            let c = cluster(world, name, ctx)?;
-            let role = c
-                .fargate_profiles
-                .get(fp)
-                .ok_or_else(|| not_found(format!("No Fargate Profile found with name: {fp}.")))?;
-            Ok(json!({ "fargateProfile": fargate_json(c, fp, role, ctx) }))
-        }
+        Op::ListNodegroups(name) => list_nodegroups(world, name, ctx),
+        Op::DescribeNodegroup(name, ng) => describe_nodegroup(world, name, ng, ctx),
+        Op::ListFargateProfiles(name) => list_fargate_profiles(world, name, ctx),
+        Op::DescribeFargateProfile(name, fp) => describe_fargate_profile(world, name, fp, ctx),
     }
 }
 
@@ -614,6 +517,181 @@ fn policy_arn(partition: &str, name: &str) -> String {
     format!("arn:{partition}:eks::aws:cluster-access-policy/{name}")
 }
 
+/// DescribeCluster: polls the cluster's updates first.
+fn describe_cluster(world: &mut AwsWorld, name: &str, ctx: &Ctx) -> Result<Value, EksError> {
+    let c = cluster(world, name, ctx)?;
+    let ids: Vec<String> = c.updates.keys().cloned().collect();
+    for id in ids {
+        advance(c, &id);
+    }
+    settle_status(c);
+    Ok(json!({ "cluster": cluster_json(c, ctx) }))
+}
+
+/// ListUpdates: one page of the cluster's update ids.
+fn list_updates(world: &mut AwsWorld, name: &str, ctx: &Ctx) -> Result<Value, EksError> {
+    let c = cluster(world, name, ctx)?;
+    let items = c.updates.keys().map(|k| (k.clone(), json!(k))).collect();
+    let (ids, next) = page(items, ctx.query)?;
+    Ok(with_token(json!({ "updateIds": ids }), next))
+}
+
+/// DescribeUpdate: polls the update, then describes it.
+fn describe_update(
+    world: &mut AwsWorld,
+    name: &str,
+    id: &str,
+    ctx: &Ctx,
+) -> Result<Value, EksError> {
+    let c = cluster(world, name, ctx)?;
+    if !c.updates.contains_key(id) {
+        return Err(not_found(format!("No update found for ID: {id}")));
+    }
+    advance(c, id);
+    settle_status(c);
+    Ok(json!({ "update": update_json(&c.updates[id], ctx) }))
+}
+
+/// ListAccessEntries: one page of principal ARNs, optionally those with a given policy.
+fn list_access_entries(world: &mut AwsWorld, name: &str, ctx: &Ctx) -> Result<Value, EksError> {
+    let c = api_cluster(world, name, ctx)?;
+    let filter = ctx.query.get("associatedPolicyArn");
+    let items = c
+        .access_entries
+        .values()
+        .filter(|e| filter.is_none_or(|p| e.policies.contains_key(p)))
+        .map(|e| (e.principal_arn.clone(), json!(e.principal_arn)))
+        .collect();
+    let (arns, next) = page(items, ctx.query)?;
+    Ok(with_token(json!({ "accessEntries": arns }), next))
+}
+
+/// DescribeAccessEntry.
+fn describe_access_entry(
+    world: &mut AwsWorld,
+    name: &str,
+    principal: &str,
+    ctx: &Ctx,
+) -> Result<Value, EksError> {
+    let c = api_cluster(world, name, ctx)?;
+    let e = c
+        .access_entries
+        .get(principal)
+        .ok_or_else(|| not_found(ENTRY_NOT_FOUND))?;
+    Ok(json!({ "accessEntry": entry_json(c, e, ctx) }))
+}
+
+/// DeleteAccessEntry.
+fn delete_access_entry(
+    world: &mut AwsWorld,
+    name: &str,
+    principal: &str,
+    ctx: &Ctx,
+) -> Result<Value, EksError> {
+    let c = api_cluster(world, name, ctx)?;
+    c.access_entries
+        .remove(principal)
+        .ok_or_else(|| not_found(ENTRY_NOT_FOUND))?;
+    Ok(json!({}))
+}
+
+/// ListAssociatedAccessPolicies: one page of an entry's policy associations.
+fn list_associated_access_policies(
+    world: &mut AwsWorld,
+    name: &str,
+    principal: &str,
+    ctx: &Ctx,
+) -> Result<Value, EksError> {
+    let c = api_cluster(world, name, ctx)?;
+    let e = c
+        .access_entries
+        .get(principal)
+        .ok_or_else(|| not_found(ENTRY_NOT_FOUND))?;
+    let items = e
+        .policies
+        .iter()
+        .map(|(arn, scope)| (arn.clone(), association_json(arn, scope, ctx)))
+        .collect();
+    let (policies, next) = page(items, ctx.query)?;
+    let body = json!({
+        "clusterName": c.name,
+        "principalArn": e.principal_arn,
+        "associatedAccessPolicies": policies,
+    });
+    Ok(with_token(body, next))
+}
+
+/// DisassociateAccessPolicy.
+fn disassociate_access_policy(
+    world: &mut AwsWorld,
+    name: &str,
+    principal: &str,
+    policy: &str,
+    ctx: &Ctx,
+) -> Result<Value, EksError> {
+    let c = api_cluster(world, name, ctx)?;
+    let e = c
+        .access_entries
+        .get_mut(principal)
+        .ok_or_else(|| not_found(ENTRY_NOT_FOUND))?;
+    e.policies.remove(policy).ok_or_else(|| {
+        not_found(format!(
+            "The specified policyArn {policy} is not associated with the access entry."
+        ))
+    })?;
+    Ok(json!({}))
+}
+
+/// ListNodegroups: one page of the cluster's managed node group names.
+fn list_nodegroups(world: &mut AwsWorld, name: &str, ctx: &Ctx) -> Result<Value, EksError> {
+    let c = cluster(world, name, ctx)?;
+    let items = c.nodegroups.keys().map(|k| (k.clone(), json!(k))).collect();
+    let (names, next) = page(items, ctx.query)?;
+    Ok(with_token(json!({ "nodegroups": names }), next))
+}
+
+/// DescribeNodegroup.
+fn describe_nodegroup(
+    world: &mut AwsWorld,
+    name: &str,
+    ng: &str,
+    ctx: &Ctx,
+) -> Result<Value, EksError> {
+    let c = cluster(world, name, ctx)?;
+    let role = c
+        .nodegroups
+        .get(ng)
+        .ok_or_else(|| not_found(format!("No node group found for name: {ng}.")))?;
+    Ok(json!({ "nodegroup": nodegroup_json(c, ng, role, ctx) }))
+}
+
+/// ListFargateProfiles: one page of the cluster's Fargate profile names.
+fn list_fargate_profiles(world: &mut AwsWorld, name: &str, ctx: &Ctx) -> Result<Value, EksError> {
+    let c = cluster(world, name, ctx)?;
+    let items = c
+        .fargate_profiles
+        .keys()
+        .map(|k| (k.clone(), json!(k)))
+        .collect();
+    let (names, next) = page(items, ctx.query)?;
+    Ok(with_token(json!({ "fargateProfileNames": names }), next))
+}
+
+/// DescribeFargateProfile.
+fn describe_fargate_profile(
+    world: &mut AwsWorld,
+    name: &str,
+    fp: &str,
+    ctx: &Ctx,
+) -> Result<Value, EksError> {
+    let c = cluster(world, name, ctx)?;
+    let role = c
+        .fargate_profiles
+        .get(fp)
+        .ok_or_else(|| not_found(format!("No Fargate Profile found with name: {fp}.")))?;
+    Ok(json!({ "fargateProfile": fargate_json(c, fp, role, ctx) }))
+}
+
 fn update_cluster_config(
     world: &mut AwsWorld,
     internal: &mut Internal,
@@ -628,18 +706,59 @@ fn update_cluster_config(
         .token_log
         .push(("UpdateClusterConfig".into(), name.into(), token.clone()));
     let c = cluster(world, name, ctx)?;
+    let fingerprint = fingerprint(&body);
+    if let Some(replay) = replayed_update(internal, c, name, token.as_deref(), &fingerprint, ctx) {
+        return Ok(replay);
+    }
+    let target = requested_mode(&body)?;
+    check_mode_update(c, name, &target)?;
+    let id = uuid((name, seq, "update"));
+    let update = Update {
+        id: id.clone(),
+        status: "InProgress".into(),
+        polls_left: c.update_polls,
+        target_mode: target,
+        created_at: ctx.time,
+    };
+    c.status = "UPDATING".into();
+    c.updates.insert(id.clone(), update.clone());
+    if let Some(t) = token {
+        internal
+            .update_tokens
+            .insert((name.to_string(), t), (fingerprint, id));
+    }
+    Ok(json!({ "update": update_json(&update, ctx) }))
+}
+
+/// A request body without its `clientRequestToken`, to compare retries with.
+fn fingerprint(body: &Map<String, Value>) -> Value {
     let mut fingerprint = body.clone();
     fingerprint.remove("clientRequestToken");
-    let fingerprint = Value::Object(fingerprint);
-    if let Some(t) = &token {
-        if let Some((req, id)) = internal.update_tokens.get(&(name.to_string(), t.clone())) {
-            if *req == fingerprint {
-                if let Some(u) = c.updates.get(id) {
-                    return Ok(json!({ "update": update_json(u, ctx) }));
-                }
-            }
-        }
+    Value::Object(fingerprint)
+}
+
+/// The answer to a retried UpdateClusterConfig (same token, same body), if this is one.
+fn replayed_update(
+    internal: &Internal,
+    c: &Cluster,
+    name: &str,
+    token: Option<&str>,
+    fingerprint: &Value,
+    ctx: &Ctx,
+) -> Option<Value> {
+    let t = token?;
+    let (req, id) = internal
+        .update_tokens
+        .get(&(name.to_string(), t.to_string()))?;
+    if *req != *fingerprint {
+        return None;
     }
+    let u = c.updates.get(id)?;
+    Some(json!({ "update": update_json(u, ctx) }))
+}
+
+/// The authentication mode an UpdateClusterConfig body asks for (the only update supported).
+fn requested_mode(body: &Map<String, Value>) -> Result<String, EksError> {
     let others: Vec<&String> = body
         .keys()
         .filter(|k| *k != "accessConfig" && *k != "clientRequestToken")
@@ -657,6 +776,11 @@ fn update_cluster_config(
             "The emulator supports only accessConfig.authenticationMode updates.",
         ));
     };
+    Ok(target)
+}
+
+/// The EKS rules for moving cluster `name` to authentication mode `target`.
+fn check_mode_update(c: &Cluster, name: &str, target: &str) -> Result<(), EksError> {
     if let Some(u) = c.updates.values().find(|u| u.status == "InProgress") {
         return Err(in_use(format!(
             "Cannot AccessConfigUpdate because cluster {name} currently has update {} in progress",
@@ -695,22 +819,7 @@ fn update_cluster_config(
             c.platform_version, c.version
         )));
     }
-    let id = uuid((name, seq, "update"));
-    let update = Update {
-        id: id.clone(),
-        status: "InProgress".into(),
-        polls_left: c.update_polls,
-        target_mode: target,
-        created_at: ctx.time,
-    };
-    c.status = "UPDATING".into();
-    c.updates.insert(id.clone(), update.clone());
-    if let Some(t) = token {
-        internal
-            .update_tokens
-            .insert((name.to_string(), t), (fingerprint, id));
-    }
-    Ok(json!({ "update": update_json(&update, ctx) }))
+    Ok(())
 }
 
 /// One poll of an update: counts down, then completes it.
@@ -815,26 +924,18 @@ fn create_access_entry(
     world
         .token_log
         .push(("CreateAccessEntry".into(), principal.clone(), token.clone()));
-    let mut fingerprint = body.clone();
-    fingerprint.remove("clientRequestToken");
-    let fingerprint = Value::Object(fingerprint);
-    if let Some(t) = &token {
-        if let Some((req, arn)) = internal.create_tokens.get(&(name.to_string(), t.clone())) {
-            if *req == fingerprint {
-                if let Some(e) = snapshot.access_entries.get(arn) {
-                    return Ok(json!({ "accessEntry": entry_json(&snapshot, e, ctx) }));
-                }
-            }
-        }
+    let fingerprint = fingerprint(&body);
+    if let Some(replay) = replayed_entry(
+        internal,
+        &snapshot,
+        name,
+        token.as_deref(),
+        &fingerprint,
+        ctx,
+    ) {
+        return Ok(replay);
     }
-    // EKS makes an entry it owes just before this request lands.
-    let mut snapshot = snapshot;
-    if let Some(kind) = snapshot.owed_entries.get(&principal).cloned() {
-        let c = cluster(world, name, ctx)?;
-        c.owed_entries.remove(&principal);
-        make_node_entry(c, &principal, &kind, ctx.time);
-        snapshot = c.clone();
-    }
+    let snapshot = land_owed_entry(world, snapshot, name, &principal, ctx)?;
     let (arn, is_role) = validate_principal(world, &snapshot, &principal)?;
     let kind = opt_str(&body, "type")?.unwrap_or_else(|| "STANDARD".into());
     if !ENTRY_TYPES.contains(&kind.as_str()) {
@@ -847,6 +948,75 @@ fn create_access_entry(
     let groups = opt_str_list(&body, "kubernetesGroups")?.unwrap_or_default();
     let tags = opt_str_map(&body, "tags")?.unwrap_or_default();
     validate_tags(&tags)?;
+    validate_entry_fields(
+        &snapshot,
+        &kind,
+        &arn,
+        is_role,
+        username.as_deref(),
+        &groups,
+    )?;
+    if snapshot.access_entries.contains_key(&principal) {
+        return Err(in_use(ENTRY_IN_USE));
+    }
+    let entry = new_entry(&principal, kind, username, groups, tags, ctx.time);
+    let c = cluster(world, name, ctx)?;
+    c.access_entries.insert(principal.clone(), entry);
+    if let Some(t) = token {
+        internal
+            .create_tokens
+            .insert((name.to_string(), t), (fingerprint, principal.clone()));
+    }
+    Ok(json!({ "accessEntry": entry_json(c, &c.access_entries[&principal], ctx) }))
+}
+
+/// The answer to a retried CreateAccessEntry (same token, same body), if this is one.
+fn replayed_entry(
+    internal: &Internal,
+    snapshot: &Cluster,
+    name: &str,
+    token: Option<&str>,
+    fingerprint: &Value,
+    ctx: &Ctx,
+) -> Option<Value> {
+    let t = token?;
+    let (req, arn) = internal
+        .create_tokens
+        .get(&(name.to_string(), t.to_string()))?;
+    if *req != *fingerprint {
+        return None;
+    }
+    let e = snapshot.access_entries.get(arn)?;
+    Some(json!({ "accessEntry": entry_json(snapshot, e, ctx) }))
+}
+
+/// Makes the entry EKS owes for `principal` (just before the request lands); returns the cluster.
+fn land_owed_entry(
+    world: &mut AwsWorld,
+    snapshot: Cluster,
+    name: &str,
+    principal: &str,
+    ctx: &Ctx,
+) -> Result<Cluster, EksError> {
+    let mut snapshot = snapshot;
+    if let Some(kind) = snapshot.owed_entries.get(principal).cloned() {
+        let c = cluster(world, name, ctx)?;
+        c.owed_entries.remove(principal);
+        make_node_entry(c, principal, &kind, ctx.time);
+        snapshot = c.clone();
+    }
+    Ok(snapshot)
+}
+
+/// The type-specific rules for a new entry's principal, username and groups.
+fn validate_entry_fields(
+    snapshot: &Cluster,
+    kind: &str,
+    arn: &Arn,
+    is_role: bool,
+    username: Option<&str>,
+    groups: &[String],
+) -> Result<(), EksError> {
     if kind != "STANDARD" {
         if !is_role {
             return Err(bad_param(format!(
@@ -870,17 +1040,26 @@ fn create_access_entry(
             )));
         }
     } else {
-        if let Some(u) = &username {
+        if let Some(u) = username {
             validate_username(u)?;
         }
-        validate_groups(&groups)?;
+        validate_groups(groups)?;
     }
-    if snapshot.access_entries.contains_key(&principal) {
-        return Err(in_use(ENTRY_IN_USE));
-    }
-    let entry = AccessEntry {
-        principal_arn: principal.clone(),
-        username: username.unwrap_or_else(|| default_username(&principal, &kind)),
+    Ok(())
+}
+
+/// A new (customer-made) access entry; non-STANDARD types get their default groups.
+fn new_entry(
+    principal: &str,
+    kind: String,
+    username: Option<String>,
+    groups: Vec<String>,
+    tags: BTreeMap<String, String>,
+    at: u64,
+) -> AccessEntry {
+    AccessEntry {
+        principal_arn: principal.to_string(),
+        username: username.unwrap_or_else(|| default_username(principal, &kind)),
         kubernetes_groups: if kind == "STANDARD" {
             groups
         } else {
@@ -889,17 +1068,9 @@ fn create_access_entry(
         kind,
         policies: BTreeMap::new(),
         created_by_eks: false,
-        created_at: ctx.time,
+        created_at: at,
         tags,
-    };
-    let c = cluster(world, name, ctx)?;
-    c.access_entries.insert(principal.clone(), entry);
-    if let Some(t) = token {
-        internal
-            .create_tokens
-            .insert((name.to_string(), t), (fingerprint, principal.clone()));
     }
-    Ok(json!({ "accessEntry": entry_json(c, &c.access_entries[&principal], ctx) }))
 }
 
 fn update_access_entry(

@@ -100,124 +100,12 @@ pub(crate) fn handle(
 ) -> Result<String, QueryError> {
     let caller_account = Arn::account_of(&caller.arn);
     let result = match action {
-        "GetRole" => {
-            let name = required_name(params, "RoleName", "roleName", 64)?;
-            let role = world
-                .roles
-                .iter()
-                .find(|r| r.account() == caller_account && r.name().eq_ignore_ascii_case(&name))
-                .ok_or_else(|| {
-                    qerr(
-                        404,
-                        "NoSuchEntity",
-                        format!("The role with name {name} cannot be found."),
-                    )
-                })?;
-            format!(
-                "    <Role>\n{}    </Role>\n",
-                role_xml(role, time, "      ")
-            )
-        }
-        "GetUser" => {
-            let user = match params.get("UserName") {
-                Some(_) => {
-                    let name = required_name(params, "UserName", "userName", 64)?;
-                    world
-                        .users
-                        .iter()
-                        .find(|u| {
-                            u.account() == caller_account && u.name().eq_ignore_ascii_case(&name)
-                        })
-                        .ok_or_else(|| {
-                            qerr(
-                                404,
-                                "NoSuchEntity",
-                                format!("The user with name {name} cannot be found."),
-                            )
-                        })?
-                }
-                None => world
-                    .users
-                    .iter()
-                    .find(|u| u.arn == caller.arn)
-                    .ok_or_else(|| {
-                        validation("Must specify userName when calling with non-User credentials")
-                    })?,
-            };
-            format!(
-                "    <User>\n{}    </User>\n",
-                user_xml(user, time, "      ")
-            )
-        }
+        "GetRole" => get_role(world, params, &caller_account, time)?,
+        "GetUser" => get_user(world, params, caller, &caller_account, time)?,
         "ListRoles" | "ListUsers" => {
-            let roles = action == "ListRoles";
-            let prefix = params
-                .get("PathPrefix")
-                .cloned()
-                .unwrap_or_else(|| "/".into());
-            if !prefix.starts_with('/') {
-                return Err(validation(format!(
-                    "1 validation error detected: Value '{prefix}' at 'pathPrefix' failed to satisfy constraint: Member must satisfy regular expression pattern: \\u002F[\\u0021-\\u007F]*"
-                )));
-            }
-            let max = match params.get("MaxItems") {
-                None => 100,
-                Some(v) => match v.parse::<i64>() {
-                    Ok(n) if (1..=1000).contains(&n) => n as usize,
-                    _ => {
-                        return Err(validation(format!(
-                            "1 validation error detected: Value '{v}' at 'maxItems' failed to satisfy constraint: Member must have value between 1 and 1000"
-                        )))
-                    }
-                },
-            };
-            let after = match params.get("Marker") {
-                None => None,
-                Some(m) => Some(
-                    parse_page_token(m)
-                        .and_then(|s| s.parse::<usize>().ok())
-                        .ok_or_else(|| validation("Invalid Marker."))?,
-                ),
-            };
-            let list = if roles { &world.roles } else { &world.users };
-            let matching: Vec<&IamPrincipal> = list
-                .iter()
-                .filter(|p| p.account() == caller_account && p.path().starts_with(&prefix))
-                .collect();
-            let start = after.unwrap_or(0);
-            let end = (start + max).min(matching.len());
-            let slice = matching.get(start..end).unwrap_or(&[]);
-            let truncated = end < matching.len();
-            let (list_tag, indent) = (if roles { "Roles" } else { "Users" }, "        ");
-            let mut out = format!("    <{list_tag}>\n");
-            for p in slice {
-                let inner = if roles {
-                    role_xml(p, time, indent)
-                } else {
-                    user_xml(p, time, indent)
-                };
-                out.push_str(&format!("      <member>\n{inner}      </member>\n"));
-            }
-            out.push_str(&format!("    </{list_tag}>\n"));
-            out.push_str(&format!("    <IsTruncated>{truncated}</IsTruncated>\n"));
-            if truncated {
-                out.push_str(&format!(
-                    "    <Marker>{}</Marker>\n",
-                    page_token(&end.to_string())
-                ));
-            }
-            out
+            list_principals(world, action == "ListRoles", params, &caller_account, time)?
         }
-        "GetCallerIdentity" => {
-            let arn = Arn::parse(&caller.arn);
-            let user_id = caller_user_id(world, &caller.arn);
-            format!(
-                "    <Arn>{}</Arn>\n    <UserId>{}</UserId>\n    <Account>{}</Account>\n",
-                xml_escape(&caller.arn),
-                xml_escape(&user_id),
-                arn.map(|a| a.account).unwrap_or_default()
-            )
-        }
+        "GetCallerIdentity" => get_caller_identity(world, caller),
         "AssumeRole" => assume_role(world, params, caller)?,
         _ => {
             return Err(qerr(
@@ -231,6 +119,154 @@ pub(crate) fn handle(
         }
     };
     Ok(wrap(service, action, &result, request_id))
+}
+
+/// GetRole: the caller's account's role named `RoleName` (case-insensitively).
+fn get_role(
+    world: &AwsWorld,
+    params: &BTreeMap<String, String>,
+    caller_account: &str,
+    time: u64,
+) -> Result<String, QueryError> {
+    let name = required_name(params, "RoleName", "roleName", 64)?;
+    let role = world
+        .roles
+        .iter()
+        .find(|r| r.account() == caller_account && r.name().eq_ignore_ascii_case(&name))
+        .ok_or_else(|| {
+            qerr(
+                404,
+                "NoSuchEntity",
+                format!("The role with name {name} cannot be found."),
+            )
+        })?;
+    Ok(format!(
+        "    <Role>\n{}    </Role>\n",
+        role_xml(role, time, "      ")
+    ))
+}
+
+/// GetUser: the user named `UserName` in the caller's account, or else the calling user.
+fn get_user(
+    world: &AwsWorld,
+    params: &BTreeMap<String, String>,
+    caller: &Caller,
+    caller_account: &str,
+    time: u64,
+) -> Result<String, QueryError> {
+    let user = match params.get("UserName") {
+        Some(_) => {
+            let name = required_name(params, "UserName", "userName", 64)?;
+            world
+                .users
+                .iter()
+                .find(|u| u.account() == caller_account && u.name().eq_ignore_ascii_case(&name))
+                .ok_or_else(|| {
+                    qerr(
+                        404,
+                        "NoSuchEntity",
+                        format!("The user with name {name} cannot be found."),
+                    )
+                })?
+        }
+        None => world
+            .users
+            .iter()
+            .find(|u| u.arn == caller.arn)
+            .ok_or_else(|| {
+                validation("Must specify userName when calling with non-User credentials")
+            })?,
+    };
+    Ok(format!(
+        "    <User>\n{}    </User>\n",
+        user_xml(user, time, "      ")
+    ))
+}
+
+/// ListRoles (`roles`) or ListUsers: one page of the caller's account's principals.
+fn list_principals(
+    world: &AwsWorld,
+    roles: bool,
+    params: &BTreeMap<String, String>,
+    caller_account: &str,
+    time: u64,
+) -> Result<String, QueryError> {
+    let (prefix, max, after) = list_params(params)?;
+    let list = if roles { &world.roles } else { &world.users };
+    let matching: Vec<&IamPrincipal> = list
+        .iter()
+        .filter(|p| p.account() == caller_account && p.path().starts_with(&prefix))
+        .collect();
+    let start = after.unwrap_or(0);
+    let end = (start + max).min(matching.len());
+    let slice = matching.get(start..end).unwrap_or(&[]);
+    let truncated = end < matching.len();
+    let (list_tag, indent) = (if roles { "Roles" } else { "Users" }, "        ");
+    let mut out = format!("    <{list_tag}>\n");
+    for p in slice {
+        let inner = if roles {
+            role_xml(p, time, indent)
+        } else {
+            user_xml(p, time, indent)
+        };
+        out.push_str(&format!("      <member>\n{inner}      </member>\n"));
+    }
+    out.push_str(&format!("    </{list_tag}>\n"));
+    out.push_str(&format!("    <IsTruncated>{truncated}</IsTruncated>\n"));
+    if truncated {
+        out.push_str(&format!(
+            "    <Marker>{}</Marker>\n",
+            page_token(&end.to_string())
+        ));
+    }
+    Ok(out)
+}
+
+/// A list call's `PathPrefix` (default `/`), `MaxItems` (1-1000, default 100) and `Marker`.
+fn list_params(
+    params: &BTreeMap<String, String>,
+) -> Result<(String, usize, Option<usize>), QueryError> {
+    let prefix = params
+        .get("PathPrefix")
+        .cloned()
+        .unwrap_or_else(|| "/".into());
+    if !prefix.starts_with('/') {
+        return Err(validation(format!(
+            "1 validation error detected: Value '{prefix}' at 'pathPrefix' failed to satisfy constraint: Member must satisfy regular expression pattern: \\u002F[\\u0021-\\u007F]*"
+        )));
+    }
+    let max = match params.get("MaxItems") {
+        None => 100,
+        Some(v) => match v.parse::<i64>() {
+            Ok(n) if (1..=1000).contains(&n) => n as usize,
+            _ => {
+                return Err(validation(format!(
+                    "1 validation error detected: Value '{v}' at 'maxItems' failed to satisfy constraint: Member must have value between 1 and 1000"
+                )))
+            }
+        },
+    };
+    let after = match params.get("Marker") {
+        None => None,
+        Some(m) => Some(
+            parse_page_token(m)
+                .and_then(|s| s.parse::<usize>().ok())
+                .ok_or_else(|| validation("Invalid Marker."))?,
+        ),
+    };
+    Ok((prefix, max, after))
+}
+
+/// GetCallerIdentity: the caller's ARN, user id and account.
+fn get_caller_identity(world: &AwsWorld, caller: &Caller) -> String {
+    let arn = Arn::parse(&caller.arn);
+    let user_id = caller_user_id(world, &caller.arn);
+    format!(
+        "    <Arn>{}</Arn>\n    <UserId>{}</UserId>\n    <Account>{}</Account>\n",
+        xml_escape(&caller.arn),
+        xml_escape(&user_id),
+        arn.map(|a| a.account).unwrap_or_default()
+    )
 }
 
 /// A required IAM name parameter matching `[\w+=,.@-]+` of at most `max` characters.

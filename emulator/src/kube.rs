@@ -326,27 +326,7 @@ async fn handle(shared: Arc<Shared>, req: Request<Body>) -> Response {
         tokio::time::sleep(latency).await;
     }
     if let Some(f) = fault.filter(|f| !f.runs_first()) {
-        let e = match f {
-            Fault::Throttle => kerr(
-                429,
-                "TooManyRequests",
-                "Too many requests, please try again later.",
-            ),
-            Fault::Internal => kerr(
-                500,
-                "InternalError",
-                "Internal error occurred: injected fault",
-            ),
-            Fault::Unavailable => kerr(
-                503,
-                "ServiceUnavailable",
-                "The server is currently unable to handle the request (injected fault)",
-            ),
-            Fault::Rejected | Fault::Lost | Fault::Stalled | Fault::FailedAfter => {
-                kerr(422, "Invalid", "the request was refused (injected fault)")
-            }
-        };
-        return error_response(e);
+        return error_response(fault_error(f));
     }
     let result = {
         let mut world = lock(&shared.world);
@@ -367,23 +347,7 @@ async fn handle(shared: Arc<Shared>, req: Request<Body>) -> Response {
             created: iso8601(shared.started),
         };
         if write {
-            if let Route::ConfigMap(ns, name) = &route {
-                let hit = world
-                    .concurrent_edit
-                    .as_ref()
-                    .is_some_and(|(n, m, _, _)| n == ns && m == name);
-                if hit {
-                    if let Some((ns, name, key, value)) = world.concurrent_edit.take() {
-                        let mut data = world
-                            .config_maps
-                            .get(&(ns.clone(), name.clone()))
-                            .map(|c| c.data.clone())
-                            .unwrap_or_default();
-                        data.insert(key, value);
-                        world.put_config_map(&ns, &name, data);
-                    }
-                }
-            }
+            apply_concurrent_edit(&mut world, &route);
         }
         serve_route(&mut world, &route, &req)
     };
@@ -405,6 +369,51 @@ async fn handle(shared: Arc<Shared>, req: Request<Body>) -> Response {
     }
 }
 
+/// The error an injected fault that answers instead of the request produces.
+fn fault_error(f: Fault) -> KubeError {
+    match f {
+        Fault::Throttle => kerr(
+            429,
+            "TooManyRequests",
+            "Too many requests, please try again later.",
+        ),
+        Fault::Internal => kerr(
+            500,
+            "InternalError",
+            "Internal error occurred: injected fault",
+        ),
+        Fault::Unavailable => kerr(
+            503,
+            "ServiceUnavailable",
+            "The server is currently unable to handle the request (injected fault)",
+        ),
+        Fault::Rejected | Fault::Lost | Fault::Stalled | Fault::FailedAfter => {
+            kerr(422, "Invalid", "the request was refused (injected fault)")
+        }
+    }
+}
+
+/// Lands the pending concurrent edit if this write targets its ConfigMap.
+fn apply_concurrent_edit(world: &mut KubeWorld, route: &Route) {
+    if let Route::ConfigMap(ns, name) = route {
+        let hit = world
+            .concurrent_edit
+            .as_ref()
+            .is_some_and(|(n, m, _, _)| n == ns && m == name);
+        if hit {
+            if let Some((ns, name, key, value)) = world.concurrent_edit.take() {
+                let mut data = world
+                    .config_maps
+                    .get(&(ns.clone(), name.clone()))
+                    .map(|c| c.data.clone())
+                    .unwrap_or_default();
+                data.insert(key, value);
+                world.put_config_map(&ns, &name, data);
+            }
+        }
+    }
+}
+
 struct Req {
     method: Method,
     query: BTreeMap<String, String>,
@@ -414,20 +423,6 @@ struct Req {
 }
 
 fn serve_route(world: &mut KubeWorld, route: &Route, req: &Req) -> Result<(u16, Value), KubeError> {
-    let get_only = || {
-        if req.method == Method::GET {
-            Ok(())
-        } else {
-            Err(kerr(
-                405,
-                "MethodNotAllowed",
-                format!(
-                    "the server does not allow this method on the requested resource ({})",
-                    req.method
-                ),
-            ))
-        }
-    };
     if req
         .query
         .get("watch")
@@ -437,19 +432,11 @@ fn serve_route(world: &mut KubeWorld, route: &Route, req: &Req) -> Result<(u16, 
     }
     match route {
         Route::Version => {
-            get_only()?;
-            Ok((
-                200,
-                json!({
-                    "major": "1", "minor": "29", "gitVersion": "v1.29.0-eks-emulator",
-                    "gitCommit": "0000000000000000000000000000000000000000", "gitTreeState": "clean",
-                    "buildDate": "2024-01-01T00:00:00Z", "goVersion": "go1.21.5", "compiler": "gc",
-                    "platform": "linux/amd64"
-                }),
-            ))
+            get_only(req)?;
+            Ok((200, version_json()))
         }
         Route::Discovery(v) => {
-            get_only()?;
+            get_only(req)?;
             Ok((200, v.clone()))
         }
         Route::NotFound => Err(kerr(
@@ -457,104 +444,162 @@ fn serve_route(world: &mut KubeWorld, route: &Route, req: &Req) -> Result<(u16, 
             "NotFound",
             "the server could not find the requested resource",
         )),
-        Route::ConfigMaps(ns) => match req.method {
-            Method::GET => {
-                let items = world
-                    .config_maps
-                    .iter()
-                    .filter(|((n, _), _)| ns.as_ref().is_none_or(|x| x == n))
-                    .map(|((n, name), cm)| {
-                        let mut v = cm_json(n, name, cm, &req.created);
-                        strip_type(&mut v);
-                        (format!("{n}\u{0}{name}"), v)
-                    })
-                    .collect();
-                list(world, items, "v1", "ConfigMapList", &req.query)
-            }
-            Method::POST => {
-                let ns = ns
-                    .as_ref()
-                    .ok_or_else(|| kerr(405, "MethodNotAllowed", "create needs a namespace"))?;
-                create_cm(world, ns, req)
-            }
-            _ => Err(kerr(
-                405,
-                "MethodNotAllowed",
-                "the server does not allow this method on the requested resource",
-            )),
-        },
-        Route::ConfigMap(ns, name) => match req.method {
-            Method::GET => {
-                let cm = world
-                    .config_maps
-                    .get(&(ns.clone(), name.clone()))
-                    .ok_or_else(|| cm_not_found(name))?;
-                Ok((200, cm_json(ns, name, cm, &req.created)))
-            }
-            Method::PUT => update_cm(world, ns, name, req),
-            Method::PATCH => patch_cm(world, ns, name, req),
-            Method::DELETE => delete_cm(world, ns, name, req),
-            _ => Err(kerr(
-                405,
-                "MethodNotAllowed",
-                "the server does not allow this method on the requested resource",
-            )),
-        },
+        Route::ConfigMaps(ns) => serve_config_maps(world, ns.as_ref(), req),
+        Route::ConfigMap(ns, name) => serve_config_map(world, ns, name, req),
         Route::RbacList(i, ns) => {
-            get_only()?;
-            let (_, kind, _) = RBAC_RESOURCES[*i];
-            let mut items: Vec<(String, Value)> = world
-                .rbac
-                .iter()
-                .filter(|o| o["kind"] == kind)
-                .filter(|o| {
-                    ns.as_ref()
-                        .is_none_or(|n| o["metadata"]["namespace"] == n.as_str())
-                })
-                .map(|o| {
-                    let key = format!(
-                        "{}\u{0}{}",
-                        o["metadata"]["namespace"].as_str().unwrap_or(""),
-                        o["metadata"]["name"].as_str().unwrap_or("")
-                    );
-                    let mut v = o.clone();
-                    strip_type(&mut v);
-                    (key, v)
-                })
-                .collect();
-            items.sort_by(|a, b| a.0.cmp(&b.0));
-            list(
-                world,
-                items,
-                RBAC_VERSION,
-                &format!("{kind}List"),
-                &req.query,
-            )
+            get_only(req)?;
+            list_rbac(world, *i, ns.as_ref(), req)
         }
         Route::RbacGet(i, ns, name) => {
-            get_only()?;
-            let (resource, kind, _) = RBAC_RESOURCES[*i];
-            world
-                .rbac
-                .iter()
-                .find(|o| {
-                    o["kind"] == kind
-                        && o["metadata"]["name"] == name.as_str()
-                        && ns
-                            .as_ref()
-                            .is_none_or(|n| o["metadata"]["namespace"] == n.as_str())
-                })
-                .map(|o| (200, o.clone()))
-                .ok_or_else(|| KubeError {
-                    details: Some(json!({ "name": name, "group": RBAC_GROUP, "kind": resource })),
-                    ..kerr(
-                        404,
-                        "NotFound",
-                        format!("{resource}.{RBAC_GROUP} \"{name}\" not found"),
-                    )
-                })
+            get_only(req)?;
+            get_rbac(world, *i, ns.as_ref(), name)
         }
     }
+}
+
+/// Refuses (405) any method but GET.
+fn get_only(req: &Req) -> Result<(), KubeError> {
+    if req.method == Method::GET {
+        Ok(())
+    } else {
+        Err(kerr(
+            405,
+            "MethodNotAllowed",
+            format!(
+                "the server does not allow this method on the requested resource ({})",
+                req.method
+            ),
+        ))
+    }
+}
+
+/// The `/version` document.
+fn version_json() -> Value {
+    json!({
+        "major": "1", "minor": "29", "gitVersion": "v1.29.0-eks-emulator",
+        "gitCommit": "0000000000000000000000000000000000000000", "gitTreeState": "clean",
+        "buildDate": "2024-01-01T00:00:00Z", "goVersion": "go1.21.5", "compiler": "gc",
+        "platform": "linux/amd64"
+    })
+}
+
+/// The ConfigMap collection: list (all or one namespace) and create.
+fn serve_config_maps(
+    world: &mut KubeWorld,
+    ns: Option<&String>,
+    req: &Req,
+) -> Result<(u16, Value), KubeError> {
+    match req.method {
+        Method::GET => {
+            let items = world
+                .config_maps
+                .iter()
+                .filter(|((n, _), _)| ns.is_none_or(|x| x == n))
+                .map(|((n, name), cm)| {
+                    let mut v = cm_json(n, name, cm, &req.created);
+                    strip_type(&mut v);
+                    (format!("{n}\u{0}{name}"), v)
+                })
+                .collect();
+            list(world, items, "v1", "ConfigMapList", &req.query)
+        }
+        Method::POST => {
+            let ns = ns.ok_or_else(|| kerr(405, "MethodNotAllowed", "create needs a namespace"))?;
+            create_cm(world, ns, req)
+        }
+        _ => Err(kerr(
+            405,
+            "MethodNotAllowed",
+            "the server does not allow this method on the requested resource",
+        )),
+    }
+}
+
+/// One ConfigMap: get, update, patch and delete.
+fn serve_config_map(
+    world: &mut KubeWorld,
+    ns: &str,
+    name: &str,
+    req: &Req,
+) -> Result<(u16, Value), KubeError> {
+    match req.method {
+        Method::GET => {
+            let cm = world
+                .config_maps
+                .get(&(ns.to_string(), name.to_string()))
+                .ok_or_else(|| cm_not_found(name))?;
+            Ok((200, cm_json(ns, name, cm, &req.created)))
+        }
+        Method::PUT => update_cm(world, ns, name, req),
+        Method::PATCH => patch_cm(world, ns, name, req),
+        Method::DELETE => delete_cm(world, ns, name, req),
+        _ => Err(kerr(
+            405,
+            "MethodNotAllowed",
+            "the server does not allow this method on the requested resource",
+        )),
+    }
+}
+
+/// Lists the RBAC objects of resource `i` (in namespace `ns`, if given).
+fn list_rbac(
+    world: &KubeWorld,
+    i: usize,
+    ns: Option<&String>,
+    req: &Req,
+) -> Result<(u16, Value), KubeError> {
+    let (_, kind, _) = RBAC_RESOURCES[i];
+    let mut items: Vec<(String, Value)> = world
+        .rbac
+        .iter()
+        .filter(|o| o["kind"] == kind)
+        .filter(|o| ns.is_none_or(|n| o["metadata"]["namespace"] == n.as_str()))
+        .map(|o| {
+            let key = format!(
+                "{}\u{0}{}",
+                o["metadata"]["namespace"].as_str().unwrap_or(""),
+                o["metadata"]["name"].as_str().unwrap_or("")
+            );
+            let mut v = o.clone();
+            strip_type(&mut v);
+            (key, v)
+        })
+        .collect();
+    items.sort_by(|a, b| a.0.cmp(&b.0));
+    list(
+        world,
+        items,
+        RBAC_VERSION,
+        &format!("{kind}List"),
+        &req.query,
+    )
+}
+
+/// Gets the RBAC object of resource `i` named `name` (in namespace `ns`, if given).
+fn get_rbac(
+    world: &KubeWorld,
+    i: usize,
+    ns: Option<&String>,
+    name: &str,
+) -> Result<(u16, Value), KubeError> {
+    let (resource, kind, _) = RBAC_RESOURCES[i];
+    world
+        .rbac
+        .iter()
+        .find(|o| {
+            o["kind"] == kind
+                && o["metadata"]["name"] == name
+                && ns.is_none_or(|n| o["metadata"]["namespace"] == n.as_str())
+        })
+        .map(|o| (200, o.clone()))
+        .ok_or_else(|| KubeError {
+            details: Some(json!({ "name": name, "group": RBAC_GROUP, "kind": resource })),
+            ..kerr(
+                404,
+                "NotFound",
+                format!("{resource}.{RBAC_GROUP} \"{name}\" not found"),
+            )
+        })
 }
 
 /// List items do not repeat `kind`/`apiVersion`.
