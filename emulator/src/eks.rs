@@ -54,6 +54,8 @@ const ENTRY_IN_USE: &str = "The specified access entry resource is already in us
 const BAD_PRINCIPAL_FORMAT: &str = "The principalArn parameter format is not valid";
 const SERVICE_LINKED: &str = "The caller is not allowed to modify access entries with a principalArn value of a Service Linked Role";
 const INVALID_PRINCIPAL: &str = "The specified principalArn is invalid: invalid principal.";
+/// Access entries per cluster (Service Quotas L-C56B9FC3, not adjustable).
+const MAX_ENTRIES: usize = 3000;
 /// Prefixes EKS reserves for usernames and (certainly `system:`, the others assumed) groups.
 const RESERVED_PREFIXES: [&str; 5] = ["system:", "eks:", "aws:", "amazon:", "iam:"];
 
@@ -958,6 +960,15 @@ fn create_access_entry(
     )?;
     if snapshot.access_entries.contains_key(&principal) {
         return Err(in_use(ENTRY_IN_USE));
+    }
+    if snapshot.access_entries.len() >= MAX_ENTRIES {
+        // The quota's code is documented; this message is ours (EKS's exact
+        // wording is not published).
+        return Err(err(
+            400,
+            "ResourceLimitExceededException",
+            format!("Cannot create more than {MAX_ENTRIES} access entries for this cluster."),
+        ));
     }
     let entry = new_entry(&principal, kind, username, groups, tags, ctx.time);
     let c = cluster(world, name, ctx)?;

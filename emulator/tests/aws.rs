@@ -1398,3 +1398,22 @@ async fn world_can_be_seeded_and_changed_directly() {
         .unwrap_err();
     assert_eq!(code(&e), "ResourceNotFoundException");
 }
+
+/// EKS holds at most 3,000 access entries per cluster (Service Quotas
+/// L-C56B9FC3, not adjustable): the next create is refused.
+#[tokio::test]
+async fn the_entry_quota_refuses_the_3001st_entry() {
+    let mut w = world("API");
+    let c = w.clusters.get_mut("prod").unwrap();
+    for i in 0..3000 {
+        let arn = format!("arn:aws:iam::111122223333:role/r{i}");
+        c.access_entries
+            .insert(arn.clone(), AccessEntry::standard(&arn));
+    }
+    let aws = Aws::start(w).await;
+    let client = eks(&aws).await;
+    let (c, m) = create_err(&client, DEV, None, &[], None).await;
+    assert_eq!(c, "ResourceLimitExceededException");
+    assert!(m.contains("3000"), "{m}");
+    assert_eq!(aws.world().clusters["prod"].access_entries.len(), 3000);
+}

@@ -1,7 +1,8 @@
 //! The mapper: turns the live aws-auth mappings into the access entries that
 //! keep every principal the same Kubernetes identity, and findings for what
-//! cannot be carried over faithfully (docs/MAPPING.md, every row but 22: the
-//! 3,000-entry quota is not checked yet).
+//! cannot be carried over faithfully (docs/MAPPING.md, every row but 22, the
+//! 3,000-entry quota, which the planner checks since it counts the existing
+//! entries too).
 //!
 //! A mapping is decided in three steps, one module each: [`identity`] (type,
 //! username, groups, policies), [`principal`] (the ARN EKS needs, with its path)

@@ -2,13 +2,15 @@
 //! stops counting (`--target-mode API`), it checks, on the entries as they will
 //! be after the steps, that nobody is cut off: no `error` finding stands, every
 //! migrated mapping has its entry, someone keeps cluster-admin, and the caller
-//! keeps access. Each failed check is a reason, in words. Pure.
+//! keeps access. Before any apply, it refuses a plan EKS would refuse part-way
+//! (more entries than the quota). Each failed check is a reason, in words.
+//! Pure.
 
 use crate::migrate::steps::Step;
 use crate::model::arn::{same_principal, Arn, PrincipalKind};
 use crate::model::cluster::{AuthMode, CurrentEntry};
 use crate::model::entry::{EntryType, ScopeType, CLUSTER_ADMIN_POLICY};
-use crate::model::finding::Severity;
+use crate::model::finding::{Code, Severity};
 use crate::planner::Plan;
 use crate::reader::{AwsAuth, Standing, Target};
 
@@ -24,14 +26,21 @@ pub fn check(
     kept: &AwsAuth,
     caller: Option<&str>,
 ) -> Vec<String> {
+    // EKS would refuse the creates past its quota: refused whatever is asked.
+    let mut always: Vec<String> = plan
+        .findings
+        .iter()
+        .filter(|f| f.code == Code::EntryQuotaExceeded)
+        .map(|f| format!("refusing the plan: {}: {}", f.code.as_str(), f.message))
+        .collect();
     let Some(what) = guarded(steps) else {
-        return Vec::new();
+        return always;
     };
     let mut why = Vec::new();
     for f in plan
         .findings
         .iter()
-        .filter(|f| f.severity == Severity::Error)
+        .filter(|f| f.severity == Severity::Error && f.code != Code::EntryQuotaExceeded)
     {
         let who = f
             .principal_arn
@@ -53,14 +62,11 @@ pub fn check(
         }
     }
     why.extend(admin_check(steps, after, kept));
-    let mut why: Vec<String> = why
-        .into_iter()
-        .map(|w| format!("refusing {what}: {w}"))
-        .collect();
+    always.extend(why.into_iter().map(|w| format!("refusing {what}: {w}")));
     if let Some(caller) = caller {
-        why.extend(caller_check(steps, after, kept, caller));
+        always.extend(caller_check(steps, after, kept, caller));
     }
-    why
+    always
 }
 
 /// What the guarded steps do, in words; `None` when no step is guarded.

@@ -171,6 +171,10 @@ pub fn policy_arn(partition: Partition, name: &str) -> String {
 /// The cluster-admin policy, what `system:masters` becomes.
 pub const CLUSTER_ADMIN_POLICY: &str = "AmazonEKSClusterAdminPolicy";
 
+/// The most access entries EKS holds per cluster (Service Quotas
+/// L-C56B9FC3, not adjustable; docs/DOMAIN.md section 2).
+pub const MAX_ENTRIES_PER_CLUSTER: usize = 3000;
+
 /// An access entry the plan wants to exist.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -136,6 +136,8 @@ codes! {
     UnknownAccessPolicy = "unknown-access-policy", Error;
     /// The current entry has another type, which cannot be changed.
     TypeConflict = "type-conflict", Error;
+    /// Row 22: more entries than EKS allows per cluster (3,000).
+    EntryQuotaExceeded = "entry-quota-exceeded", Error;
     /// An existing entry or policy that no mapping asks for is left alone.
     Unmanaged = "unmanaged", Info;
     /// Part of the live cluster could not be read (for example AccessDenied).

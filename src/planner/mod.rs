@@ -15,7 +15,9 @@ use serde::Serialize;
 use crate::mapper::{Cluster, Left, Mapped};
 use crate::model::arn::PrincipalArn;
 use crate::model::cluster::{AuthMode, CurrentEntry, CurrentState, EksOwner};
-use crate::model::entry::{default_username, AccessPolicy, DesiredEntry, EntryType};
+use crate::model::entry::{
+    default_username, AccessPolicy, DesiredEntry, EntryType, MAX_ENTRIES_PER_CLUSTER,
+};
 use crate::model::finding::{Code, Finding, Severity, Source, Tally};
 
 /// Where the current state came from.
@@ -317,6 +319,7 @@ pub fn plan(aws_auth_file: &str, cluster: ClusterFacts, mapped: Mapped, current:
         .collect();
     let (actions, matched) = actions(&desired, left, &current, &existing, &mut findings);
     current_findings(&desired, &current, &matched, &mut findings);
+    findings.extend(quota_finding(&actions, &current));
     // An entry EKS already holds proves its ARN: no need to warn that its path
     // could not be checked.
     findings.retain(|f| {
@@ -348,6 +351,25 @@ pub fn plan(aws_auth_file: &str, cluster: ClusterFacts, mapped: Mapped, current:
         findings,
         summary,
     }
+}
+
+/// An error when the entries there and those the plan creates are more than
+/// EKS holds per cluster (docs/MAPPING.md row 22).
+fn quota_finding(actions: &[Action], current: &Current) -> Option<Finding> {
+    let existing = current.entries.len() + current.undescribed.len();
+    let created = actions
+        .iter()
+        .filter(|a| matches!(a, Action::Create { .. }))
+        .count();
+    let total = existing + created;
+    (total > MAX_ENTRIES_PER_CLUSTER).then(|| {
+        Finding::new(
+            Code::EntryQuotaExceeded,
+            format!(
+                "the cluster would need {total} access entries ({existing} existing, {created} to create), more than the {MAX_ENTRIES_PER_CLUSTER} EKS allows per cluster (not adjustable); EKS would refuse the creates past the limit, so this plan cannot be applied as is: leave some principals on aws-auth (override `drop: true`) or remove unused entries first"
+            ),
+        )
+    })
 }
 
 /// One action per desired entry (create, or what comparing it with the

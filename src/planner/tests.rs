@@ -269,3 +269,32 @@ fn a_cluster_that_is_not_active_is_warned_about() {
         .unwrap();
     assert!(f.message.contains("UPDATING"));
 }
+
+/// docs/MAPPING.md row 22: EKS holds at most 3,000 entries per cluster, so a
+/// plan that needs more is an error, with the numbers; at 3,000 it is not.
+#[test]
+fn more_entries_than_the_quota_is_an_error() {
+    let role = |i: usize| format!("arn:aws:iam::111122223333:role/r{i}");
+    let existing: Vec<CurrentEntry> = (0..2999)
+        .map(|i| current(&role(i), EntryType::Standard, None, &[], vec![]))
+        .collect();
+    let new = |n: usize| -> Vec<DesiredEntry> {
+        (0..n)
+            .map(|i| desired(&role(5000 + i), Some("u"), &["g"], vec![]))
+            .collect()
+    };
+    let at_limit = run(new(1), AuthMode::ApiAndConfigMap, existing.clone());
+    assert!(!at_limit
+        .findings
+        .iter()
+        .any(|f| f.code == Code::EntryQuotaExceeded));
+    let over = run(new(2), AuthMode::ApiAndConfigMap, existing);
+    let f = over
+        .findings
+        .iter()
+        .find(|f| f.code == Code::EntryQuotaExceeded)
+        .expect("a quota finding");
+    assert_eq!(f.severity, Severity::Error);
+    assert!(f.message.contains("3001"), "{}", f.message);
+    assert!(f.message.contains("2999 existing"), "{}", f.message);
+}

@@ -67,3 +67,38 @@ fn the_journal_is_private_and_never_opened_through_a_symlink() {
         "nothing changed"
     );
 }
+
+/// Item 7: EKS holds 3,000 entries per cluster. A plan past the quota is an
+/// error finding, and apply refuses it before its first write (it used to
+/// fail at the 3,001st create and roll back everything).
+#[test]
+fn apply_refuses_a_plan_past_the_entry_quota_before_any_write() {
+    let mut w = api_world();
+    let c = w.clusters.get_mut("prod").unwrap();
+    for i in 0..2997 {
+        let arn = format!("arn:aws:iam::111122223333:role/filler-{i}");
+        c.access_entries
+            .insert(arn.clone(), emulator::AccessEntry::standard(&arn));
+    }
+    let live = start(w, kube(MAP_ROLES));
+    let r = live.run(&["plan", "--cluster", "prod", "-o", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let plan: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let codes: Vec<&str> = plan["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["code"].as_str())
+        .collect();
+    assert!(codes.contains(&"entry-quota-exceeded"), "{codes:?}");
+
+    let writes = live.aws.writes() + live.kube.writes();
+    let r = live.apply(&[]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(r.stderr.contains("entry-quota-exceeded"), "{}", r.stderr);
+    assert_eq!(
+        live.aws.writes() + live.kube.writes(),
+        writes,
+        "nothing changed"
+    );
+}
