@@ -82,6 +82,10 @@ struct RawApply {
     /// Replace groups bound only to cluster-admin/admin/edit/view by access policies.
     #[arg(long)]
     policies_from_rbac: bool,
+    /// Leave an existing access entry that differs from aws-auth as it is
+    /// (the mapping is reported as shadowed) instead of updating it.
+    #[arg(long)]
+    keep_existing_entries: bool,
     #[command(flatten)]
     extras: RawExtras,
     /// Do not ask: apply (scripts). Switching to API also needs --confirm-irreversible.
@@ -223,6 +227,10 @@ struct RawPlan {
     /// Replace groups bound only to cluster-admin/admin/edit/view by access policies.
     #[arg(long)]
     policies_from_rbac: bool,
+    /// Leave an existing access entry that differs from aws-auth as it is
+    /// (the mapping is reported as shadowed) instead of updating it.
+    #[arg(long)]
+    keep_existing_entries: bool,
     /// Output format.
     #[arg(long, short = 'o', value_enum, default_value_t = RawFormat::Text)]
     output: RawFormat,
@@ -564,6 +572,7 @@ fn check_plan(p: RawPlan) -> Result<Command> {
                 policies_from_rbac: p.policies_from_rbac,
             },
             extras: extras(p.extras),
+            keep_existing_entries: p.keep_existing_entries,
         },
         output,
         out: p.out,
@@ -573,7 +582,11 @@ fn check_plan(p: RawPlan) -> Result<Command> {
 fn check_apply(a: RawApply) -> Result<Command> {
     let extras_given = a.extras.cleanup_aws_auth || a.extras.target_mode == TargetMode::Api;
     if a.plan_file.is_some()
-        && (extras_given || !a.overrides.is_empty() || a.policies_from_rbac || a.expand_sso)
+        && (extras_given
+            || !a.overrides.is_empty()
+            || a.policies_from_rbac
+            || a.expand_sso
+            || a.keep_existing_entries)
     {
         bail!("with a plan file, what to do comes from the plan: give --cleanup-aws-auth, --target-mode, --overrides and the like to `plan --out` instead");
     }
@@ -605,6 +618,7 @@ fn check_apply(a: RawApply) -> Result<Command> {
                 policies_from_rbac: a.policies_from_rbac,
             },
             extras: extras(a.extras),
+            keep_existing_entries: a.keep_existing_entries,
             ..PlanOptions::default()
         },
         yes: a.yes,

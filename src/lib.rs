@@ -66,5 +66,11 @@ pub fn plan_aws_auth_only(
     };
     let mapped = mapper::map(&aws_auth, &ctx);
     let facts = ClusterFacts::new(&cluster, KnownFrom::Inferred, KnownFrom::Inferred);
-    Ok(planner::plan(file, facts, mapped, Current::assumed()))
+    Ok(planner::plan(
+        file,
+        facts,
+        mapped,
+        Current::assumed(),
+        planner::Existing::Update,
+    ))
 }

@@ -136,6 +136,12 @@ codes! {
     UnknownAccessPolicy = "unknown-access-policy", Error;
     /// The current entry has another type, which cannot be changed.
     TypeConflict = "type-conflict", Error;
+    /// An existing entry decides who the principal is today; the plan's
+    /// update changes that (what is gained and lost).
+    EntryAccessChanges = "entry-access-changes", Warning;
+    /// `--keep-existing-entries` left an entry that differs from aws-auth's
+    /// mapping as it is: that mapping does not apply.
+    ShadowedByEntry = "shadowed-by-entry", Warning;
     /// Row 22: more entries than EKS allows per cluster (3,000).
     EntryQuotaExceeded = "entry-quota-exceeded", Error;
     /// An existing entry or policy that no mapping asks for is left alone.

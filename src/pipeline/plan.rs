@@ -18,7 +18,7 @@ use crate::migrate::steps::{self, Extras, Step};
 use crate::model::arn::Partition;
 use crate::model::cluster::{ConfigMapData, CurrentState};
 use crate::model::finding::{Code, Finding};
-use crate::planner::{self, ClusterFacts, Current, KnownFrom, Plan};
+use crate::planner::{self, ClusterFacts, Current, Existing, KnownFrom, Plan};
 use crate::reader::{self, AwsAuth};
 
 /// What a plan is made from besides aws-auth and the current state, and what
@@ -34,6 +34,9 @@ pub struct PlanOptions {
     pub partition: Option<Partition>,
     pub mapper: mapper::Options,
     pub extras: Extras,
+    /// `--keep-existing-entries`: leave an existing entry that differs from
+    /// aws-auth as it is.
+    pub keep_existing_entries: bool,
 }
 
 /// What a plan is computed from, read from files or a live cluster.
@@ -180,7 +183,12 @@ pub fn build(o: &PlanOptions, inputs: Inputs) -> Result<Plan, Error> {
         }
         None => Current::assumed(),
     };
-    Ok(planner::plan(&label, facts, mapped, current))
+    let existing = if o.keep_existing_entries {
+        Existing::Keep
+    } else {
+        Existing::Update
+    };
+    Ok(planner::plan(&label, facts, mapped, current, existing))
 }
 
 fn mismatch(message: String) -> Error {

@@ -144,10 +144,13 @@ pub enum Action {
         #[serde(skip_serializing_if = "Option::is_none")]
         overridden_by: Option<Source>,
     },
-    /// The entry already is as desired.
+    /// The entry already is as desired, or is kept as it is
+    /// (`--keep-existing-entries`, then `kept` is true).
     #[serde(rename_all = "camelCase")]
     Adopt {
         principal_arn: PrincipalArn,
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        kept: bool,
         #[serde(skip_serializing_if = "Option::is_none")]
         eks_owned: Option<EksOwner>,
         source: Source,
@@ -303,8 +306,25 @@ pub struct Plan {
     pub summary: Summary,
 }
 
+/// What to do with an existing entry that differs from aws-auth's mapping.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Existing {
+    /// Update it to the mapping, with a warning saying what changes.
+    #[default]
+    Update,
+    /// Leave it as it is (`--keep-existing-entries`), reporting the mapping
+    /// as shadowed.
+    Keep,
+}
+
 /// Builds the plan from the mapper's result and the current state.
-pub fn plan(aws_auth_file: &str, cluster: ClusterFacts, mapped: Mapped, current: Current) -> Plan {
+pub fn plan(
+    aws_auth_file: &str,
+    cluster: ClusterFacts,
+    mapped: Mapped,
+    current: Current,
+    existing_entries: Existing,
+) -> Plan {
     let Mapped {
         desired,
         left,
@@ -317,7 +337,13 @@ pub fn plan(aws_auth_file: &str, cluster: ClusterFacts, mapped: Mapped, current:
         .enumerate()
         .map(|(i, c)| (&c.principal_arn, i))
         .collect();
-    let (actions, matched) = actions(&desired, left, &current, &existing, &mut findings);
+    let (actions, matched) = actions(
+        &desired,
+        left,
+        &current,
+        (&existing, existing_entries),
+        &mut findings,
+    );
     current_findings(&desired, &current, &matched, &mut findings);
     findings.extend(quota_finding(&actions, &current));
     // An entry EKS already holds proves its ARN: no need to warn that its path
@@ -379,7 +405,7 @@ fn actions(
     desired: &[DesiredEntry],
     left: Vec<Left>,
     current: &Current,
-    existing: &HashMap<&PrincipalArn, usize>,
+    (existing, keep): (&HashMap<&PrincipalArn, usize>, Existing),
     findings: &mut Vec<Finding>,
 ) -> (Vec<Action>, Vec<bool>) {
     let mut actions = Vec::with_capacity(desired.len() + left.len());
@@ -389,7 +415,7 @@ fn actions(
             None => create(d, current),
             Some(i) => {
                 matched[i] = true;
-                compare(d, &current.entries[i], findings)
+                compare(d, &current.entries[i], keep, findings)
             }
         };
         actions.push(action);
@@ -546,7 +572,12 @@ fn platform_unsupported(version: &str, platform: &str) -> Option<String> {
 }
 
 /// Compares a desired entry with the existing one for the same principal.
-fn compare(d: &DesiredEntry, c: &CurrentEntry, findings: &mut Vec<Finding>) -> Action {
+fn compare(
+    d: &DesiredEntry,
+    c: &CurrentEntry,
+    keep: Existing,
+    findings: &mut Vec<Finding>,
+) -> Action {
     let principal_arn = c.principal_arn.clone();
     let source = d.source.clone();
     let overridden_by = d.overridden_by.clone();
@@ -571,6 +602,33 @@ fn compare(d: &DesiredEntry, c: &CurrentEntry, findings: &mut Vec<Finding>) -> A
     let associate = associations(d, c);
     let (username, kubernetes_groups) = identity_changes(d, c);
     unasked_policies(d, c, findings);
+    let changes = access_changes(c, &username, &kubernetes_groups, &associate);
+    if !changes.is_empty() {
+        let (code, message) = match keep {
+            Existing::Update => (
+                Code::EntryAccessChanges,
+                format!("this entry decides who the principal is today (an entry wins over aws-auth); updating it to aws-auth's mapping changes that: {}", changes.join("; ")),
+            ),
+            Existing::Keep => (
+                Code::ShadowedByEntry,
+                format!("this entry decides who the principal is today (an entry wins over aws-auth) and --keep-existing-entries leaves it as it is, so aws-auth's mapping does not apply; it would have meant: {}", changes.join("; ")),
+            ),
+        };
+        findings.push(
+            Finding::new(code, message)
+                .principal(principal_arn.clone())
+                .at(&source),
+        );
+        if keep == Existing::Keep {
+            return Action::Adopt {
+                principal_arn,
+                kept: true,
+                eks_owned,
+                source,
+                overridden_by,
+            };
+        }
+    }
     if username.is_some() || kubernetes_groups.is_some() {
         Action::Update {
             principal_arn,
@@ -592,11 +650,54 @@ fn compare(d: &DesiredEntry, c: &CurrentEntry, findings: &mut Vec<Finding>) -> A
     } else {
         Action::Adopt {
             principal_arn,
+            kept: false,
             eks_owned,
             source,
             overridden_by,
         }
     }
+}
+
+/// What updating `c` changes, in words: its username, the groups gained
+/// and lost, the policies gained and the scopes that change.
+fn access_changes(
+    c: &CurrentEntry,
+    username: &Option<Change<Option<String>>>,
+    groups: &Option<Change<Vec<String>>>,
+    associate: &[Association],
+) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(Change { to: Some(to), .. }) = username {
+        let from = c.username.as_deref().unwrap_or("(EKS's default)");
+        out.push(format!("username `{from}` becomes `{to}`"));
+    }
+    if let Some(g) = groups {
+        let gained: Vec<&str> =
+            g.to.iter()
+                .filter(|x| !g.from.contains(x))
+                .map(String::as_str)
+                .collect();
+        let lost: Vec<&str> = g
+            .from
+            .iter()
+            .filter(|x| !g.to.contains(x))
+            .map(String::as_str)
+            .collect();
+        if !gained.is_empty() {
+            out.push(format!("gains groups [{}]", gained.join(", ")));
+        }
+        if !lost.is_empty() {
+            out.push(format!("loses groups [{}]", lost.join(", ")));
+        }
+    }
+    for a in associate {
+        let name = a.policy.short_name();
+        out.push(match &a.previous_scope {
+            None => format!("gains {name} ({})", a.policy.access_scope),
+            Some(prev) => format!("{name} scope {prev} becomes {}", a.policy.access_scope),
+        });
+    }
+    out
 }
 
 /// The policies `d` needs associated on `c`: missing ones, and those with

@@ -78,6 +78,7 @@ fn run(desired: Vec<DesiredEntry>, mode: AuthMode, entries: Vec<CurrentEntry>) -
             eks_owned_roles: Vec::new(),
             known_policies: Some(vec![admin(A).policy_arn]),
         },
+        Existing::Update,
     )
 }
 
@@ -235,6 +236,7 @@ fn platform_versions_below_the_minimum_are_errors() {
         ClusterFacts::new(&cluster, KnownFrom::Flag, KnownFrom::Flag),
         Mapped::default(),
         current,
+        Existing::Update,
     );
     assert_eq!(p.findings[0].code, Code::PlatformVersionUnsupported);
 }

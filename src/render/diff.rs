@@ -92,7 +92,7 @@ pub fn render(steps: &[Step], entries: &[CurrentEntry], aws_auth: &AwsAuth) -> S
                         ..
                     } => ('+', format!("{entry_type} entry; EKS makes it for {} at the switch, else it is created", owner.describe())),
                     Step::CreateEntry { entry_type, .. } => ('+', format!("new {entry_type} access entry")),
-                    _ => ('~', "existing access entry changes".to_string()),
+                    _ => ('~', "existing access entry changes: it decides who this principal is today, since an entry wins over aws-auth".to_string()),
                 };
                 legend.used(symbol, if symbol == '+' { "create" } else { "change" });
                 let _ = writeln!(body, "  {symbol} {principal_arn} ({what})");

@@ -135,11 +135,17 @@ fn columns(a: &Action) -> (String, String, String, String) {
                 .collect::<Vec<_>>()
                 .join(", "),
         ),
-        Action::Adopt { eks_owned, .. } => (
+        Action::Adopt {
+            eks_owned, kept, ..
+        } => (
             String::new(),
             String::new(),
             String::new(),
-            eks_owned.map_or("already as planned".to_string(), owner_text),
+            match (kept, eks_owned) {
+                (true, _) => "kept as it is, with --keep-existing-entries".to_string(),
+                (false, Some(o)) => owner_text(*o),
+                (false, None) => "already as planned".to_string(),
+            },
         ),
         Action::None { reason, .. } => {
             (String::new(), String::new(), String::new(), reason.clone())

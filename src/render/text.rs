@@ -134,11 +134,16 @@ fn legend(o: &mut Out, plan: &Plan) {
     if plan.mode_change.is_some() {
         add("~", Paint::Yellow, "update in-place");
     }
+    let kept = plan
+        .actions
+        .iter()
+        .any(|a| matches!(a, Action::Adopt { kept: true, .. }));
     for a in &plan.actions {
         let (sym, p) = symbol(a);
         let what = match sym {
             "+" => "create",
             "~" => "update in-place",
+            "=" if kept => "adopt (already as planned, or kept as it is)",
             "=" => "adopt (already as planned)",
             _ => "no entry (the principal stays on aws-auth)",
         };
@@ -208,11 +213,18 @@ fn action(o: &mut Out, a: &Action) {
             o.line(format!("  {s} access entry (policies only){owner}"));
             associations(o, associate);
         }
-        Action::Adopt { eks_owned, .. } => {
+        Action::Adopt {
+            eks_owned, kept, ..
+        } => {
             let owner = eks_owned
                 .map(|x| format!("; {}", owner_text(x)))
                 .unwrap_or_default();
-            o.line(format!("  {s} access entry (exists as planned{owner})"));
+            let how = if *kept {
+                "kept as it is, with --keep-existing-entries: aws-auth's mapping does not apply"
+            } else {
+                "exists as planned"
+            };
+            o.line(format!("  {s} access entry ({how}{owner})"));
         }
         Action::None { reason, .. } => {
             o.line(format!("  {s} no access entry: {reason}"));

@@ -102,3 +102,60 @@ fn apply_refuses_a_plan_past_the_entry_quota_before_any_write() {
         "nothing changed"
     );
 }
+
+/// Item 8: an existing entry decides who a principal is today. Updating it to
+/// aws-auth's mapping (here: a namespace-scoped release manager whom aws-auth
+/// maps to system:masters) is a warning that says what is gained, shown
+/// before apply asks; `--keep-existing-entries` leaves the entry as it is.
+#[test]
+fn updating_an_existing_entry_says_what_it_gains_or_is_left_alone() {
+    use emulator::{AccessEntry, Scope};
+    let release = "arn:aws:iam::111122223333:role/ReleaseManager";
+    let edit = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy";
+    let world = || {
+        let mut w = api_world();
+        w.add_role(release);
+        let mut e = AccessEntry::standard(release);
+        e.username = "release".into();
+        e.policies.insert(
+            edit.into(),
+            Scope {
+                kind: "namespace".into(),
+                namespaces: vec!["releases".into()],
+            },
+        );
+        w.clusters
+            .get_mut("prod")
+            .unwrap()
+            .access_entries
+            .insert(release.into(), e);
+        w
+    };
+    let map_roles = format!(
+        "{MAP_ROLES}- rolearn: {release}\n  username: release\n  groups: [system:masters]\n"
+    );
+    let live = start(world(), kube(&map_roles));
+    let r = live.apply(&[]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("entry-access-changes"), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("gains AmazonEKSClusterAdminPolicy (cluster)"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("decides who this principal is today"),
+        "{}",
+        r.stdout
+    );
+
+    let live = start(world(), kube(&map_roles));
+    let before = live.aws.world().clusters["prod"].access_entries[release].clone();
+    let r = live.apply(&["--keep-existing-entries"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("shadowed-by-entry"), "{}", r.stdout);
+    let after = live.aws.world().clusters["prod"].access_entries[release].clone();
+    assert_eq!(after.policies, before.policies);
+    assert_eq!(after.username, before.username);
+}
