@@ -40,6 +40,12 @@ pub use planner::Plan;
 pub use reader::ReadError;
 pub use render::{render, Format};
 
+/// `text` made safe for a terminal (what could move the cursor, erase or
+/// reorder is escaped), its line breaks kept: for the binary's error messages.
+pub fn safe_for_terminal(text: &str) -> String {
+    model::untrusted::terminal_lines(text)
+}
+
 use crate::inputs::iam::IamDump;
 use crate::inputs::overrides::Overrides;
 use crate::planner::{ClusterFacts, Current, KnownFrom};

@@ -33,7 +33,8 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
         Err(e) => {
-            eprintln!("error: {e:#}");
+            let text = format!("{e:#}");
+            eprintln!("error: {}", migrate_auth::safe_for_terminal(&text));
             ExitCode::from(1)
         }
     }

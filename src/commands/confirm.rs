@@ -6,6 +6,8 @@ use std::io::IsTerminal;
 use anyhow::{bail, Context as _, Result};
 use dialoguer::{Confirm, Input};
 
+use crate::model::untrusted::terminal;
+
 /// True when there is someone to ask (stdin and stderr are terminals).
 fn interactive() -> bool {
     std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
@@ -23,7 +25,7 @@ pub(crate) fn ask(question: &str, yes: bool, flag_hint: &str) -> Result<()> {
         bail!("nothing was changed: there is no terminal to confirm on; pass {flag_hint} to go ahead without asking");
     }
     let ok = Confirm::new()
-        .with_prompt(question)
+        .with_prompt(terminal(question))
         .default(false)
         .interact()
         .context("reading the answer")?;
@@ -55,13 +57,17 @@ pub(crate) fn ask_irreversible(
     }
     let typed: String = Input::new()
         .with_prompt(format!(
-            "{what} cannot be undone. Type the cluster name ({cluster}) to confirm"
+            "{what} cannot be undone. Type the cluster name ({}) to confirm",
+            terminal(cluster)
         ))
         .allow_empty(true)
         .interact_text()
         .context("reading the answer")?;
     if typed.trim() != cluster {
-        bail!("nothing was changed: the name typed is not {cluster}");
+        bail!(
+            "nothing was changed: the name typed is not {}",
+            terminal(cluster)
+        );
     }
     Ok(())
 }

@@ -73,8 +73,9 @@ pub enum Step {
 
 impl Step {
     /// A one-line description, for progress and reports.
+    /// Safe for a terminal: the values in it are escaped.
     pub fn describe(&self) -> String {
-        match self {
+        let text = match self {
             Step::SwitchMode { from, to } => format!("switch authentication mode {from} -> {to}"),
             Step::CreateEntry {
                 principal_arn,
@@ -96,7 +97,8 @@ impl Step {
             Step::ReplaceAwsAuth { .. } => {
                 "remove the migrated mappings from kube-system/aws-auth".into()
             }
-        }
+        };
+        crate::model::untrusted::terminal(&text).into_owned()
     }
 
     /// True for the one step that can never be undone.

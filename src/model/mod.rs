@@ -7,3 +7,4 @@ pub mod arn;
 pub mod cluster;
 pub mod entry;
 pub mod finding;
+pub(crate) mod untrusted;

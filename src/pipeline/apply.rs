@@ -17,6 +17,7 @@ use crate::migrate::plan_file::{Basis, PlanFile};
 use crate::migrate::steps::{self, Step};
 use crate::model::cluster::CurrentEntry;
 use crate::model::finding::Severity;
+use crate::model::untrusted::terminal;
 use crate::planner::Plan;
 use crate::reader::AwsAuth;
 
@@ -45,12 +46,12 @@ pub fn decide_live(o: &PlanOptions, cluster: &str, g: Gathered) -> Result<Decide
         .iter()
         .filter(|f| f.severity >= Severity::Warning)
         .map(|f| {
-            let who = f.principal_arn.as_deref().unwrap_or("");
+            let who = f.principal_arn.as_deref().map(terminal).unwrap_or_default();
             format!(
                 "  {}[{}] {who}: {}",
                 f.severity.as_str(),
                 f.code.as_str(),
-                f.message
+                terminal(&f.message)
             )
         })
         .collect();

@@ -10,6 +10,7 @@ use similar::{ChangeTag, TextDiff};
 use crate::migrate::steps::{self, Step};
 use crate::model::arn::PrincipalArn;
 use crate::model::cluster::{AuthMode, ConfigMapData, CurrentEntry};
+use crate::model::untrusted::{terminal, terminal_lines};
 use crate::reader::{AwsAuth, Standing, Target};
 
 /// Counts of what the steps change. No step destroys (a created entry's
@@ -95,7 +96,7 @@ pub fn render(steps: &[Step], entries: &[CurrentEntry], aws_auth: &AwsAuth) -> S
                     _ => ('~', "existing access entry changes: it decides who this principal is today, since an entry wins over aws-auth".to_string()),
                 };
                 legend.used(symbol, if symbol == '+' { "create" } else { "change" });
-                let _ = writeln!(body, "  {symbol} {principal_arn} ({what})");
+                let _ = writeln!(body, "  {symbol} {} ({what})", terminal(principal_arn));
                 let today = match existing {
                     Some(e) => entry_lines(e),
                     None => mapping_lines(aws_auth, principal_arn),
@@ -178,7 +179,7 @@ fn aws_auth_lines(body: &mut String, before: &ConfigMapData, after: &ConfigMapDa
             .header(&format!("{k} (now)"), &format!("{k} (after)"))
             .to_string();
         for line in text.lines() {
-            let _ = writeln!(body, "      {line}");
+            let _ = writeln!(body, "      {}", terminal(line));
         }
     }
     body.push('\n');
@@ -194,7 +195,7 @@ fn identity_diff(body: &mut String, from: &str, today: &str, will: &str) {
             ChangeTag::Insert => '+',
             ChangeTag::Equal => ' ',
         };
-        let _ = write!(body, "      {sign} {}", change.value());
+        let _ = write!(body, "      {sign} {}", terminal_lines(change.value()));
     }
     body.push('\n');
 }

@@ -86,17 +86,24 @@ fn owner_text(o: EksOwner) -> String {
     format!("created by EKS for {}", o.describe())
 }
 
-/// A principal as written, quoted when spaces around it would be invisible.
+/// A principal as written, quoted when spaces around it would be invisible,
+/// and safe for a terminal.
 fn shown(principal: &str) -> String {
     if principal.trim() == principal {
-        principal.to_string()
+        crate::model::untrusted::terminal(principal).into_owned()
     } else {
         format!("{principal:?}")
     }
 }
 
+/// `s` quoted as Rust's `{:?}` does, with what that leaves raw (bidi and
+/// format characters) escaped too.
+fn debug_quoted(s: &str) -> String {
+    crate::model::untrusted::terminal(&format!("{s:?}")).into_owned()
+}
+
 fn quoted_list(items: &[String]) -> String {
-    let inner: Vec<String> = items.iter().map(|g| format!("{g:?}")).collect();
+    let inner: Vec<String> = items.iter().map(|g| debug_quoted(g)).collect();
     format!("[{}]", inner.join(", "))
 }
 

@@ -5,10 +5,11 @@
 use std::fmt::Write as _;
 
 use super::{
-    association_text, cluster_line, current_line, findings_line, owner_text, policy_text,
-    quoted_list, shown, summary_line,
+    association_text, cluster_line, current_line, debug_quoted, findings_line, owner_text,
+    policy_text, quoted_list, shown, summary_line,
 };
 use crate::model::finding::Severity;
+use crate::model::untrusted::terminal as safe;
 use crate::planner::{Action, Change, Plan};
 
 #[derive(Clone, Copy)]
@@ -65,9 +66,9 @@ pub fn render(plan: &Plan, color: bool) -> String {
         color,
         buf: String::new(),
     };
-    o.line(format!("aws-auth: {}", plan.aws_auth_file));
-    o.line(format!("Cluster: {}", cluster_line(plan)));
-    o.line(format!("Current state: {}", current_line(plan)));
+    o.line(format!("aws-auth: {}", safe(&plan.aws_auth_file)));
+    o.line(format!("Cluster: {}", safe(&cluster_line(plan))));
+    o.line(format!("Current state: {}", safe(&current_line(plan))));
     o.line("");
 
     legend(&mut o, plan);
@@ -96,13 +97,13 @@ pub fn render(plan: &Plan, color: bool) -> String {
             };
             let mut head = format!("{:<7} {}", sev, f.code);
             if let Some(src) = &f.source {
-                let _ = write!(head, "  {src}");
+                let _ = write!(head, "  {}", safe(&src.to_string()));
             }
             o.line(format!("  {}", o.paint(paint, &head)));
             if let Some(p) = &f.principal_arn {
-                o.line(format!("          {p}"));
+                o.line(format!("          {}", safe(p)));
             }
-            o.line(format!("          {}", f.message));
+            o.line(format!("          {}", safe(&f.message)));
         }
         o.line("");
     }
@@ -168,7 +169,7 @@ fn action(o: &mut Out, a: &Action) {
     if let Some(o) = a.overridden_by() {
         at.push_str(&format!("; decided by the override at {o}"));
     }
-    let head = format!("  # {} ({at})", shown(a.principal()));
+    let head = format!("  # {} ({})", shown(a.principal()), safe(&at));
     o.line(o.paint(Paint::Bold, &head));
     match a {
         Action::Create {
@@ -189,7 +190,10 @@ fn action(o: &mut Out, a: &Action) {
             }
             for p in associate {
                 let plus = o.paint(Paint::Green, "+");
-                o.line(format!("    {plus} policy {}", policy_text(&p.policy)));
+                o.line(format!(
+                    "    {plus} policy {}",
+                    safe(&policy_text(&p.policy))
+                ));
             }
         }
         Action::Update {
@@ -227,14 +231,14 @@ fn action(o: &mut Out, a: &Action) {
             o.line(format!("  {s} access entry ({how}{owner})"));
         }
         Action::None { reason, .. } => {
-            o.line(format!("  {s} no access entry: {reason}"));
+            o.line(format!("  {s} no access entry: {}", safe(reason)));
         }
     }
 }
 
 /// The username and groups of a STANDARD entry to create.
 fn standard_fields(o: &mut Out, username: Option<&str>, kubernetes_groups: &[String]) {
-    let u = username.map_or("(EKS default)".to_string(), |u| format!("{u:?}"));
+    let u = username.map_or("(EKS default)".to_string(), debug_quoted);
     o.line(format!("      username         = {u}"));
     o.line(format!(
         "      kubernetesGroups = {}",
@@ -250,10 +254,8 @@ fn changes(
 ) {
     let tilde = o.paint(Paint::Yellow, "~");
     if let Some(c) = username {
-        let show = |u: &Option<String>| {
-            u.as_ref()
-                .map_or("(none)".to_string(), |u| format!("{u:?}"))
-        };
+        let show =
+            |u: &Option<String>| u.as_ref().map_or("(none)".to_string(), |u| debug_quoted(u));
         o.line(format!(
             "    {tilde} username         = {} -> {}",
             show(&c.from),
@@ -284,6 +286,6 @@ fn associations(o: &mut Out, list: &[crate::planner::Association]) {
             ("+", Paint::Green)
         };
         let s = o.paint(paint, sym);
-        o.line(format!("    {s} policy {}", association_text(a)));
+        o.line(format!("    {s} policy {}", safe(&association_text(a))));
     }
 }

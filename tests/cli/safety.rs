@@ -159,3 +159,37 @@ fn updating_an_existing_entry_says_what_it_gains_or_is_left_alone() {
     assert_eq!(after.policies, before.policies);
     assert_eq!(after.username, before.username);
 }
+
+/// Item 5: text from aws-auth never reaches a terminal raw. A group holding
+/// escape sequences that move the cursor and erase lines, and a username with
+/// a right-to-left override, are shown escaped in the plan, in apply's diff
+/// and report, and in the findings.
+#[test]
+fn hostile_text_never_reaches_the_terminal_raw() {
+    let map_roles = format!(
+        "{MAP_ROLES}- rolearn: arn:aws:iam::111122223333:role/evil\n  username: \"evil:\\u202E{{{{SessionName}}}}\"\n  groups: [\"x\\e[3A\\e[0J\", \"system:y\\e[2K\"]\n"
+    );
+    let raw = |s: &str| s.contains('\u{1b}') || s.contains('\u{202e}');
+    let live = start(api_world(), kube(&map_roles));
+    live.aws.with_world(|w| {
+        w.add_role("arn:aws:iam::111122223333:role/evil");
+    });
+    let r = live.run(&["plan", "--cluster", "prod", "--color", "never"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("x\\u{1b}[3A"), "{}", r.stdout);
+    assert!(!raw(&r.stdout) && !raw(&r.stderr), "{}", r.stdout);
+    let r = live.apply(&[]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("x\\u{1b}[3A"), "{}", r.stdout);
+    assert!(
+        !raw(&r.stdout) && !raw(&r.stderr),
+        "{}\n{}",
+        r.stdout,
+        r.stderr
+    );
+    // Errors name what they are about, escaped too.
+    let r = live.run(&["plan", "--aws-auth-file", "no-such\u{1b}[2J\u{202e}file"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("no-such\\u{1b}[2J"), "{}", r.stderr);
+    assert!(!raw(&r.stderr), "{}", r.stderr);
+}
