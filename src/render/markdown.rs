@@ -1,38 +1,90 @@
 //! The plan as a pull-request comment: the summary first, a table of actions,
-//! then the findings, errors first. Table cells are escaped.
+//! then the findings, errors first. No value can leave its cell: values are
+//! code spans fenced with more backticks than they hold ([`code`]), and text
+//! that carries values is escaped ([`text`]) so that no HTML, link, image,
+//! heading, mention or line break comes from input.
 
 use std::fmt::Write as _;
 
 use super::{
-    association_text, cluster_line, current_line, findings_line, owner_text, policy_text, shown,
+    association_text, cluster_line, current_line, findings_line, owner_text, policy_text,
     summary_line,
 };
+use crate::model::untrusted::terminal;
 use crate::planner::{Action, Plan};
 
-fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
+/// `s` as plain text in a line or a table cell: controls shown as `\u{..}`,
+/// the characters that start Markdown syntax backslash-escaped (no code
+/// span, emphasis, link, image, HTML, entity or cell break can start; a line
+/// break cannot occur, so neither can a heading), and an invisible break
+/// after `@`, in `://` and in `www.`, where GitHub would otherwise make a
+/// mention or a link of plain text.
+fn text(s: &str) -> String {
+    let s = terminal(s);
+    let mut out = String::with_capacity(s.len() + 16);
+    for (i, c) in s.char_indices() {
+        if MARKUP.contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+        let rest = &s[i + c.len_utf8()..];
+        let www = c.eq_ignore_ascii_case(&'w')
+            && s[..i].to_ascii_lowercase().ends_with("ww")
+            && rest.starts_with('.');
+        if c == '@' || (c == ':' && rest.starts_with("//")) || www {
+            out.push_str(ZERO_WIDTH_SPACE);
+        }
+    }
+    out
 }
 
+/// The characters that start Markdown (and GitHub table) syntax.
+const MARKUP: &str = "\\`*_[]<>&|!~";
+
+/// An invisible break GitHub does not link or mention across.
+const ZERO_WIDTH_SPACE: &str = "&#8203;";
+
+/// `s` as a code span in a table cell: controls shown as `\u{..}`, pipes
+/// escaped (GitHub splits cells before it reads code spans), and a fence of
+/// one backtick more than the longest run inside, padded when the value
+/// starts or ends with a backtick or a space.
 fn code(s: &str) -> String {
     if s.is_empty() {
-        String::new()
-    } else {
-        format!("`{}`", cell(s).replace('`', "'"))
+        return String::new();
     }
+    let s = terminal(s).replace('|', "\\|");
+    let mut longest = 0;
+    let mut run = 0;
+    for c in s.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    let fence = "`".repeat(longest + 1);
+    let pad = if s.starts_with('`') || s.ends_with('`') || (s.starts_with(' ') && s.ends_with(' '))
+    {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{s}{pad}{fence}")
 }
 
 /// Renders the plan as GitHub-flavoured Markdown.
 pub fn render(plan: &Plan) -> String {
     let mut o = String::new();
-    let _ = writeln!(o, "### migrate-auth plan for `{}`\n", plan.aws_auth_file);
+    let _ = writeln!(
+        o,
+        "### migrate-auth plan for {}\n",
+        code(&plan.aws_auth_file)
+    );
     let headline = if plan.summary.has_changes() {
         summary_line(plan)
     } else {
         "No changes.".to_string()
     };
     let _ = writeln!(o, "**{headline}** {}\n", findings_line(plan));
-    let _ = writeln!(o, "- Cluster: {}", cluster_line(plan));
-    let _ = writeln!(o, "- Current state: {}", current_line(plan));
+    let _ = writeln!(o, "- Cluster: {}", text(&cluster_line(plan)));
+    let _ = writeln!(o, "- Current state: {}", text(&current_line(plan)));
     if let Some(m) = &plan.mode_change {
         let _ = writeln!(o, "- Authentication mode: `{}` -> `{}`", m.from, m.to);
     }
@@ -51,12 +103,12 @@ pub fn render(plan: &Plan) -> String {
                 o,
                 "| {} | {} | {} | {} | {} | {} | {} |",
                 a.name(),
-                code(&shown(a.principal())),
+                code(a.principal()),
                 kind,
                 username,
                 groups,
-                cell(&policies),
-                cell(&at)
+                text(&policies),
+                text(&at)
             );
         }
         o.push('\n');
@@ -73,8 +125,8 @@ pub fn render(plan: &Plan) -> String {
                 f.severity,
                 f.code,
                 code(f.principal_arn.as_deref().unwrap_or_default()),
-                cell(&f.source.as_ref().map(|s| s.to_string()).unwrap_or_default()),
-                cell(&f.message)
+                text(&f.source.as_ref().map(|s| s.to_string()).unwrap_or_default()),
+                text(&f.message)
             );
         }
         o.push('\n');

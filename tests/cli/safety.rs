@@ -193,3 +193,74 @@ fn hostile_text_never_reaches_the_terminal_raw() {
     assert!(r.stderr.contains("no-such\\u{1b}[2J"), "{}", r.stderr);
     assert!(!raw(&r.stderr), "{}", r.stderr);
 }
+
+/// What GitHub would make of a Markdown comment, by cmark-gfm (the `cmarkgfm`
+/// package from PyPI, installed with pip when missing): the headings, links,
+/// images and raw HTML tags it renders, and the @-mentions left in text
+/// outside code.
+fn rendered_by_cmark_gfm(markdown: &str) -> String {
+    const SCRIPT: &str = r#"
+import sys, re, html.parser
+try:
+    import cmarkgfm
+except ImportError:
+    # A fresh machine: fetch GitHub's renderer from PyPI once.
+    import subprocess
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "cmarkgfm"], check=True)
+    import cmarkgfm
+from cmarkgfm.cmark import Options
+out = cmarkgfm.github_flavored_markdown_to_html(sys.stdin.read(), options=Options.CMARK_OPT_UNSAFE)
+class P(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__(); self.code = 0; self.found = []
+    def handle_starttag(self, tag, attrs):
+        if tag == "code": self.code += 1
+        elif tag not in ("table", "thead", "tbody", "tr", "th", "td", "p", "strong", "ul", "li", "br"):
+            self.found.append("<" + tag + ">")
+    def handle_endtag(self, tag):
+        if tag == "code": self.code -= 1
+    def handle_data(self, data):
+        if not self.code:
+            self.found += ["mention " + m for m in re.findall(r"@[A-Za-z0-9]", data)]
+p = P(); p.feed(out); print(" ".join(p.found))
+"#;
+    let mut child = std::process::Command::new("python3")
+        .args(["-c", SCRIPT])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 runs");
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(markdown.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// Item 6: in `--output markdown`, no value from aws-auth can leave its table
+/// cell: no image, link, raw HTML, heading or @-mention comes from input, as
+/// GitHub's cmark-gfm renders it. Our own headings are the only ones.
+#[test]
+fn hostile_values_stay_inside_their_markdown_cells() {
+    let file = crate::testdata().join("../tests/cli/data/hostile-aws-auth.yaml");
+    let r = crate::run(&[
+        "plan",
+        "--aws-auth-file",
+        file.to_str().unwrap(),
+        "-o",
+        "markdown",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let found = rendered_by_cmark_gfm(&r.stdout);
+    assert_eq!(found, "<h3> <h4>", "{}", r.stdout);
+}
