@@ -573,6 +573,7 @@ fn check_plan(p: RawPlan) -> Result<Command> {
             },
             extras: extras(p.extras),
             keep_existing_entries: p.keep_existing_entries,
+            override_texts: Vec::new(),
         },
         output,
         out: p.out,

@@ -1,8 +1,11 @@
 //! The plan file: what `plan --out` writes and `apply FILE` carries out. It
-//! holds the steps, the guard's verdict, and the *basis*: the state the plan
-//! was computed from (mode, aws-auth's data, every access entry) with its
-//! SHA-256 fingerprint. `apply` reads the live state again and refuses the plan
-//! when the fingerprint differs, saying what changed. Pure (the caller reads
+//! holds the steps, the guard's verdict, the options the plan was made with
+//! (overrides included, as text), and the *basis*: the state the plan was
+//! computed from (mode, aws-auth's data, every access entry) with its SHA-256
+//! fingerprint. `apply` reads the live state again and refuses the plan when
+//! the fingerprint differs, saying what changed, and when the steps are not
+//! what the recorded options give for that state (an edited file: the
+//! checksum is unkeyed, so it only catches accidents). Pure (the caller reads
 //! and writes the bytes).
 
 use std::collections::BTreeSet;
@@ -15,7 +18,7 @@ use crate::model::cluster::ConfigMapData;
 use crate::model::cluster::{AuthMode, CurrentEntry};
 
 /// The only schema version this build reads and writes.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 const KIND: &str = "migrate-auth-plan";
 
 /// Why a plan file cannot be used.
@@ -36,6 +39,25 @@ fn serialize(e: serde_json::Error) -> PlanFileError {
     PlanFileError::Serialize {
         message: e.to_string(),
     }
+}
+
+/// The options a plan was made with, overrides as their text: enough to
+/// make the same plan again from the same state.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SavedOptions {
+    pub expand_sso: bool,
+    pub policies_from_rbac: bool,
+    pub keep_existing_entries: bool,
+    /// Each `--overrides` file: its name and its text.
+    pub overrides: Vec<SavedFile>,
+}
+
+/// A file the plan read, by name, with its text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SavedFile {
+    pub name: String,
+    pub text: String,
 }
 
 /// The state a plan was computed from.
@@ -190,6 +212,8 @@ pub struct PlanFile {
     pub fingerprint: String,
     pub basis: Basis,
     pub extras: Extras,
+    /// How the plan was made: apply makes it again from these.
+    pub options: SavedOptions,
     pub steps: Vec<Step>,
     /// The lockout guard's reasons to refuse, found at plan time (the caller
     /// is checked again at apply time).
@@ -203,7 +227,7 @@ impl PlanFile {
     pub fn new(
         cluster: (&str, &str, &str),
         basis: Basis,
-        extras: Extras,
+        (extras, options): (Extras, SavedOptions),
         steps: Vec<Step>,
         refusals: Vec<String>,
     ) -> Result<PlanFile, PlanFileError> {
@@ -216,6 +240,7 @@ impl PlanFile {
             fingerprint: basis.fingerprint()?,
             basis,
             extras,
+            options,
             steps,
             refusals,
             checksum: String::new(),
@@ -301,7 +326,7 @@ mod tests {
         let p = PlanFile::new(
             ("c", "arn:c", "eu-west-1"),
             basis,
-            Extras::default(),
+            (Extras::default(), SavedOptions::default()),
             Vec::new(),
             Vec::new(),
         )

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::plan::{kept, prepare, read_data, PlanOptions};
+use super::plan::{kept, prepare, PlanOptions};
 use super::Error;
 use crate::apply::change::Wait;
 use crate::apply::journal::{self, Journal, Record};
@@ -64,11 +64,14 @@ pub fn decide_live(o: &PlanOptions, cluster: &str, g: Gathered) -> Result<Decide
     })
 }
 
-/// Decides from a saved plan, if the cluster is still as it was planned.
+/// Decides from a saved plan, if the cluster is still as it was planned and
+/// the plan's steps are what its recorded options give for it: a plan file
+/// can never add to what the live state implies.
 ///
 /// # Errors
 /// [`Error::Mismatch`] for a plan of another cluster, [`Error::Stale`] when
-/// the cluster changed since.
+/// the cluster changed since, [`Error::NotDerived`] when the steps are not
+/// the plan's own (the file was edited).
 pub fn decide_saved(conn: &Connection, g: Gathered, saved: PlanFile) -> Result<Decided, Error> {
     if conn.cluster.arn != saved.cluster_arn {
         return Err(Error::Mismatch {
@@ -88,12 +91,19 @@ pub fn decide_saved(conn: &Connection, g: Gathered, saved: PlanFile) -> Result<D
             changes: saved.basis.changes(&now),
         });
     }
-    let aws_auth = read_data(now.aws_auth.as_ref())?;
+    let options = PlanOptions::from_saved(saved.extras, &saved.options);
+    let again = prepare(&options, &conn.cluster.name, g)?;
+    if again.steps != saved.steps {
+        return Err(Error::NotDerived {
+            file_steps: saved.steps.len(),
+            derived_steps: again.steps.len(),
+        });
+    }
     Ok(Decided {
-        steps: saved.steps,
-        refusals: saved.refusals,
-        entries: now.access_entries,
-        aws_auth,
+        steps: again.steps,
+        refusals: again.refusals,
+        entries: again.basis.access_entries,
+        aws_auth: again.aws_auth,
         findings: Vec::new(),
     })
 }
@@ -107,7 +117,7 @@ pub fn save(o: &PlanOptions, conn: &Connection, g: Gathered) -> Result<(PlanFile
     let file = PlanFile::new(
         (&conn.cluster.name, &conn.cluster.arn, &conn.region),
         p.basis,
-        o.extras,
+        (o.extras, o.saved()?),
         p.steps,
         p.refusals,
     )?;

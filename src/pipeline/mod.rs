@@ -55,6 +55,13 @@ pub enum Error {
     /// The cluster changed since the saved plan was made.
     #[error("the plan is stale: the cluster changed since it was made, so nothing was changed. Plan again. What changed:\n  {}", changes.join("\n  "))]
     Stale { changes: Vec<String> },
+    /// A saved plan's steps are not what its recorded options give for the
+    /// cluster as it is: the file was edited.
+    #[error("nothing was changed: the plan file's steps ({file_steps}) are not what its recorded options give for this cluster now ({derived_steps} steps); it was edited after `plan --out`. Plan again")]
+    NotDerived {
+        file_steps: usize,
+        derived_steps: usize,
+    },
     /// The cluster is not ACTIVE.
     #[error("nothing was changed: the cluster is {status}, not ACTIVE (an update may be under way); apply again once it is ACTIVE")]
     NotActive { status: String },

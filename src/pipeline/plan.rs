@@ -13,7 +13,7 @@ use crate::inputs::rbac::Rbac;
 use crate::live::{self, Gathered};
 use crate::mapper::{self, Cluster, Context};
 use crate::migrate::guard;
-use crate::migrate::plan_file::Basis;
+use crate::migrate::plan_file::{Basis, SavedFile, SavedOptions};
 use crate::migrate::steps::{self, Extras, Step};
 use crate::model::arn::Partition;
 use crate::model::cluster::{ConfigMapData, CurrentState};
@@ -37,6 +37,49 @@ pub struct PlanOptions {
     /// `--keep-existing-entries`: leave an existing entry that differs from
     /// aws-auth as it is.
     pub keep_existing_entries: bool,
+    /// Overrides given as text (a saved plan's), read after `overrides`.
+    pub override_texts: Vec<SavedFile>,
+}
+
+impl PlanOptions {
+    /// The options a saved plan records: these, with the overrides' text.
+    ///
+    /// # Errors
+    /// An override file that cannot be read, or is not UTF-8.
+    pub fn saved(&self) -> Result<SavedOptions, Error> {
+        let mut overrides = Vec::new();
+        for f in &self.overrides {
+            let bytes = read_file(f)?;
+            let text = String::from_utf8(bytes).map_err(|_| Error::Mismatch {
+                message: format!("{}: an overrides file must be UTF-8", f.display()),
+            })?;
+            overrides.push(SavedFile {
+                name: f.display().to_string(),
+                text,
+            });
+        }
+        overrides.extend(self.override_texts.iter().cloned());
+        Ok(SavedOptions {
+            expand_sso: self.mapper.expand_sso,
+            policies_from_rbac: self.mapper.policies_from_rbac,
+            keep_existing_entries: self.keep_existing_entries,
+            overrides,
+        })
+    }
+
+    /// The options a saved plan was made with, to make it again.
+    pub fn from_saved(extras: Extras, saved: &SavedOptions) -> PlanOptions {
+        PlanOptions {
+            mapper: mapper::Options {
+                expand_sso: saved.expand_sso,
+                policies_from_rbac: saved.policies_from_rbac,
+            },
+            extras,
+            keep_existing_entries: saved.keep_existing_entries,
+            override_texts: saved.overrides.clone(),
+            ..PlanOptions::default()
+        }
+    }
 }
 
 /// What a plan is computed from, read from files or a live cluster.
@@ -126,6 +169,9 @@ fn read_others(
     let mut overrides = Overrides::default();
     for f in &o.overrides {
         overrides.add_file(&f.display().to_string(), &read_file(f)?)?;
+    }
+    for f in &o.override_texts {
+        overrides.add_file(&f.name, f.text.as_bytes())?;
     }
     // Existing entries restore paths, as an IAM dump does.
     for e in state.iter().flat_map(|st| &st.access_entries) {

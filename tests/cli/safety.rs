@@ -264,3 +264,59 @@ fn hostile_values_stay_inside_their_markdown_cells() {
     let found = rendered_by_cmark_gfm(&r.stdout);
     assert_eq!(found, "<h3> <h4>", "{}", r.stdout);
 }
+
+/// Item 3: a saved plan is checked against what its own options give for
+/// the cluster now. One edited to add "create role/attacker with
+/// AmazonEKSClusterAdminPolicy", with its checksum recomputed (the checksum
+/// is unkeyed), is refused before any write.
+#[test]
+fn an_edited_plan_file_with_a_valid_checksum_is_refused() {
+    use sha2::{Digest, Sha256};
+    let live = start(api_world(), kube(MAP_ROLES));
+    live.aws.with_world(|w| {
+        w.add_role("arn:aws:iam::111122223333:role/attacker");
+    });
+    let file = live.home.join("plan.json");
+    let r = live.run(&["plan", "--cluster", "prod", "--out", file.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let mut plan: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    let attacker = "arn:aws:iam::111122223333:role/attacker";
+    // The attacker copies the planned admin's steps, as the tool writes them.
+    let steps = plan["steps"].as_array_mut().unwrap();
+    let admin = "arn:aws:iam::111122223333:role/platform-admin";
+    let mut added: Vec<serde_json::Value> = steps
+        .iter()
+        .filter(|s| s["principalArn"] == admin)
+        .cloned()
+        .collect();
+    assert_eq!(added.len(), 2, "create and associate: {added:?}");
+    for s in &mut added {
+        s["principalArn"] = attacker.into();
+    }
+    steps.extend(added);
+    plan.as_object_mut().unwrap().remove("checksum");
+    let sum = Sha256::digest(serde_json::to_vec(&plan).unwrap());
+    let hex: String = sum.iter().map(|b| format!("{b:02x}")).collect();
+    plan["checksum"] = hex.into();
+    std::fs::write(&file, serde_json::to_vec_pretty(&plan).unwrap()).unwrap();
+
+    let writes = live.aws.writes() + live.kube.writes();
+    let r = live.run(&[
+        "apply",
+        "--yes",
+        "--journal",
+        live.journal().to_str().unwrap(),
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(r.stderr.contains("not what"), "{}", r.stderr);
+    assert_eq!(
+        live.aws.writes() + live.kube.writes(),
+        writes,
+        "nothing changed"
+    );
+    assert!(!live.aws.world().clusters["prod"]
+        .access_entries
+        .contains_key(attacker));
+}
