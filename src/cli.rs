@@ -118,6 +118,10 @@ struct RawRollback {
     /// Do not ask.
     #[arg(long)]
     yes: bool,
+    /// Undo even when the lockout guard refuses (someone, or you, would lose
+    /// access): asks for the cluster's name to be typed, even with --yes.
+    #[arg(long)]
+    force: bool,
 }
 
 /// "30m", "90s", "250ms", "1h" -> a duration.
@@ -373,6 +377,8 @@ pub struct RollbackSettings {
     pub journal: PathBuf,
     pub client: ClientSettings,
     pub yes: bool,
+    /// Undo even when the lockout guard refuses, after typing the name.
+    pub force: bool,
 }
 
 /// A checked command.
@@ -474,6 +480,7 @@ fn check(raw: Raw) -> Result<Command> {
             journal: r.journal,
             client: client_settings(r.connection, false, true)?,
             yes: r.yes,
+            force: r.force,
         })),
         RawCommand::Snapshot(s) => Ok(Command::Snapshot(SnapshotSettings {
             live: live_settings(s.cluster, s.connection, s.expand_sso, true)?,

@@ -35,6 +35,40 @@ pub(crate) fn ask(question: &str, yes: bool, flag_hint: &str) -> Result<()> {
     Ok(())
 }
 
+/// Asks for the cluster's name to be typed before something a human must
+/// own (`why`); never answered by `--yes`.
+///
+/// # Errors
+/// No terminal, or the typed name does not match.
+pub(crate) fn type_name(cluster: &str, why: &str) -> Result<()> {
+    if !interactive() {
+        bail!("nothing was changed: {why}, and there is no terminal to type the cluster's name on");
+    }
+    typed(
+        cluster,
+        &format!(
+            "{why}. Type the cluster name ({}) to go ahead",
+            terminal(cluster)
+        ),
+    )
+}
+
+/// Reads a name at `prompt`; an error unless it is `cluster`.
+fn typed(cluster: &str, prompt: &str) -> Result<()> {
+    let typed: String = Input::new()
+        .with_prompt(prompt)
+        .allow_empty(true)
+        .interact_text()
+        .context("reading the answer")?;
+    if typed.trim() != cluster {
+        bail!(
+            "nothing was changed: the name typed is not {}",
+            terminal(cluster)
+        );
+    }
+    Ok(())
+}
+
 /// Confirms an irreversible step: the cluster's name typed in full, or
 /// `--yes` with `--confirm-irreversible`.
 ///
@@ -55,19 +89,11 @@ pub(crate) fn ask_irreversible(
     if !interactive() {
         bail!("nothing was changed: {what} cannot be undone and there is no terminal to confirm on; pass --yes --confirm-irreversible");
     }
-    let typed: String = Input::new()
-        .with_prompt(format!(
+    typed(
+        cluster,
+        &format!(
             "{what} cannot be undone. Type the cluster name ({}) to confirm",
             terminal(cluster)
-        ))
-        .allow_empty(true)
-        .interact_text()
-        .context("reading the answer")?;
-    if typed.trim() != cluster {
-        bail!(
-            "nothing was changed: the name typed is not {}",
-            terminal(cluster)
-        );
-    }
-    Ok(())
+        ),
+    )
 }

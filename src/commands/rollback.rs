@@ -49,6 +49,16 @@ pub fn run(s: &RollbackSettings) -> Result<Outcome> {
         )?;
     }
     out.flush()?;
+    let g = rt.block_on(live::read(&conn, &settings))?;
+    let refusals = rollback::guard(&conn, &g, &todo, &mode)?;
+    if !refusals.is_empty() {
+        let text = refusals.join("\n  ");
+        if !s.force {
+            bail!("the lockout guard refused, so nothing was changed:\n  {text}\n(`rollback --force` undoes anyway, after you type the cluster's name)");
+        }
+        writeln!(out, "The lockout guard refuses this rollback:\n  {text}")?;
+        confirm::type_name(cluster, "Undoing anyway may lock these principals out")?;
+    }
     confirm::ask(
         &format!("Undo these changes on cluster {cluster}?"),
         s.yes,

@@ -61,7 +61,7 @@ pub fn check(
             ));
         }
     }
-    why.extend(admin_check(steps, after, kept));
+    why.extend(admin_check(!to_api(steps), after, kept));
     always.extend(why.into_iter().map(|w| format!("refusing {what}: {w}")));
     if let Some(caller) = caller {
         always.extend(caller_check(steps, after, kept, caller));
@@ -98,11 +98,10 @@ fn to_api(steps: &[Step]) -> bool {
 /// The aws-auth mappings that will still let someone in: live ones, while
 /// aws-auth counts, for principals without an entry (an entry wins).
 fn honoured<'a>(
-    steps: &[Step],
+    counts: bool,
     after: &'a [CurrentEntry],
     kept: &'a AwsAuth,
 ) -> impl Iterator<Item = &'a crate::reader::Mapping> + 'a {
-    let counts = !to_api(steps);
     kept.mappings.iter().filter(move |m| {
         counts
             && m.standing == Standing::Active
@@ -116,7 +115,7 @@ fn honoured<'a>(
 /// Someone keeps cluster-admin after `steps`: an entry with
 /// AmazonEKSClusterAdminPolicy on the cluster, or a `system:masters` mapping
 /// aws-auth still honours.
-fn admin_check(steps: &[Step], after: &[CurrentEntry], kept: &AwsAuth) -> Option<String> {
+fn admin_check(counts: bool, after: &[CurrentEntry], kept: &AwsAuth) -> Option<String> {
     let admin_entry = after.iter().any(|e| {
         e.entry_type == EntryType::Standard
             && e.access_policies.iter().any(|p| {
@@ -125,7 +124,7 @@ fn admin_check(steps: &[Step], after: &[CurrentEntry], kept: &AwsAuth) -> Option
             })
     });
     let admin_mapping =
-        honoured(steps, after, kept).any(|m| m.groups.iter().any(|g| g == "system:masters"));
+        honoured(counts, after, kept).any(|m| m.groups.iter().any(|g| g == "system:masters"));
     (!admin_entry && !admin_mapping).then(|| {
         format!(
             "nobody would keep cluster-admin: no access entry would have {CLUSTER_ADMIN_POLICY} on the cluster"
@@ -145,29 +144,68 @@ pub fn caller_check(
     let Some(what) = guarded(steps) else {
         return Vec::new();
     };
-    let why = match caller_principal(caller) {
-        None => Some(format!(
-            "the caller {caller} is not a role or user this tool can match with an access entry"
-        )),
-        Some(me) => {
-            let by_entry = after.iter().any(|e| {
-                same_principal(&e.principal_arn, &me)
-                    && e.entry_type == EntryType::Standard
-                    && (!e.access_policies.is_empty() || !e.kubernetes_groups.is_empty())
-            });
-            let by_mapping = honoured(steps, after, kept).any(|m| match &m.target {
-                Target::Arn(a) => same_principal(a, &me) && !m.groups.is_empty(),
-                Target::Sso(_) => false,
-            });
-            (!by_entry && !by_mapping).then(|| {
-                format!(
-                    "you ({caller}) would lose access: no access entry with a policy or group would be yours"
-                )
-            })
-        }
-    };
-    why.map(|w| format!("refusing {what}: {w}"))
+    caller_loses(!to_api(steps), after, kept, caller)
+        .map(|w| format!("refusing {what}: {w}"))
         .into_iter()
+        .collect()
+}
+
+/// Why the caller would have no access with `after` and `kept` (`counts`:
+/// whether aws-auth still counts), if so.
+fn caller_loses(
+    counts: bool,
+    after: &[CurrentEntry],
+    kept: &AwsAuth,
+    caller: &str,
+) -> Option<String> {
+    let Some(me) = caller_principal(caller) else {
+        return Some(format!(
+            "the caller {caller} is not a role or user this tool can match with an access entry"
+        ));
+    };
+    let by_entry = after.iter().any(|e| {
+        same_principal(&e.principal_arn, &me)
+            && e.entry_type == EntryType::Standard
+            && (!e.access_policies.is_empty() || !e.kubernetes_groups.is_empty())
+    });
+    let by_mapping = honoured(counts, after, kept).any(|m| match &m.target {
+        Target::Arn(a) => same_principal(a, &me) && !m.groups.is_empty(),
+        Target::Sso(_) => false,
+    });
+    (!by_entry && !by_mapping).then(|| {
+        format!(
+            "you ({caller}) would lose access: no access entry with a policy or group would be yours, and no aws-auth mapping that counts"
+        )
+    })
+}
+
+/// Why undoing changes would lock someone out: `after` and `kept` are the
+/// entries and aws-auth the undo would leave, in `mode`. Refuses when nobody
+/// would keep cluster-admin or the caller would lose access; names the
+/// principals whose entries the undo deletes or narrows, so a human sees who
+/// depends on them.
+pub fn rollback_check(
+    mode: AuthMode,
+    after: &[CurrentEntry],
+    kept: &AwsAuth,
+    caller: &str,
+    touched: &[String],
+) -> Vec<String> {
+    let counts = mode != AuthMode::Api;
+    let why: Vec<String> = admin_check(counts, after, kept)
+        .into_iter()
+        .chain(caller_loses(counts, after, kept, caller))
+        .collect();
+    if why.is_empty() {
+        return why;
+    }
+    let whom = if touched.is_empty() {
+        String::new()
+    } else {
+        format!(" (the undo changes the entries of {})", touched.join(", "))
+    };
+    why.into_iter()
+        .map(|w| format!("refusing the rollback: {w}{whom}"))
         .collect()
 }
 
@@ -218,6 +256,31 @@ data:
         cleanup_aws_auth: false,
         target_api: true,
     };
+
+    /// Undoing the creation of the only admin entry while aws-auth no longer
+    /// maps the admin is refused; with the mapping back in aws-auth (the
+    /// cleanup undone too) it is not.
+    #[test]
+    fn a_rollback_that_leaves_nobody_admin_is_refused() {
+        let plan =
+            crate::plan_aws_auth_only("a", AWS_AUTH.as_bytes(), Default::default()).expect("plans");
+        let made = steps::steps(&plan, None, Extras::default());
+        let live = steps::project(&[], &made);
+        let me = "arn:aws:sts::111122223333:assumed-role/admin/me";
+        let changes: Vec<&Step> = made.iter().collect();
+        let (after, _) = steps::unproject(&live, None, &changes);
+        assert!(after.is_empty(), "{after:?}");
+        let cleaned = AwsAuth::default();
+        let why = rollback_check(AuthMode::ApiAndConfigMap, &after, &cleaned, me, &[]);
+        assert_eq!(why.len(), 2, "{why:?}");
+        assert!(why.iter().any(|w| w.contains("cluster-admin")), "{why:?}");
+        let mapped = crate::reader::read("a", AWS_AUTH.as_bytes()).unwrap();
+        let why = rollback_check(AuthMode::ApiAndConfigMap, &after, &mapped, me, &[]);
+        assert!(why.is_empty(), "{why:?}");
+        // In API mode aws-auth does not count.
+        let why = rollback_check(AuthMode::Api, &after, &mapped, me, &[]);
+        assert_eq!(why.len(), 2, "{why:?}");
+    }
 
     #[test]
     fn lets_an_admin_caller_through() {

@@ -293,6 +293,75 @@ fn item(key: DataKey, m: &reader::Mapping) -> Vec<(String, Emit)> {
     fields
 }
 
+/// What undoing `changes` (newest last; undone newest first) would leave,
+/// from the access entries and aws-auth data as they are now: each created
+/// entry deleted, each update set back, each policy association set back or
+/// removed, aws-auth's changed keys put back. Mode switches stay.
+pub fn unproject(
+    entries: &[CurrentEntry],
+    data: Option<&ConfigMapData>,
+    changes: &[&Step],
+) -> (Vec<CurrentEntry>, Option<ConfigMapData>) {
+    let mut out = entries.to_vec();
+    let mut data = data.cloned();
+    for s in changes.iter().rev() {
+        let find = |out: &[CurrentEntry], arn: &PrincipalArn| {
+            out.iter().position(|e| e.principal_arn == *arn)
+        };
+        match s {
+            Step::CreateEntry { principal_arn, .. } => {
+                out.retain(|e| e.principal_arn != *principal_arn);
+            }
+            Step::UpdateEntry {
+                principal_arn,
+                previous_username,
+                previous_kubernetes_groups,
+                ..
+            } => {
+                if let Some(i) = find(&out, principal_arn) {
+                    if let Some(u) = previous_username {
+                        out[i].username = Some(u.clone());
+                    }
+                    if let Some(g) = previous_kubernetes_groups {
+                        out[i].kubernetes_groups = g.clone();
+                    }
+                }
+            }
+            Step::AssociatePolicy {
+                principal_arn,
+                policy,
+                previous_scope,
+            } => {
+                if let Some(i) = find(&out, principal_arn) {
+                    let e = &mut out[i];
+                    e.access_policies
+                        .retain(|p| p.policy_arn != policy.policy_arn);
+                    if let Some(scope) = previous_scope {
+                        e.access_policies.push(AccessPolicy {
+                            policy_arn: policy.policy_arn.clone(),
+                            access_scope: scope.clone(),
+                        });
+                    }
+                }
+            }
+            Step::ReplaceAwsAuth { before, after } => {
+                let now = data.get_or_insert_with(ConfigMapData::new);
+                for k in before.keys().chain(after.keys()) {
+                    if before.get(k) == after.get(k) || now.get(k) != after.get(k) {
+                        continue;
+                    }
+                    match before.get(k) {
+                        Some(v) => now.insert(k.clone(), v.clone()),
+                        None => now.remove(k),
+                    };
+                }
+            }
+            Step::SwitchMode { .. } => {}
+        }
+    }
+    (out, data)
+}
+
 /// The access entries after `steps` succeed, starting from `entries`.
 pub fn project(entries: &[CurrentEntry], steps: &[Step]) -> Vec<CurrentEntry> {
     let mut out = entries.to_vec();

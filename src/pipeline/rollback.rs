@@ -3,10 +3,14 @@
 
 use std::path::Path;
 
+use super::plan::read_data;
 use super::Error;
 use crate::apply::journal::{self, Ending, Journal, Record, Recorded};
 use crate::apply::{self, Report, UndoMode};
-use crate::live::Connection;
+use crate::live::{Connection, Gathered};
+use crate::migrate::guard;
+use crate::migrate::steps::{self, Step};
+use crate::model::cluster::AuthMode;
 
 /// What a rollback would undo.
 pub struct Todo {
@@ -65,6 +69,52 @@ pub fn check(conn: &Connection, todo: &Todo) -> Result<(), Error> {
             todo.cluster_arn, conn.cluster.arn
         ),
     })
+}
+
+/// The lockout guard's reasons to refuse undoing `todo` on the cluster as
+/// `g` read it, in `mode`: the undos that would run (not those left or held
+/// in that mode) are projected onto the live entries and aws-auth, and
+/// nobody may be left without cluster-admin, nor the caller without access.
+///
+/// # Errors
+/// [`Error::Read`] when the aws-auth the undo would leave does not read.
+pub fn guard(
+    conn: &Connection,
+    g: &Gathered,
+    todo: &Todo,
+    mode: &UndoMode,
+) -> Result<Vec<String>, Error> {
+    let undone: Vec<&Step> = todo
+        .changes
+        .iter()
+        .map(|c| &c.change)
+        .filter(|c| apply::blocked(c, mode).is_none())
+        .collect();
+    let (after, data) =
+        steps::unproject(&g.state.access_entries, g.aws_auth_data.as_ref(), &undone);
+    let kept = read_data(data.as_ref())?;
+    // A mode not known for sure counts as API: aws-auth may not count.
+    let mode = match mode {
+        UndoMode::Known(m) => *m,
+        UndoMode::Pending(_) | UndoMode::Unknown(_) => AuthMode::Api,
+    };
+    let mut touched: Vec<String> = undone
+        .iter()
+        .filter_map(|c| match c {
+            Step::CreateEntry { principal_arn, .. }
+            | Step::UpdateEntry { principal_arn, .. }
+            | Step::AssociatePolicy { principal_arn, .. } => Some(principal_arn.to_string()),
+            Step::SwitchMode { .. } | Step::ReplaceAwsAuth { .. } => None,
+        })
+        .collect();
+    touched.dedup();
+    Ok(guard::rollback_check(
+        mode,
+        &after,
+        &kept,
+        &conn.caller_arn,
+        &touched,
+    ))
 }
 
 /// How the rollback will treat `c` in `mode`, as a note for the list shown

@@ -320,3 +320,45 @@ fn an_edited_plan_file_with_a_valid_checksum_is_refused() {
         .access_entries
         .contains_key(attacker));
 }
+
+/// Item 2: rollback runs the lockout guard against the live state. Apply
+/// (journal A) makes the entries, apply --cleanup-aws-auth (journal B) empties
+/// aws-auth; rolling back A alone would delete the entries everyone now
+/// depends on, the caller's included: it is refused, and nothing changes.
+#[test]
+fn rollback_refuses_to_lock_out_the_caller_and_every_admin() {
+    let live = start(api_world(), kube(MAP_ROLES));
+    let a = live.home.join("a.journal");
+    let b = live.home.join("b.journal");
+    let apply = |journal: &Path, extra: &[&str]| {
+        let args = [
+            &[
+                "apply",
+                "--cluster",
+                "prod",
+                "--yes",
+                "--poll-interval",
+                "20ms",
+            ],
+            &["--journal", journal.to_str().unwrap()][..],
+            extra,
+        ]
+        .concat();
+        live.run(&args)
+    };
+    let r = apply(&a, &[]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let r = apply(&b, &["--cleanup-aws-auth"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+
+    let writes = live.aws.writes() + live.kube.writes();
+    let r = live.run(&["rollback", "--yes", "--journal", a.to_str().unwrap()]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(r.stderr.contains("lockout guard"), "{}", r.stderr);
+    assert!(r.stderr.contains("platform-admin"), "{}", r.stderr);
+    assert_eq!(
+        live.aws.writes() + live.kube.writes(),
+        writes,
+        "nothing changed"
+    );
+}
