@@ -71,15 +71,21 @@ impl KubeWorld {
         self.resource_version += 1;
         let rv = self.resource_version.to_string();
         let key = (namespace.to_string(), name.to_string());
-        let uid = self
+        let (uid, labels) = self
             .config_maps
             .get(&key)
-            .map(|c| c.uid.clone())
-            .unwrap_or_else(|| uuid((namespace, name, self.resource_version)));
+            .map(|c| (c.uid.clone(), c.labels.clone()))
+            .unwrap_or_else(|| {
+                (
+                    uuid((namespace, name, self.resource_version)),
+                    BTreeMap::new(),
+                )
+            });
         self.config_maps.insert(
             key,
             ConfigMap {
                 data,
+                labels,
                 resource_version: rv.clone(),
                 uid,
             },
@@ -88,10 +94,11 @@ impl KubeWorld {
     }
 }
 
-/// A ConfigMap's data and identity.
+/// A ConfigMap's data, labels and identity.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ConfigMap {
     pub data: BTreeMap<String, String>,
+    pub labels: BTreeMap<String, String>,
     pub resource_version: String,
     pub uid: String,
 }
@@ -685,7 +692,7 @@ fn list(
 }
 
 fn cm_json(ns: &str, name: &str, cm: &ConfigMap, created: &str) -> Value {
-    json!({
+    let mut v = json!({
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": {
@@ -696,7 +703,72 @@ fn cm_json(ns: &str, name: &str, cm: &ConfigMap, created: &str) -> Value {
             "creationTimestamp": created
         },
         "data": cm.data
-    })
+    });
+    if !cm.labels.is_empty() {
+        v["metadata"]["labels"] = json!(cm.labels);
+    }
+    v
+}
+
+/// `metadata.labels`, checked as the API server checks label keys and values.
+fn cm_labels(meta: &Value, name: &str) -> Result<BTreeMap<String, String>, KubeError> {
+    let invalid = |what: String| {
+        kerr(
+            422,
+            "Invalid",
+            format!("ConfigMap \"{name}\" is invalid: metadata.labels: Invalid value: {what}"),
+        )
+    };
+    let Some(labels) = meta.get("labels").filter(|l| !l.is_null()) else {
+        return Ok(BTreeMap::new());
+    };
+    let Some(labels) = labels.as_object() else {
+        return Err(invalid("labels must be a map of strings".into()));
+    };
+    let mut out = BTreeMap::new();
+    for (k, v) in labels {
+        let Some(v) = v.as_str() else {
+            return Err(invalid(format!("{k:?}: a label value must be a string")));
+        };
+        let (prefix, key_name) = match k.rsplit_once('/') {
+            Some((p, n)) => (Some(p), n),
+            None => (None, k.as_str()),
+        };
+        if !label_name(key_name) || key_name.is_empty() || prefix.is_some_and(|p| !dns_subdomain(p))
+        {
+            return Err(invalid(format!("{k:?}: not a valid label key")));
+        }
+        if !label_name(v) {
+            return Err(invalid(format!("{v:?}: not a valid label value")));
+        }
+        out.insert(k.clone(), v.to_string());
+    }
+    Ok(out)
+}
+
+/// A label value or key name: at most 63 of `[A-Za-z0-9-_.]`, starting and
+/// ending with a letter or digit (or empty).
+fn label_name(s: &str) -> bool {
+    let ok = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    s.len() <= 63
+        && s.chars().all(ok)
+        && (s.is_empty()
+            || (s.starts_with(|c: char| c.is_ascii_alphanumeric())
+                && s.ends_with(|c: char| c.is_ascii_alphanumeric())))
+}
+
+/// A DNS-1123 subdomain (a label key's prefix).
+fn dns_subdomain(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 253
+        && s.split('.').all(|part| {
+            !part.is_empty()
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                && !part.starts_with('-')
+                && !part.ends_with('-')
+        })
 }
 
 /// The body as a JSON object.
@@ -809,6 +881,7 @@ fn create_cm(world: &mut KubeWorld, ns: &str, req: &Req) -> Result<(u16, Value),
         ));
     }
     let data = cm_data(&obj, &name)?;
+    let labels = cm_labels(&meta, &name)?;
     if world
         .config_maps
         .contains_key(&(ns.to_string(), name.clone()))
@@ -823,7 +896,11 @@ fn create_cm(world: &mut KubeWorld, ns: &str, req: &Req) -> Result<(u16, Value),
         });
     }
     world.put_config_map(ns, &name, data);
-    let cm = &world.config_maps[&(ns.to_string(), name.clone())];
+    let key = (ns.to_string(), name.clone());
+    if let Some(cm) = world.config_maps.get_mut(&key) {
+        cm.labels = labels;
+    }
+    let cm = &world.config_maps[&key];
     Ok((201, cm_json(ns, &name, cm, &req.created)))
 }
 
@@ -875,8 +952,13 @@ fn update_cm(
         meta["uid"].as_str(),
     )?;
     let data = cm_data(&obj, name)?;
-    if data != current.data {
+    // A replace sets the labels the body has (none: none).
+    let labels = cm_labels(&meta, name)?;
+    if data != current.data || labels != current.labels {
         world.put_config_map(ns, name, data);
+        if let Some(cm) = world.config_maps.get_mut(&key) {
+            cm.labels = labels;
+        }
     }
     Ok((
         200,

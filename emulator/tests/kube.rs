@@ -180,6 +180,61 @@ async fn missing_configmaps_create_and_delete() {
 }
 
 #[tokio::test]
+async fn labels_are_kept_and_checked_as_the_api_server_does() {
+    let kube = Kube::start(world()).await;
+    let cms: Api<ConfigMap> = Api::namespaced(client(&kube, Some(TOKEN)), "kube-system");
+    let with = |labels: &[(&str, &str)]| ConfigMap {
+        metadata: ObjectMeta {
+            name: Some("labelled".into()),
+            labels: Some(
+                labels
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            ),
+            ..Default::default()
+        },
+        data: Some(aws_auth()),
+        ..Default::default()
+    };
+    for bad in [
+        ("migrate-auth/run", "-starts-with-a-dash"),
+        ("migrate-auth/run", "has space"),
+        ("Bad_Prefix.example/run", "ok"),
+        ("", "ok"),
+    ] {
+        let (code, reason) = api_status(
+            cms.create(&PostParams::default(), &with(&[bad]))
+                .await
+                .unwrap_err(),
+        );
+        assert_eq!((code, reason.as_str()), (422, "Invalid"), "{bad:?}");
+    }
+    let long = "x".repeat(64);
+    let (code, _) = api_status(
+        cms.create(&PostParams::default(), &with(&[("k", long.as_str())]))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(code, 422);
+    let good = [
+        ("app.kubernetes.io/managed-by", "migrate-auth"),
+        ("migrate-auth/run", "19a2b3c4"),
+    ];
+    let created = cms
+        .create(&PostParams::default(), &with(&good))
+        .await
+        .unwrap();
+    let labels = created.metadata.labels.unwrap();
+    assert_eq!(labels["migrate-auth/run"], "19a2b3c4");
+    assert_eq!(
+        kube.world().config_maps[&("kube-system".to_string(), "labelled".to_string())].labels
+            ["app.kubernetes.io/managed-by"],
+        "migrate-auth"
+    );
+}
+
+#[tokio::test]
 async fn requests_need_a_valid_bearer_token() {
     let kube = Kube::start(world()).await;
     for token in [None, Some("wrong"), Some("k8s-aws-v1.abc")] {

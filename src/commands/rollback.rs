@@ -50,6 +50,13 @@ pub fn run(s: &RollbackSettings) -> Result<Outcome> {
     }
     out.flush()?;
     let g = rt.block_on(live::read(&conn, &settings))?;
+    for (now, restored) in rt.block_on(rollback::aws_auth_restores(&conn, &g, &todo))? {
+        writeln!(
+            out,
+            "\n{}",
+            crate::render::diff::aws_auth_change(&now, &restored)
+        )?;
+    }
     let refusals = rollback::guard(&conn, &g, &todo, &mode)?;
     if !refusals.is_empty() {
         let text = refusals.join("\n  ");

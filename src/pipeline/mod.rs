@@ -62,6 +62,10 @@ pub enum Error {
         file_steps: usize,
         derived_steps: usize,
     },
+    /// An aws-auth backup a rollback needs is missing or does not match the
+    /// journal.
+    #[error("{message}")]
+    Backup { message: String },
     /// The cluster is not ACTIVE.
     #[error("nothing was changed: the cluster is {status}, not ACTIVE (an update may be under way); apply again once it is ACTIVE")]
     NotActive { status: String },

@@ -5,12 +5,13 @@ use std::path::Path;
 
 use super::plan::read_data;
 use super::Error;
+use crate::apply::change;
 use crate::apply::journal::{self, Ending, Journal, Record, Recorded};
 use crate::apply::{self, Report, UndoMode};
 use crate::live::{Connection, Gathered};
 use crate::migrate::guard;
 use crate::migrate::steps::{self, Step};
-use crate::model::cluster::AuthMode;
+use crate::model::cluster::{AuthMode, ConfigMapData};
 
 /// What a rollback would undo.
 pub struct Todo {
@@ -107,7 +108,8 @@ pub fn guard(
             Step::SwitchMode { .. } | Step::ReplaceAwsAuth { .. } => None,
         })
         .collect();
-    touched.dedup();
+    let mut seen = std::collections::HashSet::new();
+    touched.retain(|arn| seen.insert(arn.to_ascii_lowercase()));
     Ok(guard::rollback_check(
         mode,
         &after,
@@ -115,6 +117,39 @@ pub fn guard(
         &conn.caller_arn,
         &touched,
     ))
+}
+
+/// For each aws-auth cleanup `todo` undoes: the data now and the data the
+/// undo writes, from the run's backup in the cluster, which must equal the
+/// journal's copy.
+///
+/// # Errors
+/// [`Error::Backup`] when a backup is missing or differs from the journal.
+pub async fn aws_auth_restores(
+    conn: &Connection,
+    g: &Gathered,
+    todo: &Todo,
+) -> Result<Vec<(ConfigMapData, ConfigMapData)>, Error> {
+    let mut out = Vec::new();
+    let now = g.aws_auth_data.clone().unwrap_or_default();
+    for c in &todo.changes {
+        let Step::ReplaceAwsAuth { before, .. } = &c.change else {
+            continue;
+        };
+        let name = change::aws_auth_backup_name(&c.run);
+        match change::aws_auth_backup(conn, &c.run).await {
+            Ok(Some(saved)) if saved == *before => {}
+            Ok(Some(_)) => return Err(Error::Backup { message: format!("the journal's copy of aws-auth differs from the backup kube-system/{name} (the journal may have been edited); nothing was changed") }),
+            Ok(None) => return Err(Error::Backup { message: format!("kube-system/{name}, the backup of aws-auth the run saved, is missing; aws-auth is not written from the journal alone, so nothing was changed") }),
+            Err(e) => return Err(Error::Backup { message: e.to_string() }),
+        }
+        let (_, restored) = steps::unproject(&[], Some(&now), &[&c.change]);
+        let restored = restored.unwrap_or_default();
+        if restored != now {
+            out.push((now.clone(), restored));
+        }
+    }
+    Ok(out)
 }
 
 /// How the rollback will treat `c` in `mode`, as a note for the list shown

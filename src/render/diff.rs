@@ -157,6 +157,17 @@ fn mode_lines(body: &mut String, legend: &mut Legend, from: AuthMode, to: AuthMo
     body.push('\n');
 }
 
+/// aws-auth's change from `before` to `after`, key by key, as unified
+/// diffs, for a rollback to show.
+pub(crate) fn aws_auth_change(before: &ConfigMapData, after: &ConfigMapData) -> String {
+    let mut body = String::new();
+    aws_auth_lines(&mut body, before, after);
+    body.replace(
+        "the migrated mappings are removed",
+        "put back as it was before the run",
+    )
+}
+
 /// aws-auth's change, key by key, as unified diffs.
 fn aws_auth_lines(body: &mut String, before: &ConfigMapData, after: &ConfigMapData) {
     let _ = writeln!(

@@ -146,7 +146,7 @@ impl Live {
         self.run_with(&args, key)
     }
 
-    fn rollback(&self) -> Run {
+    pub(crate) fn rollback(&self) -> Run {
         let journal = self.journal();
         self.run(&["rollback", "--yes", "--journal", journal.to_str().unwrap()])
     }

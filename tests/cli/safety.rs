@@ -362,3 +362,66 @@ fn rollback_refuses_to_lock_out_the_caller_and_every_admin() {
         "nothing changed"
     );
 }
+
+/// Item 4: the cleanup saves the aws-auth it replaces in the cluster, as
+/// `kube-system/aws-auth-backup-<run>` labelled with the run; rollback
+/// restores from that backup, shows the aws-auth diff it will write, and
+/// refuses a journal whose copy disagrees (here: edited to map an attacker to
+/// system:masters), writing nothing.
+#[test]
+fn rollback_restores_aws_auth_from_the_backup_and_not_from_an_edited_journal() {
+    let live = start(api_world(), kube(MAP_ROLES));
+    let r = live.apply(&["--cleanup-aws-auth"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let backups: Vec<(String, emulator::ConfigMap)> = live
+        .kube
+        .world()
+        .config_maps
+        .iter()
+        .filter(|((ns, name), _)| ns == "kube-system" && name.starts_with("aws-auth-backup-"))
+        .map(|((_, name), cm)| (name.clone(), cm.clone()))
+        .collect();
+    assert_eq!(backups.len(), 1, "{backups:?}");
+    let (name, backup) = &backups[0];
+    assert_eq!(backup.data["mapRoles"], MAP_ROLES);
+    let run = name.trim_start_matches("aws-auth-backup-");
+    assert_eq!(backup.labels["migrate-auth/run"], run);
+
+    // The journal's copy of aws-auth, edited.
+    let journal = std::fs::read_to_string(live.journal()).unwrap();
+    let evil = "- rolearn: arn:aws:iam::111122223333:role/attacker\\n  groups: [system:masters]\\n";
+    let edited: String = journal
+        .lines()
+        .map(|l| {
+            if l.contains("\"replaceAwsAuth\"") {
+                let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+                let evil = format!("{MAP_ROLES}{}", evil.replace("\\n", "\n"));
+                v["change"]["before"]["mapRoles"] = evil.into();
+                v.to_string()
+            } else {
+                l.to_string()
+            }
+        })
+        .map(|l| l + "\n")
+        .collect();
+    assert_ne!(edited, journal);
+    std::fs::write(live.journal(), &edited).unwrap();
+    let writes = live.aws.writes() + live.kube.writes();
+    let r = live.rollback();
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(r.stderr.contains("backup"), "{}", r.stderr);
+    assert_eq!(
+        live.aws.writes() + live.kube.writes(),
+        writes,
+        "nothing changed"
+    );
+
+    // The journal as it was: the rollback shows the diff and restores.
+    std::fs::write(live.journal(), &journal).unwrap();
+    let r = live.rollback();
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("mapRoles (now)"), "{}", r.stdout);
+    let k = live.kube.world();
+    let aws_auth = &k.config_maps[&("kube-system".to_string(), "aws-auth".to_string())];
+    assert_eq!(aws_auth.data["mapRoles"], MAP_ROLES);
+}

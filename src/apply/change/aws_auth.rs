@@ -1,10 +1,14 @@
 //! Replacing aws-auth's data (the cleanup), and undoing it key by key. Every
 //! write is made at the resourceVersion that was checked, so a concurrent
-//! edit is never overwritten.
+//! edit is never overwritten. Before the cleanup, the aws-auth it replaces is
+//! saved in the cluster as `kube-system/aws-auth-backup-<run>` (labelled
+//! with the run); the undo restores from that backup, and refuses when the
+//! journal's copy differs (a journal is a file, and files can be edited).
 
 use std::collections::BTreeSet;
 
 use k8s_openapi::api::core::v1::ConfigMap;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, PostParams};
 
 use super::{ChangeError, Observed, Undone};
@@ -60,11 +64,18 @@ pub(super) async fn observe(
     }
 }
 
-/// Writes `after`, only while aws-auth still holds `before`.
+/// The name of run `run`'s backup of aws-auth.
+pub(crate) fn backup_name(run: &str) -> String {
+    format!("aws-auth-backup-{run}")
+}
+
+/// Saves `before` as run `run`'s backup, then writes `after`, only while
+/// aws-auth still holds `before`.
 pub(super) async fn make(
     c: &Connection,
     before: &ConfigMapData,
     after: &ConfigMapData,
+    run: &str,
 ) -> Result<(), ChangeError> {
     let (now, rv) = read(c).await?;
     if now != *before {
@@ -72,16 +83,73 @@ pub(super) async fn make(
             "kube-system/aws-auth changed since it was checked; it was not overwritten",
         ));
     }
+    save_backup(c, before, run).await?;
     write(c, after, rv).await
 }
 
+/// Creates `kube-system/aws-auth-backup-<run>` holding `data`; one already
+/// there (a resumed run) must hold the same.
+async fn save_backup(c: &Connection, data: &ConfigMapData, run: &str) -> Result<(), ChangeError> {
+    let name = backup_name(run);
+    let cm = ConfigMap {
+        metadata: ObjectMeta {
+            name: Some(name.clone()),
+            namespace: Some("kube-system".into()),
+            labels: Some(
+                [
+                    (
+                        "app.kubernetes.io/managed-by".to_string(),
+                        "migrate-auth".to_string(),
+                    ),
+                    (RUN_LABEL.to_string(), run.to_string()),
+                ]
+                .into(),
+            ),
+            ..ObjectMeta::default()
+        },
+        data: Some(data.clone()),
+        ..ConfigMap::default()
+    };
+    match api(c).create(&PostParams::default(), &cm).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(s)) if s.code == 409 => match backup(c, run).await? {
+            Some(saved) if saved == *data => Ok(()),
+            _ => Err(ChangeError::Backup {
+                message: format!("kube-system/{name} exists and does not hold the aws-auth being replaced; aws-auth was not changed"),
+            }),
+        },
+        Err(e) => Err(kube_err(&format!("saving kube-system/{name}"), e)),
+    }
+}
+
+/// Run `run`'s backup of aws-auth, `None` when there is none.
+///
+/// # Errors
+/// [`ChangeError`] when it cannot be read.
+pub(crate) async fn backup(
+    c: &Connection,
+    run: &str,
+) -> Result<Option<ConfigMapData>, ChangeError> {
+    let name = backup_name(run);
+    let got = api(c)
+        .get_opt(&name)
+        .await
+        .map_err(|e| kube_err(&format!("reading kube-system/{name}"), e))?;
+    Ok(got.map(|cm| cm.data.unwrap_or_default()))
+}
+
+/// The label that names the run a backup belongs to.
+const RUN_LABEL: &str = "migrate-auth/run";
+
 /// Key by key: a key the step changed is put back if it holds what the step
 /// wrote, left if it holds what was there before, and never overwritten if
-/// someone edited it since.
+/// someone edited it since. What is put back comes from the run's backup in
+/// the cluster, which must equal the journal's `before`.
 pub(super) async fn undo(
     c: &Connection,
     before: &ConfigMapData,
     after: &ConfigMapData,
+    run: &str,
 ) -> Result<Undone, ChangeError> {
     let (now, rv) = read(c).await?;
     let keys: BTreeSet<&String> = before
@@ -106,6 +174,20 @@ pub(super) async fn undo(
     }
     if !ours {
         return Ok(Undone::NothingToDo);
+    }
+    let name = backup_name(run);
+    match backup(c, run).await? {
+        Some(saved) if saved == *before => {}
+        Some(_) => {
+            return Err(ChangeError::Backup {
+                message: format!("the journal's copy of aws-auth differs from the backup kube-system/{name} (the journal may have been edited); aws-auth was not changed: compare them, and restore with kubectl if needed"),
+            })
+        }
+        None => {
+            return Err(ChangeError::Backup {
+                message: format!("kube-system/{name}, the backup of aws-auth this run saved, is missing; aws-auth is not written from the journal alone and was not changed"),
+            })
+        }
     }
     write(c, &restored, rv).await?;
     Ok(Undone::Restored)

@@ -16,6 +16,8 @@
 //! replaces aws-auth's data. This module dispatches a [`Step`] to its kind.
 
 mod aws_auth;
+
+pub(crate) use aws_auth::{backup as aws_auth_backup, backup_name as aws_auth_backup_name};
 mod entry;
 mod mode;
 mod policy;
@@ -52,6 +54,10 @@ pub enum ChangeError {
     /// it was not overwritten.
     #[error("{message}")]
     AwsAuthChanged { message: String },
+    /// The backup of aws-auth the cleanup saved is missing, or differs from
+    /// the journal's copy: aws-auth is not written from the journal alone.
+    #[error("{message}")]
+    Backup { message: String },
     /// An authentication-mode update ended without success.
     #[error("authentication-mode update {id} ended {status}: {errors}")]
     UpdateFailed {
@@ -218,7 +224,7 @@ pub async fn make(
             policy,
             ..
         } => policy::make(c, principal_arn, policy).await,
-        Kind::AwsAuth { before, after } => aws_auth::make(c, before, after).await,
+        Kind::AwsAuth { before, after } => aws_auth::make(c, before, after, run).await,
     }
 }
 
@@ -237,7 +243,7 @@ pub async fn undo(c: &Connection, step: &Step, run: &str) -> Result<Undone, Chan
             policy,
             previous_scope,
         } => policy::undo(c, principal_arn, policy, previous_scope).await,
-        Kind::AwsAuth { before, after } => aws_auth::undo(c, before, after).await,
+        Kind::AwsAuth { before, after } => aws_auth::undo(c, before, after, run).await,
     }
 }
 
