@@ -106,6 +106,9 @@ struct RawApply {
     /// How often to poll the update (e.g. 10s, 500ms).
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     poll_interval: Duration,
+    /// Take over the cluster's lock from run RUN, which you know is gone.
+    #[arg(long, value_name = "RUN")]
+    force_unlock: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -122,6 +125,9 @@ struct RawRollback {
     /// access): asks for the cluster's name to be typed, even with --yes.
     #[arg(long)]
     force: bool,
+    /// Take over the cluster's lock from run RUN, which you know is gone.
+    #[arg(long, value_name = "RUN")]
+    force_unlock: Option<String>,
 }
 
 /// "30m", "90s", "250ms", "1h" -> a duration.
@@ -368,6 +374,8 @@ pub struct ApplySettings {
     pub journal: Option<PathBuf>,
     pub no_rollback: bool,
     pub wait: Wait,
+    /// Take over the cluster's lock from this run.
+    pub force_unlock: Option<String>,
 }
 
 /// Checked settings of `rollback`. The cluster's name (and region, unless
@@ -379,6 +387,8 @@ pub struct RollbackSettings {
     pub yes: bool,
     /// Undo even when the lockout guard refuses, after typing the name.
     pub force: bool,
+    /// Take over the cluster's lock from this run.
+    pub force_unlock: Option<String>,
 }
 
 /// A checked command.
@@ -481,6 +491,7 @@ fn check(raw: Raw) -> Result<Command> {
             client: client_settings(r.connection, false, true)?,
             yes: r.yes,
             force: r.force,
+            force_unlock: r.force_unlock,
         })),
         RawCommand::Snapshot(s) => Ok(Command::Snapshot(SnapshotSettings {
             live: live_settings(s.cluster, s.connection, s.expand_sso, true)?,
@@ -637,6 +648,7 @@ fn check_apply(a: RawApply) -> Result<Command> {
             timeout: a.wait_timeout,
             poll: a.poll_interval,
         },
+        force_unlock: a.force_unlock,
     }))
 }
 

@@ -12,7 +12,10 @@ use axum::response::Response;
 use serde_json::{json, Map, Value};
 
 use crate::server::{lock, read_body, serve, Fault, Meter, Server, STALL};
+
+mod lease;
 use crate::util::{iso8601, now_epoch, page_token, parse_form, parse_page_token, segments, uuid};
+pub use lease::{holders as lease_holders, Lease};
 
 const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
 const RBAC_VERSION: &str = "rbac.authorization.k8s.io/v1";
@@ -41,6 +44,8 @@ pub struct KubeWorld {
     pub eks_tokens_expired_before: Option<std::time::SystemTime>,
     /// ConfigMaps by (namespace, name).
     pub config_maps: BTreeMap<(String, String), ConfigMap>,
+    /// Leases (`coordination.k8s.io/v1`) by (namespace, name).
+    pub leases: BTreeMap<(String, String), Lease>,
     /// ClusterRole/ClusterRoleBinding/Role/RoleBinding objects as JSON (kind, apiVersion,
     /// metadata, ...).
     pub rbac: Vec<Value>,
@@ -201,6 +206,8 @@ enum Route {
     ConfigMap(String, String),
     RbacList(usize, Option<String>),
     RbacGet(usize, Option<String>, String),
+    Leases(String),
+    Lease(String, String),
     NotFound,
 }
 
@@ -259,6 +266,12 @@ fn route(segs: &[String]) -> Route {
             Some(i) if RBAC_RESOURCES[i].2 => Route::RbacList(i, Some(ns.to_string())),
             _ => Route::NotFound,
         },
+        ["apis", "coordination.k8s.io", "v1", "namespaces", ns, "leases"] => {
+            Route::Leases(ns.to_string())
+        }
+        ["apis", "coordination.k8s.io", "v1", "namespaces", ns, "leases", name] => {
+            Route::Lease(ns.to_string(), name.to_string())
+        }
         ["apis", RBAC_GROUP, "v1", "namespaces", ns, r, name] => match rbac(r) {
             Some(i) if RBAC_RESOURCES[i].2 => {
                 Route::RbacGet(i, Some(ns.to_string()), name.to_string())
@@ -291,6 +304,8 @@ fn operation_name(method: &Method, route: &Route) -> String {
         Route::ConfigMap(..) => format!("{} configmaps", verb(false)),
         Route::RbacList(i, _) => format!("{} {}", verb(true), RBAC_RESOURCES[*i].0),
         Route::RbacGet(i, ..) => format!("{} {}", verb(false), RBAC_RESOURCES[*i].0),
+        Route::Leases(_) => format!("{} leases", verb(true)),
+        Route::Lease(..) => format!("{} leases", verb(false)),
         Route::NotFound => "unknown".into(),
     }
 }
@@ -326,9 +341,11 @@ async fn handle(shared: Arc<Shared>, req: Request<Body>) -> Response {
     let query = parse_form(parts.uri.query().unwrap_or(""));
     let route = route(&segments(parts.uri.path()));
     let write = parts.method != Method::GET && parts.method != Method::HEAD;
+    // Lock traffic is neither counted as a write nor given write faults.
+    let lease = matches!(route, Route::Leases(_) | Route::Lease(..));
     let (latency, fault) = shared
         .meter
-        .begin(&operation_name(&parts.method, &route), write);
+        .begin(&operation_name(&parts.method, &route), write && !lease);
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
@@ -461,6 +478,8 @@ fn serve_route(world: &mut KubeWorld, route: &Route, req: &Req) -> Result<(u16, 
             get_only(req)?;
             get_rbac(world, *i, ns.as_ref(), name)
         }
+        Route::Leases(ns) => lease::serve(world, ns, None, req),
+        Route::Lease(ns, name) => lease::serve(world, ns, Some(name), req),
     }
 }
 

@@ -24,7 +24,7 @@ mod util;
 mod world;
 
 pub use aws::Aws;
-pub use kube::{ConfigMap, Kube, KubeWorld};
+pub use kube::{lease_holders, ConfigMap, Kube, KubeWorld, Lease};
 pub use server::Server;
 pub use world::{
     sample_cluster, AccessEntry, AwsWorld, Cluster, IamPrincipal, Scope, Update, ACCESS_POLICIES,

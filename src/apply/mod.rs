@@ -14,6 +14,7 @@
 pub mod change;
 pub mod journal;
 mod lanes;
+pub mod lock;
 pub mod report;
 pub mod run;
 pub mod undo;

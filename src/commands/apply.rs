@@ -7,13 +7,18 @@ use std::io::Write;
 use anyhow::{bail, Context as _, Result};
 
 use super::{confirm, Outcome};
+use std::path::Path;
+
 use crate::apply::journal::Journal;
+use crate::apply::lock;
 use crate::apply::Report;
 use crate::cli::{ApplySettings, ApplyTarget};
+use crate::live::Connection;
 use crate::live::{self, LiveSettings};
 use crate::migrate::plan_file::PlanFile;
 use crate::migrate::steps::Step;
 use crate::model::cluster::AuthMode;
+use crate::model::untrusted::terminal;
 use crate::pipeline::apply::{self as pipe, Decided, RunOptions};
 use crate::pipeline::{self, read_file};
 use crate::render::diff;
@@ -80,19 +85,46 @@ fn ask(s: &ApplySettings, cluster: &str, steps: &[Step]) -> Result<()> {
 /// Runs `apply`.
 ///
 /// # Errors
-/// Stale plan, lockout guard, no confirmation, a failed step (after the
-/// rollback), or the cluster cannot be read.
+/// Stale plan, lockout guard, the cluster's lock held by another run, no
+/// confirmation, a failed step (after the rollback), or the cluster cannot
+/// be read.
 pub fn run(s: &ApplySettings) -> Result<Outcome> {
     let (live, saved) = target(s)?;
     let rt = pipeline::runtime()?;
     let conn = rt.block_on(live::connect(&live))?;
-    let g = rt.block_on(live::read(&conn, &live))?;
+    let path = pipe::journal_path(&conn, s.journal.as_ref());
+    // Our journal, held (a file lock) before the cluster's lock: the runs it
+    // records are then known to be dead, and their lease can be taken over.
+    let (journal, dead) = pipe::hold_journal(&path)?;
+    let run = pipe::new_run_id();
+    let held = rt.block_on(lock::acquire(&conn, &run, s.force_unlock.as_deref(), &dead))?;
+    if let Some(who) = &held.took_over {
+        let _ = writeln!(
+            std::io::stderr(),
+            "Took over the cluster's lock from a run that is gone: {}",
+            terminal(who)
+        );
+    }
+    let result = locked(s, &rt, (&conn, &live), saved, (&path, journal), &run);
+    rt.block_on(held.release());
+    result
+}
+
+/// `apply` while holding the cluster's lock.
+fn locked(
+    s: &ApplySettings,
+    rt: &tokio::runtime::Runtime,
+    (conn, live): (&Connection, &LiveSettings),
+    saved: Option<PlanFile>,
+    (path, journal): (&Path, Option<Journal>),
+    run: &str,
+) -> Result<Outcome> {
+    let g = rt.block_on(live::read(conn, live))?;
     let d = match saved {
-        Some(saved) => pipe::decide_saved(&conn, g, saved)?,
+        Some(saved) => pipe::decide_saved(conn, g, saved)?,
         None => pipe::decide_live(&s.plan, &live.cluster, g)?,
     };
-    let path = pipe::journal_path(&conn, s.journal.as_ref());
-    if pipe::unfinished_run(&path, &conn.cluster.arn)? {
+    if pipe::unfinished_run(path, &conn.cluster.arn)? {
         // A lost note must not stop the run.
         let _ = writeln!(
             std::io::stderr(),
@@ -104,10 +136,13 @@ pub fn run(s: &ApplySettings) -> Result<Outcome> {
     if d.steps.is_empty() {
         return Ok(Outcome::Done { changes: false });
     }
-    pipe::check(&conn, &d)?;
+    pipe::check(conn, &d)?;
     ask(s, &conn.cluster.name, &d.steps)?;
-    let mut j = Journal::open(&path)?;
-    let run = pipe::begin(&conn, &mut j, &d.steps)?;
+    let mut j = match journal {
+        Some(j) => j,
+        None => Journal::open(path)?,
+    };
+    pipe::begin(conn, &mut j, &d.steps, run)?;
     let _ = writeln!(std::io::stderr(), "Journal: {}", path.display());
     let options = RunOptions {
         wait: s.wait,
@@ -115,7 +150,7 @@ pub fn run(s: &ApplySettings) -> Result<Outcome> {
         keep: s.no_rollback,
     };
     let report = rt
-        .block_on(pipe::run(&conn, &mut j, &run, &d.steps, options))
+        .block_on(pipe::run(conn, &mut j, run, &d.steps, options))
         .with_context(|| {
             format!(
                 "the run stopped part-way and the cluster may be partly changed: once the journal can be written, `migrate-auth rollback --journal {}` undoes what it recorded, or `apply` resumes",
@@ -128,7 +163,7 @@ pub fn run(s: &ApplySettings) -> Result<Outcome> {
         bail!(
             "{} failed: {why}; {}",
             step.describe(),
-            after_failure(s, &report, &path)
+            after_failure(s, &report, path)
         );
     }
     writeln!(out, "Apply complete: {} changes made.", report.made.len())?;

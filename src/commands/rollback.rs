@@ -10,8 +10,10 @@ use anyhow::{bail, Result};
 
 use super::{confirm, Outcome};
 use crate::apply::journal::{Ending, Journal};
+use crate::apply::lock;
 use crate::cli::RollbackSettings;
-use crate::live;
+use crate::live::{self, Connection, LiveSettings};
+use crate::pipeline::apply as apply_pipe;
 use crate::pipeline::{self, rollback};
 
 /// Runs `rollback`.
@@ -21,9 +23,8 @@ use crate::pipeline::{self, rollback};
 pub fn run(s: &RollbackSettings) -> Result<Outcome> {
     let todo = rollback::load(&s.journal)?;
     let cluster = &todo.cluster;
-    let mut out = std::io::stdout().lock();
     if todo.changes.is_empty() {
-        writeln!(out, "Nothing to undo: the journal's latest migration of {cluster} has no change left in place.")?;
+        writeln!(std::io::stdout(), "Nothing to undo: the journal's latest migration of {cluster} has no change left in place.")?;
         return Ok(Outcome::Done { changes: false });
     }
     let mut settings = s.client.for_cluster(cluster);
@@ -35,7 +36,25 @@ pub fn run(s: &RollbackSettings) -> Result<Outcome> {
     let rt = pipeline::runtime()?;
     let conn = rt.block_on(live::connect(&settings))?;
     rollback::check(&conn, &todo)?;
-    let mode = rt.block_on(crate::apply::undo_mode(&conn));
+    let (journal, dead) = apply_pipe::hold_journal(&s.journal)?;
+    let run = apply_pipe::new_run_id();
+    let held = rt.block_on(lock::acquire(&conn, &run, s.force_unlock.as_deref(), &dead))?;
+    let result = locked(s, &rt, (&conn, &settings), &todo, journal);
+    rt.block_on(held.release());
+    result
+}
+
+/// `rollback` while holding the cluster's lock and the journal.
+fn locked(
+    s: &RollbackSettings,
+    rt: &tokio::runtime::Runtime,
+    (conn, settings): (&Connection, &LiveSettings),
+    todo: &rollback::Todo,
+    journal: Option<Journal>,
+) -> Result<Outcome> {
+    let cluster = &todo.cluster;
+    let mut out = std::io::stdout().lock();
+    let mode = rt.block_on(crate::apply::undo_mode(conn));
     writeln!(
         out,
         "rollback will undo, newest first, on cluster {cluster}:"
@@ -49,15 +68,15 @@ pub fn run(s: &RollbackSettings) -> Result<Outcome> {
         )?;
     }
     out.flush()?;
-    let g = rt.block_on(live::read(&conn, &settings))?;
-    for (now, restored) in rt.block_on(rollback::aws_auth_restores(&conn, &g, &todo))? {
+    let g = rt.block_on(live::read(conn, settings))?;
+    for (now, restored) in rt.block_on(rollback::aws_auth_restores(conn, &g, todo))? {
         writeln!(
             out,
             "\n{}",
             crate::render::diff::aws_auth_change(&now, &restored)
         )?;
     }
-    let refusals = rollback::guard(&conn, &g, &todo, &mode)?;
+    let refusals = rollback::guard(conn, &g, todo, &mode)?;
     if !refusals.is_empty() {
         let text = refusals.join("\n  ");
         if !s.force {
@@ -71,11 +90,14 @@ pub fn run(s: &RollbackSettings) -> Result<Outcome> {
         s.yes,
         "--yes",
     )?;
-    let mut j = Journal::open(&s.journal)?;
+    let mut j = match journal {
+        Some(j) => j,
+        None => Journal::open(&s.journal)?,
+    };
     let (report, ending) = rt.block_on(rollback::run(
-        &conn,
+        conn,
         &mut j,
-        &todo,
+        todo,
         settings.client.concurrency,
     ))?;
     writeln!(out, "\n{}", report.describe())?;

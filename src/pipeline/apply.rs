@@ -199,8 +199,28 @@ fn now_secs() -> u64 {
         .map_or(0, |t| t.as_secs())
 }
 
+/// The journal at `path`, held (its file lock) when it exists, with the runs
+/// it records: while we hold it, no process of those runs is alive.
+///
+/// # Errors
+/// [`Error::Journal`] when it cannot be read, or another process holds it.
+pub fn hold_journal(path: &Path) -> Result<(Option<Journal>, Vec<String>), Error> {
+    if !path.exists() {
+        return Ok((None, Vec::new()));
+    }
+    let held = Journal::open(path)?;
+    let runs = journal::read(path)?
+        .into_iter()
+        .filter_map(|r| match r {
+            Record::Begin { run, .. } => Some(run),
+            _ => None,
+        })
+        .collect();
+    Ok((Some(held), runs))
+}
+
 /// A fresh run id: time and process, in hex.
-fn run_id() -> String {
+pub fn new_run_id() -> String {
     let millis = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |t| t.as_millis());
@@ -216,15 +236,19 @@ pub struct RunOptions {
     pub keep: bool,
 }
 
-/// Starts a new run of `steps` on `conn`'s cluster in `journal`; returns its
-/// id. Nothing is changed yet.
+/// Starts run `run` of `steps` on `conn`'s cluster in `journal`. Nothing is
+/// changed yet.
 ///
 /// # Errors
 /// [`Error::Journal`] when the journal cannot be written.
-pub fn begin(conn: &Connection, journal: &mut Journal, steps: &[Step]) -> Result<String, Error> {
-    let run = run_id();
+pub fn begin(
+    conn: &Connection,
+    journal: &mut Journal,
+    steps: &[Step],
+    run: &str,
+) -> Result<(), Error> {
     journal.append(&Record::Begin {
-        run: run.clone(),
+        run: run.to_string(),
         cluster: conn.cluster.name.clone(),
         cluster_arn: conn.cluster.arn.clone(),
         region: conn.region.clone(),
@@ -232,7 +256,7 @@ pub fn begin(conn: &Connection, journal: &mut Journal, steps: &[Step]) -> Result
         at: now_secs(),
         steps: steps.len(),
     })?;
-    Ok(run)
+    Ok(())
 }
 
 /// Makes `steps` on `conn`'s cluster as run `run` (see [`begin`]).

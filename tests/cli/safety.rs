@@ -425,3 +425,144 @@ fn rollback_restores_aws_auth_from_the_backup_and_not_from_an_edited_journal() {
     let aws_auth = &k.config_maps[&("kube-system".to_string(), "aws-auth".to_string())];
     assert_eq!(aws_auth.data["mapRoles"], MAP_ROLES);
 }
+
+/// `apply --cluster prod --yes` with `journal`, started in the background.
+fn spawn_apply(live: &crate::live::Live, journal: &Path) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_migrate-auth"))
+        .args([
+            "apply",
+            "--cluster",
+            "prod",
+            "--yes",
+            "--poll-interval",
+            "20ms",
+        ])
+        .args(["--journal", journal.to_str().unwrap()])
+        .current_dir(&live.home)
+        .envs(live.env(&[]))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Item 1: one run at a time per cluster, whatever the journal. While
+/// another run holds the cluster's lock (a laptop's apply, renewed a moment
+/// ago), an apply is refused before its first write, naming the holder; a
+/// human who knows that run is gone takes over with `--force-unlock RUN`.
+#[test]
+fn a_second_apply_is_refused_while_one_holds_the_cluster() {
+    let live = start(api_world(), kube(MAP_ROLES));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let stamp = |secs: u64| {
+        let days = secs / 86400;
+        // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+        let z = days as i64 + 719_468;
+        let era = z / 146_097;
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let d = doy - (153 * mp + 2) / 5 + 1;
+        let m = if mp < 10 { mp + 3 } else { mp - 9 };
+        let y = yoe + era * 400 + i64::from(m <= 2);
+        let t = secs % 86400;
+        format!(
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.000000Z",
+            t / 3600,
+            t / 60 % 60,
+            t % 60
+        )
+    };
+    let holder =
+        "run 19abc0001 by arn:aws:sts::111122223333:assumed-role/platform-admin/laptop on laptop";
+    live.kube.with_world(|k| {
+        k.leases.insert(
+            ("kube-system".into(), "migrate-auth".into()),
+            emulator::Lease {
+                spec: serde_json::json!({
+                    "holderIdentity": holder,
+                    "leaseDurationSeconds": 60,
+                    "acquireTime": stamp(now - 5),
+                    "renewTime": stamp(now - 1),
+                }),
+                resource_version: "1".into(),
+                uid: "lease-uid".into(),
+            },
+        );
+    });
+    let writes = live.aws.writes() + live.kube.writes();
+    let r = live.apply(&[]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stderr.contains("holds the cluster's lock"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("19abc0001"), "{}", r.stderr);
+    assert!(
+        r.stdout.is_empty(),
+        "nothing was planned or shown: {}",
+        r.stdout
+    );
+    assert_eq!(
+        live.aws.writes() + live.kube.writes(),
+        writes,
+        "nothing changed"
+    );
+
+    let r = live.apply(&["--force-unlock", "19abc0001"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("Took over"), "{}", r.stderr);
+    assert!(
+        emulator::lease_holders(&live.kube.world()).is_empty(),
+        "released at the end"
+    );
+}
+
+/// Item 1, raced: two applies with different journals started at once, many
+/// times. Each time, one applies and the other is refused by the lock or
+/// finds nothing left to do; the cluster ends exactly as one apply leaves it.
+#[test]
+fn two_applies_started_at_once_never_both_change_the_cluster() {
+    let expected = {
+        let live = start(api_world(), kube(MAP_ROLES));
+        let r = live.apply(&[]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let w = live.aws.world();
+        w.clusters["prod"]
+            .access_entries
+            .keys()
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    for round in 0..6 {
+        let live = start(api_world(), kube(MAP_ROLES));
+        live.aws.set_faults(emulator::Faults {
+            latency: std::time::Duration::from_millis(5),
+            ..emulator::Faults::default()
+        });
+        let a = spawn_apply(&live, &live.home.join(format!("a{round}.journal")));
+        let b = spawn_apply(&live, &live.home.join(format!("b{round}.journal")));
+        let outs = [a.wait_with_output().unwrap(), b.wait_with_output().unwrap()];
+        let mut applied = 0;
+        for o in &outs {
+            let stdout = String::from_utf8_lossy(&o.stdout);
+            let stderr = String::from_utf8_lossy(&o.stderr);
+            match o.status.code() {
+                Some(0) if stdout.contains("Apply complete") => applied += 1,
+                Some(0) => assert!(stdout.contains("No changes."), "{stdout}"),
+                Some(1) => assert!(stderr.contains("holds the cluster's lock"), "{stderr}"),
+                other => panic!("round {round}: exit {other:?}: {stderr}"),
+            }
+        }
+        assert_eq!(applied, 1, "round {round}");
+        let w = live.aws.world();
+        let entries: Vec<String> = w.clusters["prod"].access_entries.keys().cloned().collect();
+        assert_eq!(entries, expected, "round {round}");
+    }
+}

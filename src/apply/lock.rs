@@ -1,0 +1,236 @@
+//! The cluster-wide lock: one `apply` or `rollback` at a time per cluster,
+//! whatever machine or journal it runs with. It is a `coordination.k8s.io/v1`
+//! Lease, `kube-system/migrate-auth`, whose holder names the run, the caller
+//! and the host; it is renewed while the run lasts, released at its end, and
+//! a lease not renewed within its duration (a run that died) is taken over,
+//! saying whose it was. `--force-unlock RUN` takes over a live one for a
+//! human who knows that run is gone.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{Api, DeleteParams, PostParams, Preconditions};
+
+use crate::live::Connection;
+
+/// The Lease's name, in `kube-system`.
+pub(crate) const LEASE: &str = "migrate-auth";
+
+/// How long a holder that stops renewing keeps the lock.
+const DURATION: Duration = Duration::from_secs(60);
+
+/// How often the holder renews it.
+const RENEW_EVERY: Duration = Duration::from_secs(15);
+
+/// Why the lock could not be taken.
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    /// Another run holds it.
+    #[error("nothing was changed: another migrate-auth run holds the cluster's lock (kube-system/{LEASE}): {holder}, last renewed {renewed}; wait for it to end, or, if that run is gone, `--force-unlock {run}` (it expires on its own {expires_in}s after its last renewal)")]
+    Held {
+        holder: String,
+        run: String,
+        renewed: String,
+        expires_in: u64,
+    },
+    /// The Kubernetes API refused.
+    #[error("nothing was changed: the cluster's lock (kube-system/{LEASE}) could not be {what}: {message}")]
+    Kubernetes { what: &'static str, message: String },
+}
+
+/// The lock, held: renewed in the background until [`Held::release`].
+pub struct Held {
+    api: Api<Lease>,
+    holder: String,
+    renewal: tokio::task::JoinHandle<()>,
+    /// Whose stale lock was taken over, if one was.
+    pub took_over: Option<String>,
+}
+
+/// `holder`'s run id (the first word after `run `).
+fn run_of(holder: &str) -> String {
+    holder
+        .strip_prefix("run ")
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap_or(holder)
+        .to_string()
+}
+
+/// This machine's name, for the holder identity.
+fn host() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: gethostname writes at most `len` bytes into the buffer given.
+    let ok = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } == 0;
+    let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
+    if ok {
+        String::from_utf8_lossy(&buf[..end]).into_owned()
+    } else {
+        "unknown-host".into()
+    }
+}
+
+fn spec(holder: &str, transitions: i32) -> LeaseSpec {
+    let now = MicroTime(Timestamp::now());
+    LeaseSpec {
+        holder_identity: Some(holder.to_string()),
+        lease_duration_seconds: Some(DURATION.as_secs() as i32),
+        acquire_time: Some(now.clone()),
+        renew_time: Some(now),
+        lease_transitions: Some(transitions),
+        ..LeaseSpec::default()
+    }
+}
+
+fn k8s(what: &'static str) -> impl Fn(kube::Error) -> LockError {
+    move |e| LockError::Kubernetes {
+        what,
+        message: e.to_string(),
+    }
+}
+
+/// Seconds since `lease` was last renewed (or acquired), when it says.
+fn age(lease: &Lease) -> Option<i64> {
+    let s = lease.spec.as_ref()?;
+    let t = s.renew_time.as_ref().or(s.acquire_time.as_ref())?;
+    Some(Timestamp::now().as_second() - t.0.as_second())
+}
+
+/// Takes the lock for run `run` of `c`'s caller. A lease held by a run in
+/// `dead` (the runs of a journal this process holds, whose processes are
+/// therefore gone), or named by `force_unlock`, or not renewed within its
+/// duration, is taken over.
+///
+/// # Errors
+/// [`LockError::Held`] when another live run holds it,
+/// [`LockError::Kubernetes`] when the API refuses.
+pub async fn acquire(
+    c: &Connection,
+    run: &str,
+    force_unlock: Option<&str>,
+    dead: &[String],
+) -> Result<Held, LockError> {
+    let api: Api<Lease> = Api::namespaced(c.kube.get(), "kube-system");
+    let holder = format!("run {run} by {} on {}", c.caller_arn, host());
+    let mut took_over = None;
+    match api.get_opt(LEASE).await.map_err(k8s("read"))? {
+        None => {
+            let lease = Lease {
+                metadata: ObjectMeta {
+                    name: Some(LEASE.into()),
+                    ..ObjectMeta::default()
+                },
+                spec: Some(spec(&holder, 0)),
+            };
+            match api.create(&PostParams::default(), &lease).await {
+                Ok(_) => {}
+                Err(kube::Error::Api(s)) if s.code == 409 => {
+                    let now = api.get(LEASE).await.map_err(k8s("read"))?;
+                    return Err(held(&now));
+                }
+                Err(e) => return Err(k8s("created")(e)),
+            }
+        }
+        Some(mut lease) => {
+            let theirs = lease
+                .spec
+                .as_ref()
+                .and_then(|s| s.holder_identity.clone())
+                .unwrap_or_default();
+            let their_run = run_of(&theirs);
+            let stale = theirs.is_empty()
+                || age(&lease).is_none_or(|a| a >= DURATION.as_secs() as i64)
+                || force_unlock == Some(their_run.as_str())
+                || dead.contains(&their_run);
+            if !stale {
+                return Err(held(&lease));
+            }
+            if !theirs.is_empty() {
+                took_over = Some(theirs);
+            }
+            let transitions = lease
+                .spec
+                .as_ref()
+                .and_then(|s| s.lease_transitions)
+                .unwrap_or(0);
+            lease.spec = Some(spec(&holder, transitions + 1));
+            // At the resourceVersion read: a run that took it meanwhile wins.
+            match api.replace(LEASE, &PostParams::default(), &lease).await {
+                Ok(_) => {}
+                Err(kube::Error::Api(s)) if s.code == 409 => {
+                    let now = api.get(LEASE).await.map_err(k8s("read"))?;
+                    return Err(held(&now));
+                }
+                Err(e) => return Err(k8s("taken over")(e)),
+            }
+        }
+    }
+    let renewal = tokio::spawn(renew(api.clone(), holder.clone()));
+    Ok(Held {
+        api,
+        holder,
+        renewal,
+        took_over,
+    })
+}
+
+/// The refusal for a lease someone else holds.
+fn held(lease: &Lease) -> LockError {
+    let s = lease.spec.clone().unwrap_or_default();
+    let holder = s.holder_identity.unwrap_or_default();
+    let renewed = s
+        .renew_time
+        .or(s.acquire_time)
+        .map_or("at an unknown time".into(), |t| format!("at {}", t.0));
+    let left = DURATION.as_secs() as i64 - age(lease).unwrap_or(0);
+    LockError::Held {
+        run: run_of(&holder),
+        holder,
+        renewed,
+        expires_in: left.max(0) as u64,
+    }
+}
+
+/// Renews the lease every [`RENEW_EVERY`] while `holder` holds it.
+async fn renew(api: Api<Lease>, holder: String) {
+    let holder = Arc::new(holder);
+    loop {
+        tokio::time::sleep(RENEW_EVERY).await;
+        let Ok(Some(mut lease)) = api.get_opt(LEASE).await else {
+            continue;
+        };
+        let spec = lease.spec.get_or_insert_with(LeaseSpec::default);
+        if spec.holder_identity.as_deref() != Some(holder.as_str()) {
+            return;
+        }
+        spec.renew_time = Some(MicroTime(Timestamp::now()));
+        let _ = api.replace(LEASE, &PostParams::default(), &lease).await;
+    }
+}
+
+impl Held {
+    /// Stops renewing and deletes the lease, if it is still ours.
+    pub async fn release(self) {
+        self.renewal.abort();
+        let Ok(Some(lease)) = self.api.get_opt(LEASE).await else {
+            return;
+        };
+        let ours = lease
+            .spec
+            .as_ref()
+            .and_then(|s| s.holder_identity.as_deref())
+            == Some(self.holder.as_str());
+        if ours {
+            let params = DeleteParams {
+                preconditions: Some(Preconditions {
+                    resource_version: lease.metadata.resource_version.clone(),
+                    uid: None,
+                }),
+                ..DeleteParams::default()
+            };
+            let _ = self.api.delete(LEASE, &params).await;
+        }
+    }
+}
