@@ -32,6 +32,9 @@ const RBAC_RESOURCES: [(&str, &str, bool); 4] = [
 pub struct KubeWorld {
     /// Valid bearer tokens; a request without a valid one => 401 (Status, reason Unauthorized).
     pub tokens: BTreeSet<String>,
+    /// Tokens (among `tokens`) that may only get and list: any other verb is
+    /// 403 Forbidden, and SelfSubjectAccessReviews say so.
+    pub read_only_tokens: BTreeSet<String>,
     /// Also accept EKS tokens (what `aws eks get-token` makes) that pass the
     /// verifier's checks (see `eks_token`) for `eks_cluster`.
     pub accept_eks_tokens: bool,
@@ -206,6 +209,7 @@ enum Route {
     ConfigMap(String, String),
     RbacList(usize, Option<String>),
     RbacGet(usize, Option<String>, String),
+    AccessReview,
     Leases(String),
     Lease(String, String),
     NotFound,
@@ -266,6 +270,7 @@ fn route(segs: &[String]) -> Route {
             Some(i) if RBAC_RESOURCES[i].2 => Route::RbacList(i, Some(ns.to_string())),
             _ => Route::NotFound,
         },
+        ["apis", "authorization.k8s.io", "v1", "selfsubjectaccessreviews"] => Route::AccessReview,
         ["apis", "coordination.k8s.io", "v1", "namespaces", ns, "leases"] => {
             Route::Leases(ns.to_string())
         }
@@ -304,6 +309,7 @@ fn operation_name(method: &Method, route: &Route) -> String {
         Route::ConfigMap(..) => format!("{} configmaps", verb(false)),
         Route::RbacList(i, _) => format!("{} {}", verb(true), RBAC_RESOURCES[*i].0),
         Route::RbacGet(i, ..) => format!("{} {}", verb(false), RBAC_RESOURCES[*i].0),
+        Route::AccessReview => "create selfsubjectaccessreviews".into(),
         Route::Leases(_) => format!("{} leases", verb(true)),
         Route::Lease(..) => format!("{} leases", verb(false)),
         Route::NotFound => "unknown".into(),
@@ -341,11 +347,15 @@ async fn handle(shared: Arc<Shared>, req: Request<Body>) -> Response {
     let query = parse_form(parts.uri.query().unwrap_or(""));
     let route = route(&segments(parts.uri.path()));
     let write = parts.method != Method::GET && parts.method != Method::HEAD;
-    // Lock traffic is neither counted as a write nor given write faults.
-    let lease = matches!(route, Route::Leases(_) | Route::Lease(..));
+    // Lock traffic and access reviews are neither counted as writes nor
+    // given write faults.
+    let uncounted = matches!(
+        route,
+        Route::Leases(_) | Route::Lease(..) | Route::AccessReview
+    );
     let (latency, fault) = shared
         .meter
-        .begin(&operation_name(&parts.method, &route), write && !lease);
+        .begin(&operation_name(&parts.method, &route), write && !uncounted);
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
@@ -363,13 +373,18 @@ async fn handle(shared: Arc<Shared>, req: Request<Body>) -> Response {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_string();
+        let read_only = bearer(&parts.headers).is_some_and(|t| world.read_only_tokens.contains(t));
         let req = Req {
             method: parts.method,
             query,
             body,
             content_type,
             created: iso8601(shared.started),
+            read_only,
         };
+        if read_only && write && route != Route::AccessReview {
+            return error_response(forbidden(&route, &req.method));
+        }
         if write {
             apply_concurrent_edit(&mut world, &route);
         }
@@ -444,6 +459,71 @@ struct Req {
     body: Vec<u8>,
     content_type: String,
     created: String,
+    /// The caller's token may only get and list.
+    read_only: bool,
+}
+
+/// The bearer token of a request, if any.
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .map(str::trim)
+}
+
+/// 403 for a write a read-only caller may not make.
+fn forbidden(route: &Route, method: &Method) -> KubeError {
+    let verb = match method.as_str() {
+        "POST" => "create",
+        "PUT" => "update",
+        "PATCH" => "patch",
+        "DELETE" => "delete",
+        _ => "get",
+    };
+    let (group, resource, ns) = match route {
+        Route::ConfigMaps(ns) => ("", "configmaps", ns.clone()),
+        Route::ConfigMap(ns, _) => ("", "configmaps", Some(ns.clone())),
+        Route::Leases(ns) | Route::Lease(ns, _) => {
+            ("coordination.k8s.io", "leases", Some(ns.clone()))
+        }
+        _ => ("", "unknown", None),
+    };
+    let scope = ns.map_or("at the cluster scope".to_string(), |n| {
+        format!("in the namespace \"{n}\"")
+    });
+    kerr(
+        403,
+        "Forbidden",
+        format!("{resource} is forbidden: User \"read-only\" cannot {verb} resource \"{resource}\" in API group \"{group}\" {scope}"),
+    )
+}
+
+/// A SelfSubjectAccessReview: allowed unless the caller is read-only and the
+/// verb is not get, list or watch.
+fn access_review(req: &Req) -> Result<(u16, Value), KubeError> {
+    if req.method != Method::POST {
+        return Err(kerr(
+            405,
+            "MethodNotAllowed",
+            "the server does not allow this method on the requested resource",
+        ));
+    }
+    let mut obj = body_object(&req.body)?;
+    let attrs = obj
+        .get("spec")
+        .and_then(|s| s.get("resourceAttributes"))
+        .cloned()
+        .ok_or_else(|| kerr(422, "Invalid", "SelfSubjectAccessReview.authorization.k8s.io \"\" is invalid: spec.resourceAttributes: Required value"))?;
+    let verb = attrs.get("verb").and_then(Value::as_str).unwrap_or("");
+    let allowed = !req.read_only || matches!(verb, "get" | "list" | "watch");
+    obj.insert("apiVersion".into(), json!("authorization.k8s.io/v1"));
+    obj.insert("kind".into(), json!("SelfSubjectAccessReview"));
+    obj.insert(
+        "status".into(),
+        json!({ "allowed": allowed, "reason": if allowed { "" } else { "read-only token" } }),
+    );
+    Ok((201, Value::Object(obj)))
 }
 
 fn serve_route(world: &mut KubeWorld, route: &Route, req: &Req) -> Result<(u16, Value), KubeError> {
@@ -478,6 +558,7 @@ fn serve_route(world: &mut KubeWorld, route: &Route, req: &Req) -> Result<(u16, 
             get_only(req)?;
             get_rbac(world, *i, ns.as_ref(), name)
         }
+        Route::AccessReview => access_review(req),
         Route::Leases(ns) => lease::serve(world, ns, None, req),
         Route::Lease(ns, name) => lease::serve(world, ns, Some(name), req),
     }

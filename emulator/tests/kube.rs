@@ -399,3 +399,49 @@ async fn a_concurrent_edit_lands_before_the_next_write_and_a_write_can_be_reject
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn read_only_tokens_are_forbidden_to_write_and_reviews_say_so() {
+    use k8s_openapi::api::authorization::v1::{
+        ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
+    };
+    let mut w = world();
+    w.read_only_tokens.insert(TOKEN.into());
+    let kube = Kube::start(w).await;
+    let c = client(&kube, Some(TOKEN));
+    let cms: Api<ConfigMap> = Api::namespaced(c.clone(), "kube-system");
+    let cm = cms.get("aws-auth").await.unwrap();
+    let (code, reason) = api_status(
+        cms.replace("aws-auth", &PostParams::default(), &cm)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!((code, reason.as_str()), (403, "Forbidden"));
+    let reviews: Api<SelfSubjectAccessReview> = Api::all(c);
+    let ask = |verb: &str| SelfSubjectAccessReview {
+        spec: SelfSubjectAccessReviewSpec {
+            resource_attributes: Some(ResourceAttributes {
+                verb: Some(verb.into()),
+                resource: Some("configmaps".into()),
+                namespace: Some("kube-system".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    for (verb, allowed) in [
+        ("get", true),
+        ("list", true),
+        ("update", false),
+        ("create", false),
+    ] {
+        let answer = reviews
+            .create(&PostParams::default(), &ask(verb))
+            .await
+            .unwrap();
+        assert_eq!(answer.status.unwrap().allowed, allowed, "{verb}");
+    }
+    // The refused replace was a write request; the reviews are not.
+    assert_eq!(kube.writes(), 1);
+}

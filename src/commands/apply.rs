@@ -92,6 +92,11 @@ pub fn run(s: &ApplySettings) -> Result<Outcome> {
     let (live, saved) = target(s)?;
     let rt = pipeline::runtime()?;
     let conn = rt.block_on(live::connect(&live))?;
+    let cleanup = match &saved {
+        Some(p) => p.extras.cleanup_aws_auth,
+        None => s.plan.extras.cleanup_aws_auth,
+    };
+    rt.block_on(pipe::preflight(&conn, &pipe::kubernetes_needs(cleanup)))?;
     let path = pipe::journal_path(&conn, s.journal.as_ref());
     // Our journal, held (a file lock) before the cluster's lock: the runs it
     // records are then known to be dead, and their lease can be taken over.

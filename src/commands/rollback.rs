@@ -36,6 +36,14 @@ pub fn run(s: &RollbackSettings) -> Result<Outcome> {
     let rt = pipeline::runtime()?;
     let conn = rt.block_on(live::connect(&settings))?;
     rollback::check(&conn, &todo)?;
+    let restores = todo
+        .changes
+        .iter()
+        .any(|c| matches!(c.change, crate::migrate::steps::Step::ReplaceAwsAuth { .. }));
+    rt.block_on(apply_pipe::preflight(
+        &conn,
+        &apply_pipe::kubernetes_needs(restores),
+    ))?;
     let (journal, dead) = apply_pipe::hold_journal(&s.journal)?;
     let run = apply_pipe::new_run_id();
     let held = rt.block_on(lock::acquire(&conn, &run, s.force_unlock.as_deref(), &dead))?;

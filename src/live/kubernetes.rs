@@ -7,9 +7,12 @@
 
 use std::path::PathBuf;
 
+use k8s_openapi::api::authorization::v1::{
+    ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
+};
 use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::api::rbac::v1::{ClusterRoleBinding, RoleBinding};
-use kube::api::{Api, ListParams};
+use kube::api::{Api, ListParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 use serde::de::DeserializeOwned;
@@ -222,6 +225,56 @@ fn pem_certificates(ca_base64_pem: &str) -> Result<Vec<Vec<u8>>, LiveError> {
         ));
     }
     Ok(certs)
+}
+
+/// One permission a run needs in the Kubernetes API.
+#[derive(Debug, Clone, Copy)]
+pub struct Need {
+    pub verb: &'static str,
+    pub group: &'static str,
+    pub resource: &'static str,
+    pub namespace: &'static str,
+}
+
+/// The permissions of `needs` the caller lacks, asked with
+/// SelfSubjectAccessReviews, as `verb resource in namespace`.
+///
+/// # Errors
+/// [`LiveError::Kubernetes`] when a review cannot be made.
+pub async fn missing_permissions(
+    client: &Client,
+    needs: &[Need],
+) -> Result<Vec<String>, LiveError> {
+    let api: Api<SelfSubjectAccessReview> = Api::all(client.clone());
+    let mut missing = Vec::new();
+    for n in needs {
+        let review = SelfSubjectAccessReview {
+            spec: SelfSubjectAccessReviewSpec {
+                resource_attributes: Some(ResourceAttributes {
+                    verb: Some(n.verb.into()),
+                    group: Some(n.group.into()),
+                    resource: Some(n.resource.into()),
+                    namespace: Some(n.namespace.into()),
+                    ..ResourceAttributes::default()
+                }),
+                ..SelfSubjectAccessReviewSpec::default()
+            },
+            ..SelfSubjectAccessReview::default()
+        };
+        let answer = api
+            .create(&PostParams::default(), &review)
+            .await
+            .map_err(|e| {
+                kube_error(
+                    "asking what this caller may do (SelfSubjectAccessReview)",
+                    e,
+                )
+            })?;
+        if !answer.status.is_some_and(|s| s.allowed) {
+            missing.push(format!("{} {} in {}", n.verb, n.resource, n.namespace));
+        }
+    }
+    Ok(missing)
 }
 
 /// The aws-auth ConfigMap, or `None` when it does not exist.

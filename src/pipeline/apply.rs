@@ -11,6 +11,7 @@ use super::Error;
 use crate::apply::change::Wait;
 use crate::apply::journal::{self, Journal, Record};
 use crate::apply::Report;
+use crate::live::kubernetes::{self, Need};
 use crate::live::{Connection, Gathered};
 use crate::migrate::guard;
 use crate::migrate::plan_file::{Basis, PlanFile};
@@ -197,6 +198,46 @@ fn now_secs() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |t| t.as_secs())
+}
+
+/// What a run needs of the Kubernetes API: the cluster's lock always, and
+/// aws-auth (read, backed up, replaced) when it cleans aws-auth up.
+pub fn kubernetes_needs(cleanup: bool) -> Vec<Need> {
+    let need = |verb, group, resource| Need {
+        verb,
+        group,
+        resource,
+        namespace: "kube-system",
+    };
+    let mut needs = vec![
+        need("get", "coordination.k8s.io", "leases"),
+        need("create", "coordination.k8s.io", "leases"),
+        need("update", "coordination.k8s.io", "leases"),
+        need("delete", "coordination.k8s.io", "leases"),
+    ];
+    if cleanup {
+        needs.extend([
+            need("get", "", "configmaps"),
+            need("create", "", "configmaps"),
+            need("update", "", "configmaps"),
+        ]);
+    }
+    needs
+}
+
+/// The pre-flight, before the first write: the caller may do in the
+/// Kubernetes API everything the run needs (`needs`).
+///
+/// # Errors
+/// [`Error::Preflight`] naming what is missing; [`Error::Live`] when the
+/// reviews cannot be made.
+pub async fn preflight(conn: &Connection, needs: &[Need]) -> Result<(), Error> {
+    let missing = kubernetes::missing_permissions(&conn.kube.get(), needs).await?;
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Preflight { missing })
+    }
 }
 
 /// The journal at `path`, held (its file lock) when it exists, with the runs

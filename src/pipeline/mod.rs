@@ -66,6 +66,9 @@ pub enum Error {
     /// journal.
     #[error("{message}")]
     Backup { message: String },
+    /// The caller lacks permissions the run needs.
+    #[error("nothing was changed: the pre-flight found that this caller may not {} (SelfSubjectAccessReview); grant them, or use a kubeconfig or role that has them", missing.join(", "))]
+    Preflight { missing: Vec<String> },
     /// The cluster is not ACTIVE.
     #[error("nothing was changed: the cluster is {status}, not ACTIVE (an update may be under way); apply again once it is ACTIVE")]
     NotActive { status: String },

@@ -566,3 +566,27 @@ fn two_applies_started_at_once_never_both_change_the_cluster() {
         assert_eq!(entries, expected, "round {round}");
     }
 }
+
+/// Item 9: a pre-flight before the first write. With a Kubernetes token that
+/// may only read, `apply --cleanup-aws-auth` used to make the entries and
+/// fail at the cleanup (then undo them); it is refused before any write,
+/// saying which permissions are missing.
+#[test]
+fn a_read_only_kubernetes_token_is_refused_before_any_write() {
+    let live = start(api_world(), kube(MAP_ROLES));
+    live.kube.with_world(|k| {
+        let tokens = k.tokens.clone();
+        k.read_only_tokens.extend(tokens);
+    });
+    let writes = live.aws.writes() + live.kube.writes();
+    let r = live.apply(&["--cleanup-aws-auth"]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(r.stderr.contains("pre-flight"), "{}", r.stderr);
+    assert!(r.stderr.contains("update configmaps"), "{}", r.stderr);
+    assert!(r.stderr.contains("create leases"), "{}", r.stderr);
+    assert_eq!(
+        live.aws.writes() + live.kube.writes(),
+        writes,
+        "nothing changed"
+    );
+}
