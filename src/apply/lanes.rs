@@ -2,10 +2,9 @@
 //! and run concurrently. A mode switch or an aws-auth edit runs alone; the
 //! entry steps between two such steps are grouped into one lane per principal
 //! (its create or update, then its policies, in order), and `concurrency`
-//! lanes run at a time. Once `stop` is set no new segment starts.
+//! lanes run at a time. Once `stop` says so, no new segment starts.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use futures::{StreamExt, TryStreamExt};
@@ -68,7 +67,7 @@ fn segments<'a>(order: &[usize], step: impl Fn(usize) -> &'a Step) -> Vec<Segmen
 }
 
 /// Runs the items of `order`: those alone with `alone`, the lanes with `lane`,
-/// `concurrency` lanes at a time, until `stop` is set.
+/// `concurrency` lanes at a time, until `stop` returns true.
 ///
 /// # Errors
 /// The first error `alone` or `lane` returns (the journal failed).
@@ -76,7 +75,7 @@ pub(crate) async fn run<'a, E, A, AF, L, LF>(
     order: &[usize],
     step: impl Fn(usize) -> &'a Step,
     concurrency: usize,
-    stop: &AtomicBool,
+    stop: &dyn Fn() -> bool,
     alone: A,
     lane: L,
 ) -> Result<(), E>
@@ -87,7 +86,7 @@ where
     LF: Future<Output = Result<(), E>>,
 {
     for segment in segments(order, step) {
-        if stop.load(Ordering::SeqCst) {
+        if stop() {
             break;
         }
         match segment {

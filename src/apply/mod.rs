@@ -20,5 +20,5 @@ pub mod run;
 pub mod undo;
 
 pub use report::Report;
-pub use run::apply;
+pub use run::{apply, RunOptions};
 pub use undo::{blocked, undo, undo_mode, UndoMode};

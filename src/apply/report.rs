@@ -19,6 +19,8 @@ pub struct Report {
     pub not_undone: Vec<Step>,
     /// Steps never reached.
     pub not_reached: Vec<Step>,
+    /// The run was interrupted (Ctrl-C, SIGTERM) before its last step.
+    pub interrupted: bool,
 }
 
 impl Report {

@@ -54,9 +54,16 @@ struct Shared<'a> {
     failed: Mutex<Vec<(usize, Step, String)>>,
     started: Mutex<Vec<bool>>,
     stop: AtomicBool,
+    /// Set from outside (Ctrl-C): no new step starts.
+    interrupt: &'a AtomicBool,
 }
 
 impl Shared<'_> {
+    /// True once a step failed or the run was interrupted.
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::SeqCst) || self.interrupt.load(Ordering::SeqCst)
+    }
+
     fn append(&self, r: &Record) -> Result<(), JournalError> {
         locked(&self.journal).append(r)
     }
@@ -175,12 +182,22 @@ impl Shared<'_> {
     /// Runs the steps of one lane in order, until one fails or the run stops.
     async fn lane(&self, lane: Vec<usize>) -> Result<(), JournalError> {
         for i in lane {
-            if self.stop.load(Ordering::SeqCst) || !self.step(i).await? {
+            if self.stopped() || !self.step(i).await? {
                 break;
             }
         }
         Ok(())
     }
+}
+
+/// How a run goes.
+#[derive(Debug, Clone, Copy)]
+pub struct RunOptions {
+    pub wait: Wait,
+    /// Principals changed at once.
+    pub concurrency: usize,
+    /// `--no-rollback`: leave what was done after a failure.
+    pub keep: bool,
 }
 
 /// Makes `steps` as run `run`, journaling each, `concurrency` principals at
@@ -195,10 +212,14 @@ pub async fn apply(
     journal: &mut Journal,
     run: &str,
     steps: &[Step],
-    wait: Wait,
-    concurrency: usize,
-    keep: bool,
+    options: RunOptions,
+    interrupt: &AtomicBool,
 ) -> Result<Report, JournalError> {
+    let RunOptions {
+        wait,
+        concurrency,
+        keep,
+    } = options;
     let shared = Shared {
         c,
         run,
@@ -210,6 +231,7 @@ pub async fn apply(
         failed: Mutex::new(Vec::new()),
         started: Mutex::new(vec![false; steps.len()]),
         stop: AtomicBool::new(false),
+        interrupt,
     };
     let order: Vec<usize> = (0..steps.len()).collect();
     let s = &shared;
@@ -217,7 +239,7 @@ pub async fn apply(
         &order,
         |n| &steps[n],
         concurrency,
-        &shared.stop,
+        &|| s.stopped(),
         |n| async move { s.step(n).await.map(|_| ()) },
         |lane| s.lane(lane),
     )
@@ -241,7 +263,9 @@ pub async fn apply(
         .journal
         .into_inner()
         .unwrap_or_else(|e| e.into_inner());
-    let ending = if report.failed.is_empty() {
+    // Interrupted before the end: undone as after a failure.
+    report.interrupted = interrupt.load(Ordering::SeqCst) && !report.not_reached.is_empty();
+    let ending = if report.failed.is_empty() && !report.interrupted {
         Ending::Applied
     } else if keep {
         Ending::Failed

@@ -196,7 +196,7 @@ pub async fn undo(
         &order,
         |n| &s.todo[n].change,
         concurrency,
-        &shared.stop,
+        &|| s.stop.load(Ordering::SeqCst),
         |n| async move { s.one(n).await.map(|_| ()) },
         |lane| s.lane(lane),
     )

@@ -6,7 +6,7 @@ use std::io::Write;
 
 use anyhow::{bail, Context as _, Result};
 
-use super::{confirm, Outcome};
+use super::{confirm, interrupt, Outcome};
 use std::path::Path;
 
 use crate::apply::journal::Journal;
@@ -154,8 +154,16 @@ fn locked(
         concurrency: live.client.concurrency,
         keep: s.no_rollback,
     };
-    let report = rt
-        .block_on(pipe::run(conn, &mut j, run, &d.steps, options))
+    let (interrupt, watcher) = interrupt::watch(rt, "run", path);
+    let report = rt.block_on(pipe::run(
+        conn,
+        &mut j,
+        run,
+        &d.steps,
+        (options, &interrupt),
+    ));
+    watcher.abort();
+    let report = report
         .with_context(|| {
             format!(
                 "the run stopped part-way and the cluster may be partly changed: once the journal can be written, `migrate-auth rollback --journal {}` undoes what it recorded, or `apply` resumes",
@@ -164,6 +172,13 @@ fn locked(
         })?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "\n{}", report.describe())?;
+    if report.interrupted {
+        bail!(
+            "the run was interrupted: {}; the journal is {}",
+            after_failure(s, &report, path),
+            path.display()
+        );
+    }
     if let Some((step, why)) = report.failed.first() {
         bail!(
             "{} failed: {why}; {}",

@@ -4,6 +4,7 @@
 
 pub mod apply;
 mod confirm;
+mod interrupt;
 pub mod plan;
 pub mod rollback;
 pub mod snapshot;

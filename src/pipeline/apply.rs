@@ -4,13 +4,14 @@
 //! run, journaled, through [`crate::apply`].
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::plan::{kept, prepare, PlanOptions};
 use super::Error;
-use crate::apply::change::Wait;
 use crate::apply::journal::{self, Journal, Record};
 use crate::apply::Report;
+pub use crate::apply::RunOptions;
 use crate::live::kubernetes::{self, Need};
 use crate::live::{Connection, Gathered};
 use crate::migrate::guard;
@@ -268,15 +269,6 @@ pub fn new_run_id() -> String {
     format!("{millis:x}{:04x}", std::process::id() & 0xffff)
 }
 
-/// How a run goes.
-#[derive(Debug, Clone, Copy)]
-pub struct RunOptions {
-    pub wait: Wait,
-    pub concurrency: usize,
-    /// `--no-rollback`: leave what was done after a failure.
-    pub keep: bool,
-}
-
 /// Starts run `run` of `steps` on `conn`'s cluster in `journal`. Nothing is
 /// changed yet.
 ///
@@ -300,7 +292,9 @@ pub fn begin(
     Ok(())
 }
 
-/// Makes `steps` on `conn`'s cluster as run `run` (see [`begin`]).
+/// Makes `steps` on `conn`'s cluster as run `run` (see [`begin`]). Once
+/// `interrupt` is set no new step starts; the steps under way finish, and
+/// the run's changes are undone as after a failure (unless `keep`).
 ///
 /// # Errors
 /// [`Error::Journal`] when the journal cannot be written: the cluster may
@@ -310,16 +304,7 @@ pub async fn run(
     journal: &mut Journal,
     run: &str,
     steps: &[Step],
-    options: RunOptions,
+    (options, interrupt): (RunOptions, &AtomicBool),
 ) -> Result<Report, Error> {
-    Ok(crate::apply::apply(
-        conn,
-        journal,
-        run,
-        steps,
-        options.wait,
-        options.concurrency,
-        options.keep,
-    )
-    .await?)
+    Ok(crate::apply::apply(conn, journal, run, steps, options, interrupt).await?)
 }

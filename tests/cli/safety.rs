@@ -590,3 +590,64 @@ fn a_read_only_kubernetes_token_is_refused_before_any_write() {
         "nothing changed"
     );
 }
+
+/// Starts `apply` (concurrency 1, slow emulators), waits until it has made
+/// `writes` EKS writes, and sends it `times` SIGINTs, 100 ms apart.
+fn interrupt_apply(live: &crate::live::Live, writes: u64, times: usize) -> std::process::Output {
+    live.aws.set_faults(emulator::Faults {
+        latency: std::time::Duration::from_millis(150),
+        ..emulator::Faults::default()
+    });
+    let child = spawn_apply(live, &live.journal());
+    let started = std::time::Instant::now();
+    while live.aws.writes() < writes {
+        assert!(started.elapsed().as_secs() < 60, "apply never wrote");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    for _ in 0..times {
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let out = child.wait_with_output().unwrap();
+    live.aws.set_faults(emulator::Faults::default());
+    out
+}
+
+/// Item 10: Ctrl-C during apply. The first stops new changes, lets those under
+/// way finish and be journaled, undoes the run's changes and says so, with
+/// the journal; a second within 5 s leaves at once, saying how to go on, and
+/// `rollback` then undoes what was made.
+#[test]
+fn ctrl_c_finishes_what_is_under_way_then_undoes_or_leaves_on_a_second() {
+    let live = start(api_world(), kube(MAP_ROLES));
+    let before = live.aws.world().clusters["prod"].access_entries.clone();
+    let out = interrupt_apply(&live, 1, 1);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("Interrupted: no new change starts"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("the run was interrupted"), "{stderr}");
+    assert!(stderr.contains("were undone"), "{stderr}");
+    assert_eq!(live.aws.world().clusters["prod"].access_entries, before);
+    let journal = std::fs::read_to_string(live.journal()).unwrap();
+    assert!(
+        journal.trim_end().ends_with(r#""ending":"rolledBack"}"#),
+        "{journal}"
+    );
+
+    let live = start(api_world(), kube(MAP_ROLES));
+    let out = interrupt_apply(&live, 1, 2);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("Interrupted again: leaving now"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("rollback --journal"), "{stderr}");
+    let r = live.rollback();
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(live.aws.world().clusters["prod"].access_entries, before);
+}

@@ -1,0 +1,55 @@
+//! Ctrl-C and SIGTERM during a run: the first sets the flag the run watches
+//! (no new change starts; those under way finish and are journaled; then the
+//! run's changes are undone as after a failure) and says so; a second within
+//! five seconds leaves at once, saying where the journal is and how to go on.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::signal::unix::{signal, SignalKind};
+
+use crate::model::untrusted::terminal;
+
+/// Watches for SIGINT and SIGTERM on `rt` while a run of `what` (journaled
+/// at `journal`) is under way; returns the flag the run watches, and the
+/// watcher to abort once the run is over.
+pub(crate) fn watch(
+    rt: &tokio::runtime::Runtime,
+    what: &'static str,
+    journal: &Path,
+) -> (Arc<AtomicBool>, tokio::task::JoinHandle<()>) {
+    let flag = Arc::new(AtomicBool::new(false));
+    let set = flag.clone();
+    let journal = terminal(&journal.display().to_string()).into_owned();
+    let task = rt.spawn(async move {
+        let (Ok(mut int), Ok(mut term)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
+            return;
+        };
+        let mut first: Option<Instant> = None;
+        loop {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+            let mut err = std::io::stderr();
+            match first {
+                Some(at) if at.elapsed() < Duration::from_secs(5) => {
+                    let _ = writeln!(err, "\nInterrupted again: leaving now, with changes possibly under way. The journal {journal} records them: `migrate-auth rollback --journal {journal}` undoes them, `migrate-auth apply` resumes.");
+                    std::process::exit(130);
+                }
+                _ => {
+                    first = Some(Instant::now());
+                    set.store(true, Ordering::SeqCst);
+                    let _ = writeln!(err, "\nInterrupted: no new change starts; the changes under way finish, then this {what}'s changes are undone. Press Ctrl-C again within 5 s to leave at once (the journal {journal} keeps track).");
+                }
+            }
+        }
+    });
+    (flag, task)
+}
