@@ -553,6 +553,9 @@ fn check_plan(p: RawPlan) -> Result<Command> {
     if p.out.is_none() && (p.extras.cleanup_aws_auth || p.extras.target_mode == TargetMode::Api) {
         bail!("--cleanup-aws-auth and --target-mode shape a saved plan: give --out FILE too (or pass them to apply)");
     }
+    if p.out.is_some() && !(p.rbac_file.is_empty() && p.iam_file.is_empty()) {
+        bail!("--rbac-file and --iam-file cannot shape a saved plan: apply makes it again from the cluster, which it reads live (RBAC and IAM included)");
+    }
     if let Some(a) = &p.account {
         if a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()) {
             bail!("--account {a:?} is not a 12-digit AWS account id");
@@ -591,7 +594,6 @@ fn check_plan(p: RawPlan) -> Result<Command> {
             },
             extras: extras(p.extras),
             keep_existing_entries: p.keep_existing_entries,
-            override_texts: Vec::new(),
         },
         output,
         out: p.out,
@@ -599,16 +601,6 @@ fn check_plan(p: RawPlan) -> Result<Command> {
 }
 
 fn check_apply(a: RawApply) -> Result<Command> {
-    let extras_given = a.extras.cleanup_aws_auth || a.extras.target_mode == TargetMode::Api;
-    if a.plan_file.is_some()
-        && (extras_given
-            || !a.overrides.is_empty()
-            || a.policies_from_rbac
-            || a.expand_sso
-            || a.keep_existing_entries)
-    {
-        bail!("with a plan file, what to do comes from the plan: give --cleanup-aws-auth, --target-mode, --overrides and the like to `plan --out` instead");
-    }
     if a.poll_interval.is_zero() || a.wait_timeout.is_zero() {
         bail!("--wait-timeout and --poll-interval must be more than 0");
     }
@@ -755,11 +747,17 @@ mod tests {
     }
 
     #[test]
-    fn apply_takes_its_extras_from_a_plan_file_only() {
-        let Parsed::Usage(msg) = parse_args(&["apply", "plan.json", "--cleanup-aws-auth"]) else {
-            panic!("accepted extras with a plan file");
+    fn apply_takes_its_options_from_the_command_line_even_with_a_plan_file() {
+        // A plan file cannot choose its options: they are given again, and
+        // apply checks they match the file's.
+        let Parsed::Run(command) = parse_args(&["apply", "plan.json", "--cleanup-aws-auth"]) else {
+            panic!("refused extras with a plan file");
         };
-        assert!(msg.contains("plan --out"), "{msg}");
+        let Command::Apply(a) = *command else {
+            panic!("not an apply")
+        };
+        assert!(a.plan.extras.cleanup_aws_auth);
+        assert!(matches!(a.target, ApplyTarget::SavedPlan { .. }));
         let Parsed::Usage(msg) = parse_args(&["apply", "--cluster", "c", "--confirm-irreversible"])
         else {
             panic!("accepted --confirm-irreversible without --yes");

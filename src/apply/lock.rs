@@ -6,6 +6,7 @@
 //! saying whose it was. `--force-unlock RUN` takes over a live one for a
 //! human who knows that run is gone.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,6 +15,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, DeleteParams, PostParams, Preconditions};
 
+use crate::live::kubernetes::KubeClient;
 use crate::live::Connection;
 
 /// The Lease's name, in `kube-system`.
@@ -43,9 +45,10 @@ pub enum LockError {
 
 /// The lock, held: renewed in the background until [`Held::release`].
 pub struct Held {
-    api: Api<Lease>,
+    kube: KubeClient,
     holder: String,
     renewal: tokio::task::JoinHandle<()>,
+    lost: Arc<AtomicBool>,
     /// Whose stale lock was taken over, if one was.
     pub took_over: Option<String>,
 }
@@ -100,8 +103,10 @@ fn age(lease: &Lease) -> Option<i64> {
 
 /// Takes the lock for run `run` of `c`'s caller. A lease held by a run in
 /// `dead` (the runs of a journal this process holds, whose processes are
-/// therefore gone), or named by `force_unlock`, or not renewed within its
-/// duration, is taken over.
+/// therefore gone), or named by `force_unlock`, or not renewed for twice
+/// its duration (clocks may differ by up to one), is taken over. Should the
+/// lock be lost while held (another run took it over), `stop` is set, so
+/// that the run starts no new change.
 ///
 /// # Errors
 /// [`LockError::Held`] when another live run holds it,
@@ -111,6 +116,7 @@ pub async fn acquire(
     run: &str,
     force_unlock: Option<&str>,
     dead: &[String],
+    stop: Arc<AtomicBool>,
 ) -> Result<Held, LockError> {
     let api: Api<Lease> = Api::namespaced(c.kube.get(), "kube-system");
     let holder = format!("run {run} by {} on {}", c.caller_arn, host());
@@ -141,7 +147,7 @@ pub async fn acquire(
                 .unwrap_or_default();
             let their_run = run_of(&theirs);
             let stale = theirs.is_empty()
-                || age(&lease).is_none_or(|a| a >= DURATION.as_secs() as i64)
+                || age(&lease).is_none_or(|a| a >= 2 * DURATION.as_secs() as i64)
                 || force_unlock == Some(their_run.as_str())
                 || dead.contains(&their_run);
             if !stale {
@@ -167,11 +173,13 @@ pub async fn acquire(
             }
         }
     }
-    let renewal = tokio::spawn(renew(api.clone(), holder.clone()));
+    let lost = Arc::new(AtomicBool::new(false));
+    let renewal = tokio::spawn(renew(c.kube.clone(), holder.clone(), (lost.clone(), stop)));
     Ok(Held {
-        api,
+        kube: c.kube.clone(),
         holder,
         renewal,
+        lost,
         took_over,
     })
 }
@@ -193,28 +201,55 @@ fn held(lease: &Lease) -> LockError {
     }
 }
 
-/// Renews the lease every [`RENEW_EVERY`] while `holder` holds it.
-async fn renew(api: Api<Lease>, holder: String) {
-    let holder = Arc::new(holder);
+/// The Lease API with the current client (an EKS token is renewed on 401).
+async fn lease_api(kube: &KubeClient) -> Api<Lease> {
+    Api::namespaced(kube.get(), "kube-system")
+}
+
+/// Renews the lease every [`RENEW_EVERY`] while `holder` holds it, with a
+/// fresh client each time (an EKS token lasts 15 minutes); when another run
+/// has taken it, sets `lost` and `stop` and ends.
+async fn renew(kube: KubeClient, holder: String, (lost, stop): (Arc<AtomicBool>, Arc<AtomicBool>)) {
     loop {
         tokio::time::sleep(RENEW_EVERY).await;
-        let Ok(Some(mut lease)) = api.get_opt(LEASE).await else {
-            continue;
+        let mut got = lease_api(&kube).await.get_opt(LEASE).await;
+        if matches!(&got, Err(kube::Error::Api(s)) if s.code == 401)
+            && kube.renew().await.unwrap_or(false)
+        {
+            got = lease_api(&kube).await.get_opt(LEASE).await;
+        }
+        let mut lease = match got {
+            Ok(Some(lease)) => lease,
+            // Deleted by someone: ours no more.
+            Ok(None) => Lease::default(),
+            // Unreadable now: try again at the next tick.
+            Err(_) => continue,
         };
         let spec = lease.spec.get_or_insert_with(LeaseSpec::default);
         if spec.holder_identity.as_deref() != Some(holder.as_str()) {
+            lost.store(true, Ordering::SeqCst);
+            stop.store(true, Ordering::SeqCst);
             return;
         }
         spec.renew_time = Some(MicroTime(Timestamp::now()));
-        let _ = api.replace(LEASE, &PostParams::default(), &lease).await;
+        let _ = lease_api(&kube)
+            .await
+            .replace(LEASE, &PostParams::default(), &lease)
+            .await;
     }
 }
 
 impl Held {
+    /// True when another run took the lock over while this one held it.
+    pub fn lost(&self) -> bool {
+        self.lost.load(Ordering::SeqCst)
+    }
+
     /// Stops renewing and deletes the lease, if it is still ours.
     pub async fn release(self) {
         self.renewal.abort();
-        let Ok(Some(lease)) = self.api.get_opt(LEASE).await else {
+        let api = lease_api(&self.kube).await;
+        let Ok(Some(lease)) = api.get_opt(LEASE).await else {
             return;
         };
         let ours = lease
@@ -230,7 +265,7 @@ impl Held {
                 }),
                 ..DeleteParams::default()
             };
-            let _ = self.api.delete(LEASE, &params).await;
+            let _ = api.delete(LEASE, &params).await;
         }
     }
 }

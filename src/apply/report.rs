@@ -3,6 +3,7 @@
 
 use crate::apply::change::{Outcome, Undone};
 use crate::migrate::steps::Step;
+use crate::model::untrusted::terminal;
 
 /// What happened to each change.
 #[derive(Debug, Clone, Default)]
@@ -48,7 +49,11 @@ impl Report {
             s.push_str(&format!("  {how}: {}\n", step.describe()));
         }
         for (step, why) in &self.failed {
-            s.push_str(&format!("  FAILED: {}: {why}\n", step.describe()));
+            s.push_str(&format!(
+                "  FAILED: {}: {}\n",
+                step.describe(),
+                terminal(why)
+            ));
         }
         for (step, undone) in &self.undone {
             match undone {
@@ -57,14 +62,15 @@ impl Report {
                     s.push_str(&format!("  nothing to undo: {}\n", step.describe()))
                 }
                 Undone::Left { why } => {
-                    s.push_str(&format!("  left: {}: {why}\n", step.describe()))
+                    s.push_str(&format!("  left: {}: {}\n", step.describe(), terminal(why)))
                 }
             }
         }
         for (step, why) in &self.undo_failed {
             s.push_str(&format!(
-                "  STILL IN PLACE (undo failed): {}: {why}\n",
-                step.describe()
+                "  STILL IN PLACE (undo failed): {}: {}\n",
+                step.describe(),
+                terminal(why)
             ));
         }
         for step in &self.not_undone {

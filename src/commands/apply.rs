@@ -8,6 +8,8 @@ use anyhow::{bail, Context as _, Result};
 
 use super::{confirm, interrupt, Outcome};
 use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 use crate::apply::journal::Journal;
 use crate::apply::lock;
@@ -102,7 +104,15 @@ pub fn run(s: &ApplySettings) -> Result<Outcome> {
     // records are then known to be dead, and their lease can be taken over.
     let (journal, dead) = pipe::hold_journal(&path)?;
     let run = pipe::new_run_id();
-    let held = rt.block_on(lock::acquire(&conn, &run, s.force_unlock.as_deref(), &dead))?;
+    // Set by Ctrl-C, or when another run takes the lock: no new change starts.
+    let stop = Arc::new(AtomicBool::new(false));
+    let held = rt.block_on(lock::acquire(
+        &conn,
+        &run,
+        s.force_unlock.as_deref(),
+        &dead,
+        stop.clone(),
+    ))?;
     if let Some(who) = &held.took_over {
         let _ = writeln!(
             std::io::stderr(),
@@ -110,9 +120,20 @@ pub fn run(s: &ApplySettings) -> Result<Outcome> {
             terminal(who)
         );
     }
-    let result = locked(s, &rt, (&conn, &live), saved, (&path, journal), &run);
+    let result = locked(
+        s,
+        &rt,
+        (&conn, &live),
+        saved,
+        (&path, journal),
+        (&run, &stop),
+    );
+    let lost = held.lost();
     rt.block_on(held.release());
-    result
+    match result {
+        Err(e) if lost => Err(e.context("another run took the cluster's lock over while this one held it (its renewals failed): this run started no new change after that")),
+        other => other,
+    }
 }
 
 /// `apply` while holding the cluster's lock.
@@ -122,11 +143,11 @@ fn locked(
     (conn, live): (&Connection, &LiveSettings),
     saved: Option<PlanFile>,
     (path, journal): (&Path, Option<Journal>),
-    run: &str,
+    (run, stop): (&str, &Arc<AtomicBool>),
 ) -> Result<Outcome> {
     let g = rt.block_on(live::read(conn, live))?;
     let d = match saved {
-        Some(saved) => pipe::decide_saved(conn, g, saved)?,
+        Some(saved) => pipe::decide_saved(conn, g, saved, &s.plan)?,
         None => pipe::decide_live(&s.plan, &live.cluster, g)?,
     };
     if pipe::unfinished_run(path, &conn.cluster.arn)? {
@@ -154,14 +175,8 @@ fn locked(
         concurrency: live.client.concurrency,
         keep: s.no_rollback,
     };
-    let (interrupt, watcher) = interrupt::watch(rt, "run", path);
-    let report = rt.block_on(pipe::run(
-        conn,
-        &mut j,
-        run,
-        &d.steps,
-        (options, &interrupt),
-    ));
+    let watcher = interrupt::watch(rt, stop, "run", path);
+    let report = rt.block_on(pipe::run(conn, &mut j, run, &d.steps, (options, stop)));
     watcher.abort();
     let report = report
         .with_context(|| {

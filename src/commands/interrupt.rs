@@ -14,14 +14,14 @@ use tokio::signal::unix::{signal, SignalKind};
 use crate::model::untrusted::terminal;
 
 /// Watches for SIGINT and SIGTERM on `rt` while a run of `what` (journaled
-/// at `journal`) is under way; returns the flag the run watches, and the
-/// watcher to abort once the run is over.
+/// at `journal`) is under way, setting `flag`, which the run watches;
+/// returns the watcher to abort once the run is over.
 pub(crate) fn watch(
     rt: &tokio::runtime::Runtime,
+    flag: &Arc<AtomicBool>,
     what: &'static str,
     journal: &Path,
-) -> (Arc<AtomicBool>, tokio::task::JoinHandle<()>) {
-    let flag = Arc::new(AtomicBool::new(false));
+) -> tokio::task::JoinHandle<()> {
     let set = flag.clone();
     let journal = terminal(&journal.display().to_string()).into_owned();
     let task = rt.spawn(async move {
@@ -51,5 +51,5 @@ pub(crate) fn watch(
             }
         }
     });
-    (flag, task)
+    task
 }

@@ -8,6 +8,7 @@ use anyhow::{Context as _, Result};
 use super::{read_input, Outcome};
 use crate::cli::{PlanSettings, Source};
 use crate::live;
+use crate::model::untrusted::terminal;
 use crate::pipeline::plan::{build, Inputs};
 use crate::pipeline::{self, read_file};
 use crate::planner::Plan;
@@ -69,7 +70,7 @@ fn save(s: &PlanSettings, l: &live::LiveSettings, out: &std::path::Path) -> Resu
     crate::private::write(out, file.to_json()?.as_bytes())
         .with_context(|| format!("cannot write {}", out.display()))?;
     for r in &file.refusals {
-        eprintln!("warning: apply will refuse this plan: {r}");
+        eprintln!("warning: apply will refuse this plan: {}", terminal(r));
     }
     eprintln!(
         "Saved the plan ({} steps) to {}; `migrate-auth apply {}` carries it out.",

@@ -13,6 +13,7 @@ use crate::apply::journal::{Ending, Journal};
 use crate::apply::lock;
 use crate::cli::RollbackSettings;
 use crate::live::{self, Connection, LiveSettings};
+use crate::model::untrusted::terminal;
 use crate::pipeline::apply as apply_pipe;
 use crate::pipeline::{self, rollback};
 
@@ -23,8 +24,9 @@ use crate::pipeline::{self, rollback};
 pub fn run(s: &RollbackSettings) -> Result<Outcome> {
     let todo = rollback::load(&s.journal)?;
     let cluster = &todo.cluster;
+    let shown = terminal(cluster);
     if todo.changes.is_empty() {
-        writeln!(std::io::stdout(), "Nothing to undo: the journal's latest migration of {cluster} has no change left in place.")?;
+        writeln!(std::io::stdout(), "Nothing to undo: the journal's latest migration of {shown} has no change left in place.")?;
         return Ok(Outcome::Done { changes: false });
     }
     let mut settings = s.client.for_cluster(cluster);
@@ -46,7 +48,21 @@ pub fn run(s: &RollbackSettings) -> Result<Outcome> {
     ))?;
     let (journal, dead) = apply_pipe::hold_journal(&s.journal)?;
     let run = apply_pipe::new_run_id();
-    let held = rt.block_on(lock::acquire(&conn, &run, s.force_unlock.as_deref(), &dead))?;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let held = rt.block_on(lock::acquire(
+        &conn,
+        &run,
+        s.force_unlock.as_deref(),
+        &dead,
+        stop,
+    ))?;
+    if let Some(who) = &held.took_over {
+        let _ = writeln!(
+            std::io::stderr(),
+            "Took over the cluster's lock from a run that is gone: {}",
+            terminal(who)
+        );
+    }
     let result = locked(s, &rt, (&conn, &settings), &todo, journal);
     rt.block_on(held.release());
     result
@@ -61,12 +77,10 @@ fn locked(
     journal: Option<Journal>,
 ) -> Result<Outcome> {
     let cluster = &todo.cluster;
+    let shown = terminal(cluster);
     let mut out = std::io::stdout().lock();
     let mode = rt.block_on(crate::apply::undo_mode(conn));
-    writeln!(
-        out,
-        "rollback will undo, newest first, on cluster {cluster}:"
-    )?;
+    writeln!(out, "rollback will undo, newest first, on cluster {shown}:")?;
     for c in todo.changes.iter().rev() {
         writeln!(
             out,

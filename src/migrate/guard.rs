@@ -179,22 +179,29 @@ fn caller_loses(
     })
 }
 
-/// Why undoing changes would lock someone out: `after` and `kept` are the
-/// entries and aws-auth the undo would leave, in `mode`. Refuses when nobody
-/// would keep cluster-admin or the caller would lose access; names the
-/// principals whose entries the undo deletes or narrows, so a human sees who
-/// depends on them.
+/// Why undoing changes would lock someone out: `after` is the access
+/// entries and aws-auth the undo would leave, `now` those there are, in
+/// `mode`. Refuses for what the undo makes worse only (nobody keeping
+/// cluster-admin, the caller losing access), not for what is already so;
+/// names the principals whose entries the undo changes.
 pub fn rollback_check(
     mode: AuthMode,
-    after: &[CurrentEntry],
-    kept: &AwsAuth,
+    (now, now_kept): (&[CurrentEntry], &AwsAuth),
+    (after, kept): (&[CurrentEntry], &AwsAuth),
     caller: &str,
     touched: &[String],
 ) -> Vec<String> {
     let counts = mode != AuthMode::Api;
-    let why: Vec<String> = admin_check(counts, after, kept)
+    let problems = |entries: &[CurrentEntry], kept: &AwsAuth| -> Vec<String> {
+        admin_check(counts, entries, kept)
+            .into_iter()
+            .chain(caller_loses(counts, entries, kept, caller))
+            .collect()
+    };
+    let already = problems(now, now_kept);
+    let why: Vec<String> = problems(after, kept)
         .into_iter()
-        .chain(caller_loses(counts, after, kept, caller))
+        .filter(|w| !already.contains(w))
         .collect();
     if why.is_empty() {
         return why;
@@ -271,15 +278,19 @@ data:
         let (after, _) = steps::unproject(&live, None, &changes);
         assert!(after.is_empty(), "{after:?}");
         let cleaned = AwsAuth::default();
-        let why = rollback_check(AuthMode::ApiAndConfigMap, &after, &cleaned, me, &[]);
+        let now = (live.as_slice(), &cleaned);
+        let why = rollback_check(AuthMode::ApiAndConfigMap, now, (&after, &cleaned), me, &[]);
         assert_eq!(why.len(), 2, "{why:?}");
         assert!(why.iter().any(|w| w.contains("cluster-admin")), "{why:?}");
         let mapped = crate::reader::read("a", AWS_AUTH.as_bytes()).unwrap();
-        let why = rollback_check(AuthMode::ApiAndConfigMap, &after, &mapped, me, &[]);
+        let why = rollback_check(AuthMode::ApiAndConfigMap, now, (&after, &mapped), me, &[]);
         assert!(why.is_empty(), "{why:?}");
         // In API mode aws-auth does not count.
-        let why = rollback_check(AuthMode::Api, &after, &mapped, me, &[]);
+        let why = rollback_check(AuthMode::Api, now, (&after, &mapped), me, &[]);
         assert_eq!(why.len(), 2, "{why:?}");
+        // What is already so is not the rollback's doing.
+        let why = rollback_check(AuthMode::Api, (&after, &mapped), (&after, &mapped), me, &[]);
+        assert!(why.is_empty(), "{why:?}");
     }
 
     #[test]

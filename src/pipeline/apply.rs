@@ -15,7 +15,7 @@ pub use crate::apply::RunOptions;
 use crate::live::kubernetes::{self, Need};
 use crate::live::{Connection, Gathered};
 use crate::migrate::guard;
-use crate::migrate::plan_file::{Basis, PlanFile};
+use crate::migrate::plan_file::{Basis, PlanFile, SavedOptions};
 use crate::migrate::steps::{self, Step};
 use crate::model::cluster::CurrentEntry;
 use crate::model::finding::Severity;
@@ -74,7 +74,12 @@ pub fn decide_live(o: &PlanOptions, cluster: &str, g: Gathered) -> Result<Decide
 /// [`Error::Mismatch`] for a plan of another cluster, [`Error::Stale`] when
 /// the cluster changed since, [`Error::NotDerived`] when the steps are not
 /// the plan's own (the file was edited).
-pub fn decide_saved(conn: &Connection, g: Gathered, saved: PlanFile) -> Result<Decided, Error> {
+pub fn decide_saved(
+    conn: &Connection,
+    g: Gathered,
+    saved: PlanFile,
+    given: &PlanOptions,
+) -> Result<Decided, Error> {
     if conn.cluster.arn != saved.cluster_arn {
         return Err(Error::Mismatch {
             message: format!(
@@ -93,8 +98,13 @@ pub fn decide_saved(conn: &Connection, g: Gathered, saved: PlanFile) -> Result<D
             changes: saved.basis.changes(&now),
         });
     }
-    let options = PlanOptions::from_saved(saved.extras, &saved.options);
-    let again = prepare(&options, &conn.cluster.name, g)?;
+    // The options are the operator's, given again; the file's only have to
+    // match them: a file cannot choose its own overrides or extras.
+    let differences = options_differ(&saved, given)?;
+    if !differences.is_empty() {
+        return Err(Error::OptionsDiffer { differences });
+    }
+    let again = prepare(given, &conn.cluster.name, g)?;
     if again.steps != saved.steps {
         return Err(Error::NotDerived {
             file_steps: saved.steps.len(),
@@ -108,6 +118,60 @@ pub fn decide_saved(conn: &Connection, g: Gathered, saved: PlanFile) -> Result<D
         aws_auth: again.aws_auth,
         findings: Vec::new(),
     })
+}
+
+/// How the options `plan --out` recorded in `saved` differ from those
+/// `given` to apply, in words (overrides compared by their text).
+fn options_differ(saved: &PlanFile, given: &PlanOptions) -> Result<Vec<String>, Error> {
+    let now = given.saved()?;
+    let was = &saved.options;
+    let mut out = Vec::new();
+    let flag = |name: &str, planned: bool, applied: bool| {
+        (planned != applied).then(|| {
+            if planned {
+                format!("the plan was made with {name}, apply was not given it")
+            } else {
+                format!("apply was given {name}, the plan was made without it")
+            }
+        })
+    };
+    out.extend(flag(
+        "--cleanup-aws-auth",
+        saved.extras.cleanup_aws_auth,
+        given.extras.cleanup_aws_auth,
+    ));
+    out.extend(flag(
+        "--target-mode API",
+        saved.extras.target_api,
+        given.extras.target_api,
+    ));
+    out.extend(flag("--expand-sso", was.expand_sso, now.expand_sso));
+    out.extend(flag(
+        "--policies-from-rbac",
+        was.policies_from_rbac,
+        now.policies_from_rbac,
+    ));
+    out.extend(flag(
+        "--keep-existing-entries",
+        was.keep_existing_entries,
+        now.keep_existing_entries,
+    ));
+    let texts = |o: &SavedOptions| {
+        o.overrides
+            .iter()
+            .map(|f| f.text.clone())
+            .collect::<Vec<_>>()
+    };
+    if texts(was) != texts(&now) {
+        let names: Vec<String> = was.overrides.iter().map(|f| f.name.clone()).collect();
+        out.push(format!(
+            "the plan was made with --overrides {} ({} files), apply was given {} files that differ; give the same files",
+            if names.is_empty() { "(none)".into() } else { names.join(" ") },
+            was.overrides.len(),
+            now.overrides.len()
+        ));
+    }
+    Ok(out)
 }
 
 /// Plans live and makes the plan file `plan --out` saves.

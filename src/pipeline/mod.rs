@@ -57,7 +57,7 @@ pub enum Error {
     Stale { changes: Vec<String> },
     /// A saved plan's steps are not what its recorded options give for the
     /// cluster as it is: the file was edited.
-    #[error("nothing was changed: the plan file's steps ({file_steps}) are not what its recorded options give for this cluster now ({derived_steps} steps); it was edited after `plan --out`. Plan again")]
+    #[error("nothing was changed: the plan file's steps ({file_steps}) are not what its options give for this cluster now ({derived_steps} steps): it was edited after `plan --out`, or what the plan read besides the cluster's entries and aws-auth (IAM, RBAC, the access policies EKS offers) changed since. Plan again")]
     NotDerived {
         file_steps: usize,
         derived_steps: usize,
@@ -69,6 +69,9 @@ pub enum Error {
     /// The caller lacks permissions the run needs.
     #[error("nothing was changed: the pre-flight found that this caller may not {} (SelfSubjectAccessReview); grant them, or use a kubeconfig or role that has them", missing.join(", "))]
     Preflight { missing: Vec<String> },
+    /// A saved plan was made with other options than apply was given.
+    #[error("nothing was changed: a plan file cannot choose its own options; give apply the ones `plan --out` was given:\n  {}", differences.join("\n  "))]
+    OptionsDiffer { differences: Vec<String> },
     /// The cluster is not ACTIVE.
     #[error("nothing was changed: the cluster is {status}, not ACTIVE (an update may be under way); apply again once it is ACTIVE")]
     NotActive { status: String },

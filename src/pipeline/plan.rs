@@ -37,8 +37,6 @@ pub struct PlanOptions {
     /// `--keep-existing-entries`: leave an existing entry that differs from
     /// aws-auth as it is.
     pub keep_existing_entries: bool,
-    /// Overrides given as text (a saved plan's), read after `overrides`.
-    pub override_texts: Vec<SavedFile>,
 }
 
 impl PlanOptions {
@@ -58,27 +56,12 @@ impl PlanOptions {
                 text,
             });
         }
-        overrides.extend(self.override_texts.iter().cloned());
         Ok(SavedOptions {
             expand_sso: self.mapper.expand_sso,
             policies_from_rbac: self.mapper.policies_from_rbac,
             keep_existing_entries: self.keep_existing_entries,
             overrides,
         })
-    }
-
-    /// The options a saved plan was made with, to make it again.
-    pub fn from_saved(extras: Extras, saved: &SavedOptions) -> PlanOptions {
-        PlanOptions {
-            mapper: mapper::Options {
-                expand_sso: saved.expand_sso,
-                policies_from_rbac: saved.policies_from_rbac,
-            },
-            extras,
-            keep_existing_entries: saved.keep_existing_entries,
-            override_texts: saved.overrides.clone(),
-            ..PlanOptions::default()
-        }
     }
 }
 
@@ -169,9 +152,6 @@ fn read_others(
     let mut overrides = Overrides::default();
     for f in &o.overrides {
         overrides.add_file(&f.display().to_string(), &read_file(f)?)?;
-    }
-    for f in &o.override_texts {
-        overrides.add_file(&f.name, f.text.as_bytes())?;
     }
     // Existing entries restore paths, as an IAM dump does.
     for e in state.iter().flat_map(|st| &st.access_entries) {

@@ -110,10 +110,11 @@ pub fn guard(
         .collect();
     let mut seen = std::collections::HashSet::new();
     touched.retain(|arn| seen.insert(arn.to_ascii_lowercase()));
+    let kept_now = read_data(g.aws_auth_data.as_ref())?;
     Ok(guard::rollback_check(
         mode,
-        &after,
-        &kept,
+        (&g.state.access_entries, &kept_now),
+        (&after, &kept),
         &conn.caller_arn,
         &touched,
     ))
@@ -136,6 +137,13 @@ pub async fn aws_auth_restores(
         let Step::ReplaceAwsAuth { before, .. } = &c.change else {
             continue;
         };
+        // Nothing of the run's to put back (never landed, or put back by
+        // hand): no backup is needed.
+        let (_, restored) = steps::unproject(&[], Some(&now), &[&c.change]);
+        let restored = restored.unwrap_or_default();
+        if restored == now {
+            continue;
+        }
         let name = change::aws_auth_backup_name(&c.run);
         match change::aws_auth_backup(conn, &c.run).await {
             Ok(Some(saved)) if saved == *before => {}
@@ -143,18 +151,18 @@ pub async fn aws_auth_restores(
             Ok(None) => return Err(Error::Backup { message: format!("kube-system/{name}, the backup of aws-auth the run saved, is missing; aws-auth is not written from the journal alone, so nothing was changed") }),
             Err(e) => return Err(Error::Backup { message: e.to_string() }),
         }
-        let (_, restored) = steps::unproject(&[], Some(&now), &[&c.change]);
-        let restored = restored.unwrap_or_default();
-        if restored != now {
-            out.push((now.clone(), restored));
-        }
+        out.push((now.clone(), restored));
     }
     Ok(out)
 }
 
 /// How the rollback will treat `c` in `mode`, as a note for the list shown
-/// before asking (empty: undone).
+/// before asking (empty: undone); safe for a terminal.
 pub fn note(c: &Recorded, mode: &UndoMode) -> String {
+    crate::model::untrusted::terminal(&note_text(c, mode)).into_owned()
+}
+
+fn note_text(c: &Recorded, mode: &UndoMode) -> String {
     if c.change.is_irreversible() {
         " (cannot be undone: mode changes are one-way)".to_string()
     } else if let Some(Ok(why) | Err(why)) = apply::blocked(&c.change, mode) {

@@ -17,8 +17,8 @@ use crate::planner::{Action, Plan};
 /// the characters that start Markdown syntax backslash-escaped (no code
 /// span, emphasis, link, image, HTML, entity or cell break can start; a line
 /// break cannot occur, so neither can a heading), and an invisible break
-/// after `@`, in `://` and in `www.`, where GitHub would otherwise make a
-/// mention or a link of plain text.
+/// after `@` and `#`, in `://` and in `www.`, where GitHub would otherwise
+/// make a mention, an issue reference or a link of plain text.
 fn text(s: &str) -> String {
     let s = terminal(s);
     let mut out = String::with_capacity(s.len() + 16);
@@ -31,7 +31,7 @@ fn text(s: &str) -> String {
         let www = c.eq_ignore_ascii_case(&'w')
             && s[..i].to_ascii_lowercase().ends_with("ww")
             && rest.starts_with('.');
-        if c == '@' || (c == ':' && rest.starts_with("//")) || www {
+        if c == '@' || c == '#' || (c == ':' && rest.starts_with("//")) || www {
             out.push_str(ZERO_WIDTH_SPACE);
         }
     }

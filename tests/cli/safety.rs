@@ -651,3 +651,104 @@ fn ctrl_c_finishes_what_is_under_way_then_undoes_or_leaves_on_a_second() {
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     assert_eq!(live.aws.world().clusters["prod"].access_entries, before);
 }
+
+/// Item 3, by its options: a plan file whose recorded options (overrides,
+/// cleanup, target mode) were not given to apply is refused, even when its
+/// steps are exactly what those options give: a file cannot choose them.
+/// The operator who gives the same options applies it.
+#[test]
+fn a_plan_file_cannot_bring_its_own_overrides_or_extras() {
+    let live = start(api_world(), kube(MAP_ROLES));
+    live.aws.with_world(|w| {
+        w.add_role("arn:aws:iam::111122223333:role/attacker");
+    });
+    let evil = live.home.join("evil-overrides.yaml");
+    std::fs::write(
+        &evil,
+        "arn:aws:iam::111122223333:role/developer:\n  principalArn: arn:aws:iam::111122223333:role/attacker\n  accessPolicies:\n    - policyArn: arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy\n      accessScope: {type: cluster}\n",
+    )
+    .unwrap();
+    let file = live.home.join("plan.json");
+    let r = live.run(&[
+        "plan",
+        "--cluster",
+        "prod",
+        "--out",
+        file.to_str().unwrap(),
+        "--overrides",
+        evil.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let writes = live.aws.writes() + live.kube.writes();
+    let journal = live.journal();
+    let apply = |extra: &[&str]| {
+        let args = [
+            &[
+                "apply",
+                "--yes",
+                "--journal",
+                journal.to_str().unwrap(),
+                file.to_str().unwrap(),
+            ][..],
+            extra,
+        ]
+        .concat();
+        live.run(&args)
+    };
+    let r = apply(&[]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(r.stderr.contains("--overrides"), "{}", r.stderr);
+    assert_eq!(
+        live.aws.writes() + live.kube.writes(),
+        writes,
+        "nothing changed"
+    );
+    let attacker = "arn:aws:iam::111122223333:role/attacker";
+    assert!(!live.aws.world().clusters["prod"]
+        .access_entries
+        .contains_key(attacker));
+
+    let r = apply(&["--overrides", evil.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(live.aws.world().clusters["prod"]
+        .access_entries
+        .contains_key(attacker));
+}
+
+/// Item 2, the other way: the guard refuses only what the rollback would
+/// make worse. Admins mapped through an RBAC-bound group (no system:masters,
+/// no admin policy) have no "cluster-admin" before or after; rolling back a
+/// plain apply, with aws-auth as it was, is not refused for it.
+#[test]
+fn rollback_is_not_refused_for_what_is_already_so() {
+    let map_roles = MAP_ROLES.replace("[system:masters]", "[platform-admins]");
+    let live = start(api_world(), kube(&map_roles));
+    let before = live.aws.world().clusters["prod"].access_entries.clone();
+    let r = live.apply(&[]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let r = live.rollback();
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(live.aws.world().clusters["prod"].access_entries, before);
+}
+
+/// Item 4, the other way: the backup is needed only to write aws-auth. With
+/// aws-auth already put back by hand and the backup gone, rollback still
+/// undoes the entries, and leaves aws-auth alone.
+#[test]
+fn rollback_needs_no_backup_when_aws_auth_is_already_back() {
+    let live = start(api_world(), kube(MAP_ROLES));
+    let before = live.aws.world().clusters["prod"].access_entries.clone();
+    let r = live.apply(&["--cleanup-aws-auth"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let key = ("kube-system".to_string(), "aws-auth".to_string());
+    let original = crate::apply::kube(MAP_ROLES).config_maps[&key].data.clone();
+    live.kube.with_world(|k| {
+        k.config_maps
+            .retain(|(ns, name), _| !(ns == "kube-system" && name.starts_with("aws-auth-backup-")));
+        k.put_config_map("kube-system", "aws-auth", original.clone());
+    });
+    let r = live.rollback();
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(live.aws.world().clusters["prod"].access_entries, before);
+    assert_eq!(live.kube.world().config_maps[&key].data, original);
+}
