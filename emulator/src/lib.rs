@@ -26,6 +26,8 @@ mod world;
 pub use aws::Aws;
 pub use kube::{lease_holders, ConfigMap, Kube, KubeWorld, Lease};
 pub use server::Server;
+/// RFC 3339 (UTC, seconds) of an epoch time, as the emulators write times.
+pub use util::iso8601;
 pub use world::{
     sample_cluster, AccessEntry, AwsWorld, Cluster, IamPrincipal, Scope, Update, ACCESS_POLICIES,
     AUTHENTICATION_MODES, ENTRY_TYPES,

@@ -81,7 +81,7 @@ pub(crate) fn now_epoch() -> u64 {
 }
 
 /// Formats epoch seconds as ISO 8601 UTC (`2024-01-31T12:00:00Z`).
-pub(crate) fn iso8601(epoch: u64) -> String {
+pub fn iso8601(epoch: u64) -> String {
     let days = (epoch / 86_400) as i64;
     let secs = epoch % 86_400;
     // Civil-from-days (Howard Hinnant's algorithm).

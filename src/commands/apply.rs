@@ -20,7 +20,6 @@ use crate::live::{self, LiveSettings};
 use crate::migrate::plan_file::PlanFile;
 use crate::migrate::steps::Step;
 use crate::model::cluster::AuthMode;
-use crate::model::untrusted::terminal;
 use crate::pipeline::apply::{self as pipe, Decided, RunOptions};
 use crate::pipeline::{self, read_file};
 use crate::render::diff;
@@ -113,13 +112,7 @@ pub fn run(s: &ApplySettings) -> Result<Outcome> {
         &dead,
         stop.clone(),
     ))?;
-    if let Some(who) = &held.took_over {
-        let _ = writeln!(
-            std::io::stderr(),
-            "Took over the cluster's lock from a run that is gone: {}",
-            terminal(who)
-        );
-    }
+    super::note_takeover(&held);
     let result = locked(
         s,
         &rt,

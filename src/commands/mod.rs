@@ -9,7 +9,7 @@ pub mod plan;
 pub mod rollback;
 pub mod snapshot;
 
-use std::io::Read;
+use std::io::{Read, Write};
 
 use anyhow::{Context as _, Result};
 
@@ -22,6 +22,17 @@ pub enum Outcome {
     Done { changes: bool },
     /// Findings at or above `--fail-on`.
     FailedOnFindings,
+}
+
+/// Says whose lock a run took over, if it took one over.
+pub(crate) fn note_takeover(held: &crate::apply::lock::Held) {
+    if let Some(who) = &held.took_over {
+        let _ = writeln!(
+            std::io::stderr(),
+            "Took over the cluster's lock from a run that is gone: {}",
+            crate::model::untrusted::terminal(who)
+        );
+    }
 }
 
 /// Reads a file or stdin.

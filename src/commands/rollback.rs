@@ -56,13 +56,7 @@ pub fn run(s: &RollbackSettings) -> Result<Outcome> {
         &dead,
         stop,
     ))?;
-    if let Some(who) = &held.took_over {
-        let _ = writeln!(
-            std::io::stderr(),
-            "Took over the cluster's lock from a run that is gone: {}",
-            terminal(who)
-        );
-    }
+    super::note_takeover(&held);
     let result = locked(s, &rt, (&conn, &settings), &todo, journal);
     rt.block_on(held.release());
     result

@@ -458,26 +458,6 @@ fn a_second_apply_is_refused_while_one_holds_the_cluster() {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    let stamp = |secs: u64| {
-        let days = secs / 86400;
-        // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-        let z = days as i64 + 719_468;
-        let era = z / 146_097;
-        let doe = z - era * 146_097;
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let d = doy - (153 * mp + 2) / 5 + 1;
-        let m = if mp < 10 { mp + 3 } else { mp - 9 };
-        let y = yoe + era * 400 + i64::from(m <= 2);
-        let t = secs % 86400;
-        format!(
-            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.000000Z",
-            t / 3600,
-            t / 60 % 60,
-            t % 60
-        )
-    };
     let holder =
         "run 19abc0001 by arn:aws:sts::111122223333:assumed-role/platform-admin/laptop on laptop";
     live.kube.with_world(|k| {
@@ -487,8 +467,8 @@ fn a_second_apply_is_refused_while_one_holds_the_cluster() {
                 spec: serde_json::json!({
                     "holderIdentity": holder,
                     "leaseDurationSeconds": 60,
-                    "acquireTime": stamp(now - 5),
-                    "renewTime": stamp(now - 1),
+                    "acquireTime": emulator::iso8601(now - 5),
+                    "renewTime": emulator::iso8601(now - 1),
                 }),
                 resource_version: "1".into(),
                 uid: "lease-uid".into(),
