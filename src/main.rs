@@ -1,6 +1,9 @@
 //! The binary: parse the command line, run the command, turn the result into an
-//! exit status. 0: success (no changes with --detailed-exitcode); 1: an error,
-//! or findings at or above --fail-on; 2: changes, with --detailed-exitcode.
+//! exit status. 0: success (no changes with --detailed-exitcode); 1: an error
+//! before anything changed, or findings at or above --fail-on; 2: changes,
+//! with --detailed-exitcode; 3: apply or rollback failed after changing the
+//! cluster and undid every change; 4: it failed and something is left in
+//! place (the report says what).
 
 use std::process::ExitCode;
 
@@ -35,7 +38,11 @@ fn main() -> ExitCode {
         Err(e) => {
             let text = format!("{e:#}");
             eprintln!("error: {}", migrate_auth::safe_for_terminal(&text));
-            ExitCode::from(1)
+            // 3 or 4 once the cluster was changed; 1 when nothing was.
+            let code = e
+                .downcast_ref::<commands::ChangedThenFailed>()
+                .map_or(1, commands::ChangedThenFailed::exit_code);
+            ExitCode::from(code)
         }
     }
 }

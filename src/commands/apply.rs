@@ -4,9 +4,10 @@
 
 use std::io::Write;
 
-use anyhow::{bail, Context as _, Result};
+use anyhow::{bail, Result};
 
-use super::{confirm, interrupt, Outcome};
+use super::{confirm, interrupt, ChangedThenFailed, Outcome};
+use crate::model::untrusted::terminal;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -171,28 +172,38 @@ fn locked(
     let watcher = interrupt::watch(rt, stop, "run", path);
     let report = rt.block_on(pipe::run(conn, &mut j, run, &d.steps, (options, stop)));
     watcher.abort();
-    let report = report
-        .with_context(|| {
-            format!(
-                "the run stopped part-way and the cluster may be partly changed: once the journal can be written, `migrate-auth rollback --journal {}` undoes what it recorded, or `apply` resumes",
-                path.display()
-            )
-        })?;
+    let report = report.map_err(|e| ChangedThenFailed {
+        left_in_place: true,
+        message: format!(
+            "{e}: the run stopped part-way and the cluster may be partly changed: once the journal can be written, `migrate-auth rollback --journal {}` undoes what it recorded, or `apply` resumes",
+            path.display()
+        ),
+    })?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "\n{}", report.describe())?;
+    let left_in_place = s.no_rollback || report.undo_counts().1 > 0;
     if report.interrupted {
-        bail!(
-            "the run was interrupted: {}; the journal is {}",
-            after_failure(s, &report, path),
-            path.display()
-        );
+        return Err(ChangedThenFailed {
+            left_in_place,
+            message: format!(
+                "the run was interrupted: {}; the journal is {}",
+                after_failure(s, &report, path),
+                path.display()
+            ),
+        }
+        .into());
     }
     if let Some((step, why)) = report.failed.first() {
-        bail!(
-            "{} failed: {why}; {}",
-            step.describe(),
-            after_failure(s, &report, path)
-        );
+        return Err(ChangedThenFailed {
+            left_in_place,
+            message: format!(
+                "{} failed: {}; {}",
+                step.describe(),
+                terminal(why),
+                after_failure(s, &report, path)
+            ),
+        }
+        .into());
     }
     writeln!(out, "Apply complete: {} changes made.", report.made.len())?;
     Ok(Outcome::Done { changes: true })

@@ -24,6 +24,28 @@ pub enum Outcome {
     FailedOnFindings,
 }
 
+/// A run that failed after it changed the cluster; how it ended decides the
+/// exit status: 3 when every change was undone, 4 when something is left in
+/// place (the report says what).
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct ChangedThenFailed {
+    /// Something the run (or an earlier one) changed is still in place.
+    pub left_in_place: bool,
+    pub message: String,
+}
+
+impl ChangedThenFailed {
+    /// The exit status: 3 rolled back cleanly, 4 something left in place.
+    pub fn exit_code(&self) -> u8 {
+        if self.left_in_place {
+            4
+        } else {
+            3
+        }
+    }
+}
+
 /// Says whose lock a run took over, if it took one over.
 pub(crate) fn note_takeover(held: &crate::apply::lock::Held) {
     if let Some(who) = &held.took_over {

@@ -118,9 +118,11 @@ fn locked(
     ))?;
     writeln!(out, "\n{}", report.describe())?;
     if ending == Ending::Failed {
-        bail!(
-            "some changes could not be undone (above); run rollback again once the cause is fixed"
-        );
+        return Err(super::ChangedThenFailed {
+            left_in_place: true,
+            message: "some changes could not be undone (above); run rollback again once the cause is fixed".into(),
+        }
+        .into());
     }
     let (undone, left) = report.undo_counts();
     writeln!(

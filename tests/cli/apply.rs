@@ -258,7 +258,7 @@ fn every_failing_change_is_rolled_back_exactly_and_a_rerun_converges() {
             on_change(&live, k, fault);
             let r = live.apply(&extra);
             assert_eq!(
-                r.code, 1,
+                r.code, 3,
                 "change {k} {kind}, yet: {}\n{}",
                 r.stdout, r.stderr
             );
@@ -539,7 +539,7 @@ fn a_concurrent_aws_auth_edit_is_not_overwritten() {
         ))
     });
     let r = live.apply(&["--cleanup-aws-auth"]);
-    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert_eq!(r.code, 3, "{}", r.stdout);
     assert!(r.stderr.contains("not overwritten"), "{}", r.stderr);
     let after = state(&live);
     assert_eq!(after.aws_auth["mapAccounts"], theirs, "their edit stands");
@@ -567,7 +567,7 @@ fn rollback_stops_rather_than_cut_off_people_whose_mappings_were_edited_since() 
     });
     let applied = state(&live);
     let rb = live.rollback();
-    assert_eq!(rb.code, 1, "{}", rb.stdout);
+    assert_eq!(rb.code, 4, "{}", rb.stdout);
     assert!(rb.stdout.contains("STILL IN PLACE"), "{}", rb.stdout);
     let after = state(&live);
     assert_eq!(after.aws_auth["mapUsers"], theirs, "their edit stands");
@@ -847,7 +847,7 @@ fn no_rollback_leaves_the_changes_and_rollback_undoes_them_later() {
         ..Faults::default()
     });
     let r = live.apply(&["--no-rollback", "--concurrency", "1"]);
-    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert_eq!(r.code, 4, "{}", r.stdout);
     assert!(
         r.stderr.contains("left in place (--no-rollback)"),
         "{}",
@@ -885,7 +885,7 @@ fn a_mode_update_that_does_not_finish_in_time_stops_the_run() {
     let live = start(w, kube(MAP_ROLES));
     let started = Instant::now();
     let r = live.apply(&["--wait-timeout", "300ms"]);
-    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert_eq!(r.code, 4, "{}", r.stdout);
     assert!(r.stderr.contains("still in progress"), "{}", r.stderr);
     assert!(started.elapsed() < Duration::from_secs(30));
     let s = state(&live);
@@ -909,7 +909,7 @@ fn a_switch_to_api_that_may_still_land_blocks_removing_entries() {
         "--wait-timeout",
         "300ms",
     ]);
-    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert_eq!(r.code, 4, "{}", r.stdout);
     assert!(r.stderr.contains("still in progress"), "{}", r.stderr);
     // The update may finish into API at any time: the entries the run made
     // stay, or everyone aws-auth serves would be locked out then.
@@ -948,10 +948,10 @@ fn when_the_pending_switch_to_api_fails_rollback_can_finish_the_job() {
         "--wait-timeout",
         "300ms",
     ]);
-    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert_eq!(r.code, 4, "{}", r.stdout);
     // While it is under way, rollback does not remove entries either.
     let rb = live.rollback();
-    assert_eq!(rb.code, 1, "{}", rb.stdout);
+    assert_eq!(rb.code, 4, "{}", rb.stdout);
     assert!(state(&live).entries.contains_key(&role("platform-admin")));
     // The update fails: the cluster stays in API_AND_CONFIG_MAP.
     live.aws.with_world(|w| {
@@ -1062,7 +1062,7 @@ fn a_failure_among_concurrent_changes_is_rolled_back_too() {
         ..Faults::default()
     });
     let r = live.apply(&[]);
-    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert_eq!(r.code, 3, "{}", r.stdout);
     assert!(r.stderr.contains("were undone"), "{}", r.stderr);
     assert_eq!(state(&live), before);
     clear_faults(&live);
@@ -1224,7 +1224,7 @@ fn a_refused_mode_switch_either_one_leaves_the_cluster_as_it_was() {
         ..Faults::default()
     });
     let r = live.apply(&[]);
-    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert_eq!(r.code, 3, "{}", r.stdout);
     assert!(
         r.stdout.contains("FAILED: switch authentication mode"),
         "{}",
@@ -1245,7 +1245,7 @@ fn a_refused_mode_switch_either_one_leaves_the_cluster_as_it_was() {
         "API",
         "--confirm-irreversible",
     ]);
-    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert_eq!(r.code, 3, "{}", r.stdout);
     assert!(
         r.stdout
             .contains("FAILED: switch authentication mode API_AND_CONFIG_MAP -> API"),

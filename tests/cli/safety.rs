@@ -604,7 +604,7 @@ fn ctrl_c_finishes_what_is_under_way_then_undoes_or_leaves_on_a_second() {
     let before = live.aws.world().clusters["prod"].access_entries.clone();
     let out = interrupt_apply(&live, 1, 1);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
     assert!(
         stderr.contains("Interrupted: no new change starts"),
         "{stderr}"
