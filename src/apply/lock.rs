@@ -90,7 +90,7 @@ fn spec(holder: &str, transitions: i32) -> LeaseSpec {
 fn k8s(what: &'static str) -> impl Fn(kube::Error) -> LockError {
     move |e| LockError::Kubernetes {
         what,
-        message: e.to_string(),
+        message: crate::live::kubernetes::describe(&e),
     }
 }
 

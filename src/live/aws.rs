@@ -13,7 +13,6 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_eks::error::ProvideErrorMetadata;
 use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_types::error::display::DisplayErrorContext;
 
 use super::LiveError;
 
@@ -122,25 +121,40 @@ impl AwsErrorKind {
     }
 }
 
+/// An error and its causes in words, each said once, joined by ": " (never
+/// the SDK's debug dump of them).
+fn in_words(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    parts.join(": ")
+}
+
 /// Turns an SDK error into a [`LiveError`] that says what failed and why.
 pub(crate) fn error<E, R>(operation: &'static str, err: SdkError<E, R>) -> LiveError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + 'static,
 {
     match &err {
         // The SDK resolves credentials as it sends: their absence shows here.
         SdkError::DispatchFailure(_) if is_missing_credentials(&err) => LiveError::Credentials {
             operation,
-            message: DisplayErrorContext(&err).to_string(),
+            message: in_words(&err),
         },
         SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => LiveError::Unreachable {
             operation,
-            message: DisplayErrorContext(&err).to_string(),
+            message: in_words(&err),
         },
         SdkError::ServiceError(service) => service_error(operation, service.err()),
         _ => {
-            let message = DisplayErrorContext(&err).to_string();
+            let message = in_words(&err);
             if message.contains("credentials") || message.contains("identity") {
                 LiveError::Credentials { operation, message }
             } else {
@@ -173,9 +187,9 @@ fn service_error(operation: &'static str, e: &impl ProvideErrorMetadata) -> Live
 fn is_missing_credentials<E, R>(err: &SdkError<E, R>) -> bool
 where
     E: std::error::Error + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + 'static,
 {
-    let text = DisplayErrorContext(err).to_string();
+    let text = in_words(err);
     text.contains("no credentials found") || text.contains("credential provider")
 }
 

@@ -44,6 +44,18 @@ pub fn kubeconfig_paths(settings: &KubeSettings) -> Vec<PathBuf> {
         .collect()
 }
 
+/// A Kubernetes API error in words: the API server's message, its HTTP code
+/// and reason; never the client's debug dump of the `Status`.
+pub(crate) fn describe(e: &kube::Error) -> String {
+    match e {
+        kube::Error::Api(s) if s.message == s.reason || s.reason.is_empty() => {
+            format!("{} (HTTP {})", s.message, s.code)
+        }
+        kube::Error::Api(s) => format!("{} (HTTP {} {})", s.message, s.code, s.reason),
+        other => other.to_string(),
+    }
+}
+
 fn kube_error(what: &str, e: impl std::fmt::Display) -> LiveError {
     LiveError::Kubernetes {
         message: format!("{what}: {e}"),
@@ -267,7 +279,7 @@ pub async fn missing_permissions(
             .map_err(|e| {
                 kube_error(
                     "asking what this caller may do (SelfSubjectAccessReview)",
-                    e,
+                    describe(&e),
                 )
             })?;
         if !answer.status.is_some_and(|s| s.allowed) {
@@ -285,7 +297,7 @@ pub async fn aws_auth(client: &Client) -> Result<Option<ConfigMap>, LiveError> {
     let api: Api<ConfigMap> = Api::namespaced(client.clone(), "kube-system");
     api.get_opt("aws-auth")
         .await
-        .map_err(|e| kube_error("reading kube-system/aws-auth", e))
+        .map_err(|e| kube_error("reading kube-system/aws-auth", describe(&e)))
 }
 
 /// Every ClusterRoleBinding and RoleBinding, as a JSON `List` the RBAC input reads.
@@ -315,7 +327,7 @@ where
         let page = api
             .list(&params)
             .await
-            .map_err(|e| kube_error(&format!("listing {kind}s"), e))?;
+            .map_err(|e| kube_error(&format!("listing {kind}s"), describe(&e)))?;
         for item in &page.items {
             let mut v = serde_json::to_value(item)
                 .map_err(|e| kube_error(&format!("serialising a {kind}"), e))?;

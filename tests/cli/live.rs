@@ -822,3 +822,27 @@ fn ownership_follows_eks_comparison_of_role_arns() {
         "{named:?}"
     );
 }
+
+/// Error messages say what failed and why in words: never a Rust debug
+/// dump of the client's error (`Status { ... }`, `DispatchFailure(...)`).
+#[test]
+fn errors_never_dump_debug_structures() {
+    let mut k = kube_world(Some(AWS_AUTH));
+    k.tokens.clear();
+    let live = start(world("CONFIG_MAP"), k);
+    let r = live.run(&["plan", "--cluster", "prod"]);
+    assert_eq!(r.code, 1);
+    for dump in ["Status {", "ErrorResponse", "Some(", "DispatchFailure("] {
+        assert!(!r.stderr.contains(dump), "{dump}: {}", r.stderr);
+    }
+    assert!(r.stderr.contains("Unauthorized"), "{}", r.stderr);
+    let live = start(world("CONFIG_MAP"), kube_world(Some(AWS_AUTH)));
+    let r = live.run_env(
+        &["plan", "--cluster", "prod"],
+        &[("AWS_ENDPOINT_URL", Some("http://127.0.0.1:9"))],
+    );
+    assert_eq!(r.code, 1);
+    for dump in ["Status {", "Some(", "DispatchFailure(", "ConnectorError {"] {
+        assert!(!r.stderr.contains(dump), "{dump}: {}", r.stderr);
+    }
+}

@@ -33,7 +33,7 @@ fn kube_err(what: &str, e: kube::Error) -> ChangeError {
             ),
         },
         e => LiveError::Kubernetes {
-            message: format!("{what}: {e}"),
+            message: format!("{what}: {}", crate::live::kubernetes::describe(&e)),
         }
         .into(),
     }
