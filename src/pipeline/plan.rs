@@ -18,7 +18,7 @@ use crate::migrate::steps::{self, Extras, Step};
 use crate::model::arn::Partition;
 use crate::model::cluster::{ConfigMapData, CurrentState};
 use crate::model::finding::{Code, Finding};
-use crate::planner::{self, ClusterFacts, Current, Existing, KnownFrom, Plan};
+use crate::planner::{self, ClusterFacts, Current, Existing, KnownFrom, Origin, Plan};
 use crate::reader::{self, AwsAuth};
 
 /// What a plan is made from besides aws-auth and the current state, and what
@@ -71,7 +71,7 @@ pub struct Inputs {
     pub label: String,
     pub aws_auth_bytes: Vec<u8>,
     /// Where the current state came from, and the state.
-    pub state: Option<(String, CurrentState)>,
+    pub state: Option<(Origin, CurrentState)>,
     pub undescribed: Vec<String>,
     pub iam: IamDump,
     pub rbac_texts: Vec<(String, Vec<u8>)>,
@@ -90,7 +90,7 @@ impl Inputs {
         Inputs {
             label,
             aws_auth_bytes,
-            state,
+            state: state.map(|(file, st)| (Origin::File { file }, st)),
             undescribed: Vec::new(),
             iam: IamDump::default(),
             rbac_texts: Vec::new(),
@@ -109,7 +109,10 @@ impl Inputs {
             label: live::AWS_AUTH_LABEL.to_string(),
             aws_auth_bytes: yaml.into_bytes(),
             state: Some((
-                format!("cluster {cluster} (read live as {})", g.caller_arn),
+                Origin::Live {
+                    cluster: cluster.to_string(),
+                    caller: g.caller_arn.clone(),
+                },
                 g.state,
             )),
             undescribed: g.undescribed,
@@ -182,7 +185,7 @@ pub fn build(o: &PlanOptions, inputs: Inputs) -> Result<Plan, Error> {
     } = inputs;
     let aws_auth = reader::read(&label, &aws_auth_bytes)?;
     let read = read_others(o, rbac_texts, iam, state.as_ref().map(|(_, st)| st))?;
-    let (cluster, facts, inferred) = cluster_facts(o, state.as_ref().map(|(_, st)| st), &aws_auth)?;
+    let (cluster, facts, inferred) = cluster_facts(o, state.as_ref(), &aws_auth)?;
     let ctx = Context {
         cluster: &cluster,
         rbac: read.rbac.as_ref(),
@@ -201,8 +204,8 @@ pub fn build(o: &PlanOptions, inputs: Inputs) -> Result<Plan, Error> {
             .push(Finding::new(Code::ClusterAccountInferred, how));
     }
     let current = match state {
-        Some((name, st)) => {
-            let mut c = Current::from_state(&name, st);
+        Some((origin, st)) => {
+            let mut c = Current::read(origin, st);
             c.undescribed = undescribed;
             c.known_policies = known_policies;
             c
@@ -225,10 +228,14 @@ fn mismatch(message: String) -> Error {
 /// option, or inferred from aws-auth (then with a note saying how).
 fn cluster_facts(
     o: &PlanOptions,
-    state: Option<&CurrentState>,
+    state: Option<&(Origin, CurrentState)>,
     aws_auth: &AwsAuth,
 ) -> Result<(Cluster, ClusterFacts, Option<String>), Error> {
-    if let Some(st) = state {
+    if let Some((origin, st)) = state {
+        let known = match origin {
+            Origin::Live { .. } => KnownFrom::Live,
+            Origin::File { .. } | Origin::Assumed => KnownFrom::CurrentFile,
+        };
         let Some((partition, account)) = st.cluster.partition_and_account() else {
             return Err(mismatch(
                 "the current-state file has no cluster ARN with an account".into(),
@@ -248,7 +255,7 @@ fn cluster_facts(
             partition,
             account: Some(account),
         };
-        let facts = ClusterFacts::new(&cluster, KnownFrom::CurrentFile, KnownFrom::CurrentFile);
+        let facts = ClusterFacts::new(&cluster, known, known);
         return Ok((cluster, facts, None));
     }
     let (guess, how) = mapper::infer_cluster(aws_auth);

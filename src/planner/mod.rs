@@ -26,6 +26,8 @@ use crate::model::finding::{Code, Finding, Severity, Source, Tally};
 pub enum Origin {
     /// Read from `--current-file`.
     File { file: String },
+    /// Read live from the cluster, as `caller`.
+    Live { cluster: String, caller: String },
     /// Nothing given: assumed `CONFIG_MAP` with no entries.
     Assumed,
 }
@@ -65,8 +67,13 @@ impl Current {
 
     /// The state read from a snapshot file.
     pub fn from_state(file: &str, state: CurrentState) -> Current {
+        Current::read(Origin::File { file: file.into() }, state)
+    }
+
+    /// The state read from `origin`.
+    pub fn read(origin: Origin, state: CurrentState) -> Current {
         Current {
-            origin: Origin::File { file: file.into() },
+            origin,
             mode: state.cluster.authentication_mode,
             version: state.cluster.version.zip(state.cluster.platform_version),
             status: state.cluster.status,
@@ -285,6 +292,8 @@ impl ClusterFacts {
 pub enum KnownFrom {
     /// From `--current-file`.
     CurrentFile,
+    /// From the cluster, read live.
+    Live,
     /// From `--account` / `--partition`.
     Flag,
     /// Inferred from aws-auth.

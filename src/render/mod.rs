@@ -37,6 +37,7 @@ fn cluster_line(plan: &Plan) -> String {
     let c = &plan.cluster;
     let from = |k: KnownFrom, flag: &str| match k {
         KnownFrom::CurrentFile => "from the current-state file".to_string(),
+        KnownFrom::Live => "from the cluster, read live".to_string(),
         KnownFrom::Flag => format!("from {flag}"),
         KnownFrom::Inferred => format!("inferred from aws-auth; give {flag} to be sure"),
     };
@@ -62,6 +63,16 @@ fn current_line(plan: &Plan) -> String {
             c.mode,
             c.entries.len(),
             if c.entries.len() == 1 { "y" } else { "ies" }
+        ),
+        Origin::Live { cluster, caller } => format!(
+            "{}, {} access entr{} (read live from cluster {cluster} as {caller})",
+            c.mode,
+            c.entries.len() + c.undescribed.len(),
+            if c.entries.len() + c.undescribed.len() == 1 {
+                "y"
+            } else {
+                "ies"
+            }
         ),
     }
 }

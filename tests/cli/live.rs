@@ -197,10 +197,10 @@ fn a_config_map_cluster_is_planned_from_the_live_apis() {
     let live = start(world("CONFIG_MAP"), kube_world(Some(AWS_AUTH)));
     let plan = live.plan(&[]);
     assert_eq!(plan["authenticationMode"]["to"], "API_AND_CONFIG_MAP");
-    assert_eq!(
-        plan["currentState"]["source"], "file",
-        "a live state is a known state"
-    );
+    // A live state is a known state, and says where it came from.
+    assert_eq!(plan["currentState"]["source"], "live");
+    assert_eq!(plan["currentState"]["cluster"], "prod");
+    assert_eq!(plan["cluster"]["accountFrom"], "live");
     let acts = actions(&plan);
     // The node group's role: EKS creates its entry itself at the mode switch,
     // and the plan says so.

@@ -25,5 +25,5 @@ fn plan_and_snapshot_against_a_real_cluster() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     let plan: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(plan["schemaVersion"], 1);
-    assert_eq!(plan["cluster"]["accountFrom"], "currentFile");
+    assert_eq!(plan["cluster"]["accountFrom"], "live");
 }
