@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{bail, Result};
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::apply::change::Wait;
 use crate::live::{AwsSettings, ClientSettings, KubeSettings, LiveSettings};
@@ -39,6 +39,14 @@ enum RawCommand {
     Apply(RawApply),
     /// Undo what the journal's latest migration changed, newest first.
     Rollback(RawRollback),
+    /// Print a shell completion script (source it, or save it where your
+    /// shell looks for completions).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), for `man -l -` or a man directory.
+    Man,
 }
 
 /// What to do beyond creating entries (apply, and plan --out).
@@ -432,10 +440,34 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Parsed {
             };
         }
     };
-    match check(raw) {
+    let command = match raw.command {
+        RawCommand::Completions { shell } => return Parsed::Print(completions(shell)),
+        RawCommand::Man => {
+            return match man_page() {
+                Ok(text) => Parsed::Print(text),
+                Err(e) => Parsed::Usage(format!("error: cannot render the manual page: {e}\n")),
+            }
+        }
+        other => other,
+    };
+    match check(command) {
         Ok(c) => Parsed::Run(Box::new(c)),
         Err(e) => Parsed::Usage(format!("error: {e:#}\n")),
     }
+}
+
+/// The completion script for `shell`.
+fn completions(shell: clap_complete::Shell) -> String {
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut Raw::command(), "migrate-auth", &mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The manual page, in roff.
+fn man_page() -> std::io::Result<String> {
+    let mut out = Vec::new();
+    clap_mangen::Man::new(Raw::command()).render(&mut out)?;
+    Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
 fn client_settings(
@@ -482,8 +514,11 @@ fn live_settings(
     Ok(client_settings(c, expand_sso, describe_all)?.for_cluster(&cluster))
 }
 
-fn check(raw: Raw) -> Result<Command> {
-    match raw.command {
+fn check(command: RawCommand) -> Result<Command> {
+    match command {
+        RawCommand::Completions { .. } | RawCommand::Man => {
+            bail!("completions and man are printed while parsing, not run")
+        }
         RawCommand::Plan(p) => check_plan(p),
         RawCommand::Apply(a) => check_apply(a),
         RawCommand::Rollback(r) => Ok(Command::Rollback(RollbackSettings {

@@ -389,3 +389,38 @@ fn flags_that_contradict_the_current_state_are_refused() {
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("--account differs"), "{}", r.stderr);
 }
+
+/// Shell completions and the manual page come from the same definition as
+/// `--help`: every subcommand and flag is in them.
+#[test]
+fn completions_and_the_manual_page_cover_every_command() {
+    let r = run(&["completions", "bash"]);
+    assert_eq!((r.code, r.stderr.as_str()), (0, ""));
+    for word in [
+        "plan",
+        "apply",
+        "rollback",
+        "snapshot",
+        "--cleanup-aws-auth",
+        "--force-unlock",
+    ] {
+        assert!(r.stdout.contains(word), "bash completions lack {word}");
+    }
+    for shell in ["zsh", "fish", "powershell", "elvish"] {
+        let r = run(&["completions", shell]);
+        assert_eq!(r.code, 0, "{shell}: {}", r.stderr);
+        assert!(r.stdout.contains("migrate-auth"), "{shell}");
+    }
+    let r = run(&["completions", "tcsh"]);
+    assert_eq!(r.code, 1, "an unknown shell is a usage error");
+    let r = run(&["man"]);
+    assert_eq!((r.code, r.stderr.as_str()), (0, ""));
+    assert!(
+        r.stdout.starts_with(".ie") || r.stdout.contains(".TH migrate-auth"),
+        "{}",
+        &r.stdout[..200.min(r.stdout.len())]
+    );
+    for word in ["plan", "apply", "rollback", "snapshot"] {
+        assert!(r.stdout.contains(word), "man page lacks {word}");
+    }
+}
