@@ -885,7 +885,7 @@ fn a_mode_update_that_does_not_finish_in_time_stops_the_run() {
     let live = start(w, kube(MAP_ROLES));
     let started = Instant::now();
     let r = live.apply(&["--wait-timeout", "300ms"]);
-    assert_eq!(r.code, 4, "{}", r.stdout);
+    assert_eq!(r.code, 4, "{}\n{}", r.stdout, r.stderr);
     assert!(r.stderr.contains("still in progress"), "{}", r.stderr);
     assert!(started.elapsed() < Duration::from_secs(30));
     let s = state(&live);

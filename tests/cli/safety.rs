@@ -584,8 +584,13 @@ fn interrupt_apply(live: &crate::live::Live, writes: u64, times: usize) -> std::
         assert!(started.elapsed().as_secs() < 60, "apply never wrote");
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
+    let mut child = child;
     for _ in 0..times {
-        // SAFETY: kill(2) on our own child's pid.
+        // Never signal a pid that may have been reused by another process.
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        // SAFETY: kill(2) on our own child's pid, which has not been reaped.
         unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
