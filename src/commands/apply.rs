@@ -7,6 +7,7 @@ use std::io::Write;
 use anyhow::{bail, Result};
 
 use super::{confirm, interrupt, ChangedThenFailed, Outcome};
+use crate::apply::change::Outcome as Made;
 use crate::model::untrusted::terminal;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
@@ -65,7 +66,10 @@ fn show(out: &mut impl Write, d: &Decided) -> Result<()> {
 /// Asks before the changes, and again, harder, before a switch to API.
 fn ask(s: &ApplySettings, cluster: &str, steps: &[Step]) -> Result<()> {
     confirm::ask(
-        &format!("Make these {} changes to cluster {cluster}?", steps.len()),
+        &format!(
+            "Apply these changes to cluster {cluster} ({})?",
+            diff::counts(steps).to_add_change_destroy()
+        ),
         s.yes,
         "--yes",
     )?;
@@ -205,7 +209,24 @@ fn locked(
         }
         .into());
     }
-    writeln!(out, "Apply complete: {} changes made.", report.made.len())?;
+    let made: Vec<Step> = report
+        .made
+        .iter()
+        .filter(|(_, o)| *o == Made::Made)
+        .map(|(s, _)| s.clone())
+        .collect();
+    let already = report.made.len() - made.len();
+    let c = diff::counts(&made);
+    let also = if already == 0 {
+        String::new()
+    } else {
+        format!(" ({already} already so)")
+    };
+    writeln!(
+        out,
+        "Apply complete: {} added, {} changed, {} destroyed.{also}",
+        c.add, c.change, c.destroy
+    )?;
     Ok(Outcome::Done { changes: true })
 }
 

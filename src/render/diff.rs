@@ -23,6 +23,16 @@ pub struct Counts {
     pub destroy: usize,
 }
 
+impl Counts {
+    /// "2 to add, 1 to change, 0 to destroy".
+    pub fn to_add_change_destroy(self) -> String {
+        format!(
+            "{} to add, {} to change, {} to destroy",
+            self.add, self.change, self.destroy
+        )
+    }
+}
+
 /// The summary counts: a created entry adds; an updated entry, new policies
 /// of an existing entry, a mode switch or an aws-auth edit change.
 pub fn counts(steps: &[Step]) -> Counts {
@@ -121,12 +131,7 @@ pub fn render(steps: &[Step], entries: &[CurrentEntry], aws_auth: &AwsAuth) -> S
     }
     out.push('\n');
     out.push_str(&body);
-    let c = counts(steps);
-    let _ = writeln!(
-        out,
-        "Apply: {} to add, {} to change, {} to destroy.",
-        c.add, c.change, c.destroy
-    );
+    let _ = writeln!(out, "Apply: {}.", counts(steps).to_add_change_destroy());
     out
 }
 

@@ -172,6 +172,13 @@ fn apply_converges_and_a_second_apply_changes_nothing() {
         "{}",
         r.stdout
     );
+    // One counting rule for the diff's summary and the report.
+    assert!(
+        r.stdout
+            .contains("Apply complete: 2 added, 1 changed, 0 destroyed."),
+        "{}",
+        r.stdout
+    );
     // The developer's username changes, shown as a diff.
     assert!(r.stdout.contains("- username: old-name"), "{}", r.stdout);
     assert!(
