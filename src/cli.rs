@@ -209,10 +209,11 @@ struct RawSnapshot {
 }
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["aws_auth_file", "cluster"])))]
 struct RawPlan {
     /// The aws-auth ConfigMap as `kubectl get cm aws-auth -n kube-system -o yaml|json`
     /// prints it (`-` for stdin).
-    #[arg(long, value_name = "FILE", required_unless_present = "cluster")]
+    #[arg(long, value_name = "FILE")]
     aws_auth_file: Option<PathBuf>,
     /// Plan against this live EKS cluster instead of files.
     #[arg(long, value_name = "NAME", conflicts_with_all = ["aws_auth_file", "current_file"])]

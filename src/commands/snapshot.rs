@@ -9,6 +9,7 @@ use anyhow::{Context as _, Result};
 
 use super::Outcome;
 use crate::cli::SnapshotSettings;
+use crate::model::untrusted::terminal;
 use crate::pipeline::runtime;
 
 /// Runs `snapshot`.
@@ -40,6 +41,22 @@ pub fn run(s: &SnapshotSettings) -> Result<Outcome> {
         let mut json = serde_json::to_string_pretty(&g.iam.found_as_json())?;
         json.push('\n');
         write(path, json.as_bytes())?;
+    }
+    let written: Vec<String> = [&s.out, &s.aws_auth_out, &s.rbac_out, &s.iam_out]
+        .into_iter()
+        .flatten()
+        .map(|p| terminal(&p.display().to_string()).into_owned())
+        .collect();
+    if !written.is_empty() {
+        // A lost note must not fail the snapshot.
+        let _ = writeln!(
+            std::io::stderr(),
+            "Wrote the current state of cluster {} ({} access entries, {} mode) to {}.",
+            terminal(&g.state.cluster.name),
+            g.state.access_entries.len(),
+            g.state.cluster.authentication_mode,
+            written.join(", ")
+        );
     }
     Ok(Outcome::Done { changes: false })
 }

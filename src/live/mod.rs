@@ -74,6 +74,14 @@ pub enum LiveError {
     /// DescribeCluster does not know the cluster.
     #[error("cluster `{cluster}` was not found in this account and region")]
     ClusterNotFound { cluster: String },
+    /// DescribeCluster does not know the cluster, in the account and region
+    /// the credentials reach.
+    #[error("cluster `{cluster}` was not found in account {account}, region {region}: check --region (or AWS_REGION) and the credentials' account (--profile, --assume-role)")]
+    ClusterNotFoundIn {
+        cluster: String,
+        account: String,
+        region: String,
+    },
     /// The Kubernetes API could not be read.
     #[error("Kubernetes API: {message}")]
     Kubernetes { message: String },
@@ -189,7 +197,16 @@ pub async fn connect(s: &LiveSettings) -> Result<Connection, LiveError> {
         .to_string();
     let caller_arn = caller.arn().ok_or_else(|| missing("ARN"))?.to_string();
     let eks = aws_sdk_eks::Client::new(&config);
-    let cluster = eks::describe_cluster(&eks, &s.cluster).await?;
+    let cluster = eks::describe_cluster(&eks, &s.cluster)
+        .await
+        .map_err(|e| match e {
+            LiveError::ClusterNotFound { cluster } => LiveError::ClusterNotFoundIn {
+                cluster,
+                account: account.clone(),
+                region: region.clone(),
+            },
+            e => e,
+        })?;
     let kubeconfigs = kubernetes::kubeconfig_paths(&s.client.kube);
     let kube = if !kubeconfigs.is_empty() {
         kubernetes::KubeClient::fixed(

@@ -390,6 +390,18 @@ fn flags_that_contradict_the_current_state_are_refused() {
     assert!(r.stderr.contains("--account differs"), "{}", r.stderr);
 }
 
+/// `plan` with no source names both ways to give one.
+#[test]
+fn plan_without_a_source_names_both_sources() {
+    let r = run(&["plan"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("--aws-auth-file") && r.stderr.contains("--cluster"),
+        "{}",
+        r.stderr
+    );
+}
+
 /// Shell completions and the manual page come from the same definition as
 /// `--help`: every subcommand and flag is in them.
 #[test]

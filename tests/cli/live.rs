@@ -361,7 +361,15 @@ fn snapshot_writes_what_plan_current_file_reads() {
         "--iam-out",
         "iam.json",
     ]);
-    assert_eq!((r.code, r.stderr.as_str()), (0, ""));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // It says what it wrote, where.
+    assert!(
+        r.stderr.contains("Wrote the current state of cluster prod")
+            && r.stderr.contains("current.json")
+            && r.stderr.contains("aws-auth.yaml"),
+        "{}",
+        r.stderr
+    );
     let state: Value =
         serde_json::from_slice(&std::fs::read(live.home.join("current.json")).unwrap()).unwrap();
     assert_eq!(state["schemaVersion"], 1);
@@ -465,6 +473,12 @@ fn an_unknown_cluster_and_an_unreachable_endpoint_fail_clearly() {
     assert_eq!(r.code, 1);
     assert!(
         r.stderr.contains("cluster `nope` was not found"),
+        "{}",
+        r.stderr
+    );
+    // It says where it looked.
+    assert!(
+        r.stderr.contains("us-east-1") && r.stderr.contains("111122223333"),
         "{}",
         r.stderr
     );
