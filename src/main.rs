@@ -14,7 +14,8 @@ fn main() -> ExitCode {
     let command = match cli::parse(std::env::args_os()) {
         Parsed::Run(c) => *c,
         Parsed::Print(text) => {
-            print!("{text}");
+            // A closed pipe (`completions bash | head`) is not an error.
+            let _ = std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes());
             return ExitCode::SUCCESS;
         }
         Parsed::Usage(text) => {

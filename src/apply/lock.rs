@@ -192,7 +192,7 @@ fn held(lease: &Lease) -> LockError {
         .renew_time
         .or(s.acquire_time)
         .map_or("at an unknown time".into(), |t| format!("at {}", t.0));
-    let left = DURATION.as_secs() as i64 - age(lease).unwrap_or(0);
+    let left = 2 * DURATION.as_secs() as i64 - age(lease).unwrap_or(0);
     LockError::Held {
         run: run_of(&holder),
         holder,

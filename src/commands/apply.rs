@@ -7,7 +7,7 @@ use std::io::Write;
 use anyhow::{bail, Result};
 
 use super::{confirm, interrupt, ChangedThenFailed, Outcome};
-use crate::apply::change::Outcome as Made;
+use crate::apply::change::{Outcome as Made, Undone};
 use crate::model::untrusted::terminal;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
@@ -129,7 +129,7 @@ pub fn run(s: &ApplySettings) -> Result<Outcome> {
     let lost = held.lost();
     rt.block_on(held.release());
     match result {
-        Err(e) if lost => Err(e.context("another run took the cluster's lock over while this one held it (its renewals failed): this run started no new change after that")),
+        Err(e) if lost => Err(e.context("another run took the cluster's lock over while this one held it (its renewals failed): this run started no new change after that, and then undid or left its own as reported")),
         other => other,
     }
 }
@@ -185,29 +185,32 @@ fn locked(
     })?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "\n{}", report.describe())?;
-    let left_in_place = s.no_rollback || report.undo_counts().1 > 0;
-    if report.interrupted {
-        return Err(ChangedThenFailed {
-            left_in_place,
-            message: format!(
-                "the run was interrupted: {}; the journal is {}",
-                after_failure(s, &report, path),
-                path.display()
-            ),
-        }
-        .into());
-    }
-    if let Some((step, why)) = report.failed.first() {
-        return Err(ChangedThenFailed {
-            left_in_place,
-            message: format!(
-                "{} failed: {}; {}",
-                step.describe(),
-                terminal(why),
-                after_failure(s, &report, path)
-            ),
-        }
-        .into());
+    let touched = touched(s, &report);
+    let what = || match touched {
+        Some(_) => after_failure(s, &report, path),
+        None => "the cluster was not changed".to_string(),
+    };
+    let failure = if report.interrupted {
+        Some(format!(
+            "the run was interrupted: {}; the journal is {}",
+            what(),
+            path.display()
+        ))
+    } else {
+        report
+            .failed
+            .first()
+            .map(|(step, why)| format!("{} failed: {}; {}", step.describe(), terminal(why), what()))
+    };
+    if let Some(message) = failure {
+        return Err(match touched {
+            None => anyhow::anyhow!(message),
+            Some(left_in_place) => ChangedThenFailed {
+                left_in_place,
+                message,
+            }
+            .into(),
+        });
     }
     let made: Vec<Step> = report
         .made
@@ -228,6 +231,16 @@ fn locked(
         c.add, c.change, c.destroy
     )?;
     Ok(Outcome::Done { changes: true })
+}
+
+/// Whether a failed run changed the cluster: `None` when it never did
+/// (exit 1), else whether something is left in place (exit 4) or every
+/// change was undone (exit 3).
+fn touched(s: &ApplySettings, report: &Report) -> Option<bool> {
+    let made = report.made.iter().any(|(_, o)| *o == Made::Made);
+    let left = report.undo_counts().1 > 0 || (s.no_rollback && made);
+    let restored = report.undone.iter().any(|(_, u)| *u == Undone::Restored);
+    (made || left || restored).then_some(left)
 }
 
 /// What became of the run's changes after a failure, and what to do next.

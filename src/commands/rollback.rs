@@ -110,12 +110,19 @@ fn locked(
         Some(j) => j,
         None => Journal::open(&s.journal)?,
     };
-    let (report, ending) = rt.block_on(rollback::run(
-        conn,
-        &mut j,
-        todo,
-        settings.client.concurrency,
-    ))?;
+    let (report, ending) = rt
+        .block_on(rollback::run(
+            conn,
+            &mut j,
+            todo,
+            settings.client.concurrency,
+        ))
+        .map_err(|e| super::ChangedThenFailed {
+            left_in_place: true,
+            message: format!(
+                "{e}: the rollback stopped part-way; run it again once the journal can be written"
+            ),
+        })?;
     writeln!(out, "\n{}", report.describe())?;
     if ending == Ending::Failed {
         return Err(super::ChangedThenFailed {

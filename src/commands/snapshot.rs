@@ -42,20 +42,29 @@ pub fn run(s: &SnapshotSettings) -> Result<Outcome> {
         json.push('\n');
         write(path, json.as_bytes())?;
     }
-    let written: Vec<String> = [&s.out, &s.aws_auth_out, &s.rbac_out, &s.iam_out]
-        .into_iter()
-        .flatten()
-        .map(|p| terminal(&p.display().to_string()).into_owned())
+    let what = [
+        ("the current state", &s.out),
+        ("aws-auth", &s.aws_auth_out),
+        ("the RBAC bindings", &s.rbac_out),
+        ("what IAM said", &s.iam_out),
+    ];
+    let written: Vec<String> = what
+        .iter()
+        .filter_map(|(w, p)| {
+            p.as_ref()
+                .map(|p| format!("{w} to {}", terminal(&p.display().to_string())))
+        })
         .collect();
     if !written.is_empty() {
+        let n = g.state.access_entries.len();
         // A lost note must not fail the snapshot.
         let _ = writeln!(
             std::io::stderr(),
-            "Wrote the current state of cluster {} ({} access entries, {} mode) to {}.",
+            "Wrote, for cluster {} ({n} access entr{}, {} mode): {}.",
             terminal(&g.state.cluster.name),
-            g.state.access_entries.len(),
+            if n == 1 { "y" } else { "ies" },
             g.state.cluster.authentication_mode,
-            written.join(", ")
+            written.join("; ")
         );
     }
     Ok(Outcome::Done { changes: false })

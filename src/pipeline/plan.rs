@@ -232,9 +232,11 @@ fn cluster_facts(
     aws_auth: &AwsAuth,
 ) -> Result<(Cluster, ClusterFacts, Option<String>), Error> {
     if let Some((origin, st)) = state {
-        let known = match origin {
-            Origin::Live { .. } => KnownFrom::Live,
-            Origin::File { .. } | Origin::Assumed => KnownFrom::CurrentFile,
+        let (known, whose) = match origin {
+            Origin::Live { .. } => (KnownFrom::Live, "the cluster"),
+            Origin::File { .. } | Origin::Assumed => {
+                (KnownFrom::CurrentFile, "the current-state file")
+            }
         };
         let Some((partition, account)) = st.cluster.partition_and_account() else {
             return Err(mismatch(
@@ -243,12 +245,12 @@ fn cluster_facts(
         };
         if o.account.as_ref().is_some_and(|a| *a != account) {
             return Err(mismatch(format!(
-                "--account differs from the account in the current-state file ({account})"
+                "--account differs from the account of {whose} ({account})"
             )));
         }
         if o.partition.is_some_and(|p| p != partition) {
             return Err(mismatch(format!(
-                "--partition differs from the partition in the current-state file ({partition})"
+                "--partition differs from the partition of {whose} ({partition})"
             )));
         }
         let cluster = Cluster {

@@ -44,7 +44,7 @@ pub fn render(plan: &Plan) -> String {
         current_state: CurrentState {
             origin: &plan.current.origin,
             authentication_mode: plan.current.mode,
-            access_entries: plan.current.entries.len(),
+            access_entries: plan.current.entries.len() + plan.current.undescribed.len(),
         },
         authentication_mode: plan.mode_change.as_ref(),
         desired: &plan.desired,

@@ -364,9 +364,9 @@ fn snapshot_writes_what_plan_current_file_reads() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     // It says what it wrote, where.
     assert!(
-        r.stderr.contains("Wrote the current state of cluster prod")
-            && r.stderr.contains("current.json")
-            && r.stderr.contains("aws-auth.yaml"),
+        r.stderr.contains("Wrote, for cluster prod")
+            && r.stderr.contains("the current state to current.json")
+            && r.stderr.contains("aws-auth to aws-auth.yaml"),
         "{}",
         r.stderr
     );
