@@ -183,11 +183,16 @@ fn locked(
             path.display()
         ),
     })?;
+    finish(s, &report, path)
+}
+
+/// Reports how a run ended: the failure (exit 1, 3 or 4), or what was made.
+fn finish(s: &ApplySettings, report: &Report, path: &Path) -> Result<Outcome> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "\n{}", report.describe())?;
-    let touched = touched(s, &report);
+    let touched = touched(s, report);
     let what = || match touched {
-        Some(_) => after_failure(s, &report, path),
+        Some(_) => after_failure(s, report, path),
         None => "the cluster was not changed".to_string(),
     };
     let failure = if report.interrupted {

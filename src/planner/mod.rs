@@ -613,21 +613,7 @@ fn compare(
     unasked_policies(d, c, findings);
     let changes = access_changes(c, &username, &kubernetes_groups, &associate);
     if !changes.is_empty() {
-        let (code, message) = match keep {
-            Existing::Update => (
-                Code::EntryAccessChanges,
-                format!("this entry decides who the principal is today (an entry wins over aws-auth); updating it to aws-auth's mapping changes that: {}", changes.join("; ")),
-            ),
-            Existing::Keep => (
-                Code::ShadowedByEntry,
-                format!("this entry decides who the principal is today (an entry wins over aws-auth) and --keep-existing-entries leaves it as it is, so aws-auth's mapping does not apply; it would have meant: {}", changes.join("; ")),
-            ),
-        };
-        findings.push(
-            Finding::new(code, message)
-                .principal(principal_arn.clone())
-                .at(&source),
-        );
+        findings.push(changes_finding(keep, &changes, &principal_arn, &source));
         if keep == Existing::Keep {
             return Action::Adopt {
                 principal_arn,
@@ -665,6 +651,30 @@ fn compare(
             overridden_by,
         }
     }
+}
+
+/// The warning for an existing entry whose update changes who the principal
+/// is: what it gains and loses, or, when it is kept, that aws-auth's mapping
+/// does not apply.
+fn changes_finding(
+    keep: Existing,
+    changes: &[String],
+    principal_arn: &PrincipalArn,
+    source: &Source,
+) -> Finding {
+    let (code, message) = match keep {
+        Existing::Update => (
+            Code::EntryAccessChanges,
+            format!("this entry decides who the principal is today (an entry wins over aws-auth); updating it to aws-auth's mapping changes that: {}", changes.join("; ")),
+        ),
+        Existing::Keep => (
+            Code::ShadowedByEntry,
+            format!("this entry decides who the principal is today (an entry wins over aws-auth) and --keep-existing-entries leaves it as it is, so aws-auth's mapping does not apply; it would have meant: {}", changes.join("; ")),
+        ),
+    };
+    Finding::new(code, message)
+        .principal(principal_arn.clone())
+        .at(source)
 }
 
 /// What updating `c` changes, in words: its username, the groups gained

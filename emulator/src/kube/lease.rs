@@ -131,7 +131,6 @@ pub(super) fn serve(
     name: Option<&str>,
     req: &Req,
 ) -> Result<(u16, Value), KubeError> {
-    let key = |n: &str| (ns.to_string(), n.to_string());
     match (&req.method, name) {
         (&Method::GET, None) => {
             let items: Vec<Value> = world
@@ -145,90 +144,121 @@ pub(super) fn serve(
                 json!({ "apiVersion": GROUP_VERSION, "kind": "LeaseList", "metadata": { "resourceVersion": world.resource_version.to_string() }, "items": items }),
             ))
         }
-        (&Method::POST, None) => {
-            let (name, meta, spec) = parse(&req.body, None)?;
-            if meta
-                .get("resourceVersion")
-                .and_then(Value::as_str)
-                .is_some_and(|r| !r.is_empty())
-            {
-                return Err(kerr(
-                    400,
-                    "BadRequest",
-                    "resourceVersion should not be set on objects to be created",
-                ));
-            }
-            if world.leases.contains_key(&key(&name)) {
-                return Err(KubeError {
-                    details: details(&name),
-                    ..kerr(
-                        409,
-                        "AlreadyExists",
-                        format!("leases.coordination.k8s.io \"{name}\" already exists"),
-                    )
-                });
-            }
-            let l = put(world, ns, &name, spec);
-            Ok((201, lease_json(ns, &name, &l, &req.created)))
-        }
+        (&Method::POST, None) => create(world, ns, req),
         (&Method::GET, Some(name)) => {
             let l = world
                 .leases
-                .get(&key(name))
+                .get(&(ns.to_string(), name.to_string()))
                 .ok_or_else(|| not_found(name))?;
             Ok((200, lease_json(ns, name, l, &req.created)))
         }
-        (&Method::PUT, Some(name)) => {
-            let (_, meta, spec) = parse(&req.body, Some(name))?;
-            let current = world
-                .leases
-                .get(&key(name))
-                .ok_or_else(|| not_found(name))?;
-            let rv = meta
-                .get("resourceVersion")
-                .and_then(Value::as_str)
-                .unwrap_or("");
-            if !rv.is_empty() && rv != current.resource_version {
-                return Err(KubeError {
-                    details: details(name),
-                    ..kerr(409, "Conflict", format!("Operation cannot be fulfilled on leases.coordination.k8s.io \"{name}\": the object has been modified; please apply your changes to the latest version and try again"))
-                });
-            }
-            let l = put(world, ns, name, spec);
-            Ok((200, lease_json(ns, name, &l, &req.created)))
-        }
-        (&Method::DELETE, Some(name)) => {
-            let current = world
-                .leases
-                .get(&key(name))
-                .ok_or_else(|| not_found(name))?;
-            // DeleteOptions may carry a resourceVersion precondition.
-            let wanted = serde_json::from_slice::<Value>(&req.body)
-                .ok()
-                .and_then(|b| {
-                    b["preconditions"]["resourceVersion"]
-                        .as_str()
-                        .map(str::to_string)
-                })
-                .filter(|rv| !rv.is_empty());
-            if let Some(rv) = wanted.filter(|rv| *rv != current.resource_version) {
-                return Err(KubeError {
-                    details: details(name),
-                    ..kerr(409, "Conflict", format!("Operation cannot be fulfilled on leases.coordination.k8s.io \"{name}\": Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {}", current.resource_version))
-                });
-            }
-            let l = world
-                .leases
-                .remove(&key(name))
-                .ok_or_else(|| not_found(name))?;
-            Ok((200, lease_json(ns, name, &l, &req.created)))
-        }
+        (&Method::PUT, Some(name)) => replace(world, ns, name, req),
+        (&Method::DELETE, Some(name)) => delete(world, ns, name, req),
         _ => Err(kerr(
             405,
             "MethodNotAllowed",
             "the server does not allow this method on the requested resource",
         )),
     }
+}
+
+/// POST: a new Lease; 409 AlreadyExists when the name is taken.
+fn create(world: &mut KubeWorld, ns: &str, req: &Req) -> Result<(u16, Value), KubeError> {
+    let (name, meta, spec) = parse(&req.body, None)?;
+    if meta
+        .get("resourceVersion")
+        .and_then(Value::as_str)
+        .is_some_and(|r| !r.is_empty())
+    {
+        return Err(kerr(
+            400,
+            "BadRequest",
+            "resourceVersion should not be set on objects to be created",
+        ));
+    }
+    if world.leases.contains_key(&(ns.to_string(), name.clone())) {
+        return Err(KubeError {
+            details: details(&name),
+            ..kerr(
+                409,
+                "AlreadyExists",
+                format!("leases.coordination.k8s.io \"{name}\" already exists"),
+            )
+        });
+    }
+    let l = put(world, ns, &name, spec);
+    Ok((201, lease_json(ns, &name, &l, &req.created)))
+}
+
+/// 409 Conflict for a write at a stale resourceVersion.
+fn conflict(name: &str, why: &str) -> KubeError {
+    KubeError {
+        details: details(name),
+        ..kerr(
+            409,
+            "Conflict",
+            format!(
+                "Operation cannot be fulfilled on leases.coordination.k8s.io \"{name}\": {why}"
+            ),
+        )
+    }
+}
+
+/// PUT: replaces the Lease, only at its resourceVersion when one is given.
+fn replace(
+    world: &mut KubeWorld,
+    ns: &str,
+    name: &str,
+    req: &Req,
+) -> Result<(u16, Value), KubeError> {
+    let (_, meta, spec) = parse(&req.body, Some(name))?;
+    let current = world
+        .leases
+        .get(&(ns.to_string(), name.to_string()))
+        .ok_or_else(|| not_found(name))?;
+    let rv = meta
+        .get("resourceVersion")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    if !rv.is_empty() && rv != current.resource_version {
+        return Err(conflict(
+            name,
+            "the object has been modified; please apply your changes to the latest version and try again",
+        ));
+    }
+    let l = put(world, ns, name, spec);
+    Ok((200, lease_json(ns, name, &l, &req.created)))
+}
+
+/// DELETE: removes the Lease, only at the resourceVersion its DeleteOptions'
+/// preconditions name, if they name one.
+fn delete(
+    world: &mut KubeWorld,
+    ns: &str,
+    name: &str,
+    req: &Req,
+) -> Result<(u16, Value), KubeError> {
+    let key = (ns.to_string(), name.to_string());
+    let current = world.leases.get(&key).ok_or_else(|| not_found(name))?;
+    let wanted = serde_json::from_slice::<Value>(&req.body)
+        .ok()
+        .and_then(|b| {
+            b["preconditions"]["resourceVersion"]
+                .as_str()
+                .map(str::to_string)
+        })
+        .filter(|rv| !rv.is_empty());
+    if let Some(rv) = wanted.filter(|rv| *rv != current.resource_version) {
+        return Err(conflict(
+            name,
+            &format!(
+                "Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {}",
+                current.resource_version
+            ),
+        ));
+    }
+    let l = world.leases.remove(&key).ok_or_else(|| not_found(name))?;
+    Ok((200, lease_json(ns, name, &l, &req.created)))
 }
 
 /// The Leases of a world, for tests: (namespace, name) -> holder identity.
