@@ -68,6 +68,24 @@ impl KubeWorld {
         }
     }
 
+    /// Stores a ConfigMap as a create or replace does: its data and labels,
+    /// a new resource version.
+    fn write_config_map(
+        &mut self,
+        namespace: &str,
+        name: &str,
+        data: BTreeMap<String, String>,
+        labels: BTreeMap<String, String>,
+    ) {
+        self.put_config_map(namespace, name, data);
+        if let Some(cm) = self
+            .config_maps
+            .get_mut(&(namespace.to_string(), name.to_string()))
+        {
+            cm.labels = labels;
+        }
+    }
+
     /// Stores a ConfigMap as a write would: bumps the resource version and keeps (or makes) its
     /// uid. Returns the new resource version.
     pub fn put_config_map(
@@ -192,6 +210,19 @@ fn cm_conflict(name: &str, message: String) -> KubeError {
             409,
             "Conflict",
             format!("Operation cannot be fulfilled on configmaps \"{name}\": {message}"),
+        )
+    }
+}
+
+/// 409 AlreadyExists for a create of `resource` (as the API names it, e.g.
+/// `configmaps`, `leases.coordination.k8s.io`) named `name`.
+fn already_exists(resource: &str, name: &str, details: Option<Value>) -> KubeError {
+    KubeError {
+        details,
+        ..kerr(
+            409,
+            "AlreadyExists",
+            format!("{resource} \"{name}\" already exists"),
         )
     }
 }
@@ -986,20 +1017,10 @@ fn create_cm(world: &mut KubeWorld, ns: &str, req: &Req) -> Result<(u16, Value),
         .config_maps
         .contains_key(&(ns.to_string(), name.clone()))
     {
-        return Err(KubeError {
-            details: cm_details(&name),
-            ..kerr(
-                409,
-                "AlreadyExists",
-                format!("configmaps \"{name}\" already exists"),
-            )
-        });
+        return Err(already_exists("configmaps", &name, cm_details(&name)));
     }
-    world.put_config_map(ns, &name, data);
+    world.write_config_map(ns, &name, data, labels);
     let key = (ns.to_string(), name.clone());
-    if let Some(cm) = world.config_maps.get_mut(&key) {
-        cm.labels = labels;
-    }
     let cm = &world.config_maps[&key];
     Ok((201, cm_json(ns, &name, cm, &req.created)))
 }
@@ -1055,10 +1076,7 @@ fn update_cm(
     // A replace sets the labels the body has (none: none).
     let labels = cm_labels(&meta, name)?;
     if data != current.data || labels != current.labels {
-        world.put_config_map(ns, name, data);
-        if let Some(cm) = world.config_maps.get_mut(&key) {
-            cm.labels = labels;
-        }
+        world.write_config_map(ns, name, data, labels);
     }
     Ok((
         200,

@@ -17,17 +17,6 @@ pub(crate) fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// The principal whose lane a step runs in, or `None` for a step that runs
-/// alone.
-fn principal_of(step: &Step) -> Option<&PrincipalArn> {
-    match step {
-        Step::CreateEntry { principal_arn, .. }
-        | Step::UpdateEntry { principal_arn, .. }
-        | Step::AssociatePolicy { principal_arn, .. } => Some(principal_arn),
-        Step::SwitchMode { .. } | Step::ReplaceAwsAuth { .. } => None,
-    }
-}
-
 /// One unit of work: an item alone, or lanes of items to run concurrently.
 #[derive(Debug, PartialEq, Eq)]
 enum Segment {
@@ -42,7 +31,7 @@ fn segments<'a>(order: &[usize], step: impl Fn(usize) -> &'a Step) -> Vec<Segmen
     let mut out = Vec::new();
     let mut lanes: Vec<(&PrincipalArn, Vec<usize>)> = Vec::new();
     for &n in order {
-        match principal_of(step(n)) {
+        match step(n).principal() {
             Some(who) => match lanes.iter_mut().find(|(p, _)| *p == who) {
                 Some((_, lane)) => lane.push(n),
                 None => lanes.push((who, vec![n])),

@@ -14,7 +14,7 @@ use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_eks::error::ProvideErrorMetadata;
 use aws_smithy_runtime_api::client::result::SdkError;
 
-use super::LiveError;
+use super::{in_words, LiveError};
 
 /// How to reach AWS.
 #[derive(Debug, Clone, Default)]
@@ -119,21 +119,6 @@ impl AwsErrorKind {
             _ => AwsErrorKind::Other,
         }
     }
-}
-
-/// An error and its causes in words, each said once, joined by ": " (never
-/// the SDK's debug dump of them).
-fn in_words(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(err);
-    while let Some(e) = next {
-        let text = e.to_string();
-        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        next = e.source();
-    }
-    parts.join(": ")
 }
 
 /// Turns an SDK error into a [`LiveError`] that says what failed and why.

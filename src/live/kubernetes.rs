@@ -52,19 +52,8 @@ pub(crate) fn describe(e: &kube::Error) -> String {
             format!("{} (HTTP {})", s.message, s.code)
         }
         kube::Error::Api(s) => format!("{} (HTTP {} {})", s.message, s.code, s.reason),
-        other => {
-            // The error and its causes (a connect or TLS failure), each once.
-            let mut parts: Vec<String> = Vec::new();
-            let mut next: Option<&(dyn std::error::Error + 'static)> = Some(other);
-            while let Some(e) = next {
-                let text = e.to_string();
-                if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
-                    parts.push(text);
-                }
-                next = e.source();
-            }
-            parts.join(": ")
-        }
+        // The error and its causes (a connect or TLS failure), each once.
+        other => super::in_words(other),
     }
 }
 

@@ -97,6 +97,21 @@ impl LiveError {
     }
 }
 
+/// An error and its causes in words, each said once, joined by ": " (never
+/// a client's debug dump of them).
+pub(crate) fn in_words(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    parts.join(": ")
+}
+
 /// How to reach a cluster's account and Kubernetes API, and how to read it:
 /// everything but the cluster's name.
 #[derive(Debug, Clone, Default)]

@@ -101,6 +101,17 @@ impl Step {
         crate::model::untrusted::terminal(&text).into_owned()
     }
 
+    /// The principal an entry step is about; `None` for a mode switch or the
+    /// aws-auth edit.
+    pub fn principal(&self) -> Option<&PrincipalArn> {
+        match self {
+            Step::CreateEntry { principal_arn, .. }
+            | Step::UpdateEntry { principal_arn, .. }
+            | Step::AssociatePolicy { principal_arn, .. } => Some(principal_arn),
+            Step::SwitchMode { .. } | Step::ReplaceAwsAuth { .. } => None,
+        }
+    }
+
     /// True for the one step that can never be undone.
     pub fn is_irreversible(&self) -> bool {
         matches!(self, Step::SwitchMode { .. })

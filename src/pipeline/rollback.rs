@@ -11,6 +11,7 @@ use crate::apply::{self, Report, UndoMode};
 use crate::live::{Connection, Gathered};
 use crate::migrate::guard;
 use crate::migrate::steps::{self, Step};
+use crate::model::arn::PrincipalArn;
 use crate::model::cluster::{AuthMode, ConfigMapData};
 
 /// What a rollback would undo.
@@ -99,17 +100,13 @@ pub fn guard(
         UndoMode::Known(m) => *m,
         UndoMode::Pending(_) | UndoMode::Unknown(_) => AuthMode::Api,
     };
-    let mut touched: Vec<String> = undone
-        .iter()
-        .filter_map(|c| match c {
-            Step::CreateEntry { principal_arn, .. }
-            | Step::UpdateEntry { principal_arn, .. }
-            | Step::AssociatePolicy { principal_arn, .. } => Some(principal_arn.to_string()),
-            Step::SwitchMode { .. } | Step::ReplaceAwsAuth { .. } => None,
-        })
-        .collect();
-    let mut seen = std::collections::HashSet::new();
-    touched.retain(|arn| seen.insert(arn.to_ascii_lowercase()));
+    let mut principals: Vec<&PrincipalArn> = Vec::new();
+    for p in undone.iter().filter_map(|c| c.principal()) {
+        if !principals.contains(&p) {
+            principals.push(p);
+        }
+    }
+    let touched: Vec<String> = principals.iter().map(|p| p.to_string()).collect();
     let kept_now = read_data(g.aws_auth_data.as_ref())?;
     Ok(guard::rollback_check(
         mode,

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use axum::http::Method;
 use serde_json::{json, Map, Value};
 
-use super::{body_object, kerr, KubeError, KubeWorld, Req};
+use super::{already_exists, body_object, kerr, KubeError, KubeWorld, Req};
 use crate::util::uuid;
 
 /// The group and version Leases are served under.
@@ -177,14 +177,11 @@ fn create(world: &mut KubeWorld, ns: &str, req: &Req) -> Result<(u16, Value), Ku
         ));
     }
     if world.leases.contains_key(&(ns.to_string(), name.clone())) {
-        return Err(KubeError {
-            details: details(&name),
-            ..kerr(
-                409,
-                "AlreadyExists",
-                format!("leases.coordination.k8s.io \"{name}\" already exists"),
-            )
-        });
+        return Err(already_exists(
+            "leases.coordination.k8s.io",
+            &name,
+            details(&name),
+        ));
     }
     let l = put(world, ns, &name, spec);
     Ok((201, lease_json(ns, &name, &l, &req.created)))
