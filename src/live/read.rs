@@ -13,7 +13,9 @@ use super::{
 };
 use crate::inputs::iam::{IamDump, IamKind};
 use crate::model::arn::{Arn, PrincipalArn, PrincipalKind};
-use crate::model::cluster::{ClusterInfo, CurrentEntry, CurrentState, EksOwner, OwnedRole};
+use crate::model::cluster::{
+    ClusterInfo, ConfigMapData, CurrentEntry, CurrentState, EksOwner, OwnedRole,
+};
 use crate::model::entry::{AccessScope, EntryType, CLUSTER_ADMIN_POLICY};
 use crate::reader::{self, Target};
 
@@ -44,7 +46,7 @@ pub async fn read(conn: &Connection, s: &LiveSettings) -> Result<Gathered, LiveE
     )?;
     let aws_auth_yaml = aws_auth.as_ref().map(kubernetes::render_configmap);
     let aws_auth_data = aws_auth.map(|cm| cm.data.unwrap_or_default().into_iter().collect());
-    let named = named_principals(aws_auth_yaml.as_deref());
+    let named = named_principals(aws_auth_data.as_ref());
     // Describe the entries that matter: those aws-auth names (by account and
     // name, whatever the path), or all of them.
     let (to_describe, undescribed): (Vec<String>, Vec<String>) =
@@ -56,7 +58,7 @@ pub async fn read(conn: &Connection, s: &LiveSettings) -> Result<Gathered, LiveE
     let accounts = iam_clients(&config, &account, &s.client.aws.lookup_roles).await?;
     // Entries and IAM lookups are independent: they run together.
     let lookups = futures::future::try_join_all(accounts.iter().map(|(acct, client)| {
-        let wanted = named_in_account(aws_auth_yaml.as_deref(), acct);
+        let wanted = named_in_account(aws_auth_data.as_ref(), acct);
         iam::look_up(client, wanted, concurrency, &limit)
     }));
     let describe = describe_entries(&eks, &s.cluster, to_describe, concurrency, &limit);
@@ -247,16 +249,16 @@ async fn creator_entry(
 }
 
 /// (account, lower-cased name) of every principal ARN aws-auth names.
-fn named_principals(aws_auth_yaml: Option<&str>) -> BTreeSet<(String, String)> {
-    arns_in(aws_auth_yaml)
+fn named_principals(data: Option<&ConfigMapData>) -> BTreeSet<(String, String)> {
+    arns_in(data)
         .into_iter()
         .map(|a| (a.account, a.name.to_lowercase()))
         .collect()
 }
 
 /// The roles and users aws-auth names in `account`, for IAM lookups.
-fn named_in_account(aws_auth_yaml: Option<&str>, account: &str) -> Vec<iam::Wanted> {
-    let mut wanted: Vec<iam::Wanted> = arns_in(aws_auth_yaml)
+fn named_in_account(data: Option<&ConfigMapData>, account: &str) -> Vec<iam::Wanted> {
+    let mut wanted: Vec<iam::Wanted> = arns_in(data)
         .into_iter()
         .filter(|a| a.account == account)
         .filter_map(|a| match a.kind {
@@ -276,18 +278,18 @@ fn named_in_account(aws_auth_yaml: Option<&str>, account: &str) -> Vec<iam::Want
     wanted
 }
 
-fn arns_in(aws_auth_yaml: Option<&str>) -> Vec<Arn> {
-    let Some(text) = aws_auth_yaml else {
-        return Vec::new();
-    };
-    let Ok(a) = reader::read(super::AWS_AUTH_LABEL, text.as_bytes()) else {
-        return Vec::new();
-    };
-    a.mappings
-        .iter()
-        .filter_map(|m| match &m.target {
-            Target::Arn(t) => Arn::parse(t.trim()).ok(),
-            Target::Sso(_) => None,
-        })
-        .collect()
+/// The principal ARNs aws-auth's data names, each value read on its own.
+fn arns_in(data: Option<&ConfigMapData>) -> Vec<Arn> {
+    let data = data.into_iter().flatten();
+    reader::read_data(
+        super::AWS_AUTH_LABEL,
+        data.map(|(k, v)| (k.as_str(), v.as_str())),
+    )
+    .mappings
+    .iter()
+    .filter_map(|m| match &m.target {
+        Target::Arn(t) => Arn::parse(t.trim()).ok(),
+        Target::Sso(_) => None,
+    })
+    .collect()
 }

@@ -4,8 +4,6 @@
 
 use std::path::PathBuf;
 
-use k8s_openapi::api::core::v1::ConfigMap;
-
 use super::{read_file, Error};
 use crate::inputs::iam::IamDump;
 use crate::inputs::overrides::Overrides;
@@ -67,9 +65,7 @@ impl PlanOptions {
 
 /// What a plan is computed from, read from files or a live cluster.
 pub struct Inputs {
-    /// The aws-auth label used in findings, and its bytes.
-    pub label: String,
-    pub aws_auth_bytes: Vec<u8>,
+    pub aws_auth: AwsAuthInput,
     /// Where the current state came from, and the state.
     pub state: Option<(Origin, CurrentState)>,
     pub undescribed: Vec<String>,
@@ -77,6 +73,32 @@ pub struct Inputs {
     pub rbac_texts: Vec<(String, Vec<u8>)>,
     pub known_policies: Option<Vec<String>>,
     pub gaps: Vec<String>,
+}
+
+/// Where aws-auth comes from.
+pub enum AwsAuthInput {
+    /// A file as kubectl prints it: its label (used in findings) and bytes.
+    File { label: String, bytes: Vec<u8> },
+    /// The data the API server holds; `None` when there is no aws-auth.
+    Live(Option<ConfigMapData>),
+}
+
+impl AwsAuthInput {
+    /// Reads it: a file whole, live data key by key as the authenticator does.
+    fn read(&self) -> Result<AwsAuth, Error> {
+        Ok(match self {
+            AwsAuthInput::File { label, bytes } => reader::read(label, bytes)?,
+            AwsAuthInput::Live(data) => read_data(data.as_ref()),
+        })
+    }
+
+    /// The name findings give it.
+    fn label(&self) -> &str {
+        match self {
+            AwsAuthInput::File { label, .. } => label,
+            AwsAuthInput::Live(_) => live::AWS_AUTH_LABEL,
+        }
+    }
 }
 
 impl Inputs {
@@ -88,8 +110,10 @@ impl Inputs {
         state: Option<(String, CurrentState)>,
     ) -> Inputs {
         Inputs {
-            label,
-            aws_auth_bytes,
+            aws_auth: AwsAuthInput::File {
+                label,
+                bytes: aws_auth_bytes,
+            },
             state: state.map(|(file, st)| (Origin::File { file }, st)),
             undescribed: Vec::new(),
             iam: IamDump::default(),
@@ -101,13 +125,8 @@ impl Inputs {
 
     /// The inputs read live from `cluster`.
     pub fn live(cluster: &str, g: Gathered) -> Inputs {
-        // An absent aws-auth is an empty one.
-        let yaml = g
-            .aws_auth_yaml
-            .unwrap_or_else(|| live::EMPTY_AWS_AUTH.to_string());
         Inputs {
-            label: live::AWS_AUTH_LABEL.to_string(),
-            aws_auth_bytes: yaml.into_bytes(),
+            aws_auth: AwsAuthInput::Live(g.aws_auth_data),
             state: Some((
                 Origin::Live {
                     cluster: cluster.to_string(),
@@ -174,8 +193,7 @@ fn read_others(
 /// state.
 pub fn build(o: &PlanOptions, inputs: Inputs) -> Result<Plan, Error> {
     let Inputs {
-        label,
-        aws_auth_bytes,
+        aws_auth: aws_auth_input,
         state,
         undescribed,
         iam,
@@ -183,7 +201,7 @@ pub fn build(o: &PlanOptions, inputs: Inputs) -> Result<Plan, Error> {
         known_policies,
         gaps,
     } = inputs;
-    let aws_auth = reader::read(&label, &aws_auth_bytes)?;
+    let aws_auth = aws_auth_input.read()?;
     let read = read_others(o, rbac_texts, iam, state.as_ref().map(|(_, st)| st))?;
     let (cluster, facts, inferred) = cluster_facts(o, state.as_ref(), &aws_auth)?;
     let ctx = Context {
@@ -217,7 +235,13 @@ pub fn build(o: &PlanOptions, inputs: Inputs) -> Result<Plan, Error> {
     } else {
         Existing::Update
     };
-    Ok(planner::plan(&label, facts, mapped, current, existing))
+    Ok(planner::plan(
+        aws_auth_input.label(),
+        facts,
+        mapped,
+        current,
+        existing,
+    ))
 }
 
 fn mismatch(message: String) -> Error {
@@ -306,19 +330,14 @@ pub struct Prepared {
     pub aws_auth: AwsAuth,
 }
 
-/// aws-auth's data as the reader sees it.
-///
-/// # Errors
-/// [`Error::Read`] when the data does not read.
-pub fn read_data(data: Option<&ConfigMapData>) -> Result<AwsAuth, Error> {
-    let yaml = match data {
-        Some(d) => live::kubernetes::render_configmap(&ConfigMap {
-            data: Some(d.clone()),
-            ..ConfigMap::default()
-        }),
-        None => live::EMPTY_AWS_AUTH.to_string(),
-    };
-    Ok(reader::read(live::AWS_AUTH_LABEL, yaml.as_bytes())?)
+/// aws-auth's data as the authenticator reads it: each value on its own. An
+/// absent aws-auth is an empty one.
+pub fn read_data(data: Option<&ConfigMapData>) -> AwsAuth {
+    let data = data.into_iter().flatten();
+    reader::read_data(
+        live::AWS_AUTH_LABEL,
+        data.map(|(k, v)| (k.as_str(), v.as_str())),
+    )
 }
 
 /// aws-auth as it will be after `steps`.
@@ -330,7 +349,7 @@ pub fn kept(steps: &[Step], now: &AwsAuth) -> Result<AwsAuth, Error> {
         Step::ReplaceAwsAuth { after, .. } => Some(after),
         _ => None,
     }) {
-        Some(after) => read_data(Some(after)),
+        Some(after) => Ok(read_data(Some(after))),
         None => Ok(now.clone()),
     }
 }
@@ -345,7 +364,7 @@ pub fn prepare(o: &PlanOptions, cluster: &str, g: Gathered) -> Result<Prepared, 
         g.aws_auth_data.clone(),
         g.state.access_entries.clone(),
     );
-    let aws_auth = read_data(g.aws_auth_data.as_ref())?;
+    let aws_auth = read_data(g.aws_auth_data.as_ref());
     let data = g.aws_auth_data.clone();
     let plan = build(o, Inputs::live(cluster, g))?;
     let steps = steps::steps(&plan, data.as_ref().map(|d| (d, &aws_auth)), o.extras);
@@ -358,4 +377,38 @@ pub fn prepare(o: &PlanOptions, cluster: &str, g: Gathered) -> Result<Prepared, 
         refusals,
         aws_auth,
     })
+}
+
+#[cfg(test)]
+mod live_data_tests {
+    use super::*;
+
+    /// The authenticator decodes each data value on its own: a control
+    /// character that breaks `mapAccounts` must not hide `mapRoles`.
+    #[test]
+    fn live_data_is_read_one_value_at_a_time() {
+        let mut data = ConfigMapData::new();
+        data.insert(
+            "mapAccounts".into(),
+            "- \"111122223333\"\n- x\u{0}y\n".into(),
+        );
+        data.insert(
+            "mapRoles".into(),
+            "- rolearn: arn:aws:iam::111122223333:role/Admin\n  username: admin\n  groups: [ops]\n"
+                .into(),
+        );
+        data.insert(
+            "mapUsers".into(),
+            "- userarn: arn:aws:iam::111122223333:user/alice\n  username: alice\n".into(),
+        );
+        let a = read_data(Some(&data));
+        let arns: Vec<String> = a.mappings.iter().map(|m| m.target.written()).collect();
+        assert_eq!(
+            arns,
+            [
+                "arn:aws:iam::111122223333:role/Admin",
+                "arn:aws:iam::111122223333:user/alice"
+            ]
+        );
+    }
 }

@@ -23,6 +23,18 @@ pub(crate) struct DataValue {
 }
 
 impl DataValue {
+    /// A value read on its own (from the API server), numbered as if written
+    /// as a `|` block after its key at `key_line`.
+    pub(crate) fn alone(key: &str, text: &str, key_line: usize) -> DataValue {
+        DataValue {
+            key: key.to_string(),
+            text: text.to_string(),
+            key_line,
+            first_line: Some(key_line + 1),
+            indent: 0,
+        }
+    }
+
     /// The file position ("line" or "line:column") of a position in the value's text.
     pub(crate) fn file_position(&self, inner_line: usize, inner_col: Option<usize>) -> String {
         match (self.first_line, inner_col) {

@@ -189,14 +189,32 @@ pub enum ReadError {
 pub fn read(file: &str, bytes: &[u8]) -> Result<AwsAuth, ReadError> {
     let text = utf8(file, bytes)?;
     let data = configmap::locate(file, text)?;
-    let mut out = AwsAuth {
-        ..AwsAuth::default()
-    };
+    let mut out = AwsAuth::default();
     for value in &data {
         decode::decode_value(file, value, &mut out);
     }
     authenticator::settle(&mut out.mappings, &mut out.findings);
     Ok(out)
+}
+
+/// Reads aws-auth's `data` as the API server holds it: each value on its own,
+/// as the authenticator decodes it, so a value that fails to parse fails
+/// alone. `label` names the ConfigMap in findings. Their lines count as if
+/// the data were written out as a `|` block per key, in the order given
+/// (the key on one line, then the value's lines), so findings keep that order.
+pub(crate) fn read_data<'a>(
+    label: &str,
+    data: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> AwsAuth {
+    let mut out = AwsAuth::default();
+    let mut key_line = 1;
+    for (key, text) in data {
+        let value = configmap::DataValue::alone(key, text, key_line);
+        decode::decode_value(label, &value, &mut out);
+        key_line += 1 + text.lines().count();
+    }
+    authenticator::settle(&mut out.mappings, &mut out.findings);
+    out
 }
 
 /// Checks that `bytes` are UTF-8 of an acceptable size.
