@@ -19,11 +19,11 @@ pub enum InputError {
     #[error(transparent)]
     Text(#[from] ReadError),
     /// Not well-formed YAML or JSON.
-    #[error("{file}:{line}: not valid YAML/JSON: {source}")]
+    #[error("{file}:{line}: not valid YAML/JSON: {}", error.what())]
     Yaml {
         file: String,
         line: usize,
-        source: YamlError,
+        error: YamlError,
     },
     /// Well-formed, but not what the option expects.
     #[error("{file}:{line}: {message}")]
@@ -37,10 +37,10 @@ pub enum InputError {
 /// Parses every YAML/JSON document of an input file.
 fn documents(file: &str, bytes: &[u8]) -> Result<Vec<Node>, InputError> {
     let text = reader::utf8(file, bytes)?;
-    yaml::parse_documents(text).map_err(|source| InputError::Yaml {
+    yaml::parse_documents(text).map_err(|error| InputError::Yaml {
         file: file.into(),
-        line: source.line(),
-        source,
+        line: error.line(),
+        error,
     })
 }
 

@@ -11,7 +11,6 @@ use std::collections::BTreeMap;
 
 use super::configmap::DataValue;
 use super::{Account, AwsAuth, DataKey, Mapping, SsoMatcher, Standing, Target};
-use crate::model::arn::Partition;
 use crate::model::finding::{Code, Finding, Source};
 use crate::yaml::{self, Node};
 
@@ -26,14 +25,14 @@ pub(crate) fn decode_value(file: &str, value: &DataValue, out: &mut AwsAuth) {
         return;
     }
     let key_source = source_in(file, value, None, value.key_line);
-    let docs = match yaml::parse_documents(&value.text) {
-        Ok(docs) => docs,
+    let root = match parse_value(&value.text, key) {
+        Ok(root) => root,
         Err(e) => {
             out.findings.push(unparsable_key(file, value, key, &e));
             return;
         }
     };
-    if let Some(extra) = docs.get(1) {
+    if let Some(line) = second_document(&value.text) {
         out.findings.push(
             Finding::new(
                 Code::ItemIgnored,
@@ -41,10 +40,10 @@ pub(crate) fn decode_value(file: &str, value: &DataValue, out: &mut AwsAuth) {
                     "{key} holds a second YAML document; the authenticator reads only the first"
                 ),
             )
-            .at(&source_in(file, value, None, value.file_line(extra.line))),
+            .at(&source_in(file, value, None, value.file_line(line))),
         );
     }
-    let Some(root) = docs.into_iter().next().filter(|d| !d.is_null()) else {
+    let Some(root) = root.filter(|d| !d.is_null()) else {
         return;
     };
     let Some(items) = root.as_seq() else {
@@ -61,6 +60,40 @@ pub(crate) fn decode_value(file: &str, value: &DataValue, out: &mut AwsAuth) {
         return;
     };
     decode_items(file, value, key, items, out);
+}
+
+/// A data value's first YAML document, as the authenticator decodes it:
+/// `mapAccounts` straight through go-yaml v2; `mapRoles` and `mapUsers`
+/// through k8s.io's `ToJSON`, which passes text starting with `{` to Go's
+/// JSON decoder as it is (an object, never the list these keys need), and
+/// converts anything else with sigs.k8s.io/yaml, which fails on what JSON
+/// cannot hold.
+fn parse_value(text: &str, key: DataKey) -> Result<Option<Node>, yaml::YamlError> {
+    if key != DataKey::MapAccounts && text.trim_start().starts_with('{') {
+        let line = 1 + text[..text.len() - text.trim_start().len()]
+            .matches('\n')
+            .count();
+        return Err(yaml::YamlError::Syntax {
+            line,
+            col: 1,
+            message: "text starting with `{` is read as a JSON object, and the key must be a list"
+                .into(),
+        });
+    }
+    let root = yaml::parse_first(text)?;
+    if key != DataKey::MapAccounts {
+        if let Some(root) = &root {
+            yaml::check_json(root)?;
+        }
+    }
+    Ok(root)
+}
+
+/// The line of a second YAML document in `text`, which the authenticator ignores.
+fn second_document(text: &str) -> Option<usize> {
+    yaml::parse_documents(text)
+        .ok()
+        .and_then(|docs| docs.get(1).map(|d| d.line))
 }
 
 /// Where a finding about `value` points: the file, the data key, the item and the line.
@@ -131,11 +164,16 @@ fn decode_items(file: &str, value: &DataValue, key: DataKey, items: &[Node], out
     }
 }
 
-/// go-yaml v2 decodes any scalar into a string as its text; null becomes "".
+/// go-yaml v2 decodes any scalar into a string as its text (null becomes
+/// "", which matches no account); a list or mapping is skipped.
 fn decode_account(item: &Node, source: Source, out: &mut AwsAuth) {
     match item.scalar() {
-        Some(s) if !item.is_null() => out.accounts.push(Account {
-            id: s.text.clone(),
+        Some(s) => out.accounts.push(Account {
+            id: if item.is_null() {
+                String::new()
+            } else {
+                s.text.clone()
+            },
             source,
         }),
         _ => out.findings.push(
@@ -335,8 +373,11 @@ fn decode_fields<'a>(
                 if value.is_null() {
                     f.sso = None;
                 } else if let Some(m) = value.as_map() {
-                    f.sso = Some(decode_sso(m));
+                    f.sso = Some(decode_sso(m, f.sso.take()));
                 } else {
+                    // Go allocates the matcher before it sees the type: an
+                    // empty one, which fails validation.
+                    f.sso = Some(f.sso.take().unwrap_or_else(SsoMatcher::empty));
                     f.findings.push(wrong(name, value.kind_name(), value));
                 }
             }
@@ -461,12 +502,10 @@ fn quote_list(names: &[&str]) -> String {
         .join(", ")
 }
 
-fn decode_sso(entries: &[(Node, Node)]) -> SsoMatcher {
-    let mut m = SsoMatcher {
-        permission_set_name: String::new(),
-        account_id: String::new(),
-        partition: String::new(),
-    };
+/// Decodes an `sso` object into the matcher Go already holds, if any (a
+/// second spelling of `sso` fills in the same one).
+fn decode_sso(entries: &[(Node, Node)], into: Option<SsoMatcher>) -> SsoMatcher {
+    let mut m = into.unwrap_or_else(SsoMatcher::empty);
     for (name, value) in json_object(entries) {
         let slot = if go_fold_eq(name, "permissionsetname") {
             &mut m.permission_set_name
@@ -484,9 +523,17 @@ fn decode_sso(entries: &[(Node, Node)]) -> SsoMatcher {
     m
 }
 
+/// The authenticator's `Validate()` of an `sso` matcher.
 fn validate_sso(m: &SsoMatcher) -> Result<(), String> {
-    if m.permission_set_name.is_empty() {
-        return Err("`sso` has no permissionSetName".into());
+    let name_ok = (1..=32).contains(&m.permission_set_name.chars().count())
+        && m.permission_set_name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c));
+    if !name_ok {
+        return Err(format!(
+            "`sso.permissionSetName` `{}` is not a permission set name",
+            m.permission_set_name
+        ));
     }
     if m.account_id.len() != 12 || !m.account_id.bytes().all(|b| b.is_ascii_digit()) {
         return Err(format!(
@@ -494,7 +541,10 @@ fn validate_sso(m: &SsoMatcher) -> Result<(), String> {
             m.account_id
         ));
     }
-    if !m.partition.is_empty() && Partition::from_name(&m.partition).is_none() {
+    if !matches!(
+        m.partition.as_str(),
+        "" | "aws" | "aws-cn" | "aws-us-gov" | "aws-iso" | "aws-iso-b"
+    ) {
         return Err(format!("`sso.partition` `{}` is unknown", m.partition));
     }
     Ok(())

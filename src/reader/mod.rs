@@ -76,6 +76,17 @@ pub struct SsoMatcher {
     pub partition: String,
 }
 
+impl SsoMatcher {
+    /// A matcher with no fields set.
+    pub(crate) fn empty() -> SsoMatcher {
+        SsoMatcher {
+            permission_set_name: String::new(),
+            account_id: String::new(),
+            partition: String::new(),
+        }
+    }
+}
+
 /// Whom a mapping is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
@@ -155,11 +166,11 @@ pub enum ReadError {
         limit: usize,
     },
     /// The file is not well-formed YAML or JSON.
-    #[error("{file}:{line}: not valid YAML/JSON: {source}")]
+    #[error("{file}:{line}: not valid YAML/JSON: {}", error.what())]
     Yaml {
         file: String,
         line: usize,
-        source: YamlError,
+        error: YamlError,
     },
     /// The file holds no aws-auth ConfigMap.
     #[error("{file}:{line}: {message}")]

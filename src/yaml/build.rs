@@ -1,0 +1,483 @@
+//! Builds [`Node`] trees from the parser's events the way go-yaml v2 decodes
+//! into Go values: anchors take effect where they are written, aliases copy
+//! their anchor's value, merge keys (`<<`) are applied, scalars are resolved,
+//! and a collection as a mapping key is an error.
+//!
+//! Hard limits keep hostile input bounded: nesting depth, and what alias
+//! expansion may add, in nodes and in bytes of text (a 900 KB scalar copied a
+//! thousand times is refused, not allocated). go-yaml's own "excessive
+//! aliasing" rule is applied as well, so what it refuses is refused here.
+
+use std::collections::HashMap;
+
+use libyaml_safer::{Event, EventData, Mark, Parser, ScalarStyle};
+
+use super::resolve::{self, Resolved};
+use super::{Node, Scalar, Style, Value, YamlError};
+
+/// How many nodes alias expansion may add in one parse.
+pub(super) const MAX_ALIAS_NODES: usize = 100_000;
+/// How many bytes of text alias expansion may add in one parse.
+pub(super) const MAX_ALIAS_BYTES: usize = 4 * 1024 * 1024;
+/// How deep collections may nest.
+pub(super) const MAX_DEPTH: usize = 128;
+
+/// How much a finished node weighs: go-yaml's decode steps, and bytes of text.
+#[derive(Debug, Clone, Copy, Default)]
+struct Weight {
+    steps: usize,
+    bytes: usize,
+}
+
+impl Weight {
+    fn add(&mut self, other: Weight) {
+        self.steps += other.steps;
+        self.bytes += other.bytes;
+    }
+}
+
+enum Frame {
+    Seq {
+        anchor: Option<String>,
+        start: (usize, usize),
+        items: Vec<Node>,
+        weight: Weight,
+    },
+    Map {
+        anchor: Option<String>,
+        start: (usize, usize),
+        entries: Vec<(Node, Node)>,
+        key: Option<(Node, bool)>,
+        weight: Weight,
+    },
+}
+
+/// An anchor: being built (an alias to it is recursive), or its value.
+enum Anchor {
+    Open(usize),
+    Done(Node, Weight),
+}
+
+pub(super) struct Builder<'t> {
+    text: &'t str,
+    stack: Vec<Frame>,
+    anchors: HashMap<String, Anchor>,
+    /// Nodes and bytes alias expansion added.
+    alias_nodes: usize,
+    alias_bytes: usize,
+    /// go-yaml's counters: decode steps, and those inside aliases.
+    steps: usize,
+    alias_steps: usize,
+    docs: Vec<Node>,
+}
+
+/// 1-based (line, column) of a mark.
+fn pos(m: Mark) -> (usize, usize) {
+    (m.line as usize + 1, m.column as usize + 1)
+}
+
+impl<'t> Builder<'t> {
+    pub(super) fn new(text: &'t str) -> Builder<'t> {
+        Builder {
+            text,
+            stack: Vec::new(),
+            anchors: HashMap::new(),
+            alias_nodes: 0,
+            alias_bytes: 0,
+            steps: 0,
+            alias_steps: 0,
+            docs: Vec::new(),
+        }
+    }
+
+    /// Parses the stream: every document, or only the first (as go-yaml's
+    /// `Unmarshal` does, which reads no further than that document's end).
+    pub(super) fn run(mut self, first_only: bool) -> Result<Vec<Node>, YamlError> {
+        // libyaml-safer panics on a block scalar whose last line has no line
+        // break (C libyaml reads a NUL there and stops): give it one, and take
+        // it back from that scalar (see `unpad`).
+        let padded = if ends_open(self.text) {
+            format!("{}\n", self.text)
+        } else {
+            self.text.to_string()
+        };
+        let mut input = padded.as_bytes();
+        let mut parser = Parser::new();
+        parser.set_input_string(&mut input);
+        loop {
+            let event = parser.parse().map_err(|e| self.syntax(&e))?;
+            match self.event(event)? {
+                Flow::Go => {}
+                Flow::DocumentEnd if first_only => break,
+                Flow::DocumentEnd => self.anchors.clear(),
+                Flow::StreamEnd => break,
+            }
+        }
+        Ok(self.docs)
+    }
+
+    fn event(&mut self, event: Event) -> Result<Flow, YamlError> {
+        let at = pos(event.start_mark);
+        let end = event.end_mark.index as usize;
+        match event.data {
+            EventData::StreamEnd => return Ok(Flow::StreamEnd),
+            EventData::DocumentEnd { .. } => return Ok(Flow::DocumentEnd),
+            EventData::DocumentStart { .. } => self.count(1, false, at.0)?,
+            EventData::StreamStart { .. } => {}
+            EventData::Scalar {
+                anchor,
+                tag,
+                value,
+                plain_implicit,
+                style,
+                ..
+            } => {
+                let value = self.unpad(value, style, at.0, end);
+                let node = self.scalar(value, tag.as_deref(), plain_implicit, style, at)?;
+                let weight = Weight {
+                    steps: 1,
+                    bytes: scalar_bytes(&node),
+                };
+                if let Some(a) = anchor {
+                    self.anchors.insert(a, Anchor::Done(node.clone(), weight));
+                }
+                self.place(node, weight)?;
+            }
+            EventData::SequenceStart { anchor, .. } => {
+                self.open_anchor(anchor.as_deref());
+                self.push(Frame::Seq {
+                    anchor,
+                    start: at,
+                    items: Vec::new(),
+                    weight: Weight::default(),
+                })?;
+            }
+            EventData::MappingStart { anchor, .. } => {
+                self.open_anchor(anchor.as_deref());
+                self.push(Frame::Map {
+                    anchor,
+                    start: at,
+                    entries: Vec::new(),
+                    key: None,
+                    weight: Weight::default(),
+                })?;
+            }
+            EventData::SequenceEnd | EventData::MappingEnd => self.end_collection()?,
+            EventData::Alias { anchor } => self.alias(&anchor, at.0)?,
+        }
+        Ok(Flow::Go)
+    }
+
+    /// A scalar node, resolved. A `|` block is placed at its first
+    /// non-empty content line and column, so its lines map onto the file's.
+    fn scalar(
+        &mut self,
+        value: String,
+        tag: Option<&str>,
+        implicit: bool,
+        style: ScalarStyle,
+        at: (usize, usize),
+    ) -> Result<Node, YamlError> {
+        let style = match style {
+            ScalarStyle::SingleQuoted => Style::SingleQuoted,
+            ScalarStyle::DoubleQuoted => Style::DoubleQuoted,
+            ScalarStyle::Literal => Style::Literal,
+            ScalarStyle::Folded => Style::Folded,
+            _ => Style::Plain,
+        };
+        let merge = resolve::is_merge_key(tag, implicit, &value);
+        let (resolved, decoded) = if merge {
+            (Resolved::Merge, None)
+        } else {
+            resolve::resolve(tag, implicit, &value).map_err(|message| YamlError::Syntax {
+                line: at.0,
+                col: at.1,
+                message,
+            })?
+        };
+        let (line, col) = if style == Style::Literal {
+            block_start(self.text, at.0)
+        } else {
+            at
+        };
+        Ok(Node {
+            value: Value::Scalar(Scalar {
+                text: decoded.unwrap_or(value),
+                style,
+                resolved,
+            }),
+            line,
+            col,
+        })
+    }
+
+    /// The value C libyaml gives a block scalar that runs to the end of a
+    /// text with no final line break: without the break `run` added, when
+    /// the last line is part of the block's content.
+    fn unpad(&self, mut value: String, style: ScalarStyle, header: usize, end: usize) -> String {
+        let block = matches!(style, ScalarStyle::Literal | ScalarStyle::Folded);
+        if !block || !ends_open(self.text) || end < self.text.len() {
+            return value;
+        }
+        let last = self.text.rsplit(['\n', '\r']).next().unwrap_or_default();
+        let spaces = last.len() - last.trim_start_matches(' ').len();
+        let indent = block_start(self.text, header).1 - 1;
+        // Only then did the block read that line, where the break was missing.
+        if spaces >= indent && last.len() > indent && value.ends_with('\n') {
+            value.pop();
+        }
+        value
+    }
+
+    fn open_anchor(&mut self, anchor: Option<&str>) {
+        if let Some(a) = anchor {
+            self.anchors
+                .insert(a.to_string(), Anchor::Open(self.stack.len()));
+        }
+    }
+
+    fn push(&mut self, frame: Frame) -> Result<(), YamlError> {
+        if self.stack.len() >= MAX_DEPTH {
+            let line = match &frame {
+                Frame::Seq { start, .. } | Frame::Map { start, .. } => start.0,
+            };
+            return Err(YamlError::TooDeep {
+                line,
+                limit: MAX_DEPTH,
+            });
+        }
+        self.stack.push(frame);
+        Ok(())
+    }
+
+    /// Closes the innermost collection and places it.
+    fn end_collection(&mut self) -> Result<(), YamlError> {
+        let depth = self.stack.len().saturating_sub(1);
+        let (node, anchor, mut weight) = match self.stack.pop() {
+            Some(Frame::Seq {
+                anchor,
+                start,
+                items,
+                weight,
+            }) => (node_at(Value::Seq(items), start), anchor, weight),
+            Some(Frame::Map {
+                anchor,
+                start,
+                entries,
+                weight,
+                ..
+            }) => (node_at(Value::Map(entries), start), anchor, weight),
+            None => return Ok(()),
+        };
+        weight.steps += 1;
+        if let Some(a) = anchor {
+            // Only if no inner node took the name meanwhile.
+            if matches!(self.anchors.get(&a), Some(Anchor::Open(d)) if *d == depth) {
+                self.anchors.insert(a, Anchor::Done(node.clone(), weight));
+            }
+        }
+        self.place(node, weight)
+    }
+
+    /// Places a copy of the anchored node, within the limits.
+    fn alias(&mut self, name: &str, line: usize) -> Result<(), YamlError> {
+        let (node, weight) = match self.anchors.get(name) {
+            Some(Anchor::Done(node, weight)) => (node.clone(), *weight),
+            Some(Anchor::Open(_)) => return Err(YamlError::RecursiveAlias { line }),
+            None => {
+                return Err(YamlError::Syntax {
+                    line,
+                    col: 1,
+                    message: format!("unknown anchor '{name}' referenced"),
+                })
+            }
+        };
+        self.alias_nodes += weight.steps;
+        self.alias_bytes += weight.bytes;
+        if self.alias_nodes > MAX_ALIAS_NODES || self.alias_bytes > MAX_ALIAS_BYTES {
+            return Err(YamlError::AliasBomb {
+                line,
+                nodes: MAX_ALIAS_NODES,
+                bytes: MAX_ALIAS_BYTES,
+            });
+        }
+        self.count(weight.steps, true, line)?;
+        let placed = Weight {
+            steps: weight.steps + 1,
+            bytes: weight.bytes,
+        };
+        self.place_counted(node, placed)
+    }
+
+    /// Counts go-yaml decode steps and applies its "excessive aliasing" rule.
+    fn count(&mut self, steps: usize, in_alias: bool, line: usize) -> Result<(), YamlError> {
+        self.steps += steps;
+        if in_alias {
+            self.alias_steps += steps;
+        }
+        let (a, d) = (self.alias_steps, self.steps);
+        if a > 100 && d > 1000 && (a as f64) / (d as f64) > allowed_alias_ratio(d) {
+            return Err(YamlError::Syntax {
+                line,
+                col: 1,
+                message: "document contains excessive aliasing".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Places a complete node into its parent (or as a document).
+    fn place(&mut self, node: Node, weight: Weight) -> Result<(), YamlError> {
+        self.count(1, false, node.line)?;
+        self.place_counted(node, weight)
+    }
+
+    fn place_counted(&mut self, node: Node, weight: Weight) -> Result<(), YamlError> {
+        match self.stack.last_mut() {
+            None => self.docs.push(node),
+            Some(Frame::Seq {
+                items, weight: w, ..
+            }) => {
+                w.add(weight);
+                items.push(node);
+            }
+            Some(Frame::Map {
+                entries,
+                key,
+                weight: w,
+                ..
+            }) => match key.take() {
+                None => {
+                    let merge = node.scalar().is_some_and(|s| s.resolved == Resolved::Merge);
+                    if !merge {
+                        w.add(weight);
+                        check_key(&node)?;
+                    }
+                    *key = Some((node, merge));
+                }
+                Some((k, true)) => {
+                    w.add(weight);
+                    merge_into(entries, &k, node)?;
+                }
+                Some((k, false)) => {
+                    w.add(weight);
+                    entries.push((k, node));
+                }
+            },
+        }
+        Ok(())
+    }
+
+    /// A parser error, with the position of the problem.
+    fn syntax(&self, e: &libyaml_safer::Error) -> YamlError {
+        let (line, col) = match e.problem_mark() {
+            Some(m) => pos(m),
+            None => self.position_of_reader_error(e),
+        };
+        let message = match e.context() {
+            Some(context) => format!("{}, {context}", e.problem()),
+            None => e.problem().to_string(),
+        };
+        YamlError::Syntax { line, col, message }
+    }
+
+    /// The reader reports no mark: find the first character go-yaml refuses.
+    fn position_of_reader_error(&self, _e: &libyaml_safer::Error) -> (usize, usize) {
+        let bad = self
+            .text
+            .char_indices()
+            .find(|&(_, c)| !super::readable(c))
+            .map_or(self.text.len(), |(i, _)| i);
+        let before = &self.text[..bad];
+        let line = 1 + before.matches('\n').count();
+        let col = 1 + before.rsplit('\n').next().map_or(0, |l| l.chars().count());
+        (line, col)
+    }
+}
+
+enum Flow {
+    Go,
+    DocumentEnd,
+    StreamEnd,
+}
+
+fn node_at(value: Value, start: (usize, usize)) -> Node {
+    Node {
+        value,
+        line: start.0,
+        col: start.1,
+    }
+}
+
+fn scalar_bytes(node: &Node) -> usize {
+    node.scalar().map_or(0, |s| s.text.len())
+}
+
+/// True when the text's last line has no line break.
+fn ends_open(text: &str) -> bool {
+    !text.is_empty() && !text.ends_with(['\n', '\r', '\u{85}', '\u{2028}', '\u{2029}'])
+}
+
+/// go-yaml refuses a collection as a mapping key.
+fn check_key(key: &Node) -> Result<(), YamlError> {
+    if key.scalar().is_none() {
+        return Err(YamlError::Syntax {
+            line: key.line,
+            col: key.col,
+            message: format!("invalid map key: {}", key.kind_name()),
+        });
+    }
+    Ok(())
+}
+
+/// Applies `<<: value` at this point of a mapping, as go-yaml v2 does: the
+/// merged keys are set now (later keys override them, and they override
+/// earlier ones); in a list of mappings, earlier ones take precedence.
+fn merge_into(entries: &mut Vec<(Node, Node)>, key: &Node, value: Node) -> Result<(), YamlError> {
+    let want_map = || YamlError::Syntax {
+        line: key.line,
+        col: key.col,
+        message: "map merge requires map or sequence of maps as the value".into(),
+    };
+    match value.value {
+        Value::Map(merged) => entries.extend(merged),
+        Value::Seq(items) => {
+            if items.iter().any(|i| i.as_map().is_none()) {
+                return Err(want_map());
+            }
+            for item in items.into_iter().rev() {
+                if let Value::Map(merged) = item.value {
+                    entries.extend(merged);
+                }
+            }
+        }
+        Value::Scalar(_) => return Err(want_map()),
+    }
+    Ok(())
+}
+
+/// go-yaml's allowed share of decode steps that come from aliases.
+fn allowed_alias_ratio(steps: usize) -> f64 {
+    const LOW: usize = 400_000;
+    const HIGH: usize = 4_000_000;
+    if steps <= LOW {
+        0.99
+    } else if steps >= HIGH {
+        0.10
+    } else {
+        0.99 - 0.89 * ((steps - LOW) as f64 / (HIGH - LOW) as f64)
+    }
+}
+
+/// The first non-empty content line of a `|` block whose indicator is on
+/// `header` (1-based), and the column its text starts at.
+fn block_start(text: &str, header: usize) -> (usize, usize) {
+    for (i, line) in text.split('\n').enumerate().skip(header) {
+        let content = line.trim_end_matches('\r');
+        if !content.trim_start_matches(' ').is_empty() {
+            let indent = content.len() - content.trim_start_matches(' ').len();
+            return (i + 1, indent + 1);
+        }
+    }
+    (header + 1, 1)
+}
