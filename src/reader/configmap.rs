@@ -83,9 +83,20 @@ pub(crate) fn locate(file: &str, text: &str) -> Result<Vec<DataValue>, ReadError
             ),
         ));
     };
-    let mut values = Vec::with_capacity(entries.len());
+    let mut values: Vec<DataValue> = Vec::with_capacity(entries.len());
     for (k, v) in entries {
-        values.push(data_value(file, k, v)?);
+        let value = data_value(file, k, v)?;
+        if let Some(first) = values.iter().find(|d| d.key == value.key) {
+            return Err(not_aws_auth(
+                file,
+                value.key_line,
+                format!(
+                    "data.{} is written twice (lines {} and {}); the API server holds each key once, so keep the one you mean and delete the other",
+                    value.key, first.key_line, value.key_line
+                ),
+            ));
+        }
+        values.push(value);
     }
     Ok(values)
 }
@@ -248,6 +259,19 @@ mod tests {
         let msg = locate("f", text).unwrap_err().to_string();
         assert!(msg.starts_with("f:5:"), "{msg}");
         assert!(msg.contains("data.mapRoles must be a string"), "{msg}");
+    }
+
+    /// The API server never holds a key twice; a hand-edited file that does
+    /// is refused rather than guessed (sigs.k8s.io/yaml would keep the last).
+    #[test]
+    fn refuses_a_repeated_data_key_naming_both_lines() {
+        let text = "kind: ConfigMap\nmetadata: {name: aws-auth}\ndata:\n  mapRoles: |\n    - rolearn: a\n  mapUsers: \"\"\n  mapRoles: |\n    - rolearn: b\n";
+        let msg = locate("cm.yaml", text).unwrap_err().to_string();
+        assert!(msg.starts_with("cm.yaml:7:"), "{msg}");
+        assert!(
+            msg.contains("data.mapRoles is written twice (lines 4 and 7)"),
+            "{msg}"
+        );
     }
 
     #[test]
