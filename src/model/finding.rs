@@ -116,6 +116,10 @@ codes! {
     UnknownDataKey = "unknown-data-key", Warning;
     /// Row 20: a whole key is inactive today (syntax error or not a list).
     KeyInactive = "key-inactive", Error;
+    /// Row 20b: YAML the authenticator reads other than it looks: a YAML 1.1
+    /// line break (NEL, LS, PS) that makes a comment's tail live, or a merge
+    /// key (`<<`) that copies fields in.
+    HiddenYaml = "hidden-yaml", Warning;
     /// Row 21: a node role in another account than the cluster's.
     NodeCrossAccount = "node-cross-account", Error;
     /// Node entries need an IAM role; this principal is not one.

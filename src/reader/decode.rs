@@ -59,7 +59,44 @@ pub(crate) fn decode_value(file: &str, value: &DataValue, out: &mut AwsAuth) {
         );
         return;
     };
+    hidden_yaml(file, value, key, &mut out.findings);
     decode_items(file, value, key, items, out);
+}
+
+/// Points at what go-yaml v2 honours but a reviewer reading the text would
+/// miss: YAML 1.1 line breaks (NEL, LS, PS), after which a comment's tail is
+/// live YAML, and merge keys, which copy fields in from elsewhere.
+fn hidden_yaml(file: &str, value: &DataValue, key: DataKey, findings: &mut Vec<Finding>) {
+    for (i, line) in value.text.split('\n').enumerate() {
+        let at = source_in(file, value, None, value.file_line(i + 1));
+        if let Some(c) = line
+            .chars()
+            .find(|c| matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}'))
+        {
+            findings.push(
+                Finding::new(
+                    Code::HiddenYaml,
+                    format!(
+                        "{key} has the character U+{:04X} here, a line break for the authenticator (YAML 1.1): text after it is read as YAML even inside a comment; the plan migrates what the authenticator reads",
+                        u32::from(c)
+                    ),
+                )
+                .at(&at),
+            );
+        }
+        let item = line.trim_start().trim_start_matches(['-', ' ']);
+        if item.starts_with("<<") && item[2..].trim_start().starts_with(':') {
+            findings.push(
+                Finding::new(
+                    Code::HiddenYaml,
+                    format!(
+                        "{key} uses a merge key (`<<`) here: the authenticator copies the merged fields into this item, and the plan migrates them; check it grants what you expect"
+                    ),
+                )
+                .at(&at),
+            );
+        }
+    }
 }
 
 /// A data value's first YAML document, as the authenticator decodes it:
