@@ -101,7 +101,7 @@ fn node_type(
     let lost: Vec<String> = m
         .groups
         .iter()
-        .filter(|g| !known.contains(&g.as_str()))
+        .filter(|g| !g.is_empty() && !known.contains(&g.as_str()))
         .cloned()
         .collect();
     if !lost.is_empty() {
@@ -184,7 +184,9 @@ fn standard_groups(
     note: &dyn Fn(Code, String) -> Finding,
     block: &dyn Fn(Aspect, Code, String) -> Block,
 ) {
-    for g in &m.groups {
+    // An empty name (what Go leaves for an element it could not decode)
+    // names no group; the reader has reported it.
+    for g in m.groups.iter().filter(|g| !g.is_empty()) {
         if g.contains("{{") {
             d.blocks.push(block(
                 Aspect::Groups,

@@ -435,13 +435,18 @@ fn decode_groups(
         groups.clear();
     } else if let Some(list) = value.as_seq() {
         groups.clear();
+        // Go keeps a place for every element: one it cannot decode stays "".
         for g in list {
             match go_string(g) {
                 GoString::Set(s) if !s.is_empty() => groups.push(s),
                 GoString::Set(_) | GoString::Null => {
-                    findings.push(wrong(name, "a list with an empty group name", g))
+                    findings.push(wrong(name, "a list with an empty group name", g));
+                    groups.push(String::new());
                 }
-                GoString::Wrong(found) => findings.push(wrong(&format!("{name}[]"), found, g)),
+                GoString::Wrong(found) => {
+                    findings.push(wrong(&format!("{name}[]"), found, g));
+                    groups.push(String::new());
+                }
             }
         }
     } else {
