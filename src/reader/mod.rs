@@ -15,6 +15,8 @@
 mod authenticator;
 mod configmap;
 mod decode;
+#[cfg(test)]
+mod parity;
 
 use std::fmt;
 

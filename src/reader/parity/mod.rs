@@ -1,0 +1,164 @@
+//! The differential test of the reader against aws-iam-authenticator's own
+//! decode path (test-only).
+//!
+//! It owns the run: generate cases from a seed ([`generate`]), ask the Go
+//! oracle in `tools/authenticator-oracle` how the authenticator reads each
+//! ([`oracle`]), read each with [`read_data`](crate::reader::read_data),
+//! put that reading in the oracle's shape and compare ([`project`]), and
+//! report every divergence ([`report`]). Cases whose reading in Go depends on
+//! map order are skipped and counted.
+//!
+//! `MIGRATE_AUTH_PARITY_CASES` sets the number of cases, `MIGRATE_AUTH_PARITY_SEED`
+//! the seed (decimal or `0x` hex); `MIGRATE_AUTH_ORACLE` a prebuilt oracle.
+
+mod generate;
+mod mutate;
+mod oracle;
+mod project;
+mod report;
+mod shapes;
+mod structured;
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use generate::Case;
+use oracle::{Oracle, Reading};
+use report::{Divergence, Tally};
+
+/// The seed when none is given.
+const DEFAULT_SEED: u64 = 0x6177_732d_6175_7468;
+/// Cases per round trip to the oracle.
+const BATCH: u64 = 2_000;
+
+/// A number from the environment, decimal or `0x` hex.
+fn env_number(name: &str) -> Option<u64> {
+    let text = std::env::var(name).ok()?;
+    let text = text.trim().replace('_', "");
+    let parsed = match text.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => text.parse(),
+    };
+    Some(parsed.unwrap_or_else(|e| panic!("{name}={text} is not a number: {e}")))
+}
+
+/// Where a run's diverging cases go: under the target directory.
+fn divergence_dir(seed: u64, cases: u64) -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary has a path");
+    let profile = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>/deps");
+    profile
+        .join("parity-divergences")
+        .join(format!("seed-{seed:x}-cases-{cases}"))
+}
+
+/// The oracle's input line for a case.
+fn input_line(case: &Case) -> String {
+    let data: serde_json::Map<String, serde_json::Value> = case
+        .data
+        .iter()
+        .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+        .collect();
+    serde_json::json!({ "data": data }).to_string()
+}
+
+/// The tool's reading of a case, what its standings get wrong, and its findings.
+fn tool_reading(case: &Case) -> (Reading, Vec<String>, Vec<String>) {
+    let present: Vec<&str> = case.data.iter().map(|(k, _)| k.as_str()).collect();
+    let data = case.data.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+    match catch_unwind(AssertUnwindSafe(|| {
+        crate::reader::read_data("parity", data)
+    })) {
+        Ok(auth) => {
+            let (reading, problems) = project::project(&auth, &present);
+            let findings = auth
+                .findings
+                .iter()
+                .map(|f| format!("{}: {}", f.code, f.message))
+                .collect();
+            (reading, problems, findings)
+        }
+        Err(panic) => {
+            let why = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            let problem = format!("panic: the tool panicked: {why}");
+            (Reading::default(), vec![problem], Vec::new())
+        }
+    }
+}
+
+/// Runs `default_cases` cases (or the environment's number) and fails with a
+/// summary if any diverges.
+fn run(default_cases: u64) {
+    let cases = env_number("MIGRATE_AUTH_PARITY_CASES").unwrap_or(default_cases);
+    let seed = env_number("MIGRATE_AUTH_PARITY_SEED").unwrap_or(DEFAULT_SEED);
+    let corpus = mutate::corpus();
+    let mut oracle = Oracle::start();
+    let mut tally = Tally::new(seed, divergence_dir(seed, cases));
+    for first in (0..cases).step_by(BATCH as usize) {
+        let indices = first..(first + BATCH).min(cases);
+        let batch: Vec<(u64, Case)> = indices
+            .map(|i| (i, generate::case(seed, i, &corpus)))
+            .collect();
+        let lines: Vec<String> = batch.iter().map(|(_, c)| input_line(c)).collect();
+        let started = Instant::now();
+        let answers = oracle.ask(&lines);
+        tally.oracle_time += started.elapsed();
+        for ((index, case), authenticator) in batch.iter().zip(&answers) {
+            tally.count(&case.class);
+            if authenticator.nondeterministic {
+                tally.nondeterministic += 1;
+                continue;
+            }
+            let started = Instant::now();
+            let (tool, problems, tool_findings) = tool_reading(case);
+            tally.tool_time += started.elapsed();
+            let mut differences = project::differences(authenticator, &tool);
+            differences.extend(problems);
+            if !differences.is_empty() {
+                tally.diverged(&Divergence {
+                    index: *index,
+                    case,
+                    authenticator,
+                    tool: &tool,
+                    tool_findings,
+                    differences,
+                });
+            }
+        }
+    }
+    eprintln!("parity: {}", tally.timings());
+    if let Some(summary) = tally.summary() {
+        panic!("{summary}");
+    }
+}
+
+#[test]
+fn reader_agrees_with_the_authenticator() {
+    run(5_000);
+}
+
+#[test]
+#[ignore = "the long run: cargo test --lib parity -- --ignored"]
+fn reader_agrees_with_the_authenticator_long_run() {
+    run(200_000);
+}
+
+#[test]
+fn go_lower_is_go_strings_to_lower() {
+    assert_eq!(project::go_lower("ARN:\u{130}\u{3a3}"), "arn:i\u{3c3}");
+}
+
+#[test]
+fn cases_depend_only_on_seed_and_index() {
+    let corpus = mutate::corpus();
+    let a = generate::case(7, 42, &corpus);
+    let b = generate::case(7, 42, &corpus);
+    assert_eq!((a.class, a.data), (b.class, b.data));
+}
