@@ -10,7 +10,10 @@
 //!
 //! `MIGRATE_AUTH_PARITY_CASES` sets the number of cases, `MIGRATE_AUTH_PARITY_SEED`
 //! the seed (decimal or `0x` hex); `MIGRATE_AUTH_ORACLE` a prebuilt oracle.
+//! `MIGRATE_AUTH_PARITY_REPLAY` (with `--ignored`) replays a directory of
+//! divergences, or a file of `{"data": {...}}` lines, instead.
 
+mod facts;
 mod generate;
 mod mutate;
 mod oracle;
@@ -20,7 +23,7 @@ mod shapes;
 mod structured;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use generate::Case;
@@ -30,7 +33,7 @@ use report::{Divergence, Tally};
 /// The seed when none is given.
 const DEFAULT_SEED: u64 = 0x6177_732d_6175_7468;
 /// Cases per round trip to the oracle.
-const BATCH: u64 = 2_000;
+const BATCH: usize = 2_000;
 
 /// A number from the environment, decimal or `0x` hex.
 fn env_number(name: &str) -> Option<u64> {
@@ -44,15 +47,13 @@ fn env_number(name: &str) -> Option<u64> {
 }
 
 /// Where a run's diverging cases go: under the target directory.
-fn divergence_dir(seed: u64, cases: u64) -> PathBuf {
+fn divergence_dir(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("the test binary has a path");
     let profile = exe
         .parent()
         .and_then(|deps| deps.parent())
         .expect("target/<profile>/deps");
-    profile
-        .join("parity-divergences")
-        .join(format!("seed-{seed:x}-cases-{cases}"))
+    profile.join("parity-divergences").join(name)
 }
 
 /// The oracle's input line for a case.
@@ -93,50 +94,103 @@ fn tool_reading(case: &Case) -> (Reading, Vec<String>, Vec<String>) {
     }
 }
 
-/// Runs `default_cases` cases (or the environment's number) and fails with a
-/// summary if any diverges.
+/// Runs `default_cases` generated cases (or the environment's number) and
+/// fails with a summary if any diverges.
 fn run(default_cases: u64) {
     let cases = env_number("MIGRATE_AUTH_PARITY_CASES").unwrap_or(default_cases);
     let seed = env_number("MIGRATE_AUTH_PARITY_SEED").unwrap_or(DEFAULT_SEED);
     let corpus = mutate::corpus();
+    let generated = (0..cases).map(|i| (i, generate::case(seed, i, &corpus)));
+    let again = format!("MIGRATE_AUTH_PARITY_SEED={seed} MIGRATE_AUTH_PARITY_CASES={cases}");
+    let dir = divergence_dir(&format!("seed-{seed:x}-cases-{cases}"));
+    compare(generated, Tally::new(seed, dir, again));
+}
+
+/// Compares the tool with the oracle on `cases`, a batch at a time.
+fn compare(cases: impl Iterator<Item = (u64, Case)>, mut tally: Tally) {
     let mut oracle = Oracle::start();
-    let mut tally = Tally::new(seed, divergence_dir(seed, cases));
-    for first in (0..cases).step_by(BATCH as usize) {
-        let indices = first..(first + BATCH).min(cases);
-        let batch: Vec<(u64, Case)> = indices
-            .map(|i| (i, generate::case(seed, i, &corpus)))
-            .collect();
+    let mut cases = cases.peekable();
+    while cases.peek().is_some() {
+        let batch: Vec<(u64, Case)> = cases.by_ref().take(BATCH).collect();
         let lines: Vec<String> = batch.iter().map(|(_, c)| input_line(c)).collect();
         let started = Instant::now();
         let answers = oracle.ask(&lines);
         tally.oracle_time += started.elapsed();
         for ((index, case), authenticator) in batch.iter().zip(&answers) {
-            tally.count(&case.class);
-            if authenticator.nondeterministic {
-                tally.nondeterministic += 1;
-                continue;
-            }
-            let started = Instant::now();
-            let (tool, problems, tool_findings) = tool_reading(case);
-            tally.tool_time += started.elapsed();
-            let mut differences = project::differences(authenticator, &tool);
-            differences.extend(problems);
-            if !differences.is_empty() {
-                tally.diverged(&Divergence {
-                    index: *index,
-                    case,
-                    authenticator,
-                    tool: &tool,
-                    tool_findings,
-                    differences,
-                });
-            }
+            check(&mut tally, *index, case, authenticator);
         }
     }
     eprintln!("parity: {}", tally.timings());
     if let Some(summary) = tally.summary() {
         panic!("{summary}");
     }
+}
+
+/// Reads one case with the tool and records whether it agrees.
+fn check(tally: &mut Tally, index: u64, case: &Case, authenticator: &Reading) {
+    tally.count(&case.class);
+    if authenticator.nondeterministic {
+        tally.nondeterministic += 1;
+        return;
+    }
+    let started = Instant::now();
+    let (tool, problems, tool_findings) = tool_reading(case);
+    tally.tool_time += started.elapsed();
+    let mut differences = project::differences(authenticator, &tool);
+    differences.extend(problems);
+    if !differences.is_empty() {
+        tally.diverged(&Divergence {
+            index,
+            case,
+            authenticator,
+            tool: &tool,
+            tool_findings,
+            differences,
+        });
+    }
+}
+
+/// The cases of `path`: a directory of divergence files (as this test writes
+/// them), or a file of JSON lines `{"data": {...}}` (with an optional `class`).
+fn replay_cases(path: &Path) -> Vec<(u64, Case)> {
+    let docs: Vec<serde_json::Value> = if path.is_dir() {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+            .unwrap_or_else(|e| panic!("cannot list {}: {e}", path.display()))
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        files.sort();
+        let read = |p: &PathBuf| std::fs::read_to_string(p).expect("a readable divergence file");
+        files
+            .iter()
+            .map(|p| serde_json::from_str(&read(p)).expect("JSON"))
+            .collect()
+    } else {
+        let text = std::fs::read_to_string(path)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+        let lines = text.lines().filter(|l| !l.trim().is_empty());
+        lines
+            .map(|l| serde_json::from_str(l).expect("a JSON line"))
+            .collect()
+    };
+    docs.iter()
+        .enumerate()
+        .map(|(i, doc)| {
+            let data = doc.get("input").unwrap_or(doc)["data"].as_object().cloned();
+            let data = data.unwrap_or_default().into_iter();
+            let data = data.map(|(k, v)| (k, v.as_str().unwrap_or_default().to_string()));
+            let class = doc["class"].as_str().unwrap_or("replay").to_string();
+            let index = doc["index"].as_u64().unwrap_or(i as u64);
+            (
+                index,
+                Case {
+                    class,
+                    data: data.collect(),
+                },
+            )
+        })
+        .collect()
 }
 
 #[test]
@@ -148,6 +202,20 @@ fn reader_agrees_with_the_authenticator() {
 #[ignore = "the long run: cargo test --lib parity -- --ignored"]
 fn reader_agrees_with_the_authenticator_long_run() {
     run(200_000);
+}
+
+#[test]
+#[ignore = "replays the cases in MIGRATE_AUTH_PARITY_REPLAY (a divergence directory or a JSON-lines file)"]
+fn reader_agrees_with_the_authenticator_on_replayed_cases() {
+    let path = std::env::var_os("MIGRATE_AUTH_PARITY_REPLAY")
+        .map(PathBuf::from)
+        .expect("set MIGRATE_AUTH_PARITY_REPLAY to a divergence directory or a JSON-lines file");
+    let cases = replay_cases(&path);
+    let again = format!("MIGRATE_AUTH_PARITY_REPLAY={}", path.display());
+    compare(
+        cases.into_iter(),
+        Tally::new(0, divergence_dir("replay"), again),
+    );
 }
 
 #[test]

@@ -29,6 +29,8 @@ pub(super) struct Divergence<'a> {
 pub(super) struct Tally {
     seed: u64,
     dir: PathBuf,
+    /// How to run the same cases again.
+    again: String,
     cases: u64,
     pub nondeterministic: u64,
     per_class: BTreeMap<String, (u64, u64)>,
@@ -41,11 +43,12 @@ pub(super) struct Tally {
 
 impl Tally {
     /// A tally writing its cases into `dir` (emptied first).
-    pub(super) fn new(seed: u64, dir: PathBuf) -> Tally {
+    pub(super) fn new(seed: u64, dir: PathBuf, again: String) -> Tally {
         let _ = std::fs::remove_dir_all(&dir);
         Tally {
             seed,
             dir,
+            again,
             cases: 0,
             nondeterministic: 0,
             per_class: BTreeMap::new(),
@@ -122,13 +125,12 @@ impl Tally {
             return None;
         }
         let mut s = format!(
-            "the reader disagrees with aws-iam-authenticator on {} of {} cases\n{}\nevery diverging case is in {}\n(reproduce with MIGRATE_AUTH_PARITY_SEED={} MIGRATE_AUTH_PARITY_CASES={})\n\nby class (diverging / generated):\n",
+            "the reader disagrees with aws-iam-authenticator on {} of {} cases\n{}\nevery diverging case is in {}\n(run them again with {}, or replay them with MIGRATE_AUTH_PARITY_REPLAY=<that directory> and --ignored)\n\nby class (diverging / generated):\n",
             self.diverged,
             self.cases,
             self.timings(),
             self.dir.display(),
-            self.seed,
-            self.cases
+            self.again
         );
         for (class, (all, bad)) in &self.per_class {
             if *bad > 0 {

@@ -238,7 +238,10 @@ pub(super) fn sso(rng: &mut Rng, _: &[Sample]) -> Case {
             name.trim_matches('\'')
         );
         let at = rng.below(items.len() + 1);
-        items.insert(at, vec![field("rolearn", written), field("username", "as-arn")]);
+        items.insert(
+            at,
+            vec![field("rolearn", written), field("username", "as-arn")],
+        );
     }
     if rng.chance(30) {
         items.push(vec![field("sso", "{}"), field("username", "empty")]);

@@ -200,7 +200,12 @@ pub(super) fn scalar_at(rng: &mut Rng, class: &str, scalar: &str) -> Case {
         "arn" => item[0].1 = scalar.into(),
         "userid" => set(&mut item, "userid", scalar.into()),
         "unknown" => set(&mut item, "note", scalar.into()),
-        "map-key" => item.push(field(scalar, "value")),
+        "map-key" => {
+            item.push(field(scalar, "value"));
+            if rng.chance(30) {
+                item.push(field(&format!("\"{scalar}\""), "quoted"));
+            }
+        }
         "sso-account" => item[0] = field("sso", sso("Admin", scalar, "aws")),
         "sso-name" => item[0] = field("sso", sso(scalar, "'111122223333'", "aws")),
         "sso-partition" => item[0] = field("sso", sso("Admin", "'111122223333'", scalar)),
@@ -277,6 +282,14 @@ pub(super) fn nan_inf(rng: &mut Rng, _: &[Sample]) -> Case {
         "-1e400",
     ];
     let scalar = *rng.pick(VALUES);
+    if rng.chance(15) {
+        // Keys that collide as JSON keys: which value survives is up to Go's map order.
+        let text = format!(
+            "- rolearn: {}\n  1: {scalar}\n  \"1\": one\n",
+            role_arn(rng)
+        );
+        return Case::one("nan-inf", "mapRoles", text);
+    }
     scalar_at(rng, "nan-inf", scalar)
 }
 
