@@ -134,12 +134,12 @@ impl Tally {
         );
         for (class, (all, bad)) in &self.per_class {
             if *bad > 0 {
-                let _ = writeln!(s, "  {class:<20} {bad:>6} / {all}");
+                let _ = writeln!(s, "  {class:<28} {bad:>6} / {all}");
             }
         }
         s.push_str("\nby aspect (cases):\n");
         for (aspect, n) in &self.per_aspect {
-            let _ = writeln!(s, "  {aspect:<20} {n:>6}");
+            let _ = writeln!(s, "  {aspect:<28} {n:>6}");
         }
         let _ = write!(
             s,

@@ -8,12 +8,18 @@ use super::generate::{
 };
 use super::structured::json_array;
 
-/// Several documents, document markers, directives.
+/// Several documents, document markers, directives, and text after the
+/// first document that would not parse (yaml.v2 reads the first only).
 pub(super) fn multi_doc(rng: &mut Rng, _: &[Sample]) -> Case {
     let key = *rng.pick(&["mapRoles", "mapUsers", "mapAccounts"]);
     let a = plain_value(rng, key);
     let b = plain_value(rng, key);
-    let text = match rng.below(9) {
+    let junk = *rng.pick(&["{{{ : : :", "]]] x", "- a: b: c", "'unclosed", "\t- tab"]);
+    let text = match rng.below(13) {
+        9 => format!("{a}---\n{junk}\n"),
+        10 => format!("{a}...\n{junk}\n"),
+        11 => format!("{} {junk}\n", json_array(rng, key)),
+        12 => format!("[]\n{junk}\n"),
         0 => format!("---\n{a}"),
         1 => format!("{a}---\n{b}"),
         2 => format!("{a}...\n---\n{b}"),

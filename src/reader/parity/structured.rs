@@ -53,11 +53,17 @@ fn after_one_of(rng: &mut Rng, text: &str, marks: &[&str]) -> Option<usize> {
 pub(super) fn control_char(rng: &mut Rng, _: &[Sample]) -> Case {
     const CHARS: &[char] = &[
         '\0', '\u{1}', '\u{8}', '\u{b}', '\u{c}', '\u{1b}', '\u{1f}', '\u{7f}', '\u{80}', '\u{8d}',
-        '\u{9f}',
+        '\u{9f}', '\u{fffe}', '\u{ffff}',
     ];
     let key = any_key(rng);
     let text = plain_value(rng, key);
     let c = rng.pick(CHARS).to_string();
+    if rng.chance(15) {
+        // After the first document, and maybe past the 512 bytes yaml.v2's
+        // reader checks beyond what the parser needs.
+        let filler = "#".repeat(100 + rng.below(1400));
+        return Case::one("control-char", key, format!("{text}---\n{filler}\n{c}\n"));
+    }
     Case::one("control-char", key, place(rng, &text, &c))
 }
 
