@@ -33,6 +33,8 @@ pub(super) struct Tally {
     again: String,
     cases: u64,
     pub nondeterministic: u64,
+    /// Cases where Go panicked inside a decode (the key counts as failed).
+    pub oracle_panics: u64,
     per_class: BTreeMap<String, (u64, u64)>,
     per_aspect: BTreeMap<String, u64>,
     diverged: u64,
@@ -51,6 +53,7 @@ impl Tally {
             again,
             cases: 0,
             nondeterministic: 0,
+            oracle_panics: 0,
             per_class: BTreeMap::new(),
             per_aspect: BTreeMap::new(),
             diverged: 0,
@@ -114,8 +117,13 @@ impl Tally {
     /// One line on the run's size and speed.
     pub(super) fn timings(&self) -> String {
         format!(
-            "{} cases (seed {:#x}): oracle {:.2?}, tool {:.2?}; {} nondeterministic in Go skipped",
-            self.cases, self.seed, self.oracle_time, self.tool_time, self.nondeterministic
+            "{} cases (seed {:#x}): oracle {:.2?}, tool {:.2?}; {} nondeterministic in Go skipped; {} with a Go panic",
+            self.cases,
+            self.seed,
+            self.oracle_time,
+            self.tool_time,
+            self.nondeterministic,
+            self.oracle_panics
         )
     }
 
