@@ -227,6 +227,28 @@ fn go_lower_is_go_strings_to_lower() {
     assert_eq!(project::go_lower("ARN:\u{130}\u{3a3}"), "arn:i\u{3c3}");
 }
 
+/// Prints generated cases of a class, to look at what the generator makes:
+/// `MIGRATE_AUTH_PARITY_SHOW=mutate-structure cargo test --lib parity::show -- --ignored --nocapture`.
+#[test]
+#[ignore = "prints generated cases of MIGRATE_AUTH_PARITY_SHOW (a class name)"]
+fn show_generated_cases() {
+    let Ok(class) = std::env::var("MIGRATE_AUTH_PARITY_SHOW") else {
+        return;
+    };
+    let seed = env_number("MIGRATE_AUTH_PARITY_SEED").unwrap_or(DEFAULT_SEED);
+    let corpus = mutate::corpus();
+    let shown = (0..100_000)
+        .map(|i| (i, generate::case(seed, i, &corpus)))
+        .filter(|(_, c)| c.class == class)
+        .take(20);
+    for (i, case) in shown {
+        println!("--- case {i}");
+        for (key, value) in &case.data {
+            println!("{key}: {}", report::readable(&format!("{value:?}")));
+        }
+    }
+}
+
 #[test]
 fn cases_depend_only_on_seed_and_index() {
     let corpus = mutate::corpus();

@@ -141,9 +141,7 @@ impl Tally {
             self.again
         );
         for (class, (all, bad)) in &self.per_class {
-            if *bad > 0 {
-                let _ = writeln!(s, "  {class:<28} {bad:>6} / {all}");
-            }
+            let _ = writeln!(s, "  {class:<28} {bad:>6} / {all}");
         }
         s.push_str("\nby aspect (cases):\n");
         for (aspect, n) in &self.per_aspect {
