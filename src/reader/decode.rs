@@ -128,6 +128,10 @@ fn parse_value(text: &str, key: DataKey) -> Result<Option<Node>, yaml::YamlError
 
 /// The line of a second YAML document in `text`, which the authenticator ignores.
 fn second_document(text: &str) -> Option<usize> {
+    // A second document needs a `---` or `...` marker.
+    if !text.contains("---") && !text.contains("...") {
+        return None;
+    }
     yaml::parse_documents(text)
         .ok()
         .and_then(|docs| docs.get(1).map(|d| d.line))
