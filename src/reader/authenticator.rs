@@ -12,22 +12,28 @@ use std::collections::HashMap;
 use super::{DataKey, Mapping, Standing, Target};
 use crate::model::finding::{Code, Finding};
 
-/// The lookup key the authenticator files a mapping under (lower-cased).
+/// The lookup key the authenticator files a mapping under: `Key()`, the
+/// lower-cased ARN, or `SSOArnLike()`, whose partition is `aws` when none is
+/// written and empty otherwise (the authenticator's own quirk, kept: it
+/// decides which of two matchers survives).
 fn lookup_key(target: &Target) -> String {
     match target {
-        Target::Arn(a) => a.to_lowercase(),
-        Target::Sso(m) => format!(
-            "arn:{}:iam::{}:role/awsreservedsso_{}_*",
-            if m.partition.is_empty() {
-                "aws"
-            } else {
-                &m.partition
-            },
+        Target::Arn(a) => go_lower(a),
+        Target::Sso(m) => go_lower(&format!(
+            "arn:{}:iam::{}:role/AWSReservedSSO_{}_*",
+            if m.partition.is_empty() { "aws" } else { "" },
             m.account_id,
             m.permission_set_name
-        )
-        .to_lowercase(),
+        )),
     }
+}
+
+/// Go's `strings.ToLower`: each character by its simple lower-case mapping
+/// (no final-sigma rule; `İ` becomes `i`).
+fn go_lower(s: &str) -> String {
+    s.chars()
+        .map(|c| c.to_lowercase().next().unwrap_or(c))
+        .collect()
 }
 
 /// " as X (role ARNs compare case-insensitively)" when the spellings differ.

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 
 use super::configmap::DataValue;
 use super::{Account, AwsAuth, DataKey, Mapping, SsoMatcher, Standing, Target};
+use crate::model::arn::Partition;
 use crate::model::finding::{Code, Finding, Source};
 use crate::yaml::{self, Node};
 
@@ -587,10 +588,7 @@ fn validate_sso(m: &SsoMatcher) -> Result<(), String> {
             m.account_id
         ));
     }
-    if !matches!(
-        m.partition.as_str(),
-        "" | "aws" | "aws-cn" | "aws-us-gov" | "aws-iso" | "aws-iso-b"
-    ) {
+    if !m.partition.is_empty() && Partition::from_name(&m.partition).is_none() {
         return Err(format!("`sso.partition` `{}` is unknown", m.partition));
     }
     Ok(())

@@ -69,6 +69,9 @@ pub(super) struct Builder<'t> {
     steps: usize,
     alias_steps: usize,
     docs: Vec<Node>,
+    /// The character standing in for BOMs at line starts (see
+    /// `hide_line_start_boms`), to be turned back into BOMs in values.
+    bom_stand_in: Option<char>,
 }
 
 /// 1-based (line, column) of a mark.
@@ -87,6 +90,7 @@ impl<'t> Builder<'t> {
             steps: 0,
             alias_steps: 0,
             docs: Vec::new(),
+            bom_stand_in: None,
         }
     }
 
@@ -96,11 +100,12 @@ impl<'t> Builder<'t> {
         // libyaml-safer panics on a block scalar whose last line has no line
         // break (C libyaml reads a NUL there and stops): give it one, and take
         // it back from that scalar (see `unpad`).
-        let padded = if ends_open(self.text) {
+        let mut padded = if ends_open(self.text) {
             format!("{}\n", self.text)
         } else {
             self.text.to_string()
         };
+        self.bom_stand_in = hide_line_start_boms(&mut padded);
         let mut input = padded.as_bytes();
         let mut parser = Parser::new();
         parser.set_input_string(&mut input);
@@ -132,7 +137,20 @@ impl<'t> Builder<'t> {
                 style,
                 ..
             } => {
-                let value = self.unpad(value, style, at.0, end);
+                let start = event.start_mark.index as usize;
+                if style == ScalarStyle::DoubleQuoted && escapes_slash(self.raw(start, end)) {
+                    return Err(YamlError::Syntax {
+                        line: at.0,
+                        col: at.1,
+                        message:
+                            "found unknown escape character `\\/`, while parsing a quoted scalar"
+                                .into(),
+                    });
+                }
+                let mut value = self.unpad(value, style, at.0, end);
+                if let Some(c) = self.bom_stand_in.filter(|&c| value.contains(c)) {
+                    value = value.replace(c, "\u{feff}");
+                }
                 let node = self.scalar(value, tag.as_deref(), plain_implicit, style, at)?;
                 let weight = Weight {
                     steps: 1,
@@ -209,6 +227,12 @@ impl<'t> Builder<'t> {
             line,
             col,
         })
+    }
+
+    /// The text between two byte offsets, as far as the text goes.
+    fn raw(&self, start: usize, end: usize) -> &str {
+        let end = end.min(self.text.len());
+        self.text.get(start.min(end)..end).unwrap_or_default()
     }
 
     /// The value C libyaml gives a block scalar that runs to the end of a
@@ -411,6 +435,45 @@ fn node_at(value: Value, start: (usize, usize)) -> Node {
 
 fn scalar_bytes(node: &Node) -> usize {
     node.scalar().map_or(0, |s| s.text.len())
+}
+
+/// go-yaml v2 skips a BOM at the start of a line only at the start of the
+/// text (its check looks at the start of its buffer); libyaml-safer skips
+/// one at any line start. So a BOM that starts a later line is swapped for
+/// a private-use character of the same size that the text does not hold, and
+/// swapped back in values: both are ordinary characters to the scanner.
+fn hide_line_start_boms(text: &mut String) -> Option<char> {
+    let at_line_start = |i: usize, t: &str| {
+        t[..i]
+            .chars()
+            .next_back()
+            .is_some_and(|c| matches!(c, '\n' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}'))
+    };
+    let found: Vec<usize> = text
+        .match_indices('\u{feff}')
+        .map(|(i, _)| i)
+        .filter(|&i| at_line_start(i, text))
+        .collect();
+    if found.is_empty() {
+        return None;
+    }
+    let stand_in = ('\u{e000}'..='\u{f8ff}').find(|&c| !text.contains(c))?;
+    for i in found {
+        text.replace_range(i..i + 3, stand_in.encode_utf8(&mut [0; 4]));
+    }
+    Some(stand_in)
+}
+
+/// True when a double-quoted scalar's source uses the `\/` escape, which
+/// go-yaml v2 does not know (libyaml 0.2 added it).
+fn escapes_slash(raw: &str) -> bool {
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' && chars.next() == Some('/') {
+            return true;
+        }
+    }
+    false
 }
 
 /// True when the text's last line has no line break.

@@ -111,8 +111,10 @@ pub(crate) fn resolve(
     }
     match tag {
         Tag::Binary => {
+            // Go's decoder skips line breaks inside base64.
+            let compact: String = text.chars().filter(|c| !matches!(c, '\r' | '\n')).collect();
             let bytes = base64::engine::general_purpose::STANDARD
-                .decode(text)
+                .decode(compact)
                 .map_err(|_| "!!binary value contains invalid base64 data".to_string())?;
             Ok((Resolved::Str, Some(go_string(&bytes))))
         }
