@@ -143,7 +143,8 @@ pub fn map(aws_auth: &AwsAuth, ctx: &Context<'_>) -> Mapped {
         }
         map_one(m, &written, ctx, &mut out);
     }
-    for a in &aws_auth.accounts {
+    // An empty id (what go-yaml leaves for a null item) names no account.
+    for a in aws_auth.accounts.iter().filter(|a| !a.id.is_empty()) {
         out.findings.push(
             Finding::new(
                 Code::MapAccounts,

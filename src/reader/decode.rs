@@ -26,8 +26,8 @@ pub(crate) fn decode_value(file: &str, value: &DataValue, out: &mut AwsAuth) {
         return;
     }
     let key_source = source_in(file, value, None, value.key_line);
-    let root = match parse_value(&value.text, key) {
-        Ok(root) => root,
+    let (root, failed) = match parse_value(&value.text, key) {
+        Ok(parsed) => parsed,
         Err(e) => {
             out.findings.push(unparsable_key(file, value, key, &e));
             return;
@@ -61,7 +61,20 @@ pub(crate) fn decode_value(file: &str, value: &DataValue, out: &mut AwsAuth) {
         return;
     };
     hidden_yaml(file, value, key, &mut out.findings);
-    decode_items(file, value, key, items, out);
+    match failed {
+        None => decode_items(file, value, key, items, out),
+        Some((e, item)) => {
+            // go-yaml stopped at item `item`: the accounts before it count,
+            // and the slots it never filled hold "".
+            out.findings.push(unparsable_key(file, value, key, &e));
+            let done = item.unwrap_or(0).min(items.len());
+            decode_items(file, value, key, &items[..done], out);
+            out.accounts.push(Account {
+                id: String::new(),
+                source: source_in(file, value, Some(done), value.file_line(e.line())),
+            });
+        }
+    }
 }
 
 /// Points at what go-yaml v2 honours but a reviewer reading the text would
@@ -106,8 +119,16 @@ fn hidden_yaml(file: &str, value: &DataValue, key: DataKey, findings: &mut Vec<F
 /// JSON decoder as it is (an object, never the list these keys need), and
 /// converts anything else with sigs.k8s.io/yaml, which fails on what JSON
 /// cannot hold.
-fn parse_value(text: &str, key: DataKey) -> Result<Option<Node>, yaml::YamlError> {
-    if key != DataKey::MapAccounts && text.trim_start().starts_with('{') {
+/// For `mapAccounts`, an error go-yaml meets while decoding comes back
+/// beside the document, with the list item it stopped at (see
+/// [`yaml::parse_first_lenient`]).
+type Parsed = (Option<Node>, Option<(yaml::YamlError, Option<usize>)>);
+
+fn parse_value(text: &str, key: DataKey) -> Result<Parsed, yaml::YamlError> {
+    if key == DataKey::MapAccounts {
+        return yaml::parse_first_lenient(text);
+    }
+    if text.trim_start().starts_with('{') {
         let line = 1 + text[..text.len() - text.trim_start().len()]
             .matches('\n')
             .count();
@@ -119,12 +140,10 @@ fn parse_value(text: &str, key: DataKey) -> Result<Option<Node>, yaml::YamlError
         });
     }
     let root = yaml::parse_first(text)?;
-    if key != DataKey::MapAccounts {
-        if let Some(root) = &root {
-            yaml::check_json(root)?;
-        }
+    if let Some(root) = &root {
+        yaml::check_json(root)?;
     }
-    Ok(root)
+    Ok((root, None))
 }
 
 /// The line of a second YAML document in `text`, which the authenticator ignores.

@@ -72,6 +72,18 @@ pub(super) struct Builder<'t> {
     /// The character standing in for BOMs at line starts (see
     /// `hide_line_start_boms`), to be turned back into BOMs in values.
     bom_stand_in: Option<char>,
+    /// Go on after go-yaml's decode-stage errors, keeping the first one.
+    lenient: bool,
+    decode_error: Option<DecodeError>,
+    /// Where the first document ended (the byte offset of what ended it).
+    pub(super) first_end: Option<usize>,
+}
+
+/// go-yaml's first decode-stage error, and the index of the top-level list
+/// item it was decoding (go-yaml has filled the items before it).
+pub(super) struct DecodeError {
+    pub(super) error: YamlError,
+    pub(super) item: Option<usize>,
 }
 
 /// 1-based (line, column) of a mark.
@@ -91,12 +103,34 @@ impl<'t> Builder<'t> {
             alias_steps: 0,
             docs: Vec::new(),
             bom_stand_in: None,
+            lenient: false,
+            decode_error: None,
+            first_end: None,
         }
     }
 
     /// Parses the stream: every document, or only the first (as go-yaml's
     /// `Unmarshal` does, which reads no further than that document's end).
     pub(super) fn run(mut self, first_only: bool) -> Result<Vec<Node>, YamlError> {
+        self.parse(first_only)?;
+        Ok(self.docs)
+    }
+
+    /// The first document, going on past go-yaml's decode-stage errors
+    /// and returning the first one with it.
+    pub(super) fn run_lenient(mut self) -> Result<(Vec<Node>, Option<DecodeError>), YamlError> {
+        self.lenient = true;
+        self.parse(true)?;
+        Ok((self.docs, self.decode_error))
+    }
+
+    /// Where the first document of the text ends, if it parses.
+    pub(super) fn first_document_end(mut self) -> Option<usize> {
+        self.parse(true).ok()?;
+        self.first_end
+    }
+
+    fn parse(&mut self, first_only: bool) -> Result<(), YamlError> {
         // libyaml-safer panics on a block scalar whose last line has no line
         // break (C libyaml reads a NUL there and stops): give it one, and take
         // it back from that scalar (see `unpad`).
@@ -111,14 +145,18 @@ impl<'t> Builder<'t> {
         parser.set_input_string(&mut input);
         loop {
             let event = parser.parse().map_err(|e| self.syntax(&e))?;
+            let at = event.start_mark.index as usize;
             match self.event(event)? {
                 Flow::Go => {}
-                Flow::DocumentEnd if first_only => break,
+                Flow::DocumentEnd if first_only => {
+                    self.first_end = Some(at);
+                    break;
+                }
                 Flow::DocumentEnd => self.anchors.clear(),
                 Flow::StreamEnd => break,
             }
         }
-        Ok(self.docs)
+        Ok(())
     }
 
     fn event(&mut self, event: Event) -> Result<Flow, YamlError> {
@@ -207,11 +245,17 @@ impl<'t> Builder<'t> {
         let (resolved, decoded) = if merge {
             (Resolved::Merge, None)
         } else {
-            resolve::resolve(tag, implicit, &value).map_err(|message| YamlError::Syntax {
-                line: at.0,
-                col: at.1,
-                message,
-            })?
+            match resolve::resolve(tag, implicit, &value) {
+                Ok(r) => r,
+                Err(message) => {
+                    self.decode_failed(YamlError::Syntax {
+                        line: at.0,
+                        col: at.1,
+                        message,
+                    })?;
+                    (Resolved::Null, None)
+                }
+            }
         };
         let (line, col) = if style == Style::Literal {
             block_start(self.text, at.0)
@@ -307,7 +351,13 @@ impl<'t> Builder<'t> {
     fn alias(&mut self, name: &str, line: usize) -> Result<(), YamlError> {
         let (node, weight) = match self.anchors.get(name) {
             Some(Anchor::Done(node, weight)) => (node.clone(), *weight),
-            Some(Anchor::Open(_)) => return Err(YamlError::RecursiveAlias { line }),
+            Some(Anchor::Open(_)) => {
+                self.decode_failed(YamlError::RecursiveAlias { line })?;
+                return self.place_counted(
+                    node_at(Value::Seq(Vec::new()), (line, 1)),
+                    Weight::default(),
+                );
+            }
             None => {
                 return Err(YamlError::Syntax {
                     line,
@@ -341,7 +391,7 @@ impl<'t> Builder<'t> {
         }
         let (a, d) = (self.alias_steps, self.steps);
         if a > 100 && d > 1000 && (a as f64) / (d as f64) > allowed_alias_ratio(d) {
-            return Err(YamlError::Syntax {
+            return self.decode_failed(YamlError::Syntax {
                 line,
                 col: 1,
                 message: "document contains excessive aliasing".into(),
@@ -356,7 +406,33 @@ impl<'t> Builder<'t> {
         self.place_counted(node, weight)
     }
 
+    /// An error go-yaml raises while decoding (after the whole document
+    /// parsed): fatal, or, when lenient, noted (the first one) and passed over.
+    fn decode_failed(&mut self, error: YamlError) -> Result<(), YamlError> {
+        if !self.lenient {
+            return Err(error);
+        }
+        if self.decode_error.is_none() {
+            let item = match self.stack.first() {
+                Some(Frame::Seq { items, .. }) => Some(items.len()),
+                _ => None,
+            };
+            self.decode_error = Some(DecodeError { error, item });
+        }
+        Ok(())
+    }
+
     fn place_counted(&mut self, node: Node, weight: Weight) -> Result<(), YamlError> {
+        let outcome = self.attach(node, weight);
+        match outcome {
+            Err(e) => self.decode_failed(e),
+            Ok(()) => Ok(()),
+        }
+    }
+
+    /// Puts a node into the innermost collection: a mapping key is checked,
+    /// and a merge applied.
+    fn attach(&mut self, node: Node, weight: Weight) -> Result<(), YamlError> {
         match self.stack.last_mut() {
             None => self.docs.push(node),
             Some(Frame::Seq {

@@ -106,6 +106,11 @@ impl YamlError {
         }
     }
 
+    /// True for the reader's refusal of a control character.
+    fn message_is_control_characters(&self) -> bool {
+        matches!(self, YamlError::Syntax { message, .. } if message.starts_with("control characters are not allowed"))
+    }
+
     /// The column the error is at, when known.
     pub fn col(&self) -> Option<usize> {
         match self {
@@ -225,7 +230,54 @@ pub(crate) fn parse_documents(text: &str) -> Result<Vec<Node>, YamlError> {
 /// # Errors
 /// As [`parse_documents`], for the text up to the first document's end.
 pub(crate) fn parse_first(text: &str) -> Result<Option<Node>, YamlError> {
-    Ok(build::Builder::new(text).run(true)?.into_iter().next())
+    let docs = within_read_window(text, |t| build::Builder::new(t).run(true))?;
+    Ok(docs.into_iter().next())
+}
+
+/// As [`parse_first`], but a value error go-yaml v2 meets while decoding
+/// (a tag that does not fit, bad base64, a merge of a non-mapping) is
+/// returned beside the document instead of failing it, with the index of
+/// the top-level list item it was in: go-yaml has decoded the items before
+/// it (what `mapAccounts` keeps when it fails).
+///
+/// # Errors
+/// As [`parse_first`], for errors of the text itself.
+pub(crate) fn parse_first_lenient(
+    text: &str,
+) -> Result<(Option<Node>, Option<(YamlError, Option<usize>)>), YamlError> {
+    let (docs, failed) = within_read_window(text, |t| build::Builder::new(t).run_lenient())?;
+    Ok((docs.into_iter().next(), failed.map(|d| (d.error, d.item))))
+}
+
+/// go-yaml v2 decodes its input 512 bytes at a time and stops after the
+/// first document, so it never sees a control character in a later chunk.
+/// When `parse` fails on one, this finds out whether go-yaml would have read
+/// it and, if not, parses the text before it instead.
+fn within_read_window<T>(
+    text: &str,
+    parse: impl Fn(&str) -> Result<T, YamlError>,
+) -> Result<T, YamlError> {
+    const CHUNK: usize = 512;
+    let first = parse(text);
+    let Err(error) = &first else { return first };
+    let Some(bad) = text
+        .char_indices()
+        .find(|&(_, c)| !readable(c))
+        .map(|(i, _)| i)
+    else {
+        return first;
+    };
+    if error.message_is_control_characters() {
+        let prefix = &text[..bad];
+        if let Some(end) = build::Builder::new(prefix).first_document_end() {
+            // The scanner looked four characters past what ended the document.
+            let read_up_to = ((end + 4) / CHUNK + 1) * CHUNK;
+            if bad >= read_up_to {
+                return parse(prefix);
+            }
+        }
+    }
+    first
 }
 
 /// Checks that `node` can become JSON as sigs.k8s.io/yaml's `YAMLToJSON`
