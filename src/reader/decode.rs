@@ -44,6 +44,14 @@ pub(crate) fn decode_value(file: &str, value: &DataValue, out: &mut AwsAuth) {
             .at(&source_in(file, value, None, value.file_line(line))),
         );
     }
+    if let Some((e, _)) = failed
+        .as_ref()
+        .filter(|_| root.as_ref().and_then(Node::as_seq).is_none())
+    {
+        // go-yaml stopped before it had a list to fill.
+        out.findings.push(unparsable_key(file, value, key, e));
+        return;
+    }
     let Some(root) = root.filter(|d| !d.is_null()) else {
         return;
     };
@@ -122,9 +130,10 @@ fn hidden_yaml(file: &str, value: &DataValue, key: DataKey, findings: &mut Vec<F
 /// For `mapAccounts`, an error go-yaml meets while decoding comes back
 /// beside the document, with the list item it stopped at (see
 /// [`yaml::parse_first_lenient`]).
-type Parsed = (Option<Node>, Option<(yaml::YamlError, Option<usize>)>);
-
-fn parse_value(text: &str, key: DataKey) -> Result<Parsed, yaml::YamlError> {
+///
+/// # Errors
+/// What fails the whole key.
+fn parse_value(text: &str, key: DataKey) -> Result<yaml::FirstDocument, yaml::YamlError> {
     if key == DataKey::MapAccounts {
         return yaml::parse_first_lenient(text);
     }

@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use libyaml_safer::{Event, EventData, Mark, Parser, ScalarStyle};
+use libyaml_safer::{Event, EventData, MappingStyle, Mark, Parser, ScalarStyle, SequenceStyle};
 
 use super::resolve::{self, Resolved};
 use super::{Node, Scalar, Style, Value, YamlError};
@@ -75,6 +75,8 @@ pub(super) struct Builder<'t> {
     /// Go on after go-yaml's decode-stage errors, keeping the first one.
     lenient: bool,
     decode_error: Option<DecodeError>,
+    /// Flow (`[...]`, `{...}`) or block, for each open collection.
+    flow_stack: Vec<bool>,
     /// Where the first document ended (the byte offset of what ended it).
     pub(super) first_end: Option<usize>,
 }
@@ -106,6 +108,7 @@ impl<'t> Builder<'t> {
             lenient: false,
             decode_error: None,
             first_end: None,
+            flow_stack: Vec::new(),
         }
     }
 
@@ -144,7 +147,9 @@ impl<'t> Builder<'t> {
         let mut parser = Parser::new();
         parser.set_input_string(&mut input);
         loop {
-            let event = parser.parse().map_err(|e| self.syntax(&e))?;
+            let event = guarded(|| parser.parse())
+                .ok_or_else(|| self.gave_up())?
+                .map_err(|e| self.syntax(&e))?;
             let at = event.start_mark.index as usize;
             match self.event(event)? {
                 Flow::Go => {}
@@ -185,6 +190,18 @@ impl<'t> Builder<'t> {
                                 .into(),
                     });
                 }
+                if style == ScalarStyle::Plain
+                    && self.flow_stack.contains(&true)
+                    && value.char_indices().any(|(i, c)| i > 0 && c == '?')
+                {
+                    // go-yaml v2 ends a plain scalar at `?` in flow context (libyaml
+                    // 0.2 does not); what follows is a key where none may be.
+                    return Err(YamlError::Syntax {
+                        line: at.0,
+                        col: at.1,
+                        message: "did not find expected ',' or the collection's end (a `?` inside a plain scalar in flow context)".into(),
+                    });
+                }
                 let mut value = self.unpad(value, style, at.0, end);
                 if let Some(c) = self.bom_stand_in.filter(|&c| value.contains(c)) {
                     value = value.replace(c, "\u{feff}");
@@ -199,7 +216,8 @@ impl<'t> Builder<'t> {
                 }
                 self.place(node, weight)?;
             }
-            EventData::SequenceStart { anchor, .. } => {
+            EventData::SequenceStart { anchor, style, .. } => {
+                self.flow_stack.push(style == SequenceStyle::Flow);
                 self.open_anchor(anchor.as_deref());
                 self.push(Frame::Seq {
                     anchor,
@@ -208,7 +226,8 @@ impl<'t> Builder<'t> {
                     weight: Weight::default(),
                 })?;
             }
-            EventData::MappingStart { anchor, .. } => {
+            EventData::MappingStart { anchor, style, .. } => {
+                self.flow_stack.push(style == MappingStyle::Flow);
                 self.open_anchor(anchor.as_deref());
                 self.push(Frame::Map {
                     anchor,
@@ -218,7 +237,10 @@ impl<'t> Builder<'t> {
                     weight: Weight::default(),
                 })?;
             }
-            EventData::SequenceEnd | EventData::MappingEnd => self.end_collection()?,
+            EventData::SequenceEnd | EventData::MappingEnd => {
+                self.flow_stack.pop();
+                self.end_collection()?;
+            }
             EventData::Alias { anchor } => self.alias(&anchor, at.0)?,
         }
         Ok(Flow::Go)
@@ -412,6 +434,11 @@ impl<'t> Builder<'t> {
         if !self.lenient {
             return Err(error);
         }
+        // In lenient mode (`mapAccounts`, a list of strings), go-yaml never
+        // decodes inside an item that is a collection: it refuses the item.
+        if self.stack.len() >= 2 {
+            return Ok(());
+        }
         if self.decode_error.is_none() {
             let item = match self.stack.first() {
                 Some(Frame::Seq { items, .. }) => Some(items.len()),
@@ -468,6 +495,16 @@ impl<'t> Builder<'t> {
         Ok(())
     }
 
+    /// The error for a panic inside libyaml-safer (caught, see `guarded`).
+    fn gave_up(&self) -> YamlError {
+        YamlError::Syntax {
+            line: self.docs.last().map_or(1, |d| d.line),
+            col: 1,
+            message: "the YAML parser gave up on this text (an input libyaml-safer cannot handle)"
+                .into(),
+        }
+    }
+
     /// A parser error, with the position of the problem.
     fn syntax(&self, e: &libyaml_safer::Error) -> YamlError {
         let (line, col) = match e.problem_mark() {
@@ -493,6 +530,30 @@ impl<'t> Builder<'t> {
         let col = 1 + before.rsplit('\n').next().map_or(0, |l| l.chars().count());
         (line, col)
     }
+}
+
+/// Runs `f`, turning a panic into `None`, quietly: libyaml-safer 0.3 panics
+/// on some malformed input (a tag followed by `,` in flow context) where C
+/// libyaml and go-yaml report an error.
+fn guarded<T>(f: impl FnOnce() -> T) -> Option<T> {
+    use std::cell::Cell;
+    use std::sync::Once;
+    thread_local! {
+        static QUIET: Cell<bool> = const { Cell::new(false) };
+    }
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET.with(Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+    QUIET.with(|q| q.set(true));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).ok();
+    QUIET.with(|q| q.set(false));
+    result
 }
 
 enum Flow {

@@ -234,6 +234,10 @@ pub(crate) fn parse_first(text: &str) -> Result<Option<Node>, YamlError> {
     Ok(docs.into_iter().next())
 }
 
+/// A first document, and the decode-stage error go-yaml v2 stopped at, if
+/// any, with the index of the top-level list item it was in.
+pub(crate) type FirstDocument = (Option<Node>, Option<(YamlError, Option<usize>)>);
+
 /// As [`parse_first`], but a value error go-yaml v2 meets while decoding
 /// (a tag that does not fit, bad base64, a merge of a non-mapping) is
 /// returned beside the document instead of failing it, with the index of
@@ -242,9 +246,7 @@ pub(crate) fn parse_first(text: &str) -> Result<Option<Node>, YamlError> {
 ///
 /// # Errors
 /// As [`parse_first`], for errors of the text itself.
-pub(crate) fn parse_first_lenient(
-    text: &str,
-) -> Result<(Option<Node>, Option<(YamlError, Option<usize>)>), YamlError> {
+pub(crate) fn parse_first_lenient(text: &str) -> Result<FirstDocument, YamlError> {
     let (docs, failed) = within_read_window(text, |t| build::Builder::new(t).run_lenient())?;
     Ok((docs.into_iter().next(), failed.map(|d| (d.error, d.item))))
 }
@@ -301,15 +303,34 @@ pub(crate) fn check_json(node: &Node) -> Result<(), YamlError> {
         },
         Value::Seq(items) => items.iter().try_for_each(check_json),
         Value::Map(entries) => {
-            entries
-                .iter()
-                .try_for_each(|(k, v)| match k.scalar().map(|s| &s.resolved) {
-                    Some(Resolved::Null | Resolved::Uint(_)) | None => {
-                        Err(bad(k, "unsupported map key for JSON"))
+            // Go's map keeps the last value of each key: only those become JSON.
+            let mut last: std::collections::HashMap<String, &Node> =
+                std::collections::HashMap::new();
+            for (k, v) in entries {
+                match k.scalar().map(|s| (&s.resolved, s)) {
+                    Some((Resolved::Null | Resolved::Uint(_), _)) | None => {
+                        return Err(bad(k, "unsupported map key for JSON"));
                     }
-                    _ => check_json(v),
-                })
+                    Some((r, s)) => {
+                        last.insert(go_key(r, &s.text), v);
+                    }
+                }
+            }
+            last.values().try_for_each(|v| check_json(v))
         }
+    }
+}
+
+/// The identity of a mapping key in a Go `map[interface{}]interface{}`:
+/// its type and value (`yes` and `true` are one key, `1` and `"1"` two).
+fn go_key(r: &Resolved, text: &str) -> String {
+    match r {
+        Resolved::Null => "null".into(),
+        Resolved::Bool(b) => format!("bool:{b}"),
+        Resolved::Int(i) => format!("int:{i}"),
+        Resolved::Uint(u) => format!("uint:{u}"),
+        Resolved::Float(f) => format!("float:{}", f.to_bits()),
+        Resolved::Str | Resolved::Merge => format!("str:{text}"),
     }
 }
 

@@ -222,6 +222,20 @@ fn reader_agrees_with_the_authenticator_on_replayed_cases() {
     );
 }
 
+/// Every divergence the parity test has found (up to 25 per class, from the
+/// runs that found them) stays fixed: testdata/parity/fixed.jsonl.
+#[test]
+fn past_divergences_stay_fixed() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/parity/fixed.jsonl");
+    let cases = replay_cases(&path);
+    assert!(cases.len() >= 400, "only {} past divergences", cases.len());
+    let again = format!("MIGRATE_AUTH_PARITY_REPLAY={}", path.display());
+    compare(
+        cases.into_iter(),
+        Tally::new(0, divergence_dir("past"), again),
+    );
+}
+
 #[test]
 fn go_lower_is_go_strings_to_lower() {
     assert_eq!(project::go_lower("ARN:\u{130}\u{3a3}"), "arn:i\u{3c3}");
