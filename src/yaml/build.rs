@@ -75,6 +75,11 @@ pub(super) struct Builder<'t> {
     /// Go on after go-yaml's decode-stage errors, keeping the first one.
     lenient: bool,
     decode_error: Option<DecodeError>,
+    /// Parsing the first document only, and whether it started without `---`.
+    first_only: bool,
+    implicit_document: bool,
+    /// The document go-yaml v2 would stop at (see `empty_flow_key`).
+    stopped: Option<Node>,
     /// Flow (`[...]`, `{...}`) or block, for each open collection.
     flow_stack: Vec<bool>,
     /// Where the first document ended (the byte offset of what ended it).
@@ -109,6 +114,9 @@ impl<'t> Builder<'t> {
             decode_error: None,
             first_end: None,
             flow_stack: Vec::new(),
+            first_only: false,
+            implicit_document: true,
+            stopped: None,
         }
     }
 
@@ -146,12 +154,24 @@ impl<'t> Builder<'t> {
         let mut input = padded.as_bytes();
         let mut parser = Parser::new();
         parser.set_input_string(&mut input);
+        self.first_only = first_only;
         loop {
             let event = guarded(|| parser.parse())
                 .ok_or_else(|| self.gave_up())?
                 .map_err(|e| self.syntax(&e))?;
             let at = event.start_mark.index as usize;
-            match self.event(event)? {
+            let flow = match self.event(event) {
+                Ok(flow) => flow,
+                Err(e) => match self.stopped.take() {
+                    Some(doc) => {
+                        self.docs.push(doc);
+                        self.first_end = Some(at);
+                        return Ok(());
+                    }
+                    None => return Err(e),
+                },
+            };
+            match flow {
                 Flow::Go => {}
                 Flow::DocumentEnd if first_only => {
                     self.first_end = Some(at);
@@ -170,7 +190,10 @@ impl<'t> Builder<'t> {
         match event.data {
             EventData::StreamEnd => return Ok(Flow::StreamEnd),
             EventData::DocumentEnd { .. } => return Ok(Flow::DocumentEnd),
-            EventData::DocumentStart { .. } => self.count(1, false, at.0)?,
+            EventData::DocumentStart { implicit, .. } => {
+                self.implicit_document = implicit;
+                self.count(1, false, at.0)?;
+            }
             EventData::StreamStart { .. } => {}
             EventData::Scalar {
                 anchor,
@@ -238,8 +261,8 @@ impl<'t> Builder<'t> {
                 })?;
             }
             EventData::SequenceEnd | EventData::MappingEnd => {
-                self.flow_stack.pop();
-                self.end_collection()?;
+                let flow = self.flow_stack.pop().unwrap_or(false);
+                self.end_collection(flow)?;
             }
             EventData::Alias { anchor } => self.alias(&anchor, at.0)?,
         }
@@ -341,7 +364,7 @@ impl<'t> Builder<'t> {
     }
 
     /// Closes the innermost collection and places it.
-    fn end_collection(&mut self) -> Result<(), YamlError> {
+    fn end_collection(&mut self, flow: bool) -> Result<(), YamlError> {
         let depth = self.stack.len().saturating_sub(1);
         let (node, anchor, mut weight) = match self.stack.pop() {
             Some(Frame::Seq {
@@ -366,7 +389,42 @@ impl<'t> Builder<'t> {
                 self.anchors.insert(a, Anchor::Done(node.clone(), weight));
             }
         }
+        if flow && is_empty(&node) && self.awaiting_block_key() && !self.explicit_key(&node) {
+            return self.empty_flow_key(node);
+        }
         self.place(node, weight)
+    }
+
+    /// True when the innermost collection is a block mapping waiting for a key.
+    fn awaiting_block_key(&self) -> bool {
+        matches!(self.stack.last(), Some(Frame::Map { key: None, .. }))
+            && self.flow_stack.last() == Some(&false)
+    }
+
+    /// True when `?` marks the key at `node` as explicit.
+    fn explicit_key(&self, node: &Node) -> bool {
+        let line = self.text.split('\n').nth(node.line - 1).unwrap_or_default();
+        let before: String = line.chars().take(node.col - 1).collect();
+        before.trim_end().ends_with('?')
+    }
+
+    /// go-yaml v2 forgets that an empty flow collection (`[]`, `{}`) may
+    /// start an implicit key (it drops the key's index when the collection
+    /// closes). At the start of an implicit first document the collection
+    /// is then the whole document and what follows is never read; anywhere
+    /// else in block context the `:` is out of place.
+    fn empty_flow_key(&mut self, node: Node) -> Result<(), YamlError> {
+        let first_key =
+            matches!(self.stack.as_slice(), [Frame::Map { entries, .. }] if entries.is_empty());
+        let error = YamlError::Syntax {
+            line: node.line,
+            col: node.col,
+            message: "mapping values are not allowed in this context".into(),
+        };
+        if self.first_only && self.implicit_document && first_key {
+            self.stopped = Some(node);
+        }
+        Err(error)
     }
 
     /// Places a copy of the anchored node, within the limits.
@@ -616,6 +674,14 @@ fn escapes_slash(raw: &str) -> bool {
 /// True when the text's last line has no line break.
 fn ends_open(text: &str) -> bool {
     !text.is_empty() && !text.ends_with(['\n', '\r', '\u{85}', '\u{2028}', '\u{2029}'])
+}
+
+fn is_empty(node: &Node) -> bool {
+    match &node.value {
+        Value::Seq(items) => items.is_empty(),
+        Value::Map(entries) => entries.is_empty(),
+        Value::Scalar(_) => false,
+    }
 }
 
 /// go-yaml refuses a collection as a mapping key.
