@@ -262,11 +262,7 @@ fn within_read_window<T>(
     const CHUNK: usize = 512;
     let first = parse(text);
     let Err(error) = &first else { return first };
-    let Some(bad) = text
-        .char_indices()
-        .find(|&(_, c)| !readable(c))
-        .map(|(i, _)| i)
-    else {
+    let Some((bad, c)) = text.char_indices().find(|&(_, c)| !readable(c)) else {
         return first;
     };
     if error.message_is_control_characters() {
@@ -274,7 +270,8 @@ fn within_read_window<T>(
         if let Some(end) = build::Builder::new(prefix).first_document_end() {
             // The scanner looked four characters past what ended the document.
             let read_up_to = ((end + 4) / CHUNK + 1) * CHUNK;
-            if bad >= read_up_to {
+            // A character is decoded once all its bytes are in.
+            if bad + c.len_utf8() > read_up_to {
                 return parse(prefix);
             }
         }
