@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use libyaml_safer::{Event, EventData, MappingStyle, Mark, Parser, ScalarStyle, SequenceStyle};
 
 use super::resolve::{self, Resolved};
+use super::rewrite::{ends_open, Rewrite};
 use super::{Node, Scalar, Style, Value, YamlError};
 
 /// How many nodes alias expansion may add in one parse.
@@ -69,9 +70,6 @@ pub(super) struct Builder<'t> {
     steps: usize,
     alias_steps: usize,
     docs: Vec<Node>,
-    /// The character standing in for BOMs at line starts (see
-    /// `hide_line_start_boms`), to be turned back into BOMs in values.
-    bom_stand_in: Option<char>,
     /// Go on after go-yaml's decode-stage errors, keeping the first one.
     lenient: bool,
     decode_error: Option<DecodeError>,
@@ -109,7 +107,6 @@ impl<'t> Builder<'t> {
             steps: 0,
             alias_steps: 0,
             docs: Vec::new(),
-            bom_stand_in: None,
             lenient: false,
             decode_error: None,
             first_end: None,
@@ -142,16 +139,8 @@ impl<'t> Builder<'t> {
     }
 
     fn parse(&mut self, first_only: bool) -> Result<(), YamlError> {
-        // libyaml-safer panics on a block scalar whose last line has no line
-        // break (C libyaml reads a NUL there and stops): give it one, and take
-        // it back from that scalar (see `unpad`).
-        let mut padded = if ends_open(self.text) {
-            format!("{}\n", self.text)
-        } else {
-            self.text.to_string()
-        };
-        self.bom_stand_in = hide_line_start_boms(&mut padded);
-        let mut input = padded.as_bytes();
+        let rewrite = Rewrite::new(self.text);
+        let mut input = rewrite.input.as_bytes();
         let mut parser = Parser::new();
         parser.set_input_string(&mut input);
         self.first_only = first_only;
@@ -159,8 +148,8 @@ impl<'t> Builder<'t> {
             let event = guarded(|| parser.parse())
                 .ok_or_else(|| self.gave_up())?
                 .map_err(|e| self.syntax(&e))?;
-            let at = event.start_mark.index as usize;
-            let flow = match self.event(event) {
+            let at = rewrite.original(event.start_mark.index as usize);
+            let flow = match self.event(event, &rewrite) {
                 Ok(flow) => flow,
                 Err(e) => match self.stopped.take() {
                     Some(doc) => {
@@ -184,9 +173,9 @@ impl<'t> Builder<'t> {
         Ok(())
     }
 
-    fn event(&mut self, event: Event) -> Result<Flow, YamlError> {
+    fn event(&mut self, event: Event, rewrite: &Rewrite) -> Result<Flow, YamlError> {
         let at = pos(event.start_mark);
-        let end = event.end_mark.index as usize;
+        let end = rewrite.original(event.end_mark.index as usize);
         match event.data {
             EventData::StreamEnd => return Ok(Flow::StreamEnd),
             EventData::DocumentEnd { .. } => return Ok(Flow::DocumentEnd),
@@ -203,7 +192,7 @@ impl<'t> Builder<'t> {
                 style,
                 ..
             } => {
-                let start = event.start_mark.index as usize;
+                let start = rewrite.original(event.start_mark.index as usize);
                 if style == ScalarStyle::DoubleQuoted && escapes_slash(self.raw(start, end)) {
                     return Err(YamlError::Syntax {
                         line: at.0,
@@ -226,9 +215,7 @@ impl<'t> Builder<'t> {
                     });
                 }
                 let mut value = self.unpad(value, style, at.0, end);
-                if let Some(c) = self.bom_stand_in.filter(|&c| value.contains(c)) {
-                    value = value.replace(c, "\u{feff}");
-                }
+                value = rewrite.restore(value);
                 let node = self.scalar(value, tag.as_deref(), plain_implicit, style, at)?;
                 let weight = Weight {
                     steps: 1,
@@ -632,33 +619,6 @@ fn scalar_bytes(node: &Node) -> usize {
     node.scalar().map_or(0, |s| s.text.len())
 }
 
-/// go-yaml v2 skips a BOM at the start of a line only at the start of the
-/// text (its check looks at the start of its buffer); libyaml-safer skips
-/// one at any line start. So a BOM that starts a later line is swapped for
-/// a private-use character of the same size that the text does not hold, and
-/// swapped back in values: both are ordinary characters to the scanner.
-fn hide_line_start_boms(text: &mut String) -> Option<char> {
-    let at_line_start = |i: usize, t: &str| {
-        t[..i]
-            .chars()
-            .next_back()
-            .is_some_and(|c| matches!(c, '\n' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}'))
-    };
-    let found: Vec<usize> = text
-        .match_indices('\u{feff}')
-        .map(|(i, _)| i)
-        .filter(|&i| at_line_start(i, text))
-        .collect();
-    if found.is_empty() {
-        return None;
-    }
-    let stand_in = ('\u{e000}'..='\u{f8ff}').find(|&c| !text.contains(c))?;
-    for i in found {
-        text.replace_range(i..i + 3, stand_in.encode_utf8(&mut [0; 4]));
-    }
-    Some(stand_in)
-}
-
 /// True when a double-quoted scalar's source uses the `\/` escape, which
 /// go-yaml v2 does not know (libyaml 0.2 added it).
 fn escapes_slash(raw: &str) -> bool {
@@ -669,11 +629,6 @@ fn escapes_slash(raw: &str) -> bool {
         }
     }
     false
-}
-
-/// True when the text's last line has no line break.
-fn ends_open(text: &str) -> bool {
-    !text.is_empty() && !text.ends_with(['\n', '\r', '\u{85}', '\u{2028}', '\u{2029}'])
 }
 
 fn is_empty(node: &Node) -> bool {

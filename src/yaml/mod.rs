@@ -18,6 +18,7 @@
 
 mod build;
 mod resolve;
+mod rewrite;
 
 use resolve::Resolved;
 pub(crate) use resolve::ScalarType;
