@@ -84,15 +84,16 @@ pub(crate) fn locate(file: &str, text: &str) -> Result<Vec<DataValue>, ReadError
         ));
     };
     let mut values: Vec<DataValue> = Vec::with_capacity(entries.len());
+    let mut lines: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for (k, v) in entries {
         let value = data_value(file, k, v)?;
-        if let Some(first) = values.iter().find(|d| d.key == value.key) {
+        if let Some(first) = lines.insert(value.key.clone(), value.key_line) {
             return Err(not_aws_auth(
                 file,
                 value.key_line,
                 format!(
-                    "data.{} is written twice (lines {} and {}); the API server holds each key once, so keep the one you mean and delete the other",
-                    value.key, first.key_line, value.key_line
+                    "data.{} is written twice (lines {first} and {}); the API server holds each key once, so keep the one you mean and delete the other",
+                    value.key, value.key_line
                 ),
             ));
         }

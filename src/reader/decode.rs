@@ -635,6 +635,19 @@ mod tests {
         a.findings.iter().map(|f| f.code.as_str()).collect()
     }
 
+    /// kubectl writes `|2` for a value that starts with spaces: columns count
+    /// from the indentation the indicator gives, not from the first line's.
+    #[test]
+    fn a_block_with_an_indentation_indicator_points_at_the_right_column() {
+        let a = read(
+            "f",
+            cm("  mapRoles: |2\n      - rolearn: arn:aws:iam::111122223333:role/a\n        groups: a: b\n").as_bytes(),
+        )
+        .unwrap();
+        let msg = &a.findings[0].message;
+        assert!(msg.contains("at f:9:18:"), "{msg}");
+    }
+
     #[test]
     fn field_names_are_case_insensitive() {
         let a = read(

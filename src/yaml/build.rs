@@ -16,7 +16,8 @@ use super::resolve::{self, Resolved};
 use super::rewrite::{ends_open, Rewrite};
 use super::{Node, Scalar, Style, Value, YamlError};
 
-/// How many nodes alias expansion may add in one parse.
+/// How many nodes alias expansion may add in one parse (anchors' own copies
+/// included).
 pub(super) const MAX_ALIAS_NODES: usize = 100_000;
 /// How many bytes of text alias expansion may add in one parse.
 pub(super) const MAX_ALIAS_BYTES: usize = 4 * 1024 * 1024;
@@ -73,6 +74,8 @@ pub(super) struct Builder<'t> {
     /// Go on after go-yaml's decode-stage errors, keeping the first one.
     lenient: bool,
     decode_error: Option<DecodeError>,
+    /// Byte offsets of the text's lines, computed when first needed.
+    line_starts: Vec<usize>,
     /// Parsing the first document only, and whether it started without `---`.
     first_only: bool,
     implicit_document: bool,
@@ -111,6 +114,7 @@ impl<'t> Builder<'t> {
             decode_error: None,
             first_end: None,
             flow_stack: Vec::new(),
+            line_starts: Vec::new(),
             first_only: false,
             implicit_document: true,
             stopped: None,
@@ -179,7 +183,19 @@ impl<'t> Builder<'t> {
         match event.data {
             EventData::StreamEnd => return Ok(Flow::StreamEnd),
             EventData::DocumentEnd { .. } => return Ok(Flow::DocumentEnd),
-            EventData::DocumentStart { implicit, .. } => {
+            EventData::DocumentStart {
+                implicit,
+                version_directive,
+                ..
+            } => {
+                // go-yaml v2 reads YAML 1.1 only.
+                if version_directive.is_some_and(|v| (v.major, v.minor) != (1, 1)) {
+                    return Err(YamlError::Syntax {
+                        line: at.0,
+                        col: at.1,
+                        message: "found incompatible YAML document".into(),
+                    });
+                }
                 self.implicit_document = implicit;
                 self.count(1, false, at.0)?;
             }
@@ -193,38 +209,16 @@ impl<'t> Builder<'t> {
                 ..
             } => {
                 let start = rewrite.original(event.start_mark.index as usize);
-                if style == ScalarStyle::DoubleQuoted && escapes_slash(self.raw(start, end)) {
-                    return Err(YamlError::Syntax {
-                        line: at.0,
-                        col: at.1,
-                        message:
-                            "found unknown escape character `\\/`, while parsing a quoted scalar"
-                                .into(),
-                    });
-                }
-                if style == ScalarStyle::Plain
-                    && self.flow_stack.contains(&true)
-                    && value.char_indices().any(|(i, c)| i > 0 && c == '?')
-                {
-                    // go-yaml v2 ends a plain scalar at `?` in flow context (libyaml
-                    // 0.2 does not); what follows is a key where none may be.
-                    return Err(YamlError::Syntax {
-                        line: at.0,
-                        col: at.1,
-                        message: "did not find expected ',' or the collection's end (a `?` inside a plain scalar in flow context)".into(),
-                    });
-                }
-                let mut value = self.unpad(value, style, at.0, end);
-                value = rewrite.restore(value);
-                let node = self.scalar(value, tag.as_deref(), plain_implicit, style, at)?;
-                let weight = Weight {
-                    steps: 1,
-                    bytes: scalar_bytes(&node),
+                let scalar = ScalarEvent {
+                    anchor,
+                    tag,
+                    value,
+                    implicit: plain_implicit,
+                    style,
+                    at,
+                    span: (start, end),
                 };
-                if let Some(a) = anchor {
-                    self.anchors.insert(a, Anchor::Done(node.clone(), weight));
-                }
-                self.place(node, weight)?;
+                self.scalar_event(scalar, rewrite)?;
             }
             EventData::SequenceStart { anchor, style, .. } => {
                 self.flow_stack.push(style == SequenceStyle::Flow);
@@ -248,12 +242,48 @@ impl<'t> Builder<'t> {
                 })?;
             }
             EventData::SequenceEnd | EventData::MappingEnd => {
-                let flow = self.flow_stack.pop().unwrap_or(false);
+                let flow = self.flow_stack.pop().ok_or_else(|| unbalanced(at))?;
                 self.end_collection(flow)?;
             }
             EventData::Alias { anchor } => self.alias(&anchor, at.0)?,
         }
         Ok(Flow::Go)
+    }
+
+    /// A scalar event: checked for what go-yaml v2 scans differently,
+    /// resolved, anchored and placed.
+    fn scalar_event(&mut self, e: ScalarEvent, rewrite: &Rewrite) -> Result<(), YamlError> {
+        let (line, col) = e.at;
+        let refuse = |message: &str| YamlError::Syntax {
+            line,
+            col,
+            message: message.to_string(),
+        };
+        if e.style == ScalarStyle::DoubleQuoted && escapes_slash(self.raw(e.span.0, e.span.1)) {
+            return Err(refuse(
+                "found unknown escape character `\\/`, while parsing a quoted scalar",
+            ));
+        }
+        let in_flow = self.flow_stack.contains(&true);
+        if e.style == ScalarStyle::Plain
+            && in_flow
+            && e.value.char_indices().any(|(i, c)| i > 0 && c == '?')
+        {
+            // go-yaml v2 ends a plain scalar at `?` in flow context (libyaml
+            // 0.2 does not); what follows is a key where none may be.
+            return Err(refuse("did not find expected ',' or the collection's end (a `?` inside a plain scalar in flow context)"));
+        }
+        let value = rewrite.restore(self.unpad(e.value, e.style, line, e.span.1));
+        let node = self.scalar(value, e.tag.as_deref(), e.implicit, e.style, e.at)?;
+        let weight = Weight {
+            steps: 1,
+            bytes: scalar_bytes(&node),
+        };
+        if let Some(a) = e.anchor {
+            self.charge(weight, line)?;
+            self.anchors.insert(a, Anchor::Done(node.clone(), weight));
+        }
+        self.place(node, weight)
     }
 
     /// A scalar node, resolved. A `|` block is placed at its first
@@ -290,7 +320,7 @@ impl<'t> Builder<'t> {
             }
         };
         let (line, col) = if style == Style::Literal {
-            block_start(self.text, at.0)
+            self.block_start(at.0)
         } else {
             at
         };
@@ -314,14 +344,20 @@ impl<'t> Builder<'t> {
     /// The value C libyaml gives a block scalar that runs to the end of a
     /// text with no final line break: without the break `run` added, when
     /// the last line is part of the block's content.
-    fn unpad(&self, mut value: String, style: ScalarStyle, header: usize, end: usize) -> String {
+    fn unpad(
+        &mut self,
+        mut value: String,
+        style: ScalarStyle,
+        header: usize,
+        end: usize,
+    ) -> String {
         let block = matches!(style, ScalarStyle::Literal | ScalarStyle::Folded);
         if !block || !ends_open(self.text) || end < self.text.len() {
             return value;
         }
         let last = self.text.rsplit(['\n', '\r']).next().unwrap_or_default();
         let spaces = last.len() - last.trim_start_matches(' ').len();
-        let indent = block_start(self.text, header).1 - 1;
+        let indent = self.block_start(header).1 - 1;
         // Only then did the block read that line, where the break was missing.
         if spaces >= indent && last.len() > indent && value.ends_with('\n') {
             value.pop();
@@ -367,12 +403,13 @@ impl<'t> Builder<'t> {
                 weight,
                 ..
             }) => (node_at(Value::Map(entries), start), anchor, weight),
-            None => return Ok(()),
+            None => return Err(unbalanced((1, 1))),
         };
         weight.steps += 1;
         if let Some(a) = anchor {
             // Only if no inner node took the name meanwhile.
             if matches!(self.anchors.get(&a), Some(Anchor::Open(d)) if *d == depth) {
+                self.charge(weight, node.line)?;
                 self.anchors.insert(a, Anchor::Done(node.clone(), weight));
             }
         }
@@ -389,10 +426,48 @@ impl<'t> Builder<'t> {
     }
 
     /// True when `?` marks the key at `node` as explicit.
-    fn explicit_key(&self, node: &Node) -> bool {
-        let line = self.text.split('\n').nth(node.line - 1).unwrap_or_default();
-        let before: String = line.chars().take(node.col - 1).collect();
+    fn explicit_key(&mut self, node: &Node) -> bool {
+        let before: String = self.line(node.line).chars().take(node.col - 1).collect();
         before.trim_end().ends_with('?')
+    }
+
+    /// Line `n` (1-based) of the text, without its line break; "" past the end.
+    fn line(&mut self, n: usize) -> &str {
+        if self.line_starts.is_empty() {
+            self.line_starts = std::iter::once(0)
+                .chain(self.text.match_indices('\n').map(|(i, _)| i + 1))
+                .collect();
+        }
+        let Some(&start) = n.checked_sub(1).and_then(|i| self.line_starts.get(i)) else {
+            return "";
+        };
+        let rest = &self.text[start..];
+        rest.split('\n')
+            .next()
+            .map_or(rest, |l| l.trim_end_matches('\r'))
+    }
+
+    /// The first non-empty content line of a block scalar whose indicator is
+    /// on line `header`, and the column its content starts at: the header's
+    /// indentation plus an explicit indentation indicator (`|2`), or else the
+    /// first content line's indentation.
+    fn block_start(&mut self, header: usize) -> (usize, usize) {
+        let head = self.line(header).to_string();
+        let explicit = head
+            .rfind(['|', '>'])
+            .and_then(|i| head[i + 1..].chars().find_map(|c| c.to_digit(10)))
+            .filter(|&d| d > 0);
+        let lines = self.line_starts.len();
+        for n in header + 1..=lines {
+            let content = self.line(n);
+            if !content.trim_start_matches(' ').is_empty() {
+                let indent = content.len() - content.trim_start_matches(' ').len();
+                let lead = head.len() - head.trim_start_matches(' ').len();
+                let col = explicit.map_or(indent, |d| lead + d as usize);
+                return (n, col + 1);
+            }
+        }
+        (header + 1, 1)
     }
 
     /// go-yaml v2 forgets that an empty flow collection (`[]`, `{}`) may
@@ -433,6 +508,19 @@ impl<'t> Builder<'t> {
                 })
             }
         };
+        self.charge(weight, line)?;
+        // go-yaml counts the alias itself, then what it stands for.
+        self.count(1, false, line)?;
+        self.count(weight.steps, true, line)?;
+        let placed = Weight {
+            steps: weight.steps + 1,
+            bytes: weight.bytes,
+        };
+        self.place_counted(node, placed)
+    }
+
+    /// Charges a copy (an alias's, or the one an anchor keeps) to the limits.
+    fn charge(&mut self, weight: Weight, line: usize) -> Result<(), YamlError> {
         self.alias_nodes += weight.steps;
         self.alias_bytes += weight.bytes;
         if self.alias_nodes > MAX_ALIAS_NODES || self.alias_bytes > MAX_ALIAS_BYTES {
@@ -442,12 +530,7 @@ impl<'t> Builder<'t> {
                 bytes: MAX_ALIAS_BYTES,
             });
         }
-        self.count(weight.steps, true, line)?;
-        let placed = Weight {
-            steps: weight.steps + 1,
-            bytes: weight.bytes,
-        };
-        self.place_counted(node, placed)
+        Ok(())
     }
 
     /// Counts go-yaml decode steps and applies its "excessive aliasing" rule.
@@ -469,7 +552,10 @@ impl<'t> Builder<'t> {
 
     /// Places a complete node into its parent (or as a document).
     fn place(&mut self, node: Node, weight: Weight) -> Result<(), YamlError> {
-        self.count(1, false, node.line)?;
+        // go-yaml never decodes a merge key itself.
+        if node.scalar().is_none_or(|s| s.resolved != Resolved::Merge) {
+            self.count(1, false, node.line)?;
+        }
         self.place_counted(node, weight)
     }
 
@@ -552,10 +638,11 @@ impl<'t> Builder<'t> {
 
     /// A parser error, with the position of the problem.
     fn syntax(&self, e: &libyaml_safer::Error) -> YamlError {
-        let (line, col) = match e.problem_mark() {
-            Some(m) => pos(m),
-            None => self.position_of_reader_error(e),
-        };
+        if e.kind() == libyaml_safer::ErrorKind::Reader {
+            let (line, col) = self.position_of_reader_error();
+            return YamlError::ControlCharacter { line, col };
+        }
+        let (line, col) = e.problem_mark().map_or((1, 1), pos);
         let message = match e.context() {
             Some(context) => format!("{}, {context}", e.problem()),
             None => e.problem().to_string(),
@@ -564,7 +651,7 @@ impl<'t> Builder<'t> {
     }
 
     /// The reader reports no mark: find the first character go-yaml refuses.
-    fn position_of_reader_error(&self, _e: &libyaml_safer::Error) -> (usize, usize) {
+    fn position_of_reader_error(&self) -> (usize, usize) {
         let bad = self
             .text
             .char_indices()
@@ -599,6 +686,27 @@ fn guarded<T>(f: impl FnOnce() -> T) -> Option<T> {
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).ok();
     QUIET.with(|q| q.set(false));
     result
+}
+
+/// The parser ended a collection it never began (its events are balanced,
+/// so this is a broken invariant, reported rather than ignored).
+fn unbalanced(at: (usize, usize)) -> YamlError {
+    YamlError::Syntax {
+        line: at.0,
+        col: at.1,
+        message: "a collection ends that never began (a YAML parser error)".into(),
+    }
+}
+
+/// A scalar event's parts, with its position and source span (byte offsets).
+struct ScalarEvent {
+    anchor: Option<String>,
+    tag: Option<String>,
+    value: String,
+    implicit: bool,
+    style: ScalarStyle,
+    at: (usize, usize),
+    span: (usize, usize),
 }
 
 enum Flow {
@@ -688,17 +796,4 @@ fn allowed_alias_ratio(steps: usize) -> f64 {
     } else {
         0.99 - 0.89 * ((steps - LOW) as f64 / (HIGH - LOW) as f64)
     }
-}
-
-/// The first non-empty content line of a `|` block whose indicator is on
-/// `header` (1-based), and the column its text starts at.
-fn block_start(text: &str, header: usize) -> (usize, usize) {
-    for (i, line) in text.split('\n').enumerate().skip(header) {
-        let content = line.trim_end_matches('\r');
-        if !content.trim_start_matches(' ').is_empty() {
-            let indent = content.len() - content.trim_start_matches(' ').len();
-            return (i + 1, indent + 1);
-        }
-    }
-    (header + 1, 1)
 }

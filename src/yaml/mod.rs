@@ -82,6 +82,10 @@ pub enum YamlError {
         nodes: usize,
         bytes: usize,
     },
+    /// A character go-yaml v2's reader refuses (a C0 or C1 control other
+    /// than tab, LF, CR and NEL, DEL, U+FFFE, U+FFFF).
+    #[error("line {line}, column {col}: control characters are not allowed")]
+    ControlCharacter { line: usize, col: usize },
     /// Collections nest deeper than allowed.
     #[error("line {line}: nesting is deeper than {limit} levels")]
     TooDeep { line: usize, limit: usize },
@@ -95,6 +99,7 @@ impl YamlError {
     pub fn what(&self) -> String {
         match self {
             YamlError::Syntax { message, .. } => message.clone(),
+            YamlError::ControlCharacter { .. } => "control characters are not allowed".into(),
             YamlError::AliasBomb { nodes, bytes, .. } => {
                 format!(
                     "aliases expand to more than {nodes} nodes or {bytes} bytes (an alias bomb?)"
@@ -107,15 +112,10 @@ impl YamlError {
         }
     }
 
-    /// True for the reader's refusal of a control character.
-    fn message_is_control_characters(&self) -> bool {
-        matches!(self, YamlError::Syntax { message, .. } if message.starts_with("control characters are not allowed"))
-    }
-
     /// The column the error is at, when known.
     pub fn col(&self) -> Option<usize> {
         match self {
-            YamlError::Syntax { col, .. } => Some(*col),
+            YamlError::Syntax { col, .. } | YamlError::ControlCharacter { col, .. } => Some(*col),
             _ => None,
         }
     }
@@ -124,6 +124,7 @@ impl YamlError {
     pub fn line(&self) -> usize {
         match self {
             YamlError::Syntax { line, .. }
+            | YamlError::ControlCharacter { line, .. }
             | YamlError::AliasBomb { line, .. }
             | YamlError::TooDeep { line, .. }
             | YamlError::RecursiveAlias { line } => *line,
@@ -266,7 +267,7 @@ fn within_read_window<T>(
     let Some((bad, c)) = text.char_indices().find(|&(_, c)| !readable(c)) else {
         return first;
     };
-    if error.message_is_control_characters() {
+    if matches!(error, YamlError::ControlCharacter { .. }) {
         let prefix = &text[..bad];
         if let Some(end) = build::Builder::new(prefix).first_document_end() {
             // The scanner looked four characters past what ended the document.

@@ -40,9 +40,12 @@ impl Rewrite {
         if ends_open(text) {
             chars.push('\n');
         }
-        let mut unused = ('\u{e000}'..='\u{f8ff}').filter(|c| !text.contains(*c));
+        // A stand-in must not be in the text, nor made by an escape in it.
+        let escaped = escaped_chars(text);
+        let free = |c: &char| !text.contains(*c) && !escaped.contains(c);
+        let mut unused = ('\u{e000}'..='\u{f8ff}').filter(free);
         // Inside a tag a stand-in must itself be a tag character.
-        let mut unused_in_tags = "~;$()+=@*'".chars().filter(|c| !text.contains(*c));
+        let mut unused_in_tags = "~;$()+=@*'".chars().filter(free);
         let mut swaps = Vec::new();
         let mut plan: Vec<(usize, char)> = Vec::new();
         for (original, positions, in_tag) in [
@@ -122,6 +125,26 @@ impl Rewrite {
     }
 }
 
+/// The characters `\xXX`, `\uXXXX` and `\UXXXXXXXX` escapes in the text
+/// stand for (wherever they are: a stand-in must not be one of them).
+fn escaped_chars(text: &str) -> std::collections::HashSet<char> {
+    let mut out = std::collections::HashSet::new();
+    for (i, _) in text.match_indices('\\') {
+        let rest = &text[i + 1..];
+        let width = match rest.chars().next() {
+            Some('x') => 2,
+            Some('u') => 4,
+            Some('U') => 8,
+            _ => continue,
+        };
+        let hex: String = rest.chars().skip(1).take(width).collect();
+        if let Some(c) = u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32) {
+            out.insert(c);
+        }
+    }
+    out
+}
+
 /// BOMs at the start of a line other than the first.
 fn line_start_boms(chars: &[char]) -> Vec<usize> {
     (1..chars.len())
@@ -167,7 +190,13 @@ fn starts_node(chars: &[char], i: usize) -> bool {
         return true;
     }
     let spaced = j < i;
-    if spaced && "-:?".contains(chars[j - 1]) {
+    if !spaced {
+        return false;
+    }
+    if j >= 3 && chars[j - 3..j] == ['-', '-', '-'] {
+        return true;
+    }
+    if "-:?".contains(chars[j - 1]) {
         return j < 2
             || chars[j - 2].is_whitespace()
             || "[{,".contains(chars[j - 2])
@@ -177,7 +206,7 @@ fn starts_node(chars: &[char], i: usize) -> bool {
         .iter()
         .rposition(|c| c.is_whitespace() || "[{,".contains(*c))
         .map_or(0, |p| p + 1);
-    spaced && chars[word_start] == '&'
+    chars[word_start] == '&'
 }
 
 /// `:` inside a plain scalar, followed by a flow indicator: after a
@@ -208,6 +237,13 @@ mod tests {
         assert_eq!(r.restore(r.input.clone()), "a: [x:, !t[a]g y]\n\u{feff}b\n");
         let at = r.input.find('y').unwrap();
         assert_eq!(r.original(at), "a: [x:, !t[a]g y]".find('y').unwrap());
+    }
+
+    #[test]
+    fn a_stand_in_is_never_a_character_an_escape_makes() {
+        let r = Rewrite::new("a: \"adm\\ue000in\"\nb: [x:, y]\n");
+        assert!(!r.input.contains('\u{e000}'), "{:?}", r.input);
+        assert_eq!(r.restore("adm\u{e000}in".into()), "adm\u{e000}in");
     }
 
     #[test]
