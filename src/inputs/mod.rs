@@ -37,7 +37,7 @@ pub enum InputError {
 /// Parses every YAML/JSON document of an input file.
 fn documents(file: &str, bytes: &[u8]) -> Result<Vec<Node>, InputError> {
     let text = reader::utf8(file, bytes)?;
-    yaml::parse_documents(text).map_err(|error| InputError::Yaml {
+    yaml::parse_file(text).map_err(|error| InputError::Yaml {
         file: file.into(),
         line: error.line(),
         error,

@@ -63,7 +63,7 @@ impl DataValue {
 /// [`ReadError`] when the text is not YAML, holds no aws-auth ConfigMap, or
 /// holds one whose `data` is malformed.
 pub(crate) fn locate(file: &str, text: &str) -> Result<Vec<DataValue>, ReadError> {
-    let docs = yaml::parse_documents(text).map_err(|error| ReadError::Yaml {
+    let docs = yaml::parse_file(text).map_err(|error| ReadError::Yaml {
         file: file.into(),
         line: error.line(),
         error,

@@ -17,6 +17,7 @@
 //! depth and alias expansion (in nodes and in bytes) are capped.
 
 mod build;
+mod json;
 mod resolve;
 mod rewrite;
 
@@ -224,6 +225,18 @@ impl Scalar {
 /// A [`YamlError`] for malformed text, alias bombs and excessive nesting.
 pub(crate) fn parse_documents(text: &str) -> Result<Vec<Node>, YamlError> {
     build::Builder::new(text).run(false)
+}
+
+/// Parses a file: JSON (text starting with `{`) as JSON, as k8s.io's
+/// `ToJSON` and kubectl do, anything else as a YAML stream.
+///
+/// # Errors
+/// A [`YamlError`] for malformed text, alias bombs and excessive nesting.
+pub(crate) fn parse_file(text: &str) -> Result<Vec<Node>, YamlError> {
+    if json::is_json(text) {
+        return Ok(vec![json::parse(text)?]);
+    }
+    parse_documents(text)
 }
 
 /// Parses the first document only, reading no further than its end, as
