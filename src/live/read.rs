@@ -284,6 +284,7 @@ fn arns_in(data: Option<&ConfigMapData>) -> Vec<Arn> {
     reader::read_data(
         super::AWS_AUTH_LABEL,
         data.map(|(k, v)| (k.as_str(), v.as_str())),
+        None,
     )
     .mappings
     .iter()

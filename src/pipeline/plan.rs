@@ -79,8 +79,12 @@ pub struct Inputs {
 pub enum AwsAuthInput {
     /// A file as kubectl prints it: its label (used in findings) and bytes.
     File { label: String, bytes: Vec<u8> },
-    /// The data the API server holds; `None` when there is no aws-auth.
-    Live(Option<ConfigMapData>),
+    /// The data the API server holds (`None` when there is no aws-auth), and
+    /// the ConfigMap as `snapshot` writes it, whose lines findings name.
+    Live {
+        data: Option<ConfigMapData>,
+        layout: Option<String>,
+    },
 }
 
 impl AwsAuthInput {
@@ -88,7 +92,9 @@ impl AwsAuthInput {
     fn read(&self) -> Result<AwsAuth, Error> {
         Ok(match self {
             AwsAuthInput::File { label, bytes } => reader::read(label, bytes)?,
-            AwsAuthInput::Live(data) => read_data(data.as_ref()),
+            AwsAuthInput::Live { data, layout } => {
+                read_data_laid_out(data.as_ref(), layout.as_deref())
+            }
         })
     }
 
@@ -96,7 +102,7 @@ impl AwsAuthInput {
     fn label(&self) -> &str {
         match self {
             AwsAuthInput::File { label, .. } => label,
-            AwsAuthInput::Live(_) => live::AWS_AUTH_LABEL,
+            AwsAuthInput::Live { .. } => live::AWS_AUTH_LABEL,
         }
     }
 }
@@ -126,7 +132,10 @@ impl Inputs {
     /// The inputs read live from `cluster`.
     pub fn live(cluster: &str, g: Gathered) -> Inputs {
         Inputs {
-            aws_auth: AwsAuthInput::Live(g.aws_auth_data),
+            aws_auth: AwsAuthInput::Live {
+                data: g.aws_auth_data,
+                layout: g.aws_auth_yaml,
+            },
             state: Some((
                 Origin::Live {
                     cluster: cluster.to_string(),
@@ -333,10 +342,17 @@ pub struct Prepared {
 /// aws-auth's data as the authenticator reads it: each value on its own. An
 /// absent aws-auth is an empty one.
 pub fn read_data(data: Option<&ConfigMapData>) -> AwsAuth {
+    read_data_laid_out(data, None)
+}
+
+/// As [`read_data`], with findings at the lines of `layout` (the ConfigMap
+/// as `snapshot` writes it).
+fn read_data_laid_out(data: Option<&ConfigMapData>, layout: Option<&str>) -> AwsAuth {
     let data = data.into_iter().flatten();
     reader::read_data(
         live::AWS_AUTH_LABEL,
         data.map(|(k, v)| (k.as_str(), v.as_str())),
+        layout,
     )
 }
 
@@ -382,6 +398,34 @@ pub fn prepare(o: &PlanOptions, cluster: &str, g: Gathered) -> Result<Prepared, 
 #[cfg(test)]
 mod live_data_tests {
     use super::*;
+
+    /// Live findings name the lines of the ConfigMap as `snapshot` writes it.
+    #[test]
+    fn live_findings_point_at_the_snapshot_lines() {
+        let mut data = ConfigMapData::new();
+        data.insert(
+            "mapUsers".into(),
+            "- userarn: arn:aws:iam::111122223333:user/alice\n  username: alice\n  groups: ops\n"
+                .into(),
+        );
+        let cm = k8s_openapi::api::core::v1::ConfigMap {
+            data: Some(data.clone()),
+            ..Default::default()
+        };
+        let layout = live::kubernetes::render_configmap(&cm);
+        let a = read_data_laid_out(Some(&data), Some(&layout));
+        let wrong = a
+            .findings
+            .iter()
+            .find(|f| f.code == Code::WrongFieldType)
+            .unwrap();
+        let line = wrong.source.as_ref().unwrap().line;
+        assert_eq!(
+            layout.lines().nth(line - 1),
+            Some("      groups: ops"),
+            "{layout}"
+        );
+    }
 
     /// The authenticator decodes each data value on its own: a control
     /// character that breaks `mapAccounts` must not hide `mapRoles`.

@@ -212,17 +212,28 @@ pub fn read(file: &str, bytes: &[u8]) -> Result<AwsAuth, ReadError> {
 
 /// Reads aws-auth's `data` as the API server holds it: each value on its own,
 /// as the authenticator decodes it, so a value that fails to parse fails
-/// alone. `label` names the ConfigMap in findings. Their lines count as if
-/// the data were written out as a `|` block per key, in the order given
-/// (the key on one line, then the value's lines), so findings keep that order.
+/// alone. `label` names the ConfigMap in findings. Their lines are those of
+/// `layout`, the ConfigMap as `migrate-auth snapshot` writes it, when given
+/// (the values still come from `data`); otherwise they count as if the data
+/// were written out as a `|` block per key, in the order given.
 pub(crate) fn read_data<'a>(
     label: &str,
     data: impl IntoIterator<Item = (&'a str, &'a str)>,
+    layout: Option<&str>,
 ) -> AwsAuth {
+    let placed = layout
+        .and_then(|text| configmap::locate(label, text).ok())
+        .unwrap_or_default();
     let mut out = AwsAuth::default();
     let mut key_line = 1;
     for (key, text) in data {
-        let value = configmap::DataValue::alone(key, text, key_line);
+        let value = match placed.iter().find(|p| p.key == key) {
+            Some(p) => configmap::DataValue {
+                text: text.to_string(),
+                ..p.clone()
+            },
+            None => configmap::DataValue::alone(key, text, key_line),
+        };
         decode::decode_value(label, &value, &mut out);
         key_line += 1 + text.lines().count();
     }

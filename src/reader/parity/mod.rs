@@ -71,7 +71,7 @@ fn tool_reading(case: &Case) -> (Reading, Vec<String>, Vec<String>) {
     let present: Vec<&str> = case.data.iter().map(|(k, _)| k.as_str()).collect();
     let data = case.data.iter().map(|(k, v)| (k.as_str(), v.as_str()));
     match catch_unwind(AssertUnwindSafe(|| {
-        crate::reader::read_data("parity", data)
+        crate::reader::read_data("parity", data, None)
     })) {
         Ok(auth) => {
             let (reading, problems) = project::project(&auth, &present);
