@@ -85,6 +85,17 @@ pub(crate) fn decode_value(file: &str, value: &DataValue, out: &mut AwsAuth) {
     }
 }
 
+/// True when the line writes a merge key: `<<` followed by `:`, at the start
+/// of an item, in a flow mapping, or tagged `!!merge`.
+fn merge_key_in(line: &str) -> bool {
+    line.contains("!!merge")
+        || line.match_indices("<<").any(|(i, _)| {
+            let before = line[..i].trim_end_matches([' ', '\t']);
+            let opens = before.is_empty() || before.ends_with(['-', '{', ',', '?']);
+            opens && line[i + 2..].trim_start_matches([' ', '\t']).starts_with(':')
+        })
+}
+
 /// Points at what go-yaml v2 honours but a reviewer reading the text would
 /// miss: YAML 1.1 line breaks (NEL, LS, PS), after which a comment's tail is
 /// live YAML, and merge keys, which copy fields in from elsewhere.
@@ -106,8 +117,7 @@ fn hidden_yaml(file: &str, value: &DataValue, key: DataKey, findings: &mut Vec<F
                 .at(&at),
             );
         }
-        let item = line.trim_start().trim_start_matches(['-', ' ']);
-        if item.starts_with("<<") && item[2..].trim_start().starts_with(':') {
+        if merge_key_in(line) {
             findings.push(
                 Finding::new(
                     Code::HiddenYaml,
@@ -646,6 +656,16 @@ mod tests {
         .unwrap();
         let msg = &a.findings[0].message;
         assert!(msg.contains("at f:9:18:"), "{msg}");
+    }
+
+    #[test]
+    fn merge_keys_are_found_in_every_form() {
+        for line in ["- <<: *a", "  << : *a", "- {<<: *a, rolearn: x}", "- {rolearn: x, <<: *a}", "  !!merge '<<': *a"] {
+            assert!(merge_key_in(line), "{line}");
+        }
+        for line in ["  username: a<<b", "  # <<: *a is not used", "  groups: ['<<']"] {
+            assert!(!merge_key_in(line), "{line}");
+        }
     }
 
     #[test]
