@@ -92,7 +92,10 @@ fn merge_key_in(line: &str) -> bool {
         || line.match_indices("<<").any(|(i, _)| {
             let before = line[..i].trim_end_matches([' ', '\t']);
             let opens = before.is_empty() || before.ends_with(['-', '{', ',', '?']);
-            opens && line[i + 2..].trim_start_matches([' ', '\t']).starts_with(':')
+            opens
+                && line[i + 2..]
+                    .trim_start_matches([' ', '\t'])
+                    .starts_with(':')
         })
 }
 
@@ -660,10 +663,20 @@ mod tests {
 
     #[test]
     fn merge_keys_are_found_in_every_form() {
-        for line in ["- <<: *a", "  << : *a", "- {<<: *a, rolearn: x}", "- {rolearn: x, <<: *a}", "  !!merge '<<': *a"] {
+        for line in [
+            "- <<: *a",
+            "  << : *a",
+            "- {<<: *a, rolearn: x}",
+            "- {rolearn: x, <<: *a}",
+            "  !!merge '<<': *a",
+        ] {
             assert!(merge_key_in(line), "{line}");
         }
-        for line in ["  username: a<<b", "  # <<: *a is not used", "  groups: ['<<']"] {
+        for line in [
+            "  username: a<<b",
+            "  # <<: *a is not used",
+            "  groups: ['<<']",
+        ] {
             assert!(!merge_key_in(line), "{line}");
         }
     }

@@ -224,7 +224,7 @@ impl Scalar {
 /// # Errors
 /// A [`YamlError`] for malformed text, alias bombs and excessive nesting.
 pub(crate) fn parse_documents(text: &str) -> Result<Vec<Node>, YamlError> {
-    build::Builder::new(text).run(false)
+    with_go_escapes(text, |t| build::Builder::new(t).run(false))
 }
 
 /// Parses a file: JSON (text starting with `{`) as JSON, as k8s.io's
@@ -245,7 +245,9 @@ pub(crate) fn parse_file(text: &str) -> Result<Vec<Node>, YamlError> {
 /// # Errors
 /// As [`parse_documents`], for the text up to the first document's end.
 pub(crate) fn parse_first(text: &str) -> Result<Option<Node>, YamlError> {
-    let docs = within_read_window(text, |t| build::Builder::new(t).run(true))?;
+    let docs = within_read_window(text, |t| {
+        with_go_escapes(t, |u| build::Builder::new(u).run(true))
+    })?;
     Ok(docs.into_iter().next())
 }
 
@@ -262,8 +264,49 @@ pub(crate) type FirstDocument = (Option<Node>, Option<(YamlError, Option<usize>)
 /// # Errors
 /// As [`parse_first`], for errors of the text itself.
 pub(crate) fn parse_first_lenient(text: &str) -> Result<FirstDocument, YamlError> {
-    let (docs, failed) = within_read_window(text, |t| build::Builder::new(t).run_lenient())?;
+    let (docs, failed) = within_read_window(text, |t| {
+        with_go_escapes(t, |u| build::Builder::new(u).run_lenient())
+    })?;
     Ok((docs.into_iter().next(), failed.map(|d| (d.error, d.item))))
+}
+
+/// go-yaml v2 knows the escape `\'` in a double-quoted scalar (an
+/// apostrophe); libyaml 0.2 does not. When `parse` stops at one, it is
+/// written as `\x27` and the text parsed again (columns after it on that
+/// line move by two), up to 64 times.
+fn with_go_escapes<T>(
+    text: &str,
+    parse: impl Fn(&str) -> Result<T, YamlError>,
+) -> Result<T, YamlError> {
+    let mut text = std::borrow::Cow::Borrowed(text);
+    for _ in 0..64 {
+        let result = parse(&text);
+        let Err(YamlError::Syntax { line, col, message }) = &result else {
+            return result;
+        };
+        if !message.starts_with("found unknown escape character") {
+            return result;
+        }
+        let Some(at) = byte_offset(&text, *line, *col) else {
+            return result;
+        };
+        if !text[at..].starts_with("\\'") {
+            return result;
+        }
+        text.to_mut().replace_range(at..at + 2, "\\x27");
+    }
+    parse(&text)
+}
+
+/// The byte offset of a 1-based line and column (in characters).
+fn byte_offset(text: &str, line: usize, col: usize) -> Option<usize> {
+    let start = if line == 1 {
+        0
+    } else {
+        text.match_indices('\n').nth(line - 2)?.0 + 1
+    };
+    let rest = &text[start..];
+    rest.char_indices().nth(col - 1).map(|(i, _)| start + i)
 }
 
 /// go-yaml v2 decodes its input 512 bytes at a time and stops after the
@@ -494,6 +537,18 @@ mod tests {
         ] {
             assert_eq!(one(text).get("a").unwrap().as_str(), Some(want), "{text:?}");
         }
+    }
+
+    /// go-yaml v2 reads `\'` in double quotes as an apostrophe.
+    #[test]
+    fn an_escaped_apostrophe_in_double_quotes_is_go_yamls() {
+        let doc = one("a: \"o\\'brien\"\nb: [\"x\\'y\", z]\n");
+        assert_eq!(doc.get("a").unwrap().as_str(), Some("o'brien"));
+        assert_eq!(
+            doc.get("b").unwrap().as_seq().unwrap()[0].as_str(),
+            Some("x'y")
+        );
+        assert!(parse_one("a: \"o\\qbrien\"\n").is_err());
     }
 
     #[test]
