@@ -390,10 +390,10 @@ fn go_key(r: &Resolved, text: &str) -> String {
 }
 
 /// Parses a stream that must hold at most one document; an empty stream is `None`.
-#[cfg(test)]
 ///
 /// # Errors
 /// As [`parse_documents`], and a syntax error for a second document.
+#[cfg(test)]
 pub(crate) fn parse_one(text: &str) -> Result<Option<Node>, YamlError> {
     let mut docs = parse_documents(text)?;
     if docs.len() > 1 {
@@ -405,6 +405,83 @@ pub(crate) fn parse_one(text: &str) -> Result<Option<Node>, YamlError> {
         });
     }
     Ok(docs.pop())
+}
+
+/// A value to write back into an aws-auth data key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Emit {
+    Str(String),
+    List(Vec<String>),
+    /// A nested mapping of strings, in order.
+    Map(Vec<(String, String)>),
+}
+
+/// `s` as a double-quoted scalar, escaped the JSON way (which YAML reads
+/// back as the same string): the quote and the backslash, the short escapes
+/// for backspace, tab, newline, form feed and carriage return, and `\uXXXX`
+/// for every other character go-yaml v2 would not read back unchanged: the
+/// C0 and C1 controls and DEL (a raw one makes go-yaml refuse the whole
+/// key), NEL, LS and PS (YAML 1.1 line breaks, folded into a space), the BOM
+/// and the non-characters U+FFFE and U+FFFF.
+pub(crate) fn double_quoted(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{8}' => out.push_str("\\b"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\u{c}' => out.push_str("\\f"),
+            '\r' => out.push_str("\\r"),
+            c if needs_escape(c) => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// True for the characters [`double_quoted`] writes as `\uXXXX`.
+fn needs_escape(c: char) -> bool {
+    let n = u32::from(c);
+    n < 0x20 || (0x7f..0xa0).contains(&n) || matches!(n, 0x2028 | 0x2029 | 0xfeff | 0xfffe | 0xffff)
+}
+
+/// Writes a block sequence of mappings (what `mapRoles` and `mapUsers` hold).
+/// Every scalar is double-quoted the JSON way, which YAML reads back as the
+/// same string, so no value can change type (`"true"`, `"0123"`) on the way.
+pub fn emit_items(items: &[Vec<(String, Emit)>]) -> String {
+    let q = double_quoted;
+    let mut out = String::new();
+    for fields in items {
+        for (i, (key, value)) in fields.iter().enumerate() {
+            out.push_str(if i == 0 { "- " } else { "  " });
+            out.push_str(&q(key));
+            match value {
+                Emit::Str(s) => {
+                    out.push_str(": ");
+                    out.push_str(&q(s));
+                    out.push('\n');
+                }
+                Emit::List(list) if list.is_empty() => out.push_str(": []\n"),
+                Emit::List(list) => {
+                    out.push_str(":\n");
+                    for s in list {
+                        out.push_str(&format!("  - {}\n", q(s)));
+                    }
+                }
+                Emit::Map(pairs) => {
+                    out.push_str(":\n");
+                    for (k, v) in pairs {
+                        out.push_str(&format!("    {}: {}\n", q(k), q(v)));
+                    }
+                }
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -621,81 +698,4 @@ mod tests {
         assert!(matches!(err, YamlError::Syntax { .. }));
         assert!(err.line() >= 1);
     }
-}
-
-/// A value to write back into an aws-auth data key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Emit {
-    Str(String),
-    List(Vec<String>),
-    /// A nested mapping of strings, in order.
-    Map(Vec<(String, String)>),
-}
-
-/// `s` as a double-quoted scalar, escaped the JSON way (which YAML reads
-/// back as the same string): the quote and the backslash, the short escapes
-/// for backspace, tab, newline, form feed and carriage return, and `\uXXXX`
-/// for every other character go-yaml v2 would not read back unchanged: the
-/// C0 and C1 controls and DEL (a raw one makes go-yaml refuse the whole
-/// key), NEL, LS and PS (YAML 1.1 line breaks, folded into a space), the BOM
-/// and the non-characters U+FFFE and U+FFFF.
-pub(crate) fn double_quoted(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{8}' => out.push_str("\\b"),
-            '\t' => out.push_str("\\t"),
-            '\n' => out.push_str("\\n"),
-            '\u{c}' => out.push_str("\\f"),
-            '\r' => out.push_str("\\r"),
-            c if needs_escape(c) => out.push_str(&format!("\\u{:04x}", u32::from(c))),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-/// True for the characters [`double_quoted`] writes as `\uXXXX`.
-fn needs_escape(c: char) -> bool {
-    let n = u32::from(c);
-    n < 0x20 || (0x7f..0xa0).contains(&n) || matches!(n, 0x2028 | 0x2029 | 0xfeff | 0xfffe | 0xffff)
-}
-
-/// Writes a block sequence of mappings (what `mapRoles` and `mapUsers` hold).
-/// Every scalar is double-quoted the JSON way, which YAML reads back as the
-/// same string, so no value can change type (`"true"`, `"0123"`) on the way.
-pub fn emit_items(items: &[Vec<(String, Emit)>]) -> String {
-    let q = double_quoted;
-    let mut out = String::new();
-    for fields in items {
-        for (i, (key, value)) in fields.iter().enumerate() {
-            out.push_str(if i == 0 { "- " } else { "  " });
-            out.push_str(&q(key));
-            match value {
-                Emit::Str(s) => {
-                    out.push_str(": ");
-                    out.push_str(&q(s));
-                    out.push('\n');
-                }
-                Emit::List(list) if list.is_empty() => out.push_str(": []\n"),
-                Emit::List(list) => {
-                    out.push_str(":\n");
-                    for s in list {
-                        out.push_str(&format!("  - {}\n", q(s)));
-                    }
-                }
-                Emit::Map(pairs) => {
-                    out.push_str(":\n");
-                    for (k, v) in pairs {
-                        out.push_str(&format!("    {}: {}\n", q(k), q(v)));
-                    }
-                }
-            }
-        }
-    }
-    out
 }
