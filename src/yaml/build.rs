@@ -74,6 +74,8 @@ pub(super) struct Builder<'t> {
     /// Go on after go-yaml's decode-stage errors, keeping the first one.
     lenient: bool,
     decode_error: Option<DecodeError>,
+    /// The line where the last event ended (where a parser panic happened).
+    last_line: usize,
     /// Byte offsets of the text's lines, computed when first needed.
     line_starts: Vec<usize>,
     /// Parsing the first document only, and whether it started without `---`.
@@ -114,6 +116,7 @@ impl<'t> Builder<'t> {
             decode_error: None,
             first_end: None,
             flow_stack: Vec::new(),
+            last_line: 1,
             line_starts: Vec::new(),
             first_only: false,
             implicit_document: true,
@@ -153,6 +156,7 @@ impl<'t> Builder<'t> {
                 .ok_or_else(|| self.gave_up())?
                 .map_err(|e| self.syntax(&e))?;
             let at = rewrite.original(event.start_mark.index as usize);
+            self.last_line = pos(event.end_mark).0;
             let flow = match self.event(event, &rewrite) {
                 Ok(flow) => flow,
                 Err(e) => match self.stopped.take() {
@@ -629,10 +633,11 @@ impl<'t> Builder<'t> {
     /// The error for a panic inside libyaml-safer (caught, see `guarded`).
     fn gave_up(&self) -> YamlError {
         YamlError::Syntax {
-            line: self.docs.last().map_or(1, |d| d.line),
+            line: self.last_line,
             col: 1,
-            message: "the YAML parser gave up on this text (an input libyaml-safer cannot handle)"
-                .into(),
+            message:
+                "the YAML parser gave up after this line (an input libyaml-safer cannot handle)"
+                    .into(),
         }
     }
 
