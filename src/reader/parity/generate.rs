@@ -214,13 +214,19 @@ pub(super) fn render(rng: &mut Rng, items: &[Fields]) -> String {
     out
 }
 
-/// A plain, valid item for `key` (`mapRoles` or `mapUsers`).
-pub(super) fn plain_item(rng: &mut Rng, key: &str) -> Fields {
-    let (arn_field, arn) = if key == "mapUsers" {
+/// The ARN field of `key` (`userarn` for `mapUsers`, else `rolearn`) and an
+/// ARN of the matching kind.
+pub(super) fn arn_for(rng: &mut Rng, key: &str) -> (&'static str, String) {
+    if key == "mapUsers" {
         ("userarn", user_arn(rng))
     } else {
         ("rolearn", role_arn(rng))
-    };
+    }
+}
+
+/// A plain, valid item for `key` (`mapRoles` or `mapUsers`).
+pub(super) fn plain_item(rng: &mut Rng, key: &str) -> Fields {
+    let (arn_field, arn) = arn_for(rng, key);
     let groups: Vec<String> = (0..rng.below(3)).map(|_| group(rng)).collect();
     let mut item = vec![field(arn_field, arn), field("username", username(rng))];
     if !groups.is_empty() || rng.chance(50) {

@@ -3,8 +3,8 @@
 //! matchers, duplicate principals, empty values, anchors and aliases.
 
 use super::generate::{
-    field, mapping_key, one_group, plain_item, plain_value, render, role_arn, user_arn, username,
-    Case, Fields, Rng, Sample, ACCOUNTS,
+    arn_for, field, mapping_key, one_group, plain_item, plain_value, render, role_arn, user_arn,
+    username, Case, Fields, Rng, Sample, ACCOUNTS,
 };
 use super::structured::json_array;
 
@@ -368,16 +368,7 @@ pub(super) fn skippable(rng: &mut Rng, _: &[Sample]) -> Case {
 /// undefined and self-referencing aliases, aliases as keys.
 pub(super) fn anchor_alias(rng: &mut Rng, _: &[Sample]) -> Case {
     let key = mapping_key(rng);
-    let f = if key == "mapUsers" {
-        "userarn"
-    } else {
-        "rolearn"
-    };
-    let a = if key == "mapUsers" {
-        user_arn(rng)
-    } else {
-        role_arn(rng)
-    };
+    let (f, a) = arn_for(rng, key);
     let u = username(rng);
     let text = match rng.below(9) {
         0 => format!("- &item\n  {f}: {a}\n  username: {u}\n- *item\n"),

@@ -9,8 +9,8 @@
 use base64::Engine;
 
 use super::generate::{
-    field, group, insert_at, mapping_key, one_group, plain_item, plain_value, render, role_arn,
-    user_arn, username, Case, Fields, Rng, Sample, ACCOUNTS,
+    arn_for, field, group, insert_at, mapping_key, one_group, plain_item, plain_value, render,
+    role_arn, user_arn, username, Case, Fields, Rng, Sample, ACCOUNTS,
 };
 
 /// Any of the three keys the authenticator reads.
@@ -122,16 +122,7 @@ pub(super) fn line_break(rng: &mut Rng, _: &[Sample]) -> Case {
 /// quoted `"<<"`, `!!merge`, and merges of things that are not mappings.
 pub(super) fn merge_key(rng: &mut Rng, _: &[Sample]) -> Case {
     let key = mapping_key(rng);
-    let arn_field = if key == "mapUsers" {
-        "userarn"
-    } else {
-        "rolearn"
-    };
-    let a = if key == "mapUsers" {
-        user_arn(rng)
-    } else {
-        role_arn(rng)
-    };
+    let (arn_field, a) = arn_for(rng, key);
     let b = format!("{a}-other");
     let mut text = format!(
         "- &adm\n  {arn_field}: {a}\n  username: base-user\n  groups: [system:masters]\n- &other {{{arn_field}: {b}, username: other-user, groups: [dev]}}\n"
@@ -428,11 +419,7 @@ fn alternative(rng: &mut Rng, name: &str) -> String {
 
 /// A JSON array of one plain item for `key`.
 pub(super) fn json_array(rng: &mut Rng, key: &str) -> String {
-    let (f, arn) = if key == "mapUsers" {
-        ("userarn", user_arn(rng))
-    } else {
-        ("rolearn", role_arn(rng))
-    };
+    let (f, arn) = arn_for(rng, key);
     format!(
         "[{{\"{f}\":\"{arn}\",\"username\":\"{}\",\"groups\":[\"{}\"]}}]",
         username(rng).trim_matches('"'),
