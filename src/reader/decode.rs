@@ -88,14 +88,18 @@ pub(crate) fn decode_value(file: &str, value: &DataValue, out: &mut AwsAuth) {
 /// True when the line writes a merge key: `<<` followed by `:`, at the start
 /// of an item, in a flow mapping, or tagged `!!merge`.
 fn merge_key_in(line: &str) -> bool {
+    if line.trim_start().starts_with('#') {
+        return false;
+    }
+    let quoted = |before: &str| before.matches(['"', '\'']).count() % 2 == 1;
     line.contains("!!merge")
         || line.match_indices("<<").any(|(i, _)| {
             let before = line[..i].trim_end_matches([' ', '\t']);
             let opens = before.is_empty() || before.ends_with(['-', '{', ',', '?']);
-            opens
-                && line[i + 2..]
-                    .trim_start_matches([' ', '\t'])
-                    .starts_with(':')
+            let colon = line[i + 2..]
+                .trim_start_matches([' ', '\t'])
+                .starts_with(':');
+            opens && colon && !quoted(before)
         })
 }
 

@@ -221,13 +221,16 @@ pub(crate) fn read_data<'a>(
     data: impl IntoIterator<Item = (&'a str, &'a str)>,
     layout: Option<&str>,
 ) -> AwsAuth {
-    let placed = layout
+    let placed: std::collections::HashMap<String, configmap::DataValue> = layout
         .and_then(|text| configmap::locate(label, text).ok())
-        .unwrap_or_default();
+        .unwrap_or_default()
+        .into_iter()
+        .map(|d| (d.key.clone(), d))
+        .collect();
     let mut out = AwsAuth::default();
     let mut key_line = 1;
     for (key, text) in data {
-        let value = match placed.iter().find(|p| p.key == key) {
+        let value = match placed.get(key) {
             Some(p) => configmap::DataValue {
                 text: text.to_string(),
                 ..p.clone()

@@ -16,8 +16,11 @@ use super::resolve::{self, Resolved};
 use super::rewrite::{ends_open, Rewrite};
 use super::{Node, Scalar, Style, Value, YamlError};
 
-/// How many nodes alias expansion may add in one parse (anchors' own copies
-/// included).
+/// How many nodes and bytes of text the copies anchors keep may add up to
+/// (nested anchors copy the same nodes once per level).
+pub(super) const MAX_ANCHOR_NODES: usize = 1_000_000;
+pub(super) const MAX_ANCHOR_BYTES: usize = 16 * 1024 * 1024;
+/// How many nodes alias expansion may add in one parse.
 pub(super) const MAX_ALIAS_NODES: usize = 100_000;
 /// How many bytes of text alias expansion may add in one parse.
 pub(super) const MAX_ALIAS_BYTES: usize = 4 * 1024 * 1024;
@@ -67,6 +70,9 @@ pub(super) struct Builder<'t> {
     /// Nodes and bytes alias expansion added.
     alias_nodes: usize,
     alias_bytes: usize,
+    /// Nodes and bytes the anchors' copies hold.
+    anchor_nodes: usize,
+    anchor_bytes: usize,
     /// go-yaml's counters: decode steps, and those inside aliases.
     steps: usize,
     alias_steps: usize,
@@ -109,6 +115,8 @@ impl<'t> Builder<'t> {
             anchors: HashMap::new(),
             alias_nodes: 0,
             alias_bytes: 0,
+            anchor_nodes: 0,
+            anchor_bytes: 0,
             steps: 0,
             alias_steps: 0,
             docs: Vec::new(),
@@ -225,6 +233,8 @@ impl<'t> Builder<'t> {
                 self.scalar_event(scalar, rewrite)?;
             }
             EventData::SequenceStart { anchor, style, .. } => {
+                // go-yaml counts a collection before its children.
+                self.count(1, false, at.0)?;
                 self.flow_stack.push(style == SequenceStyle::Flow);
                 self.open_anchor(anchor.as_deref());
                 self.push(Frame::Seq {
@@ -235,6 +245,7 @@ impl<'t> Builder<'t> {
                 })?;
             }
             EventData::MappingStart { anchor, style, .. } => {
+                self.count(1, false, at.0)?;
                 self.flow_stack.push(style == MappingStyle::Flow);
                 self.open_anchor(anchor.as_deref());
                 self.push(Frame::Map {
@@ -277,14 +288,14 @@ impl<'t> Builder<'t> {
             // 0.2 does not); what follows is a key where none may be.
             return Err(refuse("did not find expected ',' or the collection's end (a `?` inside a plain scalar in flow context)"));
         }
-        let value = rewrite.restore(self.unpad(e.value, e.style, line, e.span.1));
+        let value = rewrite.restore(self.unpad(e.value, e.style, e.at, e.span.1));
         let node = self.scalar(value, e.tag.as_deref(), e.implicit, e.style, e.at)?;
         let weight = Weight {
             steps: 1,
             bytes: scalar_bytes(&node),
         };
         if let Some(a) = e.anchor {
-            self.charge(weight, line)?;
+            self.charge_anchor(weight, line)?;
             self.anchors.insert(a, Anchor::Done(node.clone(), weight));
         }
         self.place(node, weight)
@@ -324,7 +335,7 @@ impl<'t> Builder<'t> {
             }
         };
         let (line, col) = if style == Style::Literal {
-            self.block_start(at.0)
+            self.block_start(at)
         } else {
             at
         };
@@ -352,7 +363,7 @@ impl<'t> Builder<'t> {
         &mut self,
         mut value: String,
         style: ScalarStyle,
-        header: usize,
+        header: (usize, usize),
         end: usize,
     ) -> String {
         let block = matches!(style, ScalarStyle::Literal | ScalarStyle::Folded);
@@ -413,14 +424,14 @@ impl<'t> Builder<'t> {
         if let Some(a) = anchor {
             // Only if no inner node took the name meanwhile.
             if matches!(self.anchors.get(&a), Some(Anchor::Open(d)) if *d == depth) {
-                self.charge(weight, node.line)?;
+                self.charge_anchor(weight, node.line)?;
                 self.anchors.insert(a, Anchor::Done(node.clone(), weight));
             }
         }
         if flow && is_empty(&node) && self.awaiting_block_key() && !self.explicit_key(&node) {
             return self.empty_flow_key(node);
         }
-        self.place(node, weight)
+        self.place_counted(node, weight)
     }
 
     /// True when the innermost collection is a block mapping waiting for a key.
@@ -451,27 +462,32 @@ impl<'t> Builder<'t> {
             .map_or(rest, |l| l.trim_end_matches('\r'))
     }
 
-    /// The first non-empty content line of a block scalar whose indicator is
-    /// on line `header`, and the column its content starts at: the header's
-    /// indentation plus an explicit indentation indicator (`|2`), or else the
-    /// first content line's indentation.
-    fn block_start(&mut self, header: usize) -> (usize, usize) {
-        let head = self.line(header).to_string();
+    /// The first non-empty content line of a block scalar whose indicator
+    /// (`|` or `>`) is at `header` (line, column), and the column its content
+    /// starts at: with an explicit indentation indicator (`|2`), the enclosing
+    /// collection's indentation plus it, as libyaml counts; else the first
+    /// content line's indentation.
+    fn block_start(&mut self, header: (usize, usize)) -> (usize, usize) {
+        let head = self.line(header.0).to_string();
         let explicit = head
-            .rfind(['|', '>'])
-            .and_then(|i| head[i + 1..].chars().find_map(|c| c.to_digit(10)))
-            .filter(|&d| d > 0);
+            .chars()
+            .skip(header.1)
+            .take_while(|c| matches!(c, '1'..='9' | '+' | '-'))
+            .find_map(|c| c.to_digit(10));
+        let enclosing = match self.stack.last() {
+            Some(Frame::Seq { start, .. } | Frame::Map { start, .. }) => start.1 - 1,
+            None => 0,
+        };
         let lines = self.line_starts.len();
-        for n in header + 1..=lines {
+        for n in header.0 + 1..=lines {
             let content = self.line(n);
             if !content.trim_start_matches(' ').is_empty() {
                 let indent = content.len() - content.trim_start_matches(' ').len();
-                let lead = head.len() - head.trim_start_matches(' ').len();
-                let col = explicit.map_or(indent, |d| lead + d as usize);
+                let col = explicit.map_or(indent, |d| enclosing + d as usize);
                 return (n, col + 1);
             }
         }
-        (header + 1, 1)
+        (header.0 + 1, 1)
     }
 
     /// go-yaml v2 forgets that an empty flow collection (`[]`, `{}`) may
@@ -523,7 +539,22 @@ impl<'t> Builder<'t> {
         self.place_counted(node, placed)
     }
 
-    /// Charges a copy (an alias's, or the one an anchor keeps) to the limits.
+    /// Charges the copy an anchor keeps of its value: nested anchors copy
+    /// the same text once per level, so they have a budget of their own.
+    fn charge_anchor(&mut self, weight: Weight, line: usize) -> Result<(), YamlError> {
+        self.anchor_nodes += weight.steps;
+        self.anchor_bytes += weight.bytes;
+        if self.anchor_nodes > MAX_ANCHOR_NODES || self.anchor_bytes > MAX_ANCHOR_BYTES {
+            return Err(YamlError::AliasBomb {
+                line,
+                nodes: MAX_ANCHOR_NODES,
+                bytes: MAX_ANCHOR_BYTES,
+            });
+        }
+        Ok(())
+    }
+
+    /// Charges the copy an alias places to the alias limits.
     fn charge(&mut self, weight: Weight, line: usize) -> Result<(), YamlError> {
         self.alias_nodes += weight.steps;
         self.alias_bytes += weight.bytes;
@@ -556,8 +587,10 @@ impl<'t> Builder<'t> {
 
     /// Places a complete node into its parent (or as a document).
     fn place(&mut self, node: Node, weight: Weight) -> Result<(), YamlError> {
-        // go-yaml never decodes a merge key itself.
-        if node.scalar().is_none_or(|s| s.resolved != Resolved::Merge) {
+        // go-yaml never decodes a merge key itself (a `<<` value it does).
+        let as_key = matches!(self.stack.last(), Some(Frame::Map { key: None, .. }));
+        let merge = node.scalar().is_some_and(|s| s.resolved == Resolved::Merge);
+        if !(as_key && merge) {
             self.count(1, false, node.line)?;
         }
         self.place_counted(node, weight)

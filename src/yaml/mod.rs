@@ -270,16 +270,20 @@ pub(crate) fn parse_first_lenient(text: &str) -> Result<FirstDocument, YamlError
     Ok((docs.into_iter().next(), failed.map(|d| (d.error, d.item))))
 }
 
+/// How many `\'` escapes one text may have (each costs a parse).
+const MAX_QUOTE_ESCAPES: usize = 256;
+
 /// go-yaml v2 knows the escape `\'` in a double-quoted scalar (an
 /// apostrophe); libyaml 0.2 does not. When `parse` stops at one, it is
 /// written as `\x27` and the text parsed again (columns after it on that
-/// line move by two), up to 64 times.
+/// line move by two), up to [`MAX_QUOTE_ESCAPES`] times; past that the
+/// text is refused (a deliberate limit: each costs a parse).
 fn with_go_escapes<T>(
     text: &str,
     parse: impl Fn(&str) -> Result<T, YamlError>,
 ) -> Result<T, YamlError> {
     let mut text = std::borrow::Cow::Borrowed(text);
-    for _ in 0..64 {
+    for _ in 0..MAX_QUOTE_ESCAPES {
         let result = parse(&text);
         let Err(YamlError::Syntax { line, col, message }) = &result else {
             return result;
@@ -298,15 +302,26 @@ fn with_go_escapes<T>(
     parse(&text)
 }
 
-/// The byte offset of a 1-based line and column (in characters).
+/// The byte offset of a 1-based line and column as libyaml counts them:
+/// after a leading BOM, with CR LF, CR, LF, NEL, LS and PS as line breaks.
 fn byte_offset(text: &str, line: usize, col: usize) -> Option<usize> {
-    let start = if line == 1 {
-        0
-    } else {
-        text.match_indices('\n').nth(line - 2)?.0 + 1
-    };
-    let rest = &text[start..];
-    rest.char_indices().nth(col - 1).map(|(i, _)| start + i)
+    let start = if text.starts_with('\u{feff}') { 3 } else { 0 };
+    let (mut at_line, mut at_col) = (1, 1);
+    let mut chars = text[start..].char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if (at_line, at_col) == (line, col) {
+            return Some(start + i);
+        }
+        match c {
+            '\r' => {
+                chars.next_if(|&(_, n)| n == '\n');
+                (at_line, at_col) = (at_line + 1, 1);
+            }
+            '\n' | '\u{85}' | '\u{2028}' | '\u{2029}' => (at_line, at_col) = (at_line + 1, 1),
+            _ => at_col += 1,
+        }
+    }
+    None
 }
 
 /// go-yaml v2 decodes its input 512 bytes at a time and stops after the

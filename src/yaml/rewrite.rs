@@ -193,7 +193,10 @@ fn starts_node(chars: &[char], i: usize) -> bool {
     if !spaced {
         return false;
     }
-    if j >= 3 && chars[j - 3..j] == ['-', '-', '-'] {
+    if j >= 3
+        && chars[j - 3..j] == ['-', '-', '-']
+        && (j == 3 || LINE_BREAKS.contains(&chars[j - 4]))
+    {
         return true;
     }
     if "-:?".contains(chars[j - 1]) {
