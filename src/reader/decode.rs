@@ -680,6 +680,8 @@ mod tests {
             "  username: a<<b",
             "  # <<: *a is not used",
             "  groups: ['<<']",
+            "#- <<: *base",
+            "  username: \"x, <<: y\"",
         ] {
             assert!(!merge_key_in(line), "{line}");
         }

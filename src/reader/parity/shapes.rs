@@ -3,8 +3,8 @@
 //! matchers, duplicate principals, empty values, anchors and aliases.
 
 use super::generate::{
-    arn_for, field, mapping_key, one_group, plain_item, plain_value, render, role_arn, user_arn,
-    username, Case, Fields, Rng, Sample, ACCOUNTS,
+    arn_for, field, mapping_key, one_group, plain_item, plain_value, render, role_arn, username,
+    Case, Fields, Rng, Sample, ACCOUNTS,
 };
 use super::structured::json_array;
 
