@@ -32,12 +32,48 @@ pub(super) fn parse(text: &str) -> Result<Node, YamlError> {
         }
     })?;
     let mut node = convert(&value);
-    if let Ok(docs) = super::build::Builder::new(text).run(true) {
+    // Positions only: characters a YAML reader refuses become `x`.
+    let readable: String = text
+        .chars()
+        .map(|c| if super::readable(c) { c } else { 'x' })
+        .collect();
+    if let Ok(docs) = super::build::Builder::new(&readable).run(true) {
         if let Some(doc) = docs.first() {
             place(&mut node, doc);
+            renumber(&mut node, &file_lines(text));
         }
     }
     Ok(node)
+}
+
+/// For each line as YAML counts them (CR LF, CR, LF, NEL, LS and PS end a
+/// line), the line of the file as an editor counts them (LF).
+fn file_lines(text: &str) -> Vec<usize> {
+    let mut out = vec![1];
+    let mut file_line = 1;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\n' => file_line += 1,
+            '\r' if chars.next_if_eq(&'\n').is_some() => file_line += 1,
+            '\r' | '\u{85}' | '\u{2028}' | '\u{2029}' => {}
+            _ => continue,
+        }
+        out.push(file_line);
+    }
+    out
+}
+
+fn renumber(node: &mut Node, lines: &[usize]) {
+    node.line = lines.get(node.line - 1).copied().unwrap_or(node.line);
+    match &mut node.value {
+        Value::Seq(items) => items.iter_mut().for_each(|n| renumber(n, lines)),
+        Value::Map(entries) => entries.iter_mut().for_each(|(k, v)| {
+            renumber(k, lines);
+            renumber(v, lines);
+        }),
+        Value::Scalar(_) => {}
+    }
 }
 
 fn convert(value: &serde_json::Value) -> Node {
@@ -102,6 +138,14 @@ fn place(node: &mut Node, from: &Node) {
                     place(v, ov);
                 }
             }
+            // Earlier copies of a repeated key stay visible (before the
+            // last), so a repeated data key is refused as in YAML files.
+            let earlier: Vec<(Node, Node)> = others
+                .iter()
+                .filter(|e| !std::ptr::eq(*e, by_key[e.0.key_text()]))
+                .cloned()
+                .collect();
+            entries.splice(0..0, earlier);
         }
         _ => {}
     }
@@ -123,9 +167,24 @@ mod tests {
     }
 
     #[test]
-    fn a_del_in_a_json_string_is_data_not_an_error() {
-        let doc = parse("{\"data\": {\"mapUsers\": \"x\u{7f}\"}}").unwrap();
+    fn a_del_in_a_json_string_is_data_and_keeps_positions() {
+        let doc = parse("{\n\"data\": {\n\"mapUsers\": \"x\u{7f}\"}}").unwrap();
         let v = doc.get("data").unwrap().get("mapUsers").unwrap();
         assert_eq!(v.as_str(), Some("x\u{7f}"));
+        assert_eq!(v.line, 3);
+    }
+
+    #[test]
+    fn a_raw_nel_does_not_move_later_lines() {
+        let doc = parse("{\"a\": \"x\u{85}y\",\n\"b\": 1}").unwrap();
+        assert_eq!(doc.get("b").unwrap().line, 2);
+    }
+
+    #[test]
+    fn a_repeated_key_stays_visible_before_the_last() {
+        let doc = parse("{\"a\": 1,\n\"a\": 2}").unwrap();
+        let keys: Vec<usize> = doc.as_map().unwrap().iter().map(|(k, _)| k.line).collect();
+        assert_eq!(keys, [1, 2]);
+        assert_eq!(doc.get("a").unwrap().scalar().unwrap().text, "2");
     }
 }
