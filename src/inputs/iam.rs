@@ -59,6 +59,8 @@ pub struct IamDump {
     sso_listed: HashSet<String>,
     /// Accounts where IAM refused a lookup (AccessDenied).
     denied: HashSet<String>,
+    /// Accounts whose IAM a live plan asked.
+    consulted: HashSet<String>,
     roles: Vec<Arn>,
 }
 
@@ -183,6 +185,16 @@ impl IamDump {
     pub fn add_absent(&mut self, kind: IamKind, account: &str, name: &str) {
         self.absent
             .insert((format!("{account}:{}", name.to_lowercase()), kind));
+    }
+
+    /// Records that a live plan asked IAM in `account`.
+    pub fn add_consulted(&mut self, account: &str) {
+        self.consulted.insert(account.to_string());
+    }
+
+    /// True when a live plan asked IAM, but not in `account`.
+    pub fn not_consulted(&self, account: &str) -> bool {
+        !self.consulted.is_empty() && !self.consulted.contains(account)
     }
 
     /// Records that IAM refused a lookup in `account`.

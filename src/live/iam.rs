@@ -84,6 +84,7 @@ pub async fn look_up(
 
 /// Records what [`look_up`] found in `dump`.
 pub fn record(answers: Vec<(Wanted, Answer)>, account: &str, dump: &mut IamDump) {
+    dump.add_consulted(account);
     for (w, answer) in answers {
         match answer {
             Answer::Found(arn) => match Arn::parse(&arn) {

@@ -220,12 +220,15 @@ fn resolve_role(
             r,
         ),
         None => {
-            let why = if ctx.iam.was_denied(&arn.account) {
-                format!("IAM refused the lookup in account {} (AccessDenied)", arn.account)
+            let a = &arn.account;
+            let why = if ctx.iam.was_denied(a) {
+                format!("IAM refused the lookup in account {a} (AccessDenied)")
+            } else if ctx.iam.not_consulted(a) {
+                format!("IAM of account {a} was not consulted: a live plan asks the cluster's account and those of --lookup-role; give --lookup-role with a role in account {a} that may call iam:GetRole, or --iam-file with its `aws iam list-roles`")
             } else if ctx.iam.is_empty() {
-                "no --iam-file was given".to_string()
+                format!("no --iam-file was given; `aws iam list-roles --output json` in account {a}, given with --iam-file, settles it")
             } else {
-                format!("the IAM files list no roles of account {}", arn.account)
+                format!("the IAM files list no roles of account {a}")
             };
             r.notes.push(finding(
                 Code::PathUnverified,

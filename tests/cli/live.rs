@@ -235,6 +235,21 @@ fn a_config_map_cluster_is_planned_from_the_live_apis() {
         "{acts:?}"
     );
     assert!(codes_for(&plan, &partner).contains(&"path-unverified".to_string()));
+    // The message names what was consulted and what would settle it.
+    let message = plan["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["principalArn"] == partner.as_str() && f["code"] == "path-unverified")
+        .and_then(|f| f["message"].as_str())
+        .unwrap()
+        .to_string();
+    assert!(
+        message.contains(&format!("IAM of account {OTHER} was not consulted"))
+            && message.contains("--lookup-role")
+            && !message.contains("IAM files"),
+        "{message}"
+    );
     // RBAC was read: `developers` is bound, so no group-not-bound finding.
     assert!(
         !codes_for(&plan, &format!("arn:aws:iam::{ACCT}:role/developer"))
