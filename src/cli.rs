@@ -262,6 +262,16 @@ struct RawPlan {
     /// Exit 1 when any finding is at least this severe.
     #[arg(long, value_enum, value_name = "SEVERITY")]
     fail_on: Option<FailOn>,
+    /// The severities the text and Markdown plans list (the summary counts
+    /// all; JSON lists all).
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        value_name = "SEVERITIES",
+        default_value = "error,warning,info"
+    )]
+    findings: Vec<Shown>,
     /// Save the plan for `apply FILE` (live plans only), with a fingerprint
     /// of the state it was computed from.
     #[arg(long, value_name = "FILE", requires = "cluster")]
@@ -283,6 +293,14 @@ enum ColorChoice {
     Auto,
     Always,
     Never,
+}
+
+/// `--findings`: a severity to list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Shown {
+    Error,
+    Warning,
+    Info,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -346,6 +364,8 @@ pub struct Output {
     pub color: bool,
     pub detailed_exitcode: bool,
     pub fail_on: Option<Severity>,
+    /// The severities the text and Markdown plans list.
+    pub findings: Vec<Severity>,
 }
 
 /// Checked settings of `plan`.
@@ -582,6 +602,15 @@ fn output(p: &RawPlan) -> Output {
             FailOn::Warning => Severity::Warning,
             FailOn::Error => Severity::Error,
         }),
+        findings: p
+            .findings
+            .iter()
+            .map(|f| match f {
+                Shown::Error => Severity::Error,
+                Shown::Warning => Severity::Warning,
+                Shown::Info => Severity::Info,
+            })
+            .collect(),
     }
 }
 

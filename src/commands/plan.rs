@@ -45,7 +45,7 @@ pub fn run(s: &PlanSettings) -> Result<Outcome> {
         }
     };
     let o = &s.output;
-    let text = render::render(&plan, o.format, o.color);
+    let text = render::render(&listed(&plan, o), o.format, o.color);
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())?;
     out.flush()?;
@@ -58,6 +58,17 @@ pub fn run(s: &PlanSettings) -> Result<Outcome> {
     Ok(Outcome::Done {
         changes: plan.summary.has_changes(),
     })
+}
+
+/// The plan as the text and Markdown outputs list it: only the findings of
+/// the severities `--findings` names (the summary still counts them all).
+/// JSON lists every finding.
+fn listed(plan: &Plan, o: &crate::cli::Output) -> Plan {
+    let mut shown = plan.clone();
+    if o.format != render::Format::Json {
+        shown.findings.retain(|f| o.findings.contains(&f.severity));
+    }
+    shown
 }
 
 /// `plan --cluster NAME --out FILE`: plans live and saves the plan file.

@@ -129,8 +129,15 @@ fn summary_line(plan: &Plan) -> String {
 fn findings_line(plan: &Plan) -> String {
     let t = &plan.summary.findings;
     let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    // The plan may list fewer than it counts (`plan --findings`).
+    let not_shown = (t.errors + t.warnings + t.infos).saturating_sub(plan.findings.len());
+    let tail = if not_shown == 0 {
+        String::new()
+    } else {
+        format!(" ({not_shown} not shown; --findings error,warning,info lists them all)")
+    };
     format!(
-        "Findings: {}, {}, {} info.",
+        "Findings: {}, {}, {} info{tail}.",
         plural(t.errors, "error"),
         plural(t.warnings, "warning"),
         t.infos

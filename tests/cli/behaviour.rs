@@ -108,6 +108,62 @@ fn fail_on_turns_findings_into_exit_1_but_still_prints_the_plan() {
     assert_eq!(r.code, 1);
 }
 
+/// `--findings` chooses the severities the text and Markdown plans list;
+/// the summary still counts them all and says how many are not shown; the
+/// JSON plan always lists every finding.
+#[test]
+fn findings_chooses_which_severities_are_listed() {
+    let all = run(&["plan", "--aws-auth-file", CASE, "--color", "never"]);
+    assert!(
+        all.stdout.contains("info    current-state-assumed"),
+        "{}",
+        all.stdout
+    );
+    let some = run(&[
+        "plan",
+        "--aws-auth-file",
+        CASE,
+        "--color",
+        "never",
+        "--findings",
+        "error,warning",
+    ]);
+    assert_eq!((some.code, some.stderr.as_str()), (0, ""));
+    assert!(!some.stdout.contains("info    "), "{}", some.stdout);
+    assert!(
+        some.stdout.contains("warning path-unverified"),
+        "{}",
+        some.stdout
+    );
+    let summary = some.stdout.lines().last().unwrap();
+    assert!(
+        summary.ends_with("2 info (2 not shown; --findings error,warning,info lists them all)."),
+        "{summary}"
+    );
+    let md = run(&[
+        "plan",
+        "--aws-auth-file",
+        CASE,
+        "-o",
+        "markdown",
+        "--findings",
+        "error",
+    ]);
+    assert!(!md.stdout.contains("path-unverified"), "{}", md.stdout);
+    let json = run(&[
+        "plan",
+        "--aws-auth-file",
+        CASE,
+        "-o",
+        "json",
+        "--findings",
+        "error",
+    ]);
+    assert!(json.stdout.contains("current-state-assumed"));
+    let bad = run(&["plan", "--aws-auth-file", CASE, "--findings", "loud"]);
+    assert_eq!(bad.code, 1, "{}", bad.stderr);
+}
+
 #[test]
 fn stdin_is_read_with_dash() {
     let bytes = fs::read(testdata().join(CASE)).unwrap();
