@@ -46,7 +46,9 @@ pub async fn read(conn: &Connection, s: &LiveSettings) -> Result<Gathered, LiveE
     )?;
     let aws_auth_yaml = aws_auth.as_ref().map(kubernetes::render_configmap);
     let aws_auth_data = aws_auth.map(|cm| cm.data.unwrap_or_default().into_iter().collect());
-    let named = named_principals(aws_auth_data.as_ref());
+    // aws-auth is decoded once for the lookups below.
+    let arns = arns_in(aws_auth_data.as_ref());
+    let named = named_principals(&arns);
     // Describe the entries that matter: those aws-auth names (by account and
     // name, whatever the path), or all of them.
     let (to_describe, undescribed): (Vec<String>, Vec<String>) =
@@ -58,7 +60,7 @@ pub async fn read(conn: &Connection, s: &LiveSettings) -> Result<Gathered, LiveE
     let accounts = iam_clients(&config, &account, &s.client.aws.lookup_roles).await?;
     // Entries and IAM lookups are independent: they run together.
     let lookups = futures::future::try_join_all(accounts.iter().map(|(acct, client)| {
-        let wanted = named_in_account(aws_auth_data.as_ref(), acct);
+        let wanted = named_in_account(&arns, acct);
         iam::look_up(client, wanted, concurrency, &limit)
     }));
     let describe = describe_entries(&eks, &s.cluster, to_describe, concurrency, &limit);
@@ -249,28 +251,27 @@ async fn creator_entry(
 }
 
 /// (account, lower-cased name) of every principal ARN aws-auth names.
-fn named_principals(data: Option<&ConfigMapData>) -> BTreeSet<(String, String)> {
-    arns_in(data)
-        .into_iter()
-        .map(|a| (a.account, a.name.to_lowercase()))
+fn named_principals(arns: &[Arn]) -> BTreeSet<(String, String)> {
+    arns.iter()
+        .map(|a| (a.account.clone(), a.name.to_lowercase()))
         .collect()
 }
 
 /// The roles and users aws-auth names in `account`, for IAM lookups.
-fn named_in_account(data: Option<&ConfigMapData>, account: &str) -> Vec<iam::Wanted> {
-    let mut wanted: Vec<iam::Wanted> = arns_in(data)
-        .into_iter()
+fn named_in_account(arns: &[Arn], account: &str) -> Vec<iam::Wanted> {
+    let mut wanted: Vec<iam::Wanted> = arns
+        .iter()
         .filter(|a| a.account == account)
-        .filter_map(|a| match a.kind {
-            PrincipalKind::Role => Some(iam::Wanted {
-                kind: IamKind::Role,
-                name: a.name,
-            }),
-            PrincipalKind::User => Some(iam::Wanted {
-                kind: IamKind::User,
-                name: a.name,
-            }),
-            _ => None,
+        .filter_map(|a| {
+            let kind = match a.kind {
+                PrincipalKind::Role => IamKind::Role,
+                PrincipalKind::User => IamKind::User,
+                _ => return None,
+            };
+            Some(iam::Wanted {
+                kind,
+                name: a.name.clone(),
+            })
         })
         .collect();
     wanted.sort();

@@ -154,7 +154,7 @@ fn parse_value(text: &str, key: DataKey) -> Result<yaml::FirstDocument, yaml::Ya
     if key == DataKey::MapAccounts {
         return yaml::parse_first_lenient(text);
     }
-    if text.trim_start().starts_with('{') {
+    if yaml::is_json(text) {
         let line = 1 + text[..text.len() - text.trim_start().len()]
             .matches('\n')
             .count();

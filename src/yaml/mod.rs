@@ -227,6 +227,12 @@ pub(crate) fn parse_documents(text: &str) -> Result<Vec<Node>, YamlError> {
     with_go_escapes(text, |t| build::Builder::new(t).run(false))
 }
 
+/// True when k8s.io's `ToJSON` takes the text as JSON: its first
+/// non-space character is `{`.
+pub(crate) fn is_json(text: &str) -> bool {
+    json::is_json(text)
+}
+
 /// Parses a file: JSON (text starting with `{`) as JSON, as k8s.io's
 /// `ToJSON` and kubectl do, anything else as a YAML stream.
 ///
