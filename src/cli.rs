@@ -117,6 +117,27 @@ struct RawApply {
     /// Take over the cluster's lock from run RUN, which you know is gone.
     #[arg(long, value_name = "RUN")]
     force_unlock: Option<String>,
+    #[command(flatten)]
+    report: RawReport,
+}
+
+/// How `apply` and `rollback` report.
+#[derive(Debug, Args)]
+struct RawReport {
+    /// The result's format: text, or one JSON document on stdout (schemaVersion 1;
+    /// the diff, prompts and progress then go to stderr).
+    #[arg(short, long, value_enum, default_value_t = RawRunFormat::Text)]
+    output: RawRunFormat,
+    /// No progress display (a bar on a terminal, timestamped lines otherwise).
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+/// `--output` of `apply` and `rollback`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum RawRunFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Args)]
@@ -136,6 +157,8 @@ struct RawRollback {
     /// Take over the cluster's lock from run RUN, which you know is gone.
     #[arg(long, value_name = "RUN")]
     force_unlock: Option<String>,
+    #[command(flatten)]
+    report: RawReport,
 }
 
 /// "30m", "90s", "250ms", "1h" -> a duration.
@@ -405,6 +428,25 @@ pub struct ApplySettings {
     pub wait: Wait,
     /// Take over the cluster's lock from this run.
     pub force_unlock: Option<String>,
+    pub report: ReportSettings,
+}
+
+/// How `apply` and `rollback` report.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReportSettings {
+    /// The result as one JSON document on stdout (everything else on stderr).
+    pub json: bool,
+    /// No progress display.
+    pub quiet: bool,
+}
+
+impl From<RawReport> for ReportSettings {
+    fn from(r: RawReport) -> Self {
+        ReportSettings {
+            json: r.output == RawRunFormat::Json,
+            quiet: r.quiet,
+        }
+    }
 }
 
 /// Checked settings of `rollback`. The cluster's name (and region, unless
@@ -418,6 +460,7 @@ pub struct RollbackSettings {
     pub force: bool,
     /// Take over the cluster's lock from this run.
     pub force_unlock: Option<String>,
+    pub report: ReportSettings,
 }
 
 /// A checked command.
@@ -548,6 +591,7 @@ fn check(command: RawCommand) -> Result<Command> {
             yes: r.yes,
             force: r.force,
             force_unlock: r.force_unlock,
+            report: r.report.into(),
         })),
         RawCommand::Snapshot(s) => Ok(Command::Snapshot(SnapshotSettings {
             live: live_settings(s.cluster, s.connection, s.expand_sso, true)?,
@@ -706,6 +750,7 @@ fn check_apply(a: RawApply) -> Result<Command> {
             poll: a.poll_interval,
         },
         force_unlock: a.force_unlock,
+        report: a.report.into(),
     }))
 }
 

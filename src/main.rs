@@ -29,21 +29,16 @@ fn main() -> ExitCode {
         Command::Apply(s) => (commands::apply::run(s), false),
         Command::Rollback(s) => (commands::rollback::run(s), false),
     };
+    let code = commands::exit_code(&result, detailed);
     match result {
-        Ok(Outcome::Done { changes: true }) if detailed => ExitCode::from(2),
-        Ok(Outcome::Done { .. }) => ExitCode::SUCCESS,
         Ok(Outcome::FailedOnFindings) => {
             eprintln!("error: the plan has findings at or above --fail-on");
-            ExitCode::from(1)
         }
         Err(e) => {
             let text = format!("{e:#}");
             eprintln!("error: {}", migrate_auth::safe_for_terminal(&text));
-            // 3 or 4 once the cluster was changed; 1 when nothing was.
-            let code = e
-                .downcast_ref::<commands::ChangedThenFailed>()
-                .map_or(1, commands::ChangedThenFailed::exit_code);
-            ExitCode::from(code)
         }
+        Ok(Outcome::Done { .. }) => {}
     }
+    ExitCode::from(code)
 }

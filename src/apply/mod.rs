@@ -4,7 +4,7 @@
 //! observe, make and undo side by side, [`journal`] is the write-ahead
 //! journal every change is recorded in before it is made, [`lanes`] orders
 //! and runs steps concurrently, one lane per principal, and [`report`] says
-//! what happened to each change.
+//! what happened to each change; [`progress`] says it while it happens.
 //!
 //! Mode switches and the aws-auth edit run alone, in order. Between them, the
 //! entry steps run in lanes, `concurrency` lanes at a time. After a failure
@@ -15,6 +15,7 @@ pub mod change;
 pub mod journal;
 mod lanes;
 pub mod lock;
+pub mod progress;
 pub mod report;
 pub mod run;
 pub mod undo;

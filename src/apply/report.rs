@@ -1,6 +1,8 @@
 //! What happened to each change of a run or a rollback: made, failed,
 //! undone, left, not reached. The commands print it; a fleet stores it.
 
+use std::time::Duration;
+
 use crate::apply::change::{Outcome, Undone};
 use crate::migrate::steps::Step;
 use crate::model::untrusted::terminal;
@@ -8,10 +10,11 @@ use crate::model::untrusted::terminal;
 /// What happened to each change.
 #[derive(Debug, Clone, Default)]
 pub struct Report {
-    /// Made, or found already made.
-    pub made: Vec<(Step, Outcome)>,
-    /// The steps that failed, and why (several lanes may fail at once).
-    pub failed: Vec<(Step, String)>,
+    /// Made, or found already made, and how long that took.
+    pub made: Vec<(Step, Outcome, Duration)>,
+    /// The steps that failed, why (several lanes may fail at once), and
+    /// after how long.
+    pub failed: Vec<(Step, String, Duration)>,
     /// Undone (or left, with the reason).
     pub undone: Vec<(Step, Undone)>,
     /// Undos that failed: these changes are still in place.
@@ -41,14 +44,14 @@ impl Report {
     /// The report in words, one line per change.
     pub fn describe(&self) -> String {
         let mut s = String::new();
-        for (step, outcome) in &self.made {
+        for (step, outcome, _) in &self.made {
             let how = match outcome {
                 Outcome::Made => "done",
                 Outcome::AlreadyThere => "already so",
             };
             s.push_str(&format!("  {how}: {}\n", step.describe()));
         }
-        for (step, why) in &self.failed {
+        for (step, why, _) in &self.failed {
             s.push_str(&format!(
                 "  FAILED: {}: {}\n",
                 step.describe(),

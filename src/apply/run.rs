@@ -4,10 +4,12 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use super::change::{self, Observed, Outcome, Wait};
 use super::journal::{Ending, Journal, JournalError, Record, Recorded};
 use super::lanes::{self, locked};
+use super::progress::{Event, Phase, Progress};
 use super::report::Report;
 use super::undo::undo;
 use crate::live::{AwsErrorKind, Connection};
@@ -50,12 +52,13 @@ struct Shared<'a> {
     journal: Mutex<&'a mut Journal>,
     /// The changes journaled, in journal order.
     recorded: Mutex<Vec<Recorded>>,
-    made: Mutex<Vec<(usize, Step, Outcome)>>,
-    failed: Mutex<Vec<(usize, Step, String)>>,
+    made: Mutex<Vec<(usize, Step, Outcome, Duration)>>,
+    failed: Mutex<Vec<(usize, Step, String, Duration)>>,
     started: Mutex<Vec<bool>>,
     stop: AtomicBool,
     /// Set from outside (Ctrl-C): no new step starts.
     interrupt: &'a AtomicBool,
+    progress: &'a dyn Progress,
 }
 
 impl Shared<'_> {
@@ -91,6 +94,8 @@ impl Shared<'_> {
     async fn step(&self, i: usize) -> Result<bool, JournalError> {
         let step = &self.all[i];
         locked(&self.started)[i] = true;
+        let began = Instant::now();
+        self.progress.event(Event::Started { step });
         let checked = if matches!(step, Step::ReplaceAwsAuth { .. }) {
             entries_exist(self.c, self.all).await
         } else {
@@ -105,13 +110,20 @@ impl Shared<'_> {
         };
         let result = match observed {
             Ok(Observed::Done) => {
-                locked(&self.made).push((i, step.clone(), Outcome::AlreadyThere));
+                // Nothing journaled: nothing was done.
+                let (outcome, took) = (Outcome::AlreadyThere, began.elapsed());
+                self.progress.event(Event::Made {
+                    step,
+                    outcome,
+                    took,
+                });
+                locked(&self.made).push((i, step.clone(), outcome, took));
                 return Ok(true);
             }
             Ok(Observed::Todo(todo)) => self.make(i, todo).await?,
             Err(e) => Err(e),
         };
-        self.finish(i, result)
+        self.finish(i, result, began)
     }
 
     /// Journals the intent of step `i` as observed (`todo`) and makes it.
@@ -123,7 +135,7 @@ impl Shared<'_> {
         self.intent(i, &todo)?;
         let token = format!("{}-{i}", self.run);
         Ok(
-            match change::make(self.c, &todo, self.run, &token, self.wait).await {
+            match change::make(self.c, &todo, (self.run, &token), self.wait, self.progress).await {
                 Ok(()) => Ok((todo, Outcome::Made)),
                 // Made by EKS (or someone) between the read and the create, as
                 // EKS does with node entries after the switch: read again and go
@@ -136,10 +148,17 @@ impl Shared<'_> {
                         Ok(Observed::Done) => Ok((todo, Outcome::AlreadyThere)),
                         Ok(Observed::Todo(next)) => {
                             self.intent(i, &next)?;
-                            change::make(self.c, &next, self.run, &format!("{token}-r"), self.wait)
-                                .await
-                                .map(|()| (next, Outcome::Made))
-                                .map_err(|e| e.to_string())
+                            let token = format!("{token}-r");
+                            change::make(
+                                self.c,
+                                &next,
+                                (self.run, &token),
+                                self.wait,
+                                self.progress,
+                            )
+                            .await
+                            .map(|()| (next, Outcome::Made))
+                            .map_err(|e| e.to_string())
                         }
                         Err(e) => Err(e.to_string()),
                     }
@@ -154,8 +173,10 @@ impl Shared<'_> {
         &self,
         i: usize,
         result: Result<(Step, Outcome), String>,
+        began: Instant,
     ) -> Result<bool, JournalError> {
         let step = &self.all[i];
+        let took = began.elapsed();
         match result {
             Ok((made, outcome)) => {
                 self.append(&Record::Done {
@@ -163,7 +184,12 @@ impl Shared<'_> {
                     step: i,
                     outcome,
                 })?;
-                locked(&self.made).push((i, made, outcome));
+                self.progress.event(Event::Made {
+                    step: &made,
+                    outcome,
+                    took,
+                });
+                locked(&self.made).push((i, made, outcome, took));
                 Ok(true)
             }
             Err(error) => {
@@ -172,7 +198,12 @@ impl Shared<'_> {
                     step: i,
                     error: error.clone(),
                 })?;
-                locked(&self.failed).push((i, step.clone(), error));
+                self.progress.event(Event::Failed {
+                    step,
+                    why: &error,
+                    took,
+                });
+                locked(&self.failed).push((i, step.clone(), error, took));
                 self.stop.store(true, Ordering::SeqCst);
                 Ok(false)
             }
@@ -188,6 +219,26 @@ impl Shared<'_> {
         }
         Ok(())
     }
+}
+
+/// What the lanes made, failed and never reached, in plan order.
+fn made_so_far(shared: &Shared<'_>) -> Report {
+    let mut report = Report::default();
+    let mut made = std::mem::take(&mut *locked(&shared.made));
+    made.sort_by_key(|(i, ..)| *i);
+    report.made = made.into_iter().map(|(_, s, o, t)| (s, o, t)).collect();
+    let mut failed = std::mem::take(&mut *locked(&shared.failed));
+    failed.sort_by_key(|(i, ..)| *i);
+    report.failed = failed.into_iter().map(|(_, s, e, t)| (s, e, t)).collect();
+    let started = std::mem::take(&mut *locked(&shared.started));
+    report.not_reached = shared
+        .all
+        .iter()
+        .zip(started)
+        .filter(|(_, s)| !s)
+        .map(|(step, _)| step.clone())
+        .collect();
+    report
 }
 
 /// How a run goes.
@@ -212,8 +263,8 @@ pub async fn apply(
     journal: &mut Journal,
     run: &str,
     steps: &[Step],
-    options: RunOptions,
-    interrupt: &AtomicBool,
+    (options, interrupt): (RunOptions, &AtomicBool),
+    progress: &dyn Progress,
 ) -> Result<Report, JournalError> {
     let RunOptions {
         wait,
@@ -232,7 +283,12 @@ pub async fn apply(
         started: Mutex::new(vec![false; steps.len()]),
         stop: AtomicBool::new(false),
         interrupt,
+        progress,
     };
+    progress.event(Event::Begin {
+        phase: Phase::Apply,
+        total: steps.len(),
+    });
     let order: Vec<usize> = (0..steps.len()).collect();
     let s = &shared;
     lanes::run(
@@ -244,20 +300,7 @@ pub async fn apply(
         |lane| s.lane(lane),
     )
     .await?;
-    let mut report = Report::default();
-    let mut made = std::mem::take(&mut *locked(&shared.made));
-    made.sort_by_key(|(i, _, _)| *i);
-    report.made = made.into_iter().map(|(_, s, o)| (s, o)).collect();
-    let mut failed = std::mem::take(&mut *locked(&shared.failed));
-    failed.sort_by_key(|(i, _, _)| *i);
-    report.failed = failed.into_iter().map(|(_, s, e)| (s, e)).collect();
-    let started = std::mem::take(&mut *locked(&shared.started));
-    report.not_reached = steps
-        .iter()
-        .zip(started)
-        .filter(|(_, s)| !s)
-        .map(|(step, _)| step.clone())
-        .collect();
+    let mut report = made_so_far(&shared);
     let recorded = std::mem::take(&mut *locked(&shared.recorded));
     let journal = shared
         .journal
@@ -271,7 +314,7 @@ pub async fn apply(
         Ending::Failed
     } else {
         // Failed steps too: they may have taken effect anyway.
-        undo(c, journal, &recorded, &mut report, concurrency).await?
+        undo(c, journal, &recorded, &mut report, (concurrency, progress)).await?
     };
     journal.append(&Record::End {
         run: run.into(),

@@ -7,6 +7,7 @@ use std::sync::Mutex;
 use super::change::{self, Undone};
 use super::journal::{Ending, Journal, JournalError, Record, Recorded};
 use super::lanes::{self, locked};
+use super::progress::{Event, Phase, Progress};
 use super::report::Report;
 use crate::live::Connection;
 use crate::migrate::steps::Step;
@@ -76,6 +77,7 @@ struct UndoShared<'a> {
     undone: Mutex<Vec<(usize, Undone)>>,
     failed: Mutex<Vec<(usize, String)>>,
     stop: AtomicBool,
+    progress: &'a dyn Progress,
 }
 
 impl UndoShared<'_> {
@@ -92,6 +94,10 @@ impl UndoShared<'_> {
                     step: r.step,
                     result: result.clone(),
                 })?;
+                self.progress.event(Event::Undone {
+                    step: &r.change,
+                    undone: &result,
+                });
                 locked(&self.undone).push((n, result.clone()));
                 Ok(Some(result))
             }
@@ -101,6 +107,10 @@ impl UndoShared<'_> {
                     step: r.step,
                     error: e.clone(),
                 })?;
+                self.progress.event(Event::UndoFailed {
+                    step: &r.change,
+                    why: &e,
+                });
                 locked(&self.failed).push((n, e));
                 self.stop.store(true, Ordering::SeqCst);
                 Ok(None)
@@ -178,7 +188,7 @@ pub async fn undo(
     journal: &mut Journal,
     changes: &[Recorded],
     report: &mut Report,
-    concurrency: usize,
+    (concurrency, progress): (usize, &dyn Progress),
 ) -> Result<Ending, JournalError> {
     let mode = undo_mode(c).await;
     let shared = UndoShared {
@@ -189,7 +199,12 @@ pub async fn undo(
         undone: Mutex::new(Vec::new()),
         failed: Mutex::new(Vec::new()),
         stop: AtomicBool::new(false),
+        progress,
     };
+    progress.event(Event::Begin {
+        phase: Phase::Undo,
+        total: shared.todo.len(),
+    });
     let order: Vec<usize> = (0..shared.todo.len()).rev().collect();
     let s = &shared;
     lanes::run(

@@ -6,6 +6,7 @@ use std::io::Write;
 
 use anyhow::{bail, Result};
 
+use super::progress::Display;
 use super::{confirm, interrupt, ChangedThenFailed, Outcome};
 use crate::apply::change::{Outcome as Made, Undone};
 use crate::model::untrusted::terminal;
@@ -25,6 +26,7 @@ use crate::model::cluster::AuthMode;
 use crate::pipeline::apply::{self as pipe, Decided, RunOptions};
 use crate::pipeline::{self, read_file};
 use crate::render::diff;
+use crate::render::run_result::{RunCommand, RunFacts};
 
 /// The cluster to reach, and the saved plan, if any.
 fn target(s: &ApplySettings) -> Result<(LiveSettings, Option<PlanFile>)> {
@@ -88,30 +90,57 @@ fn ask(s: &ApplySettings, cluster: &str, steps: &[Step]) -> Result<()> {
     Ok(())
 }
 
-/// Runs `apply`.
+/// Runs `apply`: the result in text, or as one JSON document on stdout.
 ///
 /// # Errors
 /// Stale plan, lockout guard, the cluster's lock held by another run, no
 /// confirmation, a failed step (after the rollback), or the cluster cannot
 /// be read.
 pub fn run(s: &ApplySettings) -> Result<Outcome> {
+    let mut facts = RunFacts::default();
+    let display = Display::new(s.report.quiet);
+    let result = connected(s, &mut facts, &display);
+    display.finish();
+    super::print_result(RunCommand::Apply, s.report, &facts, result)
+}
+
+/// `apply` from the connection on, filling in `facts` as it goes.
+fn connected(s: &ApplySettings, facts: &mut RunFacts, display: &Display) -> Result<Outcome> {
     let (live, saved) = target(s)?;
     let rt = pipeline::runtime()?;
     let conn = rt.block_on(live::connect(&live))?;
+    facts.cluster = Some(super::run_cluster(&conn));
+    facts.kept = s.no_rollback;
+    let result = guarded(s, &rt, (&conn, &live), saved, (facts, display));
+    if s.report.json {
+        facts.final_mode = super::mode_now(&rt, &conn);
+    }
+    result
+}
+
+/// `apply` once connected: the checks, the journal and the cluster's lock.
+fn guarded(
+    s: &ApplySettings,
+    rt: &tokio::runtime::Runtime,
+    (conn, live): (&Connection, &LiveSettings),
+    saved: Option<PlanFile>,
+    (facts, display): (&mut RunFacts, &Display),
+) -> Result<Outcome> {
     let cleanup = match &saved {
         Some(p) => p.extras.cleanup_aws_auth,
         None => s.plan.extras.cleanup_aws_auth,
     };
-    rt.block_on(pipe::preflight(&conn, &pipe::kubernetes_needs(cleanup)))?;
-    let path = pipe::journal_path(&conn, s.journal.as_ref());
+    rt.block_on(pipe::preflight(conn, &pipe::kubernetes_needs(cleanup)))?;
+    let path = pipe::journal_path(conn, s.journal.as_ref());
     // Our journal, held (a file lock) before the cluster's lock: the runs it
     // records are then known to be dead, and their lease can be taken over.
     let (journal, dead) = pipe::hold_journal(&path)?;
     let run = pipe::new_run_id();
+    facts.run = Some(run.clone());
     // Set by Ctrl-C, or when another run takes the lock: no new change starts.
     let stop = Arc::new(AtomicBool::new(false));
     let held = rt.block_on(lock::acquire(
-        &conn,
+        conn,
         &run,
         s.force_unlock.as_deref(),
         &dead,
@@ -120,11 +149,12 @@ pub fn run(s: &ApplySettings) -> Result<Outcome> {
     super::note_takeover(&held);
     let result = locked(
         s,
-        &rt,
-        (&conn, &live),
+        rt,
+        (conn, live),
         saved,
         (&path, journal),
         (&run, &stop),
+        (facts, display),
     );
     let lost = held.lost();
     rt.block_on(held.release());
@@ -142,6 +172,7 @@ fn locked(
     saved: Option<PlanFile>,
     (path, journal): (&Path, Option<Journal>),
     (run, stop): (&str, &Arc<AtomicBool>),
+    (facts, display): (&mut RunFacts, &Display),
 ) -> Result<Outcome> {
     let g = rt.block_on(live::read(conn, live))?;
     let d = match saved {
@@ -156,7 +187,7 @@ fn locked(
             path.display()
         );
     }
-    show(&mut std::io::stdout().lock(), &d)?;
+    show(&mut super::human(s.report), &d)?;
     if d.steps.is_empty() {
         return Ok(Outcome::Done { changes: false });
     }
@@ -167,6 +198,7 @@ fn locked(
         None => Journal::open(path)?,
     };
     pipe::begin(conn, &mut j, &d.steps, run)?;
+    facts.journal = Some(path.to_path_buf());
     let _ = writeln!(std::io::stderr(), "Journal: {}", path.display());
     let options = RunOptions {
         wait: s.wait,
@@ -174,8 +206,16 @@ fn locked(
         keep: s.no_rollback,
     };
     let watcher = interrupt::watch(rt, stop, "run", path);
-    let report = rt.block_on(pipe::run(conn, &mut j, run, &d.steps, (options, stop)));
+    let report = rt.block_on(pipe::run(
+        conn,
+        &mut j,
+        run,
+        &d.steps,
+        (options, stop),
+        display,
+    ));
     watcher.abort();
+    display.finish();
     let report = report.map_err(|e| ChangedThenFailed {
         left_in_place: true,
         message: format!(
@@ -183,13 +223,14 @@ fn locked(
             path.display()
         ),
     })?;
-    finish(s, &report, path)
+    let result = finish(s, &report, path);
+    facts.report = Some(report);
+    result
 }
 
 /// Reports how a run ended: the failure (exit 1, 3 or 4), or what was made.
 fn finish(s: &ApplySettings, report: &Report, path: &Path) -> Result<Outcome> {
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "\n{}", report.describe())?;
+    let mut out = super::human(s.report);
     let touched = touched(s, report);
     let what = || match touched {
         Some(_) => after_failure(s, report, path),
@@ -202,12 +243,14 @@ fn finish(s: &ApplySettings, report: &Report, path: &Path) -> Result<Outcome> {
             path.display()
         ))
     } else {
-        report
-            .failed
-            .first()
-            .map(|(step, why)| format!("{} failed: {}; {}", step.describe(), terminal(why), what()))
+        report.failed.first().map(|(step, why, _)| {
+            format!("{} failed: {}; {}", step.describe(), terminal(why), what())
+        })
     };
     if let Some(message) = failure {
+        // The changes were said as they happened; after a failure, the
+        // whole story again, in one place.
+        writeln!(out, "\nWhat happened:\n{}", report.describe())?;
         return Err(match touched {
             None => anyhow::anyhow!(message),
             Some(left_in_place) => ChangedThenFailed {
@@ -220,8 +263,8 @@ fn finish(s: &ApplySettings, report: &Report, path: &Path) -> Result<Outcome> {
     let made: Vec<Step> = report
         .made
         .iter()
-        .filter(|(_, o)| *o == Made::Made)
-        .map(|(s, _)| s.clone())
+        .filter(|(_, o, _)| *o == Made::Made)
+        .map(|(s, ..)| s.clone())
         .collect();
     let already = report.made.len() - made.len();
     let c = diff::counts(&made);
@@ -232,7 +275,7 @@ fn finish(s: &ApplySettings, report: &Report, path: &Path) -> Result<Outcome> {
     };
     writeln!(
         out,
-        "Apply complete: {} added, {} changed, {} destroyed.{also}",
+        "\nApply complete: {} added, {} changed, {} destroyed.{also}",
         c.add, c.change, c.destroy
     )?;
     Ok(Outcome::Done { changes: true })
@@ -242,7 +285,7 @@ fn finish(s: &ApplySettings, report: &Report, path: &Path) -> Result<Outcome> {
 /// (exit 1), else whether something is left in place (exit 4) or every
 /// change was undone (exit 3).
 fn touched(s: &ApplySettings, report: &Report) -> Option<bool> {
-    let made = report.made.iter().any(|(_, o)| *o == Made::Made);
+    let made = report.made.iter().any(|(_, o, _)| *o == Made::Made);
     let left = report.undo_counts().1 > 0 || (s.no_rollback && made);
     let restored = report.undone.iter().any(|(_, u)| *u == Undone::Restored);
     (made || left || restored).then_some(left)

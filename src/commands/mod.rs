@@ -6,6 +6,7 @@ pub mod apply;
 mod confirm;
 mod interrupt;
 pub mod plan;
+mod progress;
 pub mod rollback;
 pub mod snapshot;
 
@@ -13,7 +14,8 @@ use std::io::{Read, Write};
 
 use anyhow::{Context as _, Result};
 
-use crate::cli::Input;
+use crate::cli::{Input, ReportSettings};
+use crate::render::run_result::{RunCluster, RunCommand, RunFacts};
 
 /// How a command ended, for the exit status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +57,78 @@ pub(crate) fn note_takeover(held: &crate::apply::lock::Held) {
             crate::model::untrusted::terminal(who)
         );
     }
+}
+
+/// The exit status of a command's `result`: 0 success (2 with changes and
+/// `detailed`), 1 an error before anything changed or findings at or above
+/// `--fail-on`, 3 or 4 when a run failed after changing the cluster.
+pub fn exit_code(result: &Result<Outcome>, detailed: bool) -> u8 {
+    match result {
+        Ok(Outcome::Done { changes: true }) if detailed => 2,
+        Ok(Outcome::Done { .. }) => 0,
+        Ok(Outcome::FailedOnFindings) => 1,
+        Err(e) => e
+            .downcast_ref::<ChangedThenFailed>()
+            .map_or(1, ChangedThenFailed::exit_code),
+    }
+}
+
+/// Where `apply` and `rollback` write for people: stdout, or stderr when
+/// stdout carries the JSON result.
+pub(crate) fn human(report: ReportSettings) -> Box<dyn Write> {
+    if report.json {
+        Box::new(std::io::stderr())
+    } else {
+        Box::new(std::io::stdout())
+    }
+}
+
+/// The cluster of a run, for its result.
+pub(crate) fn run_cluster(conn: &crate::live::Connection) -> RunCluster {
+    RunCluster {
+        name: conn.cluster.name.clone(),
+        arn: conn.cluster.arn.clone(),
+        region: conn.region.clone(),
+    }
+}
+
+/// The cluster's mode now, for a run's result; `None` when it cannot be read.
+pub(crate) fn mode_now(
+    rt: &tokio::runtime::Runtime,
+    conn: &crate::live::Connection,
+) -> Option<crate::model::cluster::AuthMode> {
+    rt.block_on(crate::live::eks::describe_cluster(
+        &conn.eks,
+        &conn.cluster.name,
+    ))
+    .ok()
+    .map(|d| d.mode)
+}
+
+/// With `--output json`, writes the run's result on stdout (whether it
+/// succeeded or not); hands `result` on for the exit status.
+///
+/// # Errors
+/// `result`'s error, or stdout cannot be written.
+pub(crate) fn print_result(
+    command: RunCommand,
+    report: ReportSettings,
+    facts: &RunFacts,
+    result: Result<Outcome>,
+) -> Result<Outcome> {
+    if report.json {
+        let error = result.as_ref().err().map(|e| format!("{e:#}"));
+        let doc = crate::render::run_result::render(
+            command,
+            facts,
+            exit_code(&result, false),
+            error.as_deref(),
+        )?;
+        let mut out = std::io::stdout().lock();
+        out.write_all(doc.as_bytes())?;
+        out.flush()?;
+    }
+    result
 }
 
 /// Reads a file or stdin.

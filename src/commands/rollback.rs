@@ -8,6 +8,7 @@ use std::io::Write;
 
 use anyhow::{bail, Result};
 
+use super::progress::Display;
 use super::{confirm, Outcome};
 use crate::apply::journal::{Ending, Journal};
 use crate::apply::lock;
@@ -16,17 +17,31 @@ use crate::live::{self, Connection, LiveSettings};
 use crate::model::untrusted::terminal;
 use crate::pipeline::apply as apply_pipe;
 use crate::pipeline::{self, rollback};
+use crate::render::run_result::{RunCommand, RunFacts};
 
-/// Runs `rollback`.
+/// Runs `rollback`: the result in text, or as one JSON document on stdout.
 ///
 /// # Errors
 /// An unreadable journal, no confirmation, another cluster, or undos that failed.
 pub fn run(s: &RollbackSettings) -> Result<Outcome> {
+    let mut facts = RunFacts {
+        journal: Some(s.journal.clone()),
+        ..RunFacts::default()
+    };
+    let display = Display::new(s.report.quiet);
+    let result = undo(s, &mut facts, &display);
+    display.finish();
+    super::print_result(RunCommand::Rollback, s.report, &facts, result)
+}
+
+/// `rollback`, filling in `facts` as it goes.
+fn undo(s: &RollbackSettings, facts: &mut RunFacts, display: &Display) -> Result<Outcome> {
     let todo = rollback::load(&s.journal)?;
     let cluster = &todo.cluster;
     let shown = terminal(cluster);
+    facts.run = Some(todo.run.clone());
     if todo.changes.is_empty() {
-        writeln!(std::io::stdout(), "Nothing to undo: the journal's latest migration of {shown} has no change left in place.")?;
+        writeln!(super::human(s.report), "Nothing to undo: the journal's latest migration of {shown} has no change left in place.")?;
         return Ok(Outcome::Done { changes: false });
     }
     let mut settings = s.client.for_cluster(cluster);
@@ -37,27 +52,43 @@ pub fn run(s: &RollbackSettings) -> Result<Outcome> {
         .get_or_insert_with(|| todo.region.clone());
     let rt = pipeline::runtime()?;
     let conn = rt.block_on(live::connect(&settings))?;
-    rollback::check(&conn, &todo)?;
+    facts.cluster = Some(super::run_cluster(&conn));
+    let result = connected(s, &rt, (&conn, &settings), &todo, (facts, display));
+    if s.report.json {
+        facts.final_mode = super::mode_now(&rt, &conn);
+    }
+    result
+}
+
+/// `rollback` once connected: the checks, the journal and the cluster's lock.
+fn connected(
+    s: &RollbackSettings,
+    rt: &tokio::runtime::Runtime,
+    (conn, settings): (&Connection, &LiveSettings),
+    todo: &rollback::Todo,
+    (facts, display): (&mut RunFacts, &Display),
+) -> Result<Outcome> {
+    rollback::check(conn, todo)?;
     let restores = todo
         .changes
         .iter()
         .any(|c| matches!(c.change, crate::migrate::steps::Step::ReplaceAwsAuth { .. }));
     rt.block_on(apply_pipe::preflight(
-        &conn,
+        conn,
         &apply_pipe::kubernetes_needs(restores),
     ))?;
     let (journal, dead) = apply_pipe::hold_journal(&s.journal)?;
     let run = apply_pipe::new_run_id();
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let held = rt.block_on(lock::acquire(
-        &conn,
+        conn,
         &run,
         s.force_unlock.as_deref(),
         &dead,
         stop,
     ))?;
     super::note_takeover(&held);
-    let result = locked(s, &rt, (&conn, &settings), &todo, journal);
+    let result = locked(s, rt, (conn, settings), todo, (journal, facts, display));
     rt.block_on(held.release());
     result
 }
@@ -68,11 +99,11 @@ fn locked(
     rt: &tokio::runtime::Runtime,
     (conn, settings): (&Connection, &LiveSettings),
     todo: &rollback::Todo,
-    journal: Option<Journal>,
+    (journal, facts, display): (Option<Journal>, &mut RunFacts, &Display),
 ) -> Result<Outcome> {
     let cluster = &todo.cluster;
     let shown = terminal(cluster);
-    let mut out = std::io::stdout().lock();
+    let mut out = super::human(s.report);
     let mode = rt.block_on(crate::apply::undo_mode(conn));
     writeln!(out, "rollback will undo, newest first, on cluster {shown}:")?;
     for c in todo.changes.iter().rev() {
@@ -115,7 +146,7 @@ fn locked(
             conn,
             &mut j,
             todo,
-            settings.client.concurrency,
+            (settings.client.concurrency, display),
         ))
         .map_err(|e| super::ChangedThenFailed {
             left_in_place: true,
@@ -123,7 +154,23 @@ fn locked(
                 "{e}: the rollback stopped part-way; run it again once the journal can be written"
             ),
         })?;
-    writeln!(out, "\n{}", report.describe())?;
+    display.finish();
+    ended(&mut out, report, ending, facts)
+}
+
+/// Says how the rollback ended: the whole story again after a failure or
+/// when something is left, then the summary.
+fn ended(
+    out: &mut impl Write,
+    report: crate::apply::Report,
+    ending: Ending,
+    facts: &mut RunFacts,
+) -> Result<Outcome> {
+    let (undone, left) = report.undo_counts();
+    if ending == Ending::Failed || left > 0 {
+        writeln!(out, "\nWhat happened:\n{}", report.describe())?;
+    }
+    facts.report = Some(report);
     if ending == Ending::Failed {
         return Err(super::ChangedThenFailed {
             left_in_place: true,
@@ -131,10 +178,10 @@ fn locked(
         }
         .into());
     }
-    let (undone, left) = report.undo_counts();
     writeln!(
         out,
-        "Rollback complete: {undone} undone, {left} left in place (see above)."
+        "\nRollback complete: {undone} undone, {left} left in place{}.",
+        if left > 0 { " (listed above)" } else { "" }
     )?;
     Ok(Outcome::Done { changes: true })
 }

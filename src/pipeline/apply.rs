@@ -369,6 +369,7 @@ pub async fn run(
     run: &str,
     steps: &[Step],
     (options, interrupt): (RunOptions, &AtomicBool),
+    progress: &dyn crate::apply::progress::Progress,
 ) -> Result<Report, Error> {
-    Ok(crate::apply::apply(conn, journal, run, steps, options, interrupt).await?)
+    Ok(crate::apply::apply(conn, journal, run, steps, (options, interrupt), progress).await?)
 }

@@ -182,10 +182,17 @@ pub async fn run(
     conn: &Connection,
     journal: &mut Journal,
     todo: &Todo,
-    concurrency: usize,
+    (concurrency, progress): (usize, &dyn crate::apply::progress::Progress),
 ) -> Result<(Report, Ending), Error> {
     let mut report = Report::default();
-    let ending = apply::undo(conn, journal, &todo.changes, &mut report, concurrency).await?;
+    let ending = apply::undo(
+        conn,
+        journal,
+        &todo.changes,
+        &mut report,
+        (concurrency, progress),
+    )
+    .await?;
     journal.append(&Record::End {
         run: todo.run.clone(),
         ending,

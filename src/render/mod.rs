@@ -4,11 +4,13 @@
 //! - [`text`]: terraform-like, for a terminal (colour optional);
 //! - [`json`]: the stable `schemaVersion: 1` contract for scripts;
 //! - [`markdown`]: a pull-request comment;
-//! - [`diff`]: what `apply` shows before it asks (steps, not a plan).
+//! - [`diff`]: what `apply` shows before it asks (steps, not a plan);
+//! - [`run_result`]: the JSON result of `apply` and `rollback`.
 
 pub mod diff;
 pub mod json;
 pub mod markdown;
+pub mod run_result;
 pub mod text;
 
 use crate::model::cluster::EksOwner;

@@ -329,7 +329,7 @@ fn a_throttling_storm_converges_without_duplicates() {
         journal.matches("\"outcome\":\"made\"").count(),
         CHANGES as usize
     );
-    assert!(!r.stdout.contains("already so"), "{}", r.stdout);
+    assert!(!r.stderr.contains("already so"), "{}", r.stderr);
     let ops = live.aws.calls_by_operation();
     assert!(ops["CreateAccessEntry"] >= 2, "{ops:?}");
 }
@@ -357,11 +357,12 @@ fn a_config_map_cluster_switches_first_and_rollback_leaves_what_eks_made() {
     // node role's was adopted, not made again.
     assert!(entries[&role("NodeRole")].created_by_eks);
     assert!(entries[&role("cluster-creator")].created_by_eks);
+    // Said as it happened, on stderr.
     assert!(
-        r.stdout
+        r.stderr
             .contains("already so: create EC2_LINUX access entry"),
         "{}",
-        r.stdout
+        r.stderr
     );
 
     let rb = live.rollback();
@@ -675,7 +676,17 @@ fn without_a_terminal_and_without_yes_nothing_waits_or_changes() {
 }
 
 /// Runs apply with stdin and stderr on a pseudo-terminal, typing `keys`.
-fn on_a_terminal(live: &Live, args: &[String], keys: &str) -> (i32, String) {
+pub(crate) fn on_a_terminal(live: &Live, args: &[String], keys: &str) -> (i32, String) {
+    on_a_terminal_as(live, args, keys, "dumb")
+}
+
+/// [`on_a_terminal`] with `TERM` set to `term`.
+pub(crate) fn on_a_terminal_as(
+    live: &Live,
+    args: &[String],
+    keys: &str,
+    term: &str,
+) -> (i32, String) {
     let (mut master, mut slave) = (0, 0);
     // SAFETY: openpty fills two descriptors we then own.
     let ok = unsafe {
@@ -693,7 +704,7 @@ fn on_a_terminal(live: &Live, args: &[String], keys: &str) -> (i32, String) {
     let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
     let mut child = Command::new(env!("CARGO_BIN_EXE_migrate-auth"))
         .args(args)
-        .envs(live.env(&[("TERM", Some("dumb"))]))
+        .envs(live.env(&[("TERM", Some(term))]))
         .stdin(Stdio::from(slave.try_clone().unwrap()))
         .stderr(Stdio::from(slave))
         .stdout(Stdio::piped())
@@ -1191,11 +1202,12 @@ fn a_node_entry_eks_makes_just_after_the_switch_is_adopted_not_fought() {
     let live = start(w, kube(MAP_ROLES));
     let r = live.apply(&[]);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    // Said as it happened, on stderr.
     assert!(
-        r.stdout
+        r.stderr
             .contains("already so: create EC2_LINUX access entry"),
         "{}",
-        r.stdout
+        r.stderr
     );
     let world = live.aws.world();
     assert!(world.clusters["prod"].access_entries[&role("NodeRole")].created_by_eks);

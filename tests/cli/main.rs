@@ -8,7 +8,8 @@
 //! - `fuzz`: the reader never panics or hangs on mutated input;
 //! - `live`: `plan --cluster` and `snapshot` against the emulators;
 //! - `apply`: `apply` and `rollback` against the emulators: faults, crashes,
-//!   stale plans, the lockout guard, prompts.
+//!   stale plans, the lockout guard, prompts;
+//! - `report`: how `apply` and `rollback` report: the JSON result, progress.
 
 mod apply;
 mod behaviour;
@@ -16,6 +17,7 @@ mod fuzz;
 mod golden;
 mod live;
 mod real_eks;
+mod report;
 mod safety;
 
 use std::io::Write;

@@ -26,6 +26,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::apply::progress::Progress;
 use crate::live::{AwsErrorKind, Connection, LiveError};
 use crate::migrate::steps::Step;
 use crate::model::cluster::{AuthMode, ConfigMapData};
@@ -203,7 +204,8 @@ pub async fn observe(c: &Connection, step: &Step) -> Result<Observed, ChangeErro
 }
 
 /// Makes `step` (as [`observe`] returned it) for run `run`; `token`
-/// identifies it for EKS's idempotency.
+/// identifies it for EKS's idempotency. A long mode update says it is still
+/// waiting to `progress`.
 ///
 /// # Errors
 /// [`ChangeError`]: the call failed, aws-auth changed under it, or the mode
@@ -211,12 +213,12 @@ pub async fn observe(c: &Connection, step: &Step) -> Result<Observed, ChangeErro
 pub async fn make(
     c: &Connection,
     step: &Step,
-    run: &str,
-    token: &str,
+    (run, token): (&str, &str),
     wait: Wait,
+    progress: &dyn Progress,
 ) -> Result<(), ChangeError> {
     match kind(step) {
-        Kind::Mode { to, .. } => mode::make(c, to, token, wait).await,
+        Kind::Mode { to, .. } => mode::make(c, to, token, (wait, progress)).await,
         Kind::Create(e) => entry::make_create(c, &e, run, token).await,
         Kind::Update(u) => entry::make_update(c, &u, token).await,
         Kind::Policy {

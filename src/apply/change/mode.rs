@@ -6,6 +6,7 @@ use std::time::Instant;
 use aws_sdk_eks::types::{AuthenticationMode, UpdateAccessConfigRequest, UpdateStatus};
 
 use super::{ChangeError, Observed, Undone, Wait};
+use crate::apply::progress::{Event, Progress, WAIT_NOTE_EVERY};
 use crate::live::aws::error;
 use crate::live::{eks, Connection, LiveError};
 use crate::migrate::steps::Step;
@@ -36,7 +37,7 @@ pub(super) async fn make(
     c: &Connection,
     to: AuthMode,
     token: &str,
-    wait: Wait,
+    (wait, progress): (Wait, &dyn Progress),
 ) -> Result<(), ChangeError> {
     let out = c
         .eks
@@ -58,7 +59,7 @@ pub(super) async fn make(
             operation: "UpdateClusterConfig",
             message: "no update id in the answer".into(),
         })?;
-    wait_for_update(c, id, wait).await
+    wait_for_update(c, (id, to), wait, progress).await
 }
 
 /// Nothing to do when the switch never happened; otherwise left, since EKS
@@ -81,9 +82,16 @@ pub(super) async fn undo(
     })
 }
 
-/// Polls DescribeUpdate until the update succeeds, fails or `wait` runs out.
-async fn wait_for_update(c: &Connection, id: &str, wait: Wait) -> Result<(), ChangeError> {
+/// Polls DescribeUpdate until the update succeeds, fails or `wait` runs out,
+/// saying every [`WAIT_NOTE_EVERY`] that it is still waiting.
+async fn wait_for_update(
+    c: &Connection,
+    (id, to): (&str, AuthMode),
+    wait: Wait,
+    progress: &dyn Progress,
+) -> Result<(), ChangeError> {
     let started = Instant::now();
+    let mut note = WAIT_NOTE_EVERY;
     loop {
         let out = c
             .eks
@@ -121,7 +129,16 @@ async fn wait_for_update(c: &Connection, id: &str, wait: Wait) -> Result<(), Cha
             // InProgress, or a status this version does not know: wait.
             Some(_) => {}
         }
-        if started.elapsed() >= wait.timeout {
+        let elapsed = started.elapsed();
+        if elapsed >= note {
+            progress.event(Event::Waiting {
+                update: id,
+                to,
+                elapsed,
+            });
+            note = elapsed + WAIT_NOTE_EVERY;
+        }
+        if elapsed >= wait.timeout {
             return Err(ChangeError::UpdateTimedOut {
                 id: id.to_string(),
                 waited: wait.timeout,
