@@ -497,3 +497,49 @@ fn completions_and_the_manual_page_cover_every_command() {
         assert!(r.stdout.contains(word), "man page lacks {word}");
     }
 }
+
+/// The README is the user's manual: every subcommand and every flag that
+/// `--help` shows is documented in it.
+#[test]
+fn the_readme_documents_every_flag_help_shows() {
+    let readme = std::fs::read_to_string(testdata().join("../README.md")).unwrap();
+    let documented = |flag: &str| {
+        readme.match_indices(flag).any(|(at, _)| {
+            !readme[at + flag.len()..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '-')
+        })
+    };
+    let mut missing = Vec::new();
+    for command in [
+        "plan",
+        "apply",
+        "rollback",
+        "snapshot",
+        "completions",
+        "man",
+    ] {
+        if !documented(&format!("migrate-auth {command}")) {
+            missing.push(format!("the `{command}` command"));
+        }
+        let r = run(&[command, "--help"]);
+        assert_eq!(r.code, 0, "{command} --help: {}", r.stderr);
+        for line in r.stdout.lines() {
+            let text = line.trim_start();
+            // Flags sit at the left; wrapped help text is indented far.
+            if !text.starts_with('-') || line.len() - text.len() > 8 {
+                continue;
+            }
+            let line = text;
+            // `-o, --output <OUTPUT>  What it does`: the words before the text.
+            let words = line
+                .split(|c: char| c == ',' || c.is_whitespace())
+                .filter(|w| !w.is_empty())
+                .take_while(|w| w.starts_with('-') || w.starts_with('<') || w.starts_with('['));
+            for flag in words.filter(|w| w.starts_with("--") && *w != "--help") {
+                if !documented(flag) {
+                    missing.push(format!("{command} {flag}"));
+                }
+            }
+        }
+    }
+    assert!(missing.is_empty(), "the README lacks: {missing:?}");
+}
