@@ -1,8 +1,12 @@
-//! Live IAM lookups: GetRole / GetUser to restore paths and to tell principals
-//! that no longer exist, and ListRoles under `/aws-reserved/sso.amazonaws.com/`
-//! to expand `sso` matchers. IAM answers only for the account of the
+//! Live IAM lookups: to restore paths and to tell principals that no longer
+//! exist, one paginated ListRoles / ListUsers pass per account when many are
+//! wanted (GetRole / GetUser each when few are, or where listing is denied),
+//! and ListRoles under `/aws-reserved/sso.amazonaws.com/` to expand `sso`
+//! matchers. IAM answers only for the account of the
 //! credentials, so principals of other accounts are not looked up here (never
 //! resolved to a same-named role of the caller's account); the plan reports them.
+
+use std::collections::HashMap;
 
 use aws_sdk_iam::Client;
 use futures::{StreamExt, TryStreamExt};
@@ -31,12 +35,111 @@ pub enum Answer {
     Denied,
 }
 
-/// Looks every `wanted` principal up in the credentials' account, at most
-/// `concurrency` at a time and each call under `limit`.
+/// Looks every `wanted` principal up in the credentials' account. A kind
+/// wanted more often than one round of calls (`concurrency`) is read with
+/// one paginated listing, which carries the paths; the rest, and a kind whose
+/// listing is denied, with GetRole / GetUser each, at most `concurrency` at a
+/// time. Every call is under `limit`.
 ///
 /// # Errors
 /// Anything but "no such entity" and "access denied", as the SDK reports.
 pub async fn look_up(
+    iam: &Client,
+    wanted: Vec<Wanted>,
+    concurrency: usize,
+    limit: &Semaphore,
+) -> Result<Vec<(Wanted, Answer)>, LiveError> {
+    let (roles, users): (Vec<Wanted>, Vec<Wanted>) =
+        wanted.into_iter().partition(|w| w.kind == IamKind::Role);
+    let one_kind = |list: Vec<Wanted>, kind: IamKind| async move {
+        if list.len() > concurrency.max(1) {
+            if let Some(listed) = list_all(iam, kind, limit).await? {
+                return Ok(from_listing(&listed, list));
+            }
+        }
+        get_each(iam, list, concurrency, limit).await
+    };
+    let (mut roles, users) = tokio::try_join!(
+        one_kind(roles, IamKind::Role),
+        one_kind(users, IamKind::User)
+    )?;
+    roles.extend(users);
+    Ok(roles)
+}
+
+/// Every role (or user) of the credentials' account, as lower-cased name ->
+/// ARN, or `None` when listing is denied.
+///
+/// # Errors
+/// Anything but "access denied", as the SDK reports.
+async fn list_all(
+    iam: &Client,
+    kind: IamKind,
+    limit: &Semaphore,
+) -> Result<Option<HashMap<String, String>>, LiveError> {
+    let _permit = limit.acquire().await;
+    let listed: Result<Vec<(String, String)>, LiveError> = match kind {
+        IamKind::Role => iam
+            .list_roles()
+            .max_items(1000)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map(|all| {
+                all.iter()
+                    .map(|r| (r.role_name().to_string(), r.arn().to_string()))
+                    .collect()
+            })
+            .map_err(|e| error("ListRoles", e)),
+        IamKind::User => iam
+            .list_users()
+            .max_items(1000)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map(|all| {
+                all.iter()
+                    .map(|u| (u.user_name().to_string(), u.arn().to_string()))
+                    .collect()
+            })
+            .map_err(|e| error("ListUsers", e)),
+    };
+    match listed {
+        // IAM names are ASCII and unique whatever their case, and GetRole /
+        // GetUser find them whatever the case asked.
+        Ok(list) => Ok(Some(
+            list.into_iter()
+                .map(|(name, arn)| (name.to_ascii_lowercase(), arn))
+                .collect(),
+        )),
+        Err(e) if e.kind() == Some(AwsErrorKind::AccessDenied) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The answers a listing gives: found (with the listed ARN), or absent.
+fn from_listing(listed: &HashMap<String, String>, wanted: Vec<Wanted>) -> Vec<(Wanted, Answer)> {
+    wanted
+        .into_iter()
+        .map(|w| {
+            let answer = match listed.get(&w.name.to_ascii_lowercase()) {
+                Some(arn) => Answer::Found(arn.clone()),
+                None => Answer::Absent,
+            };
+            (w, answer)
+        })
+        .collect()
+}
+
+/// GetRole / GetUser for each of `wanted`, at most `concurrency` at a time.
+///
+/// # Errors
+/// Anything but "no such entity" and "access denied", as the SDK reports.
+async fn get_each(
     iam: &Client,
     wanted: Vec<Wanted>,
     concurrency: usize,

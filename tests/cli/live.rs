@@ -875,3 +875,48 @@ fn errors_never_dump_debug_structures() {
         assert!(!r.stderr.contains(dump), "{dump}: {}", r.stderr);
     }
 }
+
+/// aws-auth naming `n` roles of the caller's account (written without their
+/// path `/teams/`), a missing one, and a user.
+fn many_roles(n: usize) -> (AwsWorld, String) {
+    let mut w = world("API_AND_CONFIG_MAP");
+    let mut map_roles = String::new();
+    for i in 0..n {
+        w.add_role(&format!("arn:aws:iam::{ACCT}:role/teams/team-{i}"));
+        map_roles.push_str(&format!(
+            "- rolearn: arn:aws:iam::{ACCT}:role/Team-{i}\n  username: team-{i}\n  groups: [developers]\n"
+        ));
+    }
+    map_roles.push_str(&format!(
+        "- rolearn: arn:aws:iam::{ACCT}:role/gone\n  username: gone\n"
+    ));
+    (w, map_roles)
+}
+
+#[test]
+fn many_principals_are_looked_up_with_one_listing_not_one_call_each() {
+    let (w, map_roles) = many_roles(40);
+    let live = start(w, kube_world(Some(&map_roles)));
+    let plan = live.plan(&[]);
+    let ops = live.aws.calls_by_operation();
+    assert!(!ops.contains_key("GetRole"), "{ops:?}");
+    assert_eq!(ops.get("ListRoles"), Some(&1), "one page: {ops:?}");
+    // The listing carries the paths, matched as GetRole matches names
+    // (case-insensitively), and says who is gone.
+    let acts = actions(&plan);
+    for i in [0, 17, 39] {
+        let arn = format!("arn:aws:iam::{ACCT}:role/teams/team-{i}");
+        assert!(acts.contains(&("create".into(), arn)), "{acts:?}");
+    }
+    let gone = format!("arn:aws:iam::{ACCT}:role/gone");
+    assert!(codes_for(&plan, &gone).contains(&"principal-not-found".to_string()));
+
+    // Where ListRoles is denied, each role is asked for on its own.
+    let (mut w, map_roles) = many_roles(40);
+    w.denied_operations.insert("ListRoles".into());
+    let live = start(w, kube_world(Some(&map_roles)));
+    let denied = live.plan(&[]);
+    let ops = live.aws.calls_by_operation();
+    assert_eq!(ops.get("GetRole"), Some(&41), "{ops:?}");
+    assert_eq!(actions(&denied), acts);
+}
