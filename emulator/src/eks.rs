@@ -211,10 +211,11 @@ fn cluster<'w>(
     name: &str,
     ctx: &Ctx,
 ) -> Result<&'w mut Cluster, EksError> {
-    match world.clusters.get_mut(name) {
-        Some(c) if c.account == ctx.account && c.region == ctx.region => Ok(c),
-        _ => Err(not_found(format!("No cluster found for name: {name}."))),
-    }
+    world
+        .clusters
+        .values_mut()
+        .find(|c| c.name == name && c.account == ctx.account && c.region == ctx.region)
+        .ok_or_else(|| not_found(format!("No cluster found for name: {name}.")))
 }
 
 /// A visible cluster whose authentication mode allows access-entry calls.
@@ -1246,7 +1247,7 @@ fn cluster_json(c: &Cluster, ctx: &Ctx) -> Value {
         "status": c.status,
         "certificateAuthority": { "data": c.certificate_authority },
         "platformVersion": c.platform_version,
-        "tags": {},
+        "tags": c.tags,
         "health": { "issues": [] },
         "accessConfig": {
             "authenticationMode": c.authentication_mode,

@@ -43,7 +43,9 @@ pub const AUTHENTICATION_MODES: [&str; 3] = ["CONFIG_MAP", "API_AND_CONFIG_MAP",
 /// Everything the AWS emulator knows.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AwsWorld {
-    /// Clusters by name. A cluster is visible only to callers of its account, in its region.
+    /// Clusters by key: the name, or `ACCOUNT/REGION/NAME` for a name already taken (see
+    /// [`AwsWorld::add_cluster`]). A cluster is visible only to callers of its account, in its
+    /// region, by its name.
     pub clusters: BTreeMap<String, Cluster>,
     /// IAM roles of every account.
     pub roles: Vec<IamPrincipal>,
@@ -104,8 +106,21 @@ impl AwsWorld {
     }
 
     /// Inserts a cluster under its name.
+    /// Keyed by its name, or by `ACCOUNT/REGION/NAME` when another cluster (of another account
+    /// or region) has the name already; a cluster of the same account, region and name is
+    /// replaced.
     pub fn add_cluster(&mut self, cluster: Cluster) -> &mut Self {
-        self.clusters.insert(cluster.name.clone(), cluster);
+        let same = |c: &Cluster| {
+            c.name == cluster.name && c.account == cluster.account && c.region == cluster.region
+        };
+        let key = match self.clusters.iter().find(|(_, c)| same(c)) {
+            Some((k, _)) => k.clone(),
+            None if self.clusters.contains_key(&cluster.name) => {
+                format!("{}/{}/{}", cluster.account, cluster.region, cluster.name)
+            }
+            None => cluster.name.clone(),
+        };
+        self.clusters.insert(key, cluster);
         self
     }
 }
@@ -217,6 +232,8 @@ pub struct Cluster {
     pub late_node_entries: bool,
     /// Roles (and their entry type) whose entry EKS has yet to make.
     pub owed_entries: BTreeMap<String, String>,
+    /// The cluster's tags (DescribeCluster).
+    pub tags: BTreeMap<String, String>,
 }
 
 /// An access entry.

@@ -4,6 +4,7 @@
 //! state ([`current`]). Pure: callers pass the bytes.
 
 pub mod current;
+pub mod fleet;
 pub mod iam;
 pub mod overrides;
 pub mod rbac;

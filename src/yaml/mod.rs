@@ -156,6 +156,22 @@ impl Node {
             .map(|s| s.text.as_str())
     }
 
+    /// The value of a scalar that YAML types as a boolean (`true`, `no`, ...).
+    pub(crate) fn as_bool(&self) -> Option<bool> {
+        match self.scalar()?.resolved {
+            Resolved::Bool(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    /// The value of a scalar that YAML types as an integer.
+    pub(crate) fn as_int(&self) -> Option<i64> {
+        match self.scalar()?.resolved {
+            Resolved::Int(i) => Some(i),
+            _ => None,
+        }
+    }
+
     /// True for a null scalar (`~`, `null`, or nothing at all).
     pub(crate) fn is_null(&self) -> bool {
         self.scalar()
