@@ -6,10 +6,12 @@
 
 use std::fmt::Write as _;
 
+use super::grouped::{self, Group, Listed};
 use super::{
     association_text, cluster_line, current_line, findings_line, owner_text, policy_text,
     summary_line,
 };
+use crate::model::finding::Finding;
 use crate::model::untrusted::terminal;
 use crate::planner::{Action, Plan};
 
@@ -69,8 +71,9 @@ fn code(s: &str) -> String {
     format!("{fence}{pad}{s}{pad}{fence}")
 }
 
-/// Renders the plan as GitHub-flavoured Markdown.
-pub fn render(plan: &Plan) -> String {
+/// Renders the plan as GitHub-flavoured Markdown; `grouped`: repeated
+/// findings as one row.
+pub fn render(plan: &Plan, grouped: bool) -> String {
     let mut o = String::new();
     let _ = writeln!(
         o,
@@ -118,20 +121,52 @@ pub fn render(plan: &Plan) -> String {
         o.push_str("#### Findings\n\n");
         o.push_str("| Severity | Code | Principal | Source | Message |\n");
         o.push_str("|---|---|---|---|---|\n");
-        for f in &plan.findings {
-            let _ = writeln!(
-                o,
-                "| {} | `{}` | {} | {} | {} |",
-                f.severity,
-                f.code,
-                code(f.principal_arn.as_deref().unwrap_or_default()),
-                text(&f.source.as_ref().map(|s| s.to_string()).unwrap_or_default()),
-                text(&f.message)
-            );
+        for l in grouped::listed(&plan.findings, grouped) {
+            let row = match l {
+                Listed::One(f) => finding_row(f),
+                Listed::Group(g) => group_row(&g),
+            };
+            o.push_str(&row);
         }
         o.push('\n');
     }
     o
+}
+
+/// A findings row: severity, code, principal, source, message.
+fn finding_row(f: &Finding) -> String {
+    format!(
+        "| {} | `{}` | {} | {} | {} |\n",
+        f.severity,
+        f.code,
+        code(f.principal_arn.as_deref().unwrap_or_default()),
+        text(&f.source.as_ref().map(|s| s.to_string()).unwrap_or_default()),
+        text(&f.message)
+    )
+}
+
+/// A grouped findings row: severity, code, a few principals, the first
+/// source, then the count, the flag and the messages.
+fn group_row(g: &Group<'_>) -> String {
+    let (examples, more) = g.examples();
+    let mut principals: Vec<String> = examples.iter().map(|p| code(p)).collect();
+    if more > 0 {
+        principals.push(format!("and {more} more"));
+    }
+    let first = g.members.iter().find_map(|f| f.source.as_ref());
+    let source = first.map_or(String::new(), |s| {
+        format!("{} and others", text(&s.to_string()))
+    });
+    let said = g.messages().lines(text);
+    format!(
+        "| {} | `{}` | {} | {} | **{}**<br>{} |\n",
+        g.severity,
+        g.code,
+        principals.join(", "),
+        source,
+        text(&g.headline()),
+        said.join("<br>")
+    )
 }
 
 /// Type, username, groups and policies columns of one action.
