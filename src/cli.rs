@@ -272,8 +272,8 @@ struct RawPlan {
         default_value = "error,warning,info"
     )]
     findings: Vec<Shown>,
-    /// List every finding on its own line in the text and Markdown plans
-    /// (by default, more than 3 of one code are one grouped line).
+    /// List every finding on its own line in the text and Markdown plans (by
+    /// default, more than 3 alike infos or warnings are one grouped line).
     #[arg(long)]
     findings_ungrouped: bool,
     /// Save the plan for `apply FILE` (live plans only), with a fingerprint

@@ -16,6 +16,7 @@ mod fuzz;
 mod golden;
 mod grouped;
 mod live;
+mod markdown;
 mod real_eks;
 mod safety;
 
