@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use migrate_auth::Options;
-use migrate_auth::{render, Format};
+use migrate_auth::{render, Format, Style};
 
 /// A realistic aws-auth just under 1 MiB of data: node, Fargate, Windows and
 /// SSO roles, team roles with groups, users, and a few broken mappings.
@@ -86,7 +86,14 @@ fn main() {
         let plan = migrate_auth::plan_aws_auth_only("bench.yaml", text.as_bytes(), options)
             .expect("the generated aws-auth reads");
         let planned = start.elapsed();
-        let json = render(&plan, Format::Json, false);
+        let json = render(
+            &plan,
+            Format::Json,
+            Style {
+                color: false,
+                grouped: true,
+            },
+        );
         let rendered = start.elapsed() - planned;
         desired = plan.desired.len();
         std::hint::black_box(json);

@@ -295,6 +295,10 @@ struct RawPlan {
         default_value = "error,warning,info"
     )]
     findings: Vec<Shown>,
+    /// List every finding on its own line in the text and Markdown plans (by
+    /// default, more than 3 alike infos or warnings are one grouped line).
+    #[arg(long)]
+    findings_ungrouped: bool,
     /// Save the plan for `apply FILE` (live plans only), with a fingerprint
     /// of the state it was computed from.
     #[arg(long, value_name = "FILE", requires = "cluster")]
@@ -389,6 +393,8 @@ pub struct Output {
     pub fail_on: Option<Severity>,
     /// The severities the text and Markdown plans list.
     pub findings: Vec<Severity>,
+    /// Group repeated findings in the text and Markdown plans.
+    pub grouped: bool,
 }
 
 /// Checked settings of `plan`.
@@ -655,6 +661,7 @@ fn output(p: &RawPlan) -> Output {
                 Shown::Info => Severity::Info,
             })
             .collect(),
+        grouped: !p.findings_ungrouped,
     }
 }
 

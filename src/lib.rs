@@ -38,7 +38,7 @@ pub(crate) mod yaml;
 pub use mapper::Options;
 pub use planner::Plan;
 pub use reader::ReadError;
-pub use render::{render, Format};
+pub use render::{render, Format, Style};
 
 /// `text` made safe for a terminal (what could move the cursor, erase or
 /// reorder is escaped), its line breaks kept: for the binary's error messages.

@@ -45,7 +45,11 @@ pub fn run(s: &PlanSettings) -> Result<Outcome> {
         }
     };
     let o = &s.output;
-    let text = render::render(&listed(&plan, o), o.format, o.color);
+    let style = render::Style {
+        color: o.color,
+        grouped: o.grouped,
+    };
+    let text = render::render(&listed(&plan, o), o.format, style);
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())?;
     out.flush()?;

@@ -5,9 +5,11 @@
 //! - [`json`]: the stable `schemaVersion: 1` contract for scripts;
 //! - [`markdown`]: a pull-request comment;
 //! - [`diff`]: what `apply` shows before it asks (steps, not a plan);
-//! - [`run_result`]: the JSON result of `apply` and `rollback`.
+//! - [`run_result`]: the JSON result of `apply` and `rollback`;
+//! - [`grouped`]: repeated findings as one line, for text and Markdown.
 
 pub mod diff;
+mod grouped;
 pub mod json;
 pub mod markdown;
 pub mod run_result;
@@ -25,12 +27,21 @@ pub enum Format {
     Markdown,
 }
 
-/// Renders `plan` in `format`; `color` only affects text.
-pub fn render(plan: &Plan, format: Format, color: bool) -> String {
+/// How the human plans look (JSON ignores it: it lists every finding).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Style {
+    /// Colour the text plan.
+    pub color: bool,
+    /// Group repeated findings (`--findings-ungrouped` turns it off).
+    pub grouped: bool,
+}
+
+/// Renders `plan` in `format`.
+pub fn render(plan: &Plan, format: Format, style: Style) -> String {
     match format {
-        Format::Text => text::render(plan, color),
+        Format::Text => text::render(plan, style),
         Format::Json => json::render(plan),
-        Format::Markdown => markdown::render(plan),
+        Format::Markdown => markdown::render(plan, style.grouped),
     }
 }
 

@@ -1,14 +1,16 @@
 //! The human plan, modelled on `terraform plan`: a legend of the symbols used,
-//! one block per principal, the findings, and the `Plan:` line ("No changes."
+//! one block per principal, the findings (repeated ones grouped, see
+//! [`super::grouped`]), and the `Plan:` line ("No changes."
 //! when there are none). Colour only when asked for (a terminal without NO_COLOR).
 
 use std::fmt::Write as _;
 
+use super::grouped::{self, Group, Listed};
 use super::{
     association_text, cluster_line, current_line, debug_quoted, findings_line, owner_text,
-    policy_text, quoted_list, shown, summary_line,
+    policy_text, quoted_list, shown, summary_line, Style,
 };
-use crate::model::finding::Severity;
+use crate::model::finding::{Code, Finding, Severity};
 use crate::model::untrusted::terminal as safe;
 use crate::planner::{Action, Change, Plan};
 
@@ -61,7 +63,8 @@ fn symbol(a: &Action) -> (&'static str, Paint) {
 }
 
 /// Renders the plan for a terminal.
-pub fn render(plan: &Plan, color: bool) -> String {
+pub fn render(plan: &Plan, style: Style) -> String {
+    let Style { color, grouped } = style;
     let mut o = Out {
         color,
         buf: String::new(),
@@ -89,21 +92,11 @@ pub fn render(plan: &Plan, color: bool) -> String {
 
     if !plan.findings.is_empty() {
         o.line(o.paint(Paint::Bold, "Findings:"));
-        for f in &plan.findings {
-            let (sev, paint) = match f.severity {
-                Severity::Error => ("error", Paint::Red),
-                Severity::Warning => ("warning", Paint::Yellow),
-                Severity::Info => ("info", Paint::Dim),
-            };
-            let mut head = format!("{:<7} {}", sev, f.code);
-            if let Some(src) = &f.source {
-                let _ = write!(head, "  {}", safe(&src.to_string()));
+        for l in grouped::listed(&plan.findings, grouped) {
+            match l {
+                Listed::One(f) => finding(&mut o, f),
+                Listed::Group(g) => group(&mut o, &g),
             }
-            o.line(format!("  {}", o.paint(paint, &head)));
-            if let Some(p) = &f.principal_arn {
-                o.line(format!("          {}", safe(p)));
-            }
-            o.line(format!("          {}", safe(&f.message)));
         }
         o.line("");
     }
@@ -122,6 +115,49 @@ pub fn render(plan: &Plan, color: bool) -> String {
     }
     o.line(findings_line(plan));
     o.buf
+}
+
+fn severity_head(severity: Severity, code: Code) -> (String, Paint) {
+    let (sev, paint) = match severity {
+        Severity::Error => ("error", Paint::Red),
+        Severity::Warning => ("warning", Paint::Yellow),
+        Severity::Info => ("info", Paint::Dim),
+    };
+    (format!("{sev:<7} {code}"), paint)
+}
+
+/// One finding: severity, code and source; the principal; the message.
+fn finding(o: &mut Out, f: &Finding) {
+    let (mut head, paint) = severity_head(f.severity, f.code);
+    if let Some(src) = &f.source {
+        let _ = write!(head, "  {}", safe(&src.to_string()));
+    }
+    o.line(format!("  {}", o.paint(paint, &head)));
+    if let Some(p) = &f.principal_arn {
+        o.line(format!("          {}", safe(p)));
+    }
+    o.line(format!("          {}", safe(&f.message)));
+}
+
+/// A group of findings: severity, code, count and the flag that lists them;
+/// a few principals; what the messages say.
+fn group(o: &mut Out, g: &Group<'_>) {
+    let (mut head, paint) = severity_head(g.severity, g.code);
+    let _ = write!(head, "  {}", g.headline());
+    o.line(format!("  {}", o.paint(paint, &head)));
+    let (examples, more) = g.examples();
+    if !examples.is_empty() {
+        let names: Vec<String> = examples.iter().map(|p| shown(p)).collect();
+        let tail = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
+        o.line(format!("          e.g. {}{tail}", names.join(", ")));
+    }
+    for line in g.messages().lines(|m| safe(m).into_owned()) {
+        o.line(format!("          {line}"));
+    }
 }
 
 /// Lists only the symbols the plan uses.

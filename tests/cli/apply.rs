@@ -687,21 +687,7 @@ pub(crate) fn on_a_terminal_as(
     keys: &str,
     term: &str,
 ) -> (i32, String) {
-    let (mut master, mut slave) = (0, 0);
-    // SAFETY: openpty fills two descriptors we then own.
-    let ok = unsafe {
-        libc::openpty(
-            &mut master,
-            &mut slave,
-            std::ptr::null_mut(),
-            std::ptr::null(),
-            std::ptr::null(),
-        )
-    };
-    assert_eq!(ok, 0, "openpty");
-    use std::os::fd::{FromRawFd, OwnedFd};
-    // SAFETY: both descriptors are fresh and owned here.
-    let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+    let (master, slave) = crate::openpty();
     let mut child = Command::new(env!("CARGO_BIN_EXE_migrate-auth"))
         .args(args)
         .envs(live.env(&[("TERM", Some(term))]))

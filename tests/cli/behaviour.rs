@@ -241,7 +241,12 @@ fn markdown_is_a_pull_request_comment() {
     assert!(r
         .stdout
         .starts_with("### migrate-auth plan for `cases/05-hybrid-ambiguous/aws-auth.yaml`"));
-    assert!(r.stdout.contains("| Action | Principal |"));
+    assert!(
+        r.stdout
+            .contains("<details><summary>none: 2 principals</summary>\n\n| Principal | Severity | Reason | Source |"),
+        "{}",
+        r.stdout
+    );
     assert!(
         r.stdout.contains("| error | `ambiguous-node-role` |"),
         "{}",

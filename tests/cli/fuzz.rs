@@ -10,7 +10,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 
 use migrate_auth::Options;
-use migrate_auth::{render, Format};
+use migrate_auth::{render, Format, Style};
 
 use crate::testdata;
 
@@ -125,7 +125,13 @@ fn pipeline(bytes: &[u8]) -> Option<String> {
         Err(e) => return Some(e.to_string()),
     };
     for format in [Format::Text, Format::Json, Format::Markdown] {
-        assert!(!render(&plan, format, true).is_empty());
+        for grouped in [true, false] {
+            let style = Style {
+                color: true,
+                grouped,
+            };
+            assert!(!render(&plan, format, style).is_empty());
+        }
     }
     None
 }

@@ -1,7 +1,8 @@
 //! Golden tests: each folder of `testdata/cases/` is a realistic aws-auth with
-//! the inputs named in its `args` file. The JSON and text plans must equal the
-//! reviewed `expected.json` / `expected.txt`, and the JSON must satisfy the
-//! `expect` file, written from docs/MAPPING.md independently of the code.
+//! the inputs named in its `args` file. The JSON, text and Markdown plans must
+//! equal the reviewed `expected.json` / `expected.txt` / `expected.md`, and
+//! the JSON must satisfy the `expect` file, written from docs/MAPPING.md
+//! independently of the code.
 
 use std::fs;
 use std::path::Path;
@@ -85,6 +86,16 @@ fn every_case_matches_its_reviewed_outputs() {
         assert_eq!(text.code, 0, "{}: {}", dir.display(), text.stderr);
         assert_eq!(text.stderr, "", "{}", dir.display());
         compare_or_update(&dir.join("expected.txt"), &text.stdout, &mut failures);
+
+        let args_ref: Vec<&str> = args.iter().map(String::as_str).collect();
+        let md = run_in(
+            dir,
+            &[&args_ref[..], &["--output", "markdown"]].concat(),
+            b"",
+            &[],
+        );
+        assert_eq!(md.code, 0, "{}: {}", dir.display(), md.stderr);
+        compare_or_update(&dir.join("expected.md"), &md.stdout, &mut failures);
 
         args.extend(["--output".into(), "json".into()]);
         let args_ref: Vec<&str> = args.iter().map(String::as_str).collect();

@@ -15,7 +15,9 @@ mod apply;
 mod behaviour;
 mod fuzz;
 mod golden;
+mod grouped;
 mod live;
+mod markdown;
 mod real_eks;
 mod report;
 mod safety;
@@ -66,4 +68,56 @@ pub fn run_in(dir: &Path, args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> 
 /// Runs the binary in `testdata/` with no stdin.
 pub fn run(args: &[&str]) -> Run {
     run_in(&testdata(), args, b"", &[])
+}
+
+/// A fresh pseudo-terminal: (master, slave).
+pub fn openpty() -> (std::os::fd::OwnedFd, std::os::fd::OwnedFd) {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let (mut master, mut slave) = (0, 0);
+    // SAFETY: openpty fills two descriptors we then own.
+    let ok = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(ok, 0, "openpty");
+    // SAFETY: both descriptors are fresh and owned here.
+    unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) }
+}
+
+/// Runs the binary in `dir` with stdout on a pseudo-terminal (stdin empty,
+/// stderr piped) and returns what the terminal showed, with `\r\n` made `\n`,
+/// and the exit code.
+pub fn run_on_a_terminal(dir: &Path, args: &[&str]) -> (i32, String) {
+    use std::io::Read as _;
+    let (master, slave) = openpty();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_migrate-auth"))
+        .current_dir(dir)
+        .args(args)
+        .env_remove("NO_COLOR")
+        .env("TERM", "dumb")
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(slave))
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let mut reader = std::fs::File::from(master);
+    let screen = std::thread::spawn(move || {
+        let mut all = Vec::new();
+        let mut buf = [0u8; 4096];
+        // EIO once the child closed its side.
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            all.extend_from_slice(&buf[..n]);
+        }
+        String::from_utf8_lossy(&all).replace("\r\n", "\n")
+    });
+    let status = child.wait().expect("the binary finishes");
+    (status.code().expect("exited"), screen.join().unwrap())
 }

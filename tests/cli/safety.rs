@@ -195,12 +195,20 @@ fn hostile_text_never_reaches_the_terminal_raw() {
 }
 
 /// What GitHub would make of a Markdown comment, by cmark-gfm (the `cmarkgfm`
-/// package from PyPI, installed with pip when missing): the headings, links,
-/// images and raw HTML tags it renders, and the @-mentions left in text
-/// outside code.
-fn rendered_by_cmark_gfm(markdown: &str) -> String {
+/// package from PyPI, installed with pip when missing), as JSON:
+///
+/// - `found`: the headings, links, images and raw HTML tags it renders
+///   (other than tables, paragraphs, lists, `<strong>`, `<br>`, `<code>`,
+///   `<details>` and `<summary>`), and the @-mentions left in text outside
+///   code;
+/// - `errors`: tags closed out of order or left open, `<details>` inside
+///   `<details>`;
+/// - `tables`: every table as rows of cell texts (entities decoded);
+/// - `sections`: each `<details>`: its `summary` text, its `tables` (the
+///   indices into `tables`) and the `text` outside them.
+pub(crate) fn cmark_gfm(markdown: &str) -> serde_json::Value {
     const SCRIPT: &str = r#"
-import sys, re, html.parser
+import sys, re, json, html.parser
 try:
     import cmarkgfm
 except ImportError:
@@ -210,19 +218,44 @@ except ImportError:
     import cmarkgfm
 from cmarkgfm.cmark import Options
 out = cmarkgfm.github_flavored_markdown_to_html(sys.stdin.read(), options=Options.CMARK_OPT_UNSAFE)
+OURS = ("table", "thead", "tbody", "tr", "th", "td", "p", "strong", "ul", "li", "br", "code", "details", "summary")
+VOID = ("br", "hr", "img", "input")
 class P(html.parser.HTMLParser):
     def __init__(self):
-        super().__init__(); self.code = 0; self.found = []
+        super().__init__(convert_charrefs=True)
+        self.code = 0; self.found = []; self.errors = []; self.stack = []
+        self.tables = []; self.sections = []; self.cell = None
     def handle_starttag(self, tag, attrs):
+        if tag == "details" and "details" in self.stack:
+            self.errors.append("<details> inside <details>")
+        if tag not in VOID:
+            self.stack.append(tag)
         if tag == "code": self.code += 1
-        elif tag not in ("table", "thead", "tbody", "tr", "th", "td", "p", "strong", "ul", "li", "br"):
-            self.found.append("<" + tag + ">")
+        if tag not in OURS: self.found.append("<" + tag + ">")
+        if tag == "details": self.sections.append({"summary": "", "tables": [], "text": ""})
+        if tag == "table":
+            self.tables.append([])
+            if "details" in self.stack: self.sections[-1]["tables"].append(len(self.tables) - 1)
+        if tag == "tr": self.tables[-1].append([])
+        if tag in ("td", "th"): self.cell = ""
     def handle_endtag(self, tag):
+        if tag in VOID: return
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append("</%s> closes %s" % (tag, self.stack[-1:]))
+            return
+        self.stack.pop()
         if tag == "code": self.code -= 1
+        if tag in ("td", "th"):
+            self.tables[-1][-1].append(self.cell); self.cell = None
     def handle_data(self, data):
+        if self.cell is not None: self.cell += data
+        if "summary" in self.stack: self.sections[-1]["summary"] += data
+        elif "details" in self.stack and "table" not in self.stack: self.sections[-1]["text"] += data
         if not self.code:
             self.found += ["mention " + m for m in re.findall(r"@[A-Za-z0-9]", data)]
-p = P(); p.feed(out); print(" ".join(p.found))
+p = P(); p.feed(out); p.close()
+if p.stack: p.errors.append("left open: " + " ".join(p.stack))
+print(json.dumps({"found": " ".join(p.found), "errors": p.errors, "tables": p.tables, "sections": p.sections}))
 "#;
     let mut child = std::process::Command::new("python3")
         .args(["-c", SCRIPT])
@@ -232,24 +265,26 @@ p = P(); p.feed(out); print(" ".join(p.found))
         .spawn()
         .expect("python3 runs");
     use std::io::Write as _;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(markdown.as_bytes())
-        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let text = markdown.to_string();
+    // Written from a thread: a large comment would fill the pipe otherwise.
+    let writer = std::thread::spawn(move || stdin.write_all(text.as_bytes()).unwrap());
     let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
+    serde_json::from_slice(&out.stdout).expect("the script prints JSON")
 }
 
 /// Item 6: in `--output markdown`, no value from aws-auth can leave its table
 /// cell: no image, link, raw HTML, heading or @-mention comes from input, as
-/// GitHub's cmark-gfm renders it. Our own headings are the only ones.
+/// GitHub's cmark-gfm renders it. Our own headings, sections and tables are
+/// the only ones, every section is closed, and a value is shown as it is
+/// written: a username with a backtick, a pipe, `<script>`, a link and a
+/// mention is exactly the text of its cell.
 #[test]
 fn hostile_values_stay_inside_their_markdown_cells() {
     let file = crate::testdata().join("../tests/cli/data/hostile-aws-auth.yaml");
@@ -261,8 +296,45 @@ fn hostile_values_stay_inside_their_markdown_cells() {
         "markdown",
     ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let found = rendered_by_cmark_gfm(&r.stdout);
-    assert_eq!(found, "<h3> <h4>", "{}", r.stdout);
+    let html = cmark_gfm(&r.stdout);
+    assert_eq!(html["found"], "<h3>", "{}", r.stdout);
+    assert_eq!(html["errors"], serde_json::json!([]), "{}", r.stdout);
+    let sections = html["sections"].as_array().unwrap();
+    assert!(
+        sections
+            .iter()
+            .any(|s| s["summary"] == "create: 3 principals"),
+        "{html}"
+    );
+    let rows: Vec<&serde_json::Value> = html["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|t| t.as_array().unwrap())
+        .collect();
+    let tick = "a`b``|c<script>alert(1)</script>[link](x) @acme/security `x:{{SessionName}}";
+    let row = rows
+        .iter()
+        .find(|r| r[0] == "arn:aws:iam::111122223333:role/tick")
+        .expect("a row for role/tick");
+    assert!(
+        row.as_array().unwrap().iter().any(|c| c == tick),
+        "the username as written: {row}"
+    );
+    // A message that quotes a value keeps its backticks too.
+    let dead = rows
+        .iter()
+        .find(|r| r[0].as_str().unwrap().contains("role/x|<b>bold</b>"))
+        .expect("a row for the invalid ARN");
+    let reason = "the ARN is invalid: path `/x|<b>bold</b>|https://` is not a valid IAM path";
+    assert!(
+        dead.as_array().unwrap().iter().any(|c| c
+            .as_str()
+            .unwrap()
+            .replace('\u{200b}', "")
+            .starts_with(reason)),
+        "{dead}"
+    );
 }
 
 /// Item 3: a saved plan is checked against what its own options give for
