@@ -383,7 +383,7 @@ pub fn prepare(o: &PlanOptions, cluster: &str, g: Gathered) -> Result<Prepared, 
     let aws_auth = read_data(g.aws_auth_data.as_ref());
     let data = g.aws_auth_data.clone();
     let plan = build(o, Inputs::live(cluster, g))?;
-    let steps = steps::steps(&plan, data.as_ref().map(|d| (d, &aws_auth)), o.extras);
+    let steps = steps::steps(&plan, data.as_ref().map(|d| (d, &aws_auth)), o.extras)?;
     let after = steps::project(&basis.access_entries, &steps);
     let refusals = guard::check(&plan, &steps, &after, &kept(&steps, &aws_auth)?, None);
     Ok(Prepared {
