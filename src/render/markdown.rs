@@ -131,6 +131,9 @@ pub fn render(plan: &Plan) -> String {
         }
         o.push('\n');
     }
+    if let Some(c) = &plan.aws_auth_cleanup {
+        o.push_str(&super::cleanup::markdown(c));
+    }
     o
 }
 

@@ -4,8 +4,10 @@
 //! - [`text`]: terraform-like, for a terminal (colour optional);
 //! - [`json`]: the stable `schemaVersion: 1` contract for scripts;
 //! - [`markdown`]: a pull-request comment;
-//! - [`diff`]: what `apply` shows before it asks (steps, not a plan).
+//! - [`diff`]: what `apply` shows before it asks (steps, not a plan);
+//! - [`cleanup`]: a plan's preview of `--cleanup-aws-auth`, in each format.
 
+pub(crate) mod cleanup;
 pub mod diff;
 pub mod json;
 pub mod markdown;

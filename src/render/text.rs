@@ -86,6 +86,9 @@ pub fn render(plan: &Plan, color: bool) -> String {
         action(&mut o, a);
         o.line("");
     }
+    if let Some(c) = &plan.aws_auth_cleanup {
+        super::cleanup::text_lines(c).iter().for_each(|l| o.line(l));
+    }
 
     if !plan.findings.is_empty() {
         o.line(o.paint(Paint::Bold, "Findings:"));

@@ -12,6 +12,7 @@
 
 mod apply;
 mod behaviour;
+mod cleanup;
 mod fuzz;
 mod golden;
 mod live;
