@@ -13,7 +13,7 @@ use std::collections::{BTreeSet, HashSet};
 use crate::model::cleanup::{AwsAuthCleanup, Edit, KeyEdit};
 use crate::model::cluster::ConfigMapData;
 use crate::planner::{Action, Plan};
-use crate::reader::{self, AwsAuth, DataKey, Mapping, Target};
+use crate::reader::{self, AwsAuth, DataKey, Mapping, Standing, Target};
 use crate::yaml::{self, Emit};
 
 /// A broken invariant: the edited aws-auth does not read back as it must.
@@ -89,17 +89,26 @@ pub(crate) fn cleaned(
     Ok(cleanup)
 }
 
-/// The indexes of `key`'s mappings that are migrated.
+/// The indexes of `key`'s mappings that are migrated, and of those a
+/// migrated mapping shadows (kept, a duplicate would come back to life).
 fn removed_in(
     key: DataKey,
     read: &AwsAuth,
     migrated: &HashSet<(String, usize)>,
 ) -> BTreeSet<usize> {
+    let gone =
+        |k: &str, i: Option<usize>| i.is_some_and(|i| migrated.contains(&(k.to_string(), i)));
     read.mappings
         .iter()
         .filter(|m| m.key == key)
+        .filter(|m| {
+            let winner_gone = match &m.standing {
+                Standing::Shadowed { by } => by.key.as_deref().is_some_and(|k| gone(k, by.index)),
+                _ => false,
+            };
+            winner_gone || gone(key.as_str(), m.source.index)
+        })
         .filter_map(|m| m.source.index)
-        .filter(|i| migrated.contains(&(key.as_str().to_string(), *i)))
         .collect()
 }
 

@@ -194,3 +194,16 @@ fn verification_catches_a_wrong_edit() {
         );
     }
 }
+
+/// A duplicate the migrated mapping shadows goes with it: kept, it would
+/// come back to life (README, apply step 3).
+#[test]
+fn a_shadowed_duplicate_of_a_migrated_mapping_goes_too() {
+    let roles = "- rolearn: arn:aws:iam::111122223333:role/admin\n  username: old\n- rolearn: arn:aws:iam::111122223333:role/ops\n- rolearn: arn:aws:iam::111122223333:role/admin\n  username: admin\n";
+    let c = clean(&data(roles), &[("mapRoles", 2)]).unwrap();
+    assert_eq!(c.keys[0].removed_items, [0, 2]);
+    assert_eq!(
+        c.after["mapRoles"],
+        "- rolearn: arn:aws:iam::111122223333:role/ops\n"
+    );
+}
