@@ -53,11 +53,12 @@ enum RawCommand {
 #[derive(Debug, Args)]
 struct RawExtras {
     /// After the entries exist, remove the migrated mappings from aws-auth
-    /// (guarded against lockout; only at the resourceVersion read).
+    /// (guarded against lockout; only at the resourceVersion read), editing
+    /// only their lines. `plan` shows the aws-auth it leaves as a diff.
     #[arg(long)]
     cleanup_aws_auth: bool,
     /// The mode to end in; API (irreversible: aws-auth stops counting) is
-    /// guarded against lockout.
+    /// guarded against lockout. `plan` takes API only with --out.
     #[arg(long, value_enum, value_name = "MODE", default_value_t = TargetMode::ApiAndConfigMap)]
     target_mode: TargetMode,
 }
@@ -666,8 +667,10 @@ fn output(p: &RawPlan) -> Output {
 }
 
 fn check_plan(p: RawPlan) -> Result<Command> {
-    if p.out.is_none() && (p.extras.cleanup_aws_auth || p.extras.target_mode == TargetMode::Api) {
-        bail!("--cleanup-aws-auth and --target-mode shape a saved plan: give --out FILE too (or pass them to apply)");
+    // A plan previews the cleanup; the switch to API it cannot show, so
+    // only a saved plan (which apply checks against its options) takes it.
+    if p.out.is_none() && p.extras.target_mode == TargetMode::Api {
+        bail!("--target-mode API shapes a saved plan: give --cluster NAME --out FILE too (or pass it to apply)");
     }
     if p.out.is_some() && !(p.rbac_file.is_empty() && p.iam_file.is_empty()) {
         bail!("--rbac-file and --iam-file cannot shape a saved plan: apply makes it again from the cluster, which it reads live (RBAC and IAM included)");

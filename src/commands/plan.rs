@@ -59,8 +59,9 @@ pub fn run(s: &PlanSettings) -> Result<Outcome> {
             return Ok(Outcome::FailedOnFindings);
         }
     }
+    let cleanup = plan.aws_auth_cleanup.as_ref().is_some_and(|c| c.changes());
     Ok(Outcome::Done {
-        changes: plan.summary.has_changes(),
+        changes: plan.summary.has_changes() || cleanup,
     })
 }
 

@@ -253,7 +253,7 @@ data:
     fn run(text: &str, caller: &str, extras: Extras) -> Vec<String> {
         let plan =
             crate::plan_aws_auth_only("a", text.as_bytes(), Default::default()).expect("plans");
-        let s = steps::steps(&plan, None, extras);
+        let s = steps::steps(&plan, None, extras).expect("no cleanup");
         let after = steps::project(&plan.current.entries, &s);
         let empty = AwsAuth::default();
         check(&plan, &s, &after, &empty, Some(caller))
@@ -271,7 +271,7 @@ data:
     fn a_rollback_that_leaves_nobody_admin_is_refused() {
         let plan =
             crate::plan_aws_auth_only("a", AWS_AUTH.as_bytes(), Default::default()).expect("plans");
-        let made = steps::steps(&plan, None, Extras::default());
+        let made = steps::steps(&plan, None, Extras::default()).expect("no cleanup");
         let live = steps::project(&[], &made);
         let me = "arn:aws:sts::111122223333:assumed-role/admin/me";
         let changes: Vec<&Step> = made.iter().collect();

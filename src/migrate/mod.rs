@@ -3,6 +3,7 @@
 //! lock someone out, and [`plan_file`] saves and checks a plan for a later
 //! `apply`. Nothing here talks to a cluster; [`crate::apply`] does.
 
+pub mod cleanup;
 pub mod guard;
 pub mod plan_file;
 pub mod steps;

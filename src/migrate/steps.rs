@@ -5,15 +5,14 @@
 //! access entries after the steps, which the lockout guard checks. Pure.
 
 use crate::model::arn::PrincipalArn;
-use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
+use crate::migrate::cleanup::{self, CleanupError};
 use crate::model::cluster::{AuthMode, ConfigMapData, CurrentEntry, EksOwner};
 use crate::model::entry::{AccessPolicy, AccessScope, EntryType};
 use crate::planner::{Action, Plan};
-use crate::reader::{self, AwsAuth, DataKey, Target};
-use crate::yaml::{self, Emit};
+use crate::reader::AwsAuth;
 
 /// One change to the cluster.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -134,11 +133,14 @@ pub struct Extras {
 ///
 /// `aws_auth` is the ConfigMap's current data and what the reader made of it;
 /// it is needed only for the cleanup.
+///
+/// # Errors
+/// [`CleanupError`] when the cleaned aws-auth does not read back as it must.
 pub fn steps(
     plan: &Plan,
     aws_auth: Option<(&ConfigMapData, &AwsAuth)>,
     extras: Extras,
-) -> Vec<Step> {
+) -> Result<Vec<Step>, CleanupError> {
     let mut out = Vec::new();
     let mut mode = plan.current.mode;
     if let Some(c) = &plan.mode_change {
@@ -153,11 +155,11 @@ pub fn steps(
     }
     if extras.cleanup_aws_auth {
         if let Some((data, read)) = aws_auth {
-            let after = cleaned(data, read, &migrated(plan));
-            if after != *data {
+            let c = cleanup::cleaned(data, read, &cleanup::migrated(plan))?;
+            if c.changes() {
                 out.push(Step::ReplaceAwsAuth {
-                    before: data.clone(),
-                    after,
+                    before: c.before,
+                    after: c.after,
                 });
             }
         }
@@ -168,7 +170,7 @@ pub fn steps(
             to: AuthMode::Api,
         });
     }
-    out
+    Ok(out)
 }
 
 /// Appends the entry step of `action`, if any, and its policy associations to `out`.
@@ -222,86 +224,6 @@ fn action_steps(action: &Action, out: &mut Vec<Step>) {
             previous_scope: a.previous_scope.clone(),
         });
     }
-}
-
-/// The aws-auth items (key, index) that get an access entry.
-fn migrated(plan: &Plan) -> HashSet<(String, usize)> {
-    plan.actions
-        .iter()
-        .filter(|a| !matches!(a, Action::None { .. }))
-        .filter_map(|a| {
-            let s = a.source();
-            Some((s.key.clone()?, s.index?))
-        })
-        .collect()
-}
-
-/// aws-auth's data without the `migrated` items. A key that lost no item is
-/// kept byte for byte; a key whose items all went is removed; `mapAccounts`
-/// and keys the reader could not decode are never touched.
-pub fn cleaned(
-    data: &ConfigMapData,
-    read: &AwsAuth,
-    migrated: &HashSet<(String, usize)>,
-) -> ConfigMapData {
-    let mut out = data.clone();
-    for key in [DataKey::MapRoles, DataKey::MapUsers] {
-        let items: Vec<&reader::Mapping> = read.mappings.iter().filter(|m| m.key == key).collect();
-        let gone = |m: &reader::Mapping| {
-            m.source
-                .index
-                .is_some_and(|i| migrated.contains(&(key.as_str().to_string(), i)))
-        };
-        if !items.iter().any(|m| gone(m)) || !data.contains_key(key.as_str()) {
-            continue;
-        }
-        let kept: Vec<Vec<(String, Emit)>> = items
-            .into_iter()
-            .filter(|m| !gone(m))
-            .map(|m| item(key, m))
-            .collect();
-        if kept.is_empty() {
-            out.remove(key.as_str());
-        } else {
-            out.insert(key.as_str().to_string(), yaml::emit_items(&kept));
-        }
-    }
-    out
-}
-
-/// One mapping as the fields the authenticator reads.
-fn item(key: DataKey, m: &reader::Mapping) -> Vec<(String, Emit)> {
-    let mut fields = Vec::new();
-    match &m.target {
-        Target::Arn(arn) => {
-            let field = if key == DataKey::MapUsers {
-                "userarn"
-            } else {
-                "rolearn"
-            };
-            fields.push((field.to_string(), Emit::Str(arn.clone())));
-        }
-        Target::Sso(s) => {
-            let mut sso = vec![
-                (
-                    "permissionSetName".to_string(),
-                    s.permission_set_name.clone(),
-                ),
-                ("accountID".to_string(), s.account_id.clone()),
-            ];
-            if !s.partition.is_empty() {
-                sso.push(("partition".to_string(), s.partition.clone()));
-            }
-            fields.push(("sso".to_string(), Emit::Map(sso)));
-        }
-    }
-    if let Some(u) = &m.username {
-        fields.push(("username".to_string(), Emit::Str(u.clone())));
-    }
-    if !m.groups.is_empty() {
-        fields.push(("groups".to_string(), Emit::List(m.groups.clone())));
-    }
-    fields
 }
 
 /// What undoing `changes` (newest last; undone newest first) would leave,
@@ -436,6 +358,7 @@ pub fn project(entries: &[CurrentEntry], steps: &[Step]) -> Vec<CurrentEntry> {
 mod tests {
     use super::*;
     use crate::planner::Current;
+    use crate::reader;
 
     const AWS_AUTH: &str = r#"apiVersion: v1
 kind: ConfigMap
@@ -493,7 +416,8 @@ data:
                 cleanup_aws_auth: true,
                 target_api: true,
             },
-        );
+        )
+        .expect("verified");
         let kinds: Vec<String> = steps
             .iter()
             .map(|s| {
@@ -533,13 +457,16 @@ data:
         plan.actions
             .retain(|a| !a.principal().ends_with("role/ops"));
         let data = data_of(AWS_AUTH);
-        let after = cleaned(&data, &read, &migrated(&plan));
+        let after = cleanup::cleaned(&data, &read, &cleanup::migrated(&plan))
+            .expect("verified")
+            .after;
         assert!(!after.contains_key("mapUsers"), "{after:?}");
         assert_eq!(after["mapAccounts"], data["mapAccounts"]);
         let roles = &after["mapRoles"];
-        assert!(
-            roles.contains("role/ops") && !roles.contains("role/admin"),
-            "{roles}"
+        // The kept item, exactly as written.
+        assert_eq!(
+            roles,
+            "- rolearn: arn:aws:iam::111122223333:role/ops\n  username: ops:{{SessionName}}\n  groups: [ops-team]\n"
         );
         // What is left reads back to the same mapping.
         let mut cm = data.clone();
@@ -592,7 +519,7 @@ data:
     #[test]
     fn projection_applies_creates_updates_and_associations() {
         let (plan, _) = plan_of(AWS_AUTH);
-        let steps = steps(&plan, None, Extras::default());
+        let steps = steps(&plan, None, Extras::default()).expect("no cleanup");
         let after = project(&Current::assumed().entries, &steps);
         assert_eq!(after.len(), 3);
         let admin = after

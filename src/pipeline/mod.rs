@@ -20,6 +20,7 @@ use std::path::PathBuf;
 use crate::apply::journal::JournalError;
 use crate::inputs::InputError;
 use crate::live::LiveError;
+use crate::migrate::cleanup::CleanupError;
 use crate::migrate::plan_file::PlanFileError;
 use crate::reader::ReadError;
 
@@ -42,6 +43,9 @@ pub enum Error {
     /// The cluster could not be read.
     #[error(transparent)]
     Live(#[from] LiveError),
+    /// The aws-auth cleanup did not verify (a broken invariant).
+    #[error(transparent)]
+    Cleanup(#[from] CleanupError),
     /// A saved plan could not be read.
     #[error(transparent)]
     PlanFile(#[from] PlanFileError),

@@ -10,10 +10,11 @@ use crate::inputs::overrides::Overrides;
 use crate::inputs::rbac::Rbac;
 use crate::live::{self, Gathered};
 use crate::mapper::{self, Cluster, Context};
-use crate::migrate::guard;
 use crate::migrate::plan_file::{Basis, SavedFile, SavedOptions};
 use crate::migrate::steps::{self, Extras, Step};
+use crate::migrate::{cleanup, guard};
 use crate::model::arn::Partition;
+use crate::model::cleanup::AwsAuthCleanup;
 use crate::model::cluster::{ConfigMapData, CurrentState};
 use crate::model::finding::{Code, Finding};
 use crate::planner::{self, ClusterFacts, Current, Existing, KnownFrom, Origin, Plan};
@@ -244,13 +245,29 @@ pub fn build(o: &PlanOptions, inputs: Inputs) -> Result<Plan, Error> {
     } else {
         Existing::Update
     };
-    Ok(planner::plan(
-        aws_auth_input.label(),
-        facts,
-        mapped,
-        current,
-        existing,
-    ))
+    let mut plan = planner::plan(aws_auth_input.label(), facts, mapped, current, existing);
+    if o.extras.cleanup_aws_auth {
+        plan.aws_auth_cleanup = Some(cleanup_preview(&plan, &aws_auth_input, &aws_auth)?);
+    }
+    Ok(plan)
+}
+
+/// What `--cleanup-aws-auth` would leave of aws-auth after `plan` (an
+/// absent aws-auth is an empty one): the same edit `apply` makes.
+///
+/// # Errors
+/// [`Error::Read`] for a file that does not read, [`Error::Cleanup`] when
+/// the edit does not verify.
+fn cleanup_preview(
+    plan: &Plan,
+    input: &AwsAuthInput,
+    aws_auth: &AwsAuth,
+) -> Result<AwsAuthCleanup, Error> {
+    let data = match input {
+        AwsAuthInput::File { label, bytes } => reader::data(label, bytes)?,
+        AwsAuthInput::Live { data, .. } => data.clone().unwrap_or_default(),
+    };
+    Ok(cleanup::cleaned(&data, aws_auth, &cleanup::migrated(plan))?)
 }
 
 fn mismatch(message: String) -> Error {
@@ -383,7 +400,7 @@ pub fn prepare(o: &PlanOptions, cluster: &str, g: Gathered) -> Result<Prepared, 
     let aws_auth = read_data(g.aws_auth_data.as_ref());
     let data = g.aws_auth_data.clone();
     let plan = build(o, Inputs::live(cluster, g))?;
-    let steps = steps::steps(&plan, data.as_ref().map(|d| (d, &aws_auth)), o.extras);
+    let steps = steps::steps(&plan, data.as_ref().map(|d| (d, &aws_auth)), o.extras)?;
     let after = steps::project(&basis.access_entries, &steps);
     let refusals = guard::check(&plan, &steps, &after, &kept(&steps, &aws_auth)?, None);
     Ok(Prepared {

@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use crate::mapper::{Cluster, Left, Mapped};
 use crate::model::arn::PrincipalArn;
+use crate::model::cleanup::AwsAuthCleanup;
 use crate::model::cluster::{AuthMode, CurrentEntry, CurrentState, EksOwner};
 use crate::model::entry::{
     default_username, AccessPolicy, DesiredEntry, EntryType, MAX_ENTRIES_PER_CLUSTER,
@@ -313,6 +314,9 @@ pub struct Plan {
     /// Sorted: errors first, then by file and line.
     pub findings: Vec<Finding>,
     pub summary: Summary,
+    /// With `--cleanup-aws-auth`: the aws-auth the cleanup would leave (set
+    /// by the pipeline, which has aws-auth's data).
+    pub aws_auth_cleanup: Option<AwsAuthCleanup>,
 }
 
 /// What to do with an existing entry that differs from aws-auth's mapping.
@@ -385,6 +389,7 @@ pub fn plan(
         actions,
         findings,
         summary,
+        aws_auth_cleanup: None,
     }
 }
 

@@ -210,6 +210,22 @@ pub fn read(file: &str, bytes: &[u8]) -> Result<AwsAuth, ReadError> {
     Ok(out)
 }
 
+/// The `data` of the aws-auth ConfigMap in `bytes`, each value as stored
+/// (what `--cleanup-aws-auth` edits); `file` names it in every message.
+///
+/// # Errors
+/// As [`read`], for the file as a whole.
+pub(crate) fn data(
+    file: &str,
+    bytes: &[u8],
+) -> Result<crate::model::cluster::ConfigMapData, ReadError> {
+    let text = utf8(file, bytes)?;
+    Ok(configmap::locate(file, text)?
+        .into_iter()
+        .map(|d| (d.key, d.text))
+        .collect())
+}
+
 /// Reads aws-auth's `data` as the API server holds it: each value on its own,
 /// as the authenticator decodes it, so a value that fails to parse fails
 /// alone. `label` names the ConfigMap in findings. Their lines are those of

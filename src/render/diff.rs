@@ -188,17 +188,29 @@ fn aws_auth_lines(body: &mut String, before: &ConfigMapData, after: &ConfigMapDa
         if a == b {
             continue;
         }
-        let diff = TextDiff::from_lines(a, b);
-        let text = diff
-            .unified_diff()
-            .context_radius(2)
-            .header(&format!("{k} (now)"), &format!("{k} (after)"))
-            .to_string();
-        for line in text.lines() {
+        for line in unified(k, a, b).lines() {
             let _ = writeln!(body, "      {}", terminal(line));
         }
     }
     body.push('\n');
+}
+
+/// The unified diff of data key `key` from `before` to `after` (raw text:
+/// escape it before it reaches a terminal).
+pub(crate) fn unified(key: &str, before: &str, after: &str) -> String {
+    TextDiff::from_lines(before, after)
+        .unified_diff()
+        .context_radius(2)
+        .header(&format!("{key} (now)"), &format!("{key} (after)"))
+        .to_string()
+}
+
+/// aws-auth's change from `before` to `after` as [`render`] shows it, for
+/// a plan's preview of the cleanup.
+pub(crate) fn aws_auth_removal(before: &ConfigMapData, after: &ConfigMapData) -> String {
+    let mut body = String::new();
+    aws_auth_lines(&mut body, before, after);
+    body
 }
 
 /// Who a principal is today against who the entry makes it, line by line.

@@ -24,6 +24,9 @@ struct Document<'a> {
     actions: &'a [Action],
     findings: &'a [Finding],
     summary: &'a Summary,
+    /// With `--cleanup-aws-auth`: the aws-auth the cleanup leaves.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    aws_auth_cleanup: Option<super::cleanup::Json<'a>>,
 }
 
 #[derive(Serialize)]
@@ -51,6 +54,7 @@ pub fn render(plan: &Plan) -> String {
         actions: &plan.actions,
         findings: &plan.findings,
         summary: &plan.summary,
+        aws_auth_cleanup: plan.aws_auth_cleanup.as_ref().map(super::cleanup::json),
     };
     let mut out = serde_json::to_string_pretty(&doc).unwrap_or_else(|e| {
         // Serialising plain data with string keys cannot fail; say so if it does.

@@ -6,8 +6,10 @@
 //! - [`markdown`]: a pull-request comment;
 //! - [`diff`]: what `apply` shows before it asks (steps, not a plan);
 //! - [`run_result`]: the JSON result of `apply` and `rollback`;
-//! - [`grouped`]: repeated findings as one line, for text and Markdown.
+//! - [`grouped`]: repeated findings as one line, for text and Markdown;
+//! - [`cleanup`]: a plan's preview of `--cleanup-aws-auth`, in each format.
 
+pub(crate) mod cleanup;
 pub mod diff;
 mod grouped;
 pub mod json;

@@ -89,6 +89,9 @@ pub fn render(plan: &Plan, style: Style) -> String {
         action(&mut o, a);
         o.line("");
     }
+    if let Some(c) = &plan.aws_auth_cleanup {
+        super::cleanup::text_lines(c).iter().for_each(|l| o.line(l));
+    }
 
     if !plan.findings.is_empty() {
         o.line(o.paint(Paint::Bold, "Findings:"));

@@ -705,7 +705,7 @@ impl<'t> Builder<'t> {
 /// Runs `f`, turning a panic into `None`, quietly: libyaml-safer 0.3 panics
 /// on some malformed input (a tag followed by `,` in flow context) where C
 /// libyaml and go-yaml report an error.
-fn guarded<T>(f: impl FnOnce() -> T) -> Option<T> {
+pub(super) fn guarded<T>(f: impl FnOnce() -> T) -> Option<T> {
     use std::cell::Cell;
     use std::sync::Once;
     thread_local! {

@@ -20,9 +20,11 @@ mod build;
 mod json;
 mod resolve;
 mod rewrite;
+mod spans;
 
 use resolve::Resolved;
 pub(crate) use resolve::ScalarType;
+pub(crate) use spans::{item_spans, NotEditable};
 
 /// A parsed value with its position (1-based line and column).
 #[derive(Debug, Clone, PartialEq)]

@@ -568,6 +568,46 @@ fn a_concurrent_aws_auth_edit_is_not_overwritten() {
     );
 }
 
+/// The cleanup cuts out the migrated items and leaves every other byte of
+/// aws-auth as it was: the kept item's quoting and comments, the header.
+#[test]
+fn the_cleanup_leaves_what_it_keeps_as_it_was_written() {
+    let kept = "# ops, on call\n- \"rolearn\": 'arn:aws:iam::111122223333:role/ops'\n  groups: [ops-team]   # paged at night\n";
+    let roles = format!("# Roles of prod (edited by hand)\n\n{MAP_ROLES}{kept}");
+    let mut w = api_world();
+    w.add_role(&role("ops"));
+    let live = start(w, kube(&roles));
+    let overrides = live.home.join("overrides.yaml");
+    std::fs::write(&overrides, format!("{}:\n  drop: true\n", role("ops"))).unwrap();
+    let r = live.apply(&[
+        "--cleanup-aws-auth",
+        "--overrides",
+        overrides.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let after = state(&live);
+    assert_eq!(
+        after.aws_auth["mapRoles"],
+        format!("# Roles of prod (edited by hand)\n\n{kept}")
+    );
+    assert!(!after.aws_auth.contains_key("mapUsers"), "{after:?}");
+    // The diff apply showed removes the migrated lines and nothing else.
+    assert!(
+        r.stdout
+            .contains("      -- rolearn: arn:aws:iam::111122223333:role/developer\n"),
+        "{}",
+        r.stdout
+    );
+    let aws_auth = &r.stdout[r
+        .stdout
+        .find("kube-system/aws-auth:")
+        .expect("the aws-auth diff")..];
+    let added = aws_auth
+        .lines()
+        .find(|l| l.starts_with("      +") && !l.starts_with("      +++"));
+    assert_eq!(added, None, "nothing is added: {aws_auth}");
+}
+
 #[test]
 fn rollback_stops_rather_than_cut_off_people_whose_mappings_were_edited_since() {
     let live = start(api_world(), kube(MAP_ROLES));

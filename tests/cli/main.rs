@@ -13,6 +13,7 @@
 
 mod apply;
 mod behaviour;
+mod cleanup;
 mod fuzz;
 mod golden;
 mod grouped;

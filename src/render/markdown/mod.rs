@@ -85,13 +85,32 @@ fn code(s: &str) -> String {
 pub fn render(plan: &Plan, grouped: bool) -> String {
     let mut o = head(plan);
     let sections = sections(plan, grouped);
-    let fixed: usize = o.len() + sections.iter().map(Section::fixed_len).sum::<usize>();
+    let cleanup = cleanup(plan);
+    let fixed: usize =
+        o.len() + cleanup.len() + sections.iter().map(Section::fixed_len).sum::<usize>();
     let sizes: Vec<usize> = sections.iter().map(Section::rows_len).collect();
     let shares = budget::shares(&sizes, LIMIT.saturating_sub(fixed));
     for (s, share) in sections.iter().zip(shares) {
         s.write(&mut o, budget::fitting(&s.rows, share));
     }
+    o.push_str(&cleanup);
     o
+}
+
+/// The preview of `--cleanup-aws-auth`, if asked for: the diff, or, when it
+/// would take more than a quarter of the comment, where to read it.
+fn cleanup(plan: &Plan) -> String {
+    let Some(c) = &plan.aws_auth_cleanup else {
+        return String::new();
+    };
+    let md = super::cleanup::markdown(c);
+    if md.len() <= LIMIT / 4 {
+        return md;
+    }
+    format!(
+        "**aws-auth after the cleanup:** the diff ({} characters) is too long for this comment; `migrate-auth plan --cleanup-aws-auth -o text` (saved as a CI artifact) shows it.\n\n",
+        md.len()
+    )
 }
 
 /// The title, the headline, the cluster and the summary table.
