@@ -39,6 +39,10 @@ enum RawCommand {
     Apply(RawApply),
     /// Undo what the journal's latest migration changed, newest first.
     Rollback(RawRollback),
+    /// Many clusters, accounts and regions in one run, each through the
+    /// single-cluster pipeline, with a run directory and a summary.
+    #[command(subcommand)]
+    Fleet(RawFleet),
     /// Print a shell completion script (source it, or save it where your
     /// shell looks for completions).
     Completions {
@@ -47,6 +51,37 @@ enum RawCommand {
     },
     /// Print the manual page (roff), for `man -l -` or a man directory.
     Man,
+}
+
+/// `fleet` subcommands.
+#[derive(Debug, Subcommand)]
+enum RawFleet {
+    /// Plan every cluster of a fleet file, read-only: a run directory with
+    /// each cluster's plan (JSON and text), and a summary.
+    Plan(RawFleetPlan),
+}
+
+#[derive(Debug, Args)]
+struct RawFleetPlan {
+    /// The fleet file: `defaults`, `clusters`, `discover` (see the README).
+    #[arg(long, value_name = "FILE")]
+    fleet: PathBuf,
+    /// Where the run's files go (default ./migrate-auth-runs/<UTC time>).
+    #[arg(long, value_name = "DIR")]
+    run_dir: Option<PathBuf>,
+    /// How many clusters are planned at once.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    parallel: usize,
+    /// How many API calls may be under way at once, per cluster.
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    concurrency: usize,
+    /// This runner's part of the fleet: the clusters whose ARN hashes to K of
+    /// N (a CI matrix, a Kubernetes Indexed Job).
+    #[arg(long, value_name = "K/N", value_parser = crate::fleet::Shard::parse)]
+    shard: Option<crate::fleet::Shard>,
+    /// The summary's format.
+    #[arg(short, long, value_enum, default_value_t = RawFormat::Text)]
+    output: RawFormat,
 }
 
 /// What to do beyond creating entries (apply, and plan --out).
@@ -160,6 +195,15 @@ struct RawRollback {
     force_unlock: Option<String>,
     #[command(flatten)]
     report: RawReport,
+}
+
+/// The checked format of `--output`.
+fn format(raw: RawFormat) -> Format {
+    match raw {
+        RawFormat::Text => Format::Text,
+        RawFormat::Json => Format::Json,
+        RawFormat::Markdown => Format::Markdown,
+    }
 }
 
 /// "30m", "90s", "250ms", "1h" -> a duration.
@@ -470,9 +514,27 @@ pub struct RollbackSettings {
     pub report: ReportSettings,
 }
 
+/// Checked settings of `fleet plan`.
+#[derive(Debug, Clone)]
+pub struct FleetPlanSettings {
+    pub fleet: PathBuf,
+    pub run_dir: Option<PathBuf>,
+    pub parallel: usize,
+    pub concurrency: usize,
+    pub shard: Option<crate::fleet::Shard>,
+    pub format: Format,
+}
+
+/// A checked `fleet` command.
+#[derive(Debug, Clone)]
+pub enum FleetCommand {
+    Plan(FleetPlanSettings),
+}
+
 /// A checked command.
 #[derive(Debug, Clone)]
 pub enum Command {
+    Fleet(FleetCommand),
     Plan(PlanSettings),
     Snapshot(SnapshotSettings),
     Apply(ApplySettings),
@@ -591,6 +653,21 @@ fn check(command: RawCommand) -> Result<Command> {
             bail!("completions and man are printed while parsing, not run")
         }
         RawCommand::Plan(p) => check_plan(p),
+        RawCommand::Fleet(RawFleet::Plan(f)) => {
+            for (flag, n) in [("--parallel", f.parallel), ("--concurrency", f.concurrency)] {
+                if !(1..=64).contains(&n) {
+                    bail!("{flag} must be between 1 and 64");
+                }
+            }
+            Ok(Command::Fleet(FleetCommand::Plan(FleetPlanSettings {
+                fleet: f.fleet,
+                run_dir: f.run_dir,
+                parallel: f.parallel,
+                concurrency: f.concurrency,
+                shard: f.shard,
+                format: format(f.output),
+            })))
+        }
         RawCommand::Apply(a) => check_apply(a),
         RawCommand::Rollback(r) => Ok(Command::Rollback(RollbackSettings {
             journal: r.journal,
@@ -642,11 +719,7 @@ fn output(p: &RawPlan) -> Output {
         }
     };
     Output {
-        format: match p.output {
-            RawFormat::Text => Format::Text,
-            RawFormat::Json => Format::Json,
-            RawFormat::Markdown => Format::Markdown,
-        },
+        format: format(p.output),
         color,
         detailed_exitcode: p.detailed_exitcode,
         fail_on: p.fail_on.map(|f| match f {

@@ -12,6 +12,8 @@
 //!   the lockout guard, the saved plan file; pure) -> `apply` (observe,
 //!   journal, make, undo: the only code that changes a cluster) -> a report.
 //!   `rollback` undoes a journal's changes through `apply` too.
+//! - **fleet**: many clusters in one run (`fleet`), each through exactly the
+//!   single-cluster pipeline, with a run directory and a summary.
 //!
 //! `model` holds the domain types both pipelines share; `live` holds the AWS
 //! and Kubernetes clients and reads a cluster into the plan's inputs. The
@@ -23,6 +25,7 @@
 pub(crate) mod apply;
 pub mod cli;
 pub mod commands;
+pub(crate) mod fleet;
 pub(crate) mod inputs;
 pub(crate) mod live;
 pub(crate) mod mapper;

@@ -28,6 +28,7 @@ fn main() -> ExitCode {
         Command::Snapshot(s) => (commands::snapshot::run(s), false),
         Command::Apply(s) => (commands::apply::run(s), false),
         Command::Rollback(s) => (commands::rollback::run(s), false),
+        Command::Fleet(s) => (commands::fleet::run(s), false),
     };
     let code = commands::exit_code(&result, detailed);
     match result {

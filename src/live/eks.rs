@@ -29,6 +29,8 @@ pub struct ClusterDescription {
     pub created_at: Option<i64>,
     /// `accessConfig.bootstrapClusterCreatorAdminPermissions`.
     pub bootstrap_creator_admin: Option<bool>,
+    /// The cluster's tags.
+    pub tags: std::collections::BTreeMap<String, String>,
 }
 
 /// DescribeCluster.
@@ -92,7 +94,26 @@ pub async fn describe_cluster(eks: &Client, name: &str) -> Result<ClusterDescrip
         bootstrap_creator_admin: c
             .access_config()
             .and_then(|a| a.bootstrap_cluster_creator_admin_permissions()),
+        tags: c
+            .tags()
+            .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default(),
     })
+}
+
+/// ListClusters, every page: the names of the clusters of the credentials'
+/// account in the client's region.
+///
+/// # Errors
+/// As the SDK reports.
+pub async fn list_clusters(eks: &Client) -> Result<Vec<String>, LiveError> {
+    eks.list_clusters()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| error("ListClusters", e))
 }
 
 /// ListAccessEntries, every page. In `CONFIG_MAP` mode there are none (EKS

@@ -13,6 +13,7 @@ pub mod kubernetes;
 pub mod read;
 pub mod token;
 
+use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use aws_credential_types::provider::ProvideCredentials;
@@ -260,6 +261,43 @@ pub async fn connect(s: &LiveSettings) -> Result<Connection, LiveError> {
         kube,
         cluster,
     })
+}
+
+/// The clusters `aws` reaches (the settings' account and region), with
+/// their tags when `tags` (one DescribeCluster each), and the account the
+/// credentials are for (GetCallerIdentity): a caller checks it is the one
+/// it meant.
+///
+/// # Errors
+/// [`LiveError`] saying which call failed and why.
+pub async fn clusters_of(
+    aws: &AwsSettings,
+    tags: bool,
+) -> Result<(String, Vec<(String, BTreeMap<String, String>)>), LiveError> {
+    let config = aws::load(aws).await?;
+    let caller = aws_sdk_sts::Client::new(&config)
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| aws::error("GetCallerIdentity", e))?;
+    let account = caller
+        .account()
+        .ok_or_else(|| LiveError::Unexpected {
+            operation: "GetCallerIdentity",
+            message: "no account in the answer".into(),
+        })?
+        .to_string();
+    let client = aws_sdk_eks::Client::new(&config);
+    let mut out = Vec::new();
+    for name in eks::list_clusters(&client).await? {
+        let tags = if tags {
+            eks::describe_cluster(&client, &name).await?.tags
+        } else {
+            BTreeMap::new()
+        };
+        out.push((name, tags));
+    }
+    Ok((account, out))
 }
 
 /// A fresh EKS token for `cluster`, signed with the configuration's credentials.

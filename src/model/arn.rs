@@ -61,6 +61,25 @@ impl Partition {
     pub fn from_name(name: &str) -> Option<Partition> {
         Partition::ALL.into_iter().find(|p| p.as_str() == name)
     }
+
+    /// The partition a region belongs to, by its name's prefix as the SDK's
+    /// partition table has it (`cn-north-1`: aws-cn, `us-gov-west-1`:
+    /// aws-us-gov, ...); every other region is in `aws`.
+    pub fn of_region(region: &str) -> Partition {
+        const PREFIXES: [(&str, Partition); 7] = [
+            ("cn-", Partition::AwsCn),
+            ("us-gov-", Partition::AwsUsGov),
+            ("us-isob-", Partition::AwsIsoB),
+            ("us-isof-", Partition::AwsIsoF),
+            ("us-iso-", Partition::AwsIso),
+            ("eu-isoe-", Partition::AwsIsoE),
+            ("eusc-", Partition::AwsEusc),
+        ];
+        PREFIXES
+            .into_iter()
+            .find(|(prefix, _)| region.starts_with(prefix))
+            .map_or(Partition::Aws, |(_, p)| p)
+    }
 }
 
 impl fmt::Display for Partition {

@@ -7,10 +7,12 @@
 //! - [`diff`]: what `apply` shows before it asks (steps, not a plan);
 //! - [`run_result`]: the JSON result of `apply` and `rollback`;
 //! - [`grouped`]: repeated findings as one line, for text and Markdown;
-//! - [`cleanup`]: a plan's preview of `--cleanup-aws-auth`, in each format.
+//! - [`cleanup`]: a plan's preview of `--cleanup-aws-auth`, in each format;
+//! - [`fleet`]: the summary of a fleet run.
 
 pub(crate) mod cleanup;
 pub mod diff;
+pub mod fleet;
 mod grouped;
 pub mod json;
 pub mod markdown;

@@ -9,11 +9,13 @@
 //! - `live`: `plan --cluster` and `snapshot` against the emulators;
 //! - `apply`: `apply` and `rollback` against the emulators: faults, crashes,
 //!   stale plans, the lockout guard, prompts;
-//! - `report`: how `apply` and `rollback` report: the JSON result, progress.
+//! - `report`: how `apply` and `rollback` report: the JSON result, progress;
+//! - `fleet`: `fleet` over clusters in several accounts and regions.
 
 mod apply;
 mod behaviour;
 mod cleanup;
+mod fleet;
 mod fuzz;
 mod golden;
 mod grouped;

@@ -1,0 +1,16 @@
+//! The fleet pipeline: one run over many clusters, accounts and regions,
+//! made of exactly the single-cluster pipeline per cluster.
+//!
+//! - [`targets`]: the clusters a fleet file names or discovers, each with its
+//!   options resolved (`defaults` under per-cluster ones, `{account}` filled
+//!   in), its wave, and whether it is in this runner's `--shard`;
+//! - [`run_dir`]: the run directory: `fleet.json` (the resolved clusters,
+//!   fingerprinted), one folder per cluster (`ACCOUNT/REGION/NAME/`), the
+//!   summary;
+//! - [`plan`]: `fleet plan`, read-only, `--parallel` clusters at a time.
+
+pub mod plan;
+pub mod run_dir;
+pub mod targets;
+
+pub use targets::{Shard, Target};

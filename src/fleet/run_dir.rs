@@ -1,0 +1,105 @@
+//! A fleet run's directory: `fleet.json` at the top (the resolved clusters
+//! and options, fingerprinted, so a later command knows what the run was),
+//! one folder per cluster (`ACCOUNT/REGION/NAME/`: its plan as JSON and
+//! text, its result), and the summary (`summary.json`, `summary.md`).
+//! Folders are 0700 and files 0600, as for every file that holds a cluster's
+//! access configuration ([`crate::private`]).
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::{Shard, Target};
+
+/// The run directory's layout.
+#[derive(Debug, Clone)]
+pub struct RunDir {
+    pub root: PathBuf,
+}
+
+/// What `fleet.json` records.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct FleetRecord<'a> {
+    schema_version: u32,
+    fleet_file: &'a str,
+    shard: Option<Shard>,
+    /// SHA-256 of `clusters` as JSON: the same clusters with the same options.
+    fingerprint: String,
+    clusters: &'a [Target],
+}
+
+impl RunDir {
+    /// `./migrate-auth-runs/<UTC time>`, e.g. `migrate-auth-runs/20261207T010203Z`.
+    pub fn default_root() -> PathBuf {
+        let secs = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let stamp = aws_smithy_types::DateTime::from_secs(secs as i64)
+            .fmt(aws_smithy_types::date_time::Format::DateTime)
+            .map_or_else(|_| secs.to_string(), |t| t.replace(['-', ':'], ""));
+        PathBuf::from("migrate-auth-runs").join(stamp)
+    }
+
+    /// Creates the directory (0700) and writes `fleet.json`.
+    ///
+    /// # Errors
+    /// When the folder or the file cannot be written.
+    pub fn create(
+        root: &Path,
+        fleet_file: &str,
+        shard: Option<Shard>,
+        clusters: &[Target],
+    ) -> io::Result<RunDir> {
+        crate::private::create_dirs(root)?;
+        let run = RunDir {
+            root: root.to_path_buf(),
+        };
+        let listed = serde_json::to_vec(clusters)?;
+        let record = FleetRecord {
+            schema_version: 1,
+            fleet_file,
+            shard,
+            fingerprint: hex(&Sha256::digest(&listed)),
+            clusters,
+        };
+        run.write(Path::new("fleet.json"), &pretty(&record)?)?;
+        Ok(run)
+    }
+
+    /// The folder of `t`, created.
+    ///
+    /// # Errors
+    /// When it cannot be created.
+    pub fn cluster(&self, t: &Target) -> io::Result<PathBuf> {
+        let dir = self.root.join(t.dir());
+        crate::private::create_dirs(&dir)?;
+        Ok(dir)
+    }
+
+    /// Writes `bytes` at `rel` (under the root), 0600.
+    ///
+    /// # Errors
+    /// When the file cannot be written.
+    pub fn write(&self, rel: &Path, bytes: &[u8]) -> io::Result<()> {
+        crate::private::write(&self.root.join(rel), bytes)
+    }
+}
+
+/// `value` as pretty JSON with a trailing newline.
+///
+/// # Errors
+/// When serde_json cannot write it.
+pub fn pretty(value: &impl Serialize) -> io::Result<Vec<u8>> {
+    let mut out = serde_json::to_vec_pretty(value)?;
+    out.push(b'\n');
+    Ok(out)
+}
+
+/// Lower-case hex.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,241 @@
+//! The summary of a fleet run: a table of clusters (text for a terminal, a
+//! pull-request comment in Markdown with a `<details>` per cluster, and the
+//! `schemaVersion: 1` JSON scripts read). Pure.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::fleet::plan::{PlanRow, Planned};
+use crate::model::untrusted::terminal;
+
+/// GitHub refuses comments over 65,536 characters; this leaves room.
+const LIMIT: usize = 60_000;
+
+/// The counts over a run's rows.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct FleetCounts {
+    pub clusters: usize,
+    pub planned: usize,
+    pub failed: usize,
+    pub with_changes: usize,
+    pub with_errors: usize,
+}
+
+impl FleetCounts {
+    /// The counts of `rows`.
+    pub fn of(rows: &[PlanRow]) -> FleetCounts {
+        let planned: Vec<&PlanRow> = rows
+            .iter()
+            .filter(|r| r.result == Planned::Planned)
+            .collect();
+        FleetCounts {
+            clusters: rows.len(),
+            planned: planned.len(),
+            failed: rows.len() - planned.len(),
+            with_changes: planned
+                .iter()
+                .filter(|r| r.add + r.change > 0 || r.mode_before != r.mode_after)
+                .count(),
+            with_errors: planned.iter().filter(|r| r.errors > 0).count(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Summary<'a> {
+    schema_version: u32,
+    command: &'a str,
+    counts: FleetCounts,
+    clusters: &'a [PlanRow],
+}
+
+/// The summary as pretty JSON with a trailing newline.
+///
+/// # Errors
+/// When serde_json cannot write it.
+pub fn json(rows: &[PlanRow]) -> Result<String, serde_json::Error> {
+    let doc = Summary {
+        schema_version: 1,
+        command: "fleet plan",
+        counts: FleetCounts::of(rows),
+        clusters: rows,
+    };
+    let mut s = serde_json::to_string_pretty(&doc)?;
+    s.push('\n');
+    Ok(s)
+}
+
+/// `CONFIG_MAP -> API_AND_CONFIG_MAP`, `API` (unchanged), or `-`.
+fn mode(r: &PlanRow) -> String {
+    match (r.mode_before, r.mode_after) {
+        (Some(a), Some(b)) if a != b => format!("{a} -> {b}"),
+        (Some(a), _) => a.to_string(),
+        _ => "-".into(),
+    }
+}
+
+/// What became of the cluster, in a word or two.
+fn result(r: &PlanRow) -> &'static str {
+    match r.result {
+        Planned::Failed => "FAILED",
+        Planned::Planned if r.errors > 0 => "planned, errors",
+        Planned::Planned => "planned",
+    }
+}
+
+/// The one-line summary: "6 clusters: 5 planned (3 with changes, 1 with error findings), 1 failed."
+pub fn headline(rows: &[PlanRow]) -> String {
+    let c = FleetCounts::of(rows);
+    format!(
+        "{} clusters: {} planned ({} with changes, {} with error findings), {} failed.",
+        c.clusters, c.planned, c.with_changes, c.with_errors, c.failed
+    )
+}
+
+/// The summary table for a terminal, then the failures with their reasons.
+pub fn text(rows: &[PlanRow]) -> String {
+    let header = [
+        "CLUSTER", "ACCOUNT", "REGION", "WAVE", "MODE", "ADD", "CHANGE", "ERRORS", "WARNINGS",
+        "RESULT", "TIME",
+    ];
+    let lines: Vec<[String; 11]> = rows
+        .iter()
+        .map(|r| {
+            [
+                r.cluster.clone(),
+                r.account.clone(),
+                r.region.clone(),
+                r.wave.to_string(),
+                mode(r),
+                r.add.to_string(),
+                r.change.to_string(),
+                r.errors.to_string(),
+                r.warnings.to_string(),
+                result(r).into(),
+                format!("{:.1}s", r.seconds),
+            ]
+        })
+        .collect();
+    let widths: Vec<usize> = (0..header.len())
+        .map(|i| {
+            lines
+                .iter()
+                .map(|l| l[i].chars().count())
+                .chain([header[i].len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut o = String::new();
+    let row = |o: &mut String, cells: &[&str]| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        let _ = writeln!(o, "{}", padded.join("  ").trim_end());
+    };
+    row(&mut o, &header);
+    for l in &lines {
+        // Names, accounts and regions were checked; the rest are ours.
+        row(&mut o, &l.iter().map(String::as_str).collect::<Vec<_>>());
+    }
+    let _ = writeln!(o, "\n{}", headline(rows));
+    for r in rows.iter().filter(|r| r.result == Planned::Failed) {
+        let why = r.error.as_deref().unwrap_or("(no reason recorded)");
+        let _ = writeln!(
+            o,
+            "  {} ({} {}): {}",
+            r.cluster,
+            r.account,
+            r.region,
+            terminal(why)
+        );
+    }
+    o
+}
+
+/// A Markdown table cell: `|`, `<`, `>`, `&` and backticks as entities, and
+/// line breaks as spaces, so no text can leave its cell.
+fn cell(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '|' => out.push_str("&#124;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '`' => out.push_str("&#96;"),
+            '\\' => out.push_str("&#92;"),
+            '*' | '_' | '[' | ']' | '@' | '#' | '~' => {
+                let _ = write!(out, "&#{};", c as u32);
+            }
+            c if c.is_control() || c == '\u{2028}' || c == '\u{2029}' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The summary as a pull-request comment: the table of clusters, then a
+/// `<details>` per cluster with its text plan, each cut short to stay under
+/// the comment limit (the run directory has every plan).
+pub fn markdown(rows: &[PlanRow], plans: &[Option<String>]) -> String {
+    let mut o = format!("### migrate-auth fleet plan\n\n**{}**\n\n", headline(rows));
+    o.push_str("| cluster | account | region | wave | mode | add | change | errors | warnings | result |\n|---|---|---|---|---|---|---|---|---|---|\n");
+    for r in rows {
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            cell(&r.cluster),
+            cell(&r.account),
+            cell(&r.region),
+            r.wave,
+            cell(&mode(r)),
+            r.add,
+            r.change,
+            r.errors,
+            r.warnings,
+            result(r)
+        );
+    }
+    o.push('\n');
+    let share = LIMIT.saturating_sub(o.len()) / rows.len().max(1);
+    for (r, plan) in rows.iter().zip(plans) {
+        let body = match (plan, &r.error) {
+            (_, Some(e)) => format!("Not planned: {}\n", cell(e)),
+            (Some(p), None) => fenced(p),
+            (None, None) => String::new(),
+        };
+        let summary = format!(
+            "<details><summary>{} ({} {}): {}</summary>\n\n",
+            cell(&r.cluster),
+            cell(&r.account),
+            cell(&r.region),
+            result(r)
+        );
+        let end = "\n</details>\n\n";
+        if summary.len() + body.len() + end.len() <= share {
+            let _ = write!(o, "{summary}{body}{end}");
+        } else {
+            let note = format!(
+                "The plan is too long for this comment: `{}/plan.txt` in the run directory (save it as a CI artifact).\n",
+                cell(&r.dir)
+            );
+            if summary.len() + note.len() + end.len() <= share {
+                let _ = write!(o, "{summary}{note}{end}");
+            }
+        }
+    }
+    o
+}
+
+/// `text` in a code fence longer than any backtick run in it.
+fn fenced(text: &str) -> String {
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest.max(2) + 1);
+    format!("{fence}text\n{}\n{fence}\n", text.trim_end())
+}

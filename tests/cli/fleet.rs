@@ -1,0 +1,368 @@
+//! `fleet` against the emulators: clusters in two accounts and two regions
+//! (one name used three times), each with its own Kubernetes API reached
+//! with an EKS token signed by the role assumed into its account; named and
+//! discovered clusters, a cluster that fails without stopping the others,
+//! and shards that split the fleet.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use emulator::{sample_cluster, Aws, AwsWorld, Kube, KubeWorld};
+use serde_json::Value;
+
+use crate::live::{ACCT, KEY};
+use crate::{run_in, Run};
+
+const OTHER: &str = "444455556666";
+
+/// An emulated cluster: account, region, name, mode, tags.
+type Emulated = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
+
+/// The emulated clusters.
+const CLUSTERS: [Emulated; 7] = [
+    (ACCT, "us-east-1", "prod-east", "CONFIG_MAP", &[]),
+    (ACCT, "eu-west-1", "prod-eu", "API_AND_CONFIG_MAP", &[]),
+    (OTHER, "us-east-1", "prod", "CONFIG_MAP", &[]),
+    (OTHER, "eu-west-1", "prod", "API", &[]),
+    (
+        ACCT,
+        "us-east-1",
+        "dev-1",
+        "CONFIG_MAP",
+        &[("team", "platform")],
+    ),
+    (ACCT, "us-east-1", "dev-2", "CONFIG_MAP", &[]),
+    (
+        ACCT,
+        "eu-west-1",
+        "dev-3",
+        "CONFIG_MAP",
+        &[("team", "platform")],
+    ),
+];
+
+/// The role each account is entered with, and the keys AssumeRole gives.
+fn entry_role(account: &str) -> (String, String, String) {
+    (
+        format!("arn:aws:iam::{account}:role/migrate-auth"),
+        format!("AKIAASSUMED{account}"),
+        format!("secret-{account}"),
+    )
+}
+
+/// The emulators of a fleet: one AWS, one Kubernetes API per cluster.
+struct Fleet {
+    _rt: tokio::runtime::Runtime,
+    aws: Aws,
+    _kubes: Vec<Kube>,
+    home: PathBuf,
+}
+
+fn start() -> Fleet {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut w = AwsWorld::default();
+    w.add_signed_credentials(KEY, "secret", &format!("arn:aws:iam::{ACCT}:user/operator"));
+    let mut secrets = BTreeMap::new();
+    for account in [ACCT, OTHER] {
+        let (role, key, secret) = entry_role(account);
+        w.add_role(&role)
+            .add_role(&format!("arn:aws:iam::{account}:role/teams/developer"));
+        w.assumable.insert(role, (key.clone(), secret.clone()));
+        secrets.insert(key, secret);
+    }
+    let mut kubes = Vec::new();
+    for (account, region, name, mode, tags) in CLUSTERS {
+        let mut k = KubeWorld {
+            accept_eks_tokens: true,
+            eks_cluster: name.into(),
+            aws_secrets: secrets.clone(),
+            ..KubeWorld::default()
+        };
+        if mode != "API" {
+            let roles = format!("- rolearn: arn:aws:iam::{account}:role/developer\n  username: dev\n  groups: [developers]\n");
+            k.put_config_map(
+                "kube-system",
+                "aws-auth",
+                BTreeMap::from([("mapRoles".to_string(), roles)]),
+            );
+        }
+        let kube = rt.block_on(Kube::start(k));
+        let mut c = sample_cluster(name, account);
+        c.region = region.into();
+        c.authentication_mode = mode.into();
+        c.endpoint = kube.endpoint();
+        // The emulator speaks plain HTTP: no CA to trust.
+        c.certificate_authority = String::new();
+        c.tags = tags
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        w.add_cluster(c);
+        kubes.push(kube);
+    }
+    let aws = rt.block_on(Aws::start(w));
+    let home = std::env::temp_dir().join(format!(
+        "migrate-auth-fleet-{}-{}",
+        std::process::id(),
+        aws.endpoint().rsplit(':').next().unwrap()
+    ));
+    std::fs::create_dir_all(&home).unwrap();
+    Fleet {
+        _rt: rt,
+        aws,
+        _kubes: kubes,
+        home,
+    }
+}
+
+const FLEET: &str = r#"defaults: {region: us-east-1, assumeRole: "arn:aws:iam::{account}:role/migrate-auth"}
+clusters:
+  - {name: prod-east, account: "111122223333", wave: 1}
+  - {name: prod-eu, region: eu-west-1, account: "111122223333", wave: 2}
+  - {name: prod, account: "444455556666", wave: 2}
+  - {name: prod, region: eu-west-1, account: "444455556666", wave: 2}
+  - {name: ghost, account: "111122223333", wave: 1}
+discover:
+  - {accounts: ["111122223333"], regions: [us-east-1, eu-west-1], namePattern: "dev-*", tags: {team: platform}, wave: 3}
+"#;
+
+impl Fleet {
+    /// Runs `migrate-auth fleet ARGS` in the fleet's home with no kubeconfig.
+    fn run(&self, args: &[&str]) -> Run {
+        let none = self.home.join("no-such-file");
+        let home = self.home.to_str().unwrap();
+        let env = [
+            ("AWS_ENDPOINT_URL", self.aws.endpoint()),
+            ("AWS_ACCESS_KEY_ID", KEY.to_string()),
+            ("AWS_SECRET_ACCESS_KEY", "secret".into()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("AWS_EC2_METADATA_DISABLED", "true".into()),
+            ("AWS_CONFIG_FILE", none.display().to_string()),
+            ("AWS_SHARED_CREDENTIALS_FILE", none.display().to_string()),
+            ("HOME", home.to_string()),
+            ("KUBECONFIG", none.display().to_string()),
+        ];
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let args: Vec<&str> = ["fleet"].iter().chain(args).copied().collect();
+        run_in(&self.home, &args, b"", &env)
+    }
+
+    fn fleet_file(&self) -> String {
+        let path = self.home.join("fleet.yaml");
+        std::fs::write(&path, FLEET).unwrap();
+        path.display().to_string()
+    }
+}
+
+fn summary(dir: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()
+}
+
+/// (cluster, account, region, result) of each summary row.
+fn rows(s: &Value) -> Vec<(String, String, String, String)> {
+    s["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let f = |k: &str| r[k].as_str().unwrap().to_string();
+            (f("cluster"), f("account"), f("region"), f("result"))
+        })
+        .collect()
+}
+
+#[test]
+fn fleet_plan_plans_every_cluster_and_one_failure_stops_none() {
+    let fleet = start();
+    let file = fleet.fleet_file();
+    let dir = fleet.home.join("run");
+    let r = fleet.run(&[
+        "plan",
+        "--fleet",
+        &file,
+        "--run-dir",
+        dir.to_str().unwrap(),
+        "--parallel",
+        "3",
+    ]);
+    assert_eq!(
+        r.code, 1,
+        "the ghost cluster failed:\n{}\n{}",
+        r.stdout, r.stderr
+    );
+    assert!(
+        r.stderr.contains("1 of 7 clusters could not be planned"),
+        "{}",
+        r.stderr
+    );
+    let s = summary(&dir);
+    let got = rows(&s);
+    let planned = |c: &str, a: &str, reg: &str| {
+        (
+            c.to_string(),
+            a.to_string(),
+            reg.to_string(),
+            "planned".to_string(),
+        )
+    };
+    // Wave order, then account, region and name; dev-2 has no team tag.
+    assert_eq!(
+        got,
+        vec![
+            (
+                "ghost".into(),
+                ACCT.into(),
+                "us-east-1".into(),
+                "failed".into()
+            ),
+            planned("prod-east", ACCT, "us-east-1"),
+            planned("prod-eu", ACCT, "eu-west-1"),
+            planned("prod", OTHER, "eu-west-1"),
+            planned("prod", OTHER, "us-east-1"),
+            planned("dev-3", ACCT, "eu-west-1"),
+            planned("dev-1", ACCT, "us-east-1"),
+        ]
+    );
+    let ghost = &s["clusters"][0];
+    assert!(
+        ghost["error"]
+            .as_str()
+            .unwrap()
+            .contains("was not found in account 111122223333, region us-east-1"),
+        "{ghost}"
+    );
+    assert_eq!(s["counts"]["planned"], 6);
+    assert_eq!(s["counts"]["failed"], 1);
+    each_plan_is_its_own(&dir, &s);
+    // The text summary, fleet.json and the Markdown comment.
+    assert!(r.stdout.contains("7 clusters: 6 planned"), "{}", r.stdout);
+    let record: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("fleet.json")).unwrap()).unwrap();
+    assert_eq!(record["clusters"].as_array().unwrap().len(), 7);
+    assert_eq!(record["fingerprint"].as_str().unwrap().len(), 64);
+    let md = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+    assert!(
+        md.contains("| cluster | account | region |") && md.matches("<details>").count() == 7,
+        "{md}"
+    );
+}
+
+/// Each cluster's folder has its own plan, read with its own account's
+/// role; a migrated cluster has nothing to do, the others switch and create.
+fn each_plan_is_its_own(dir: &Path, s: &Value) {
+    // Each cluster's plan is its own, read with its own account's role.
+    for (account, region, name) in [
+        (OTHER, "us-east-1", "prod"),
+        (OTHER, "eu-west-1", "prod"),
+        (ACCT, "eu-west-1", "dev-3"),
+    ] {
+        let folder = dir.join(account).join(region).join(name);
+        let plan: Value =
+            serde_json::from_str(&std::fs::read_to_string(folder.join("plan.json")).unwrap())
+                .unwrap();
+        assert_eq!(plan["currentState"]["cluster"], name);
+        assert_eq!(
+            plan["cluster"]["accountId"],
+            account,
+            "{}: {}",
+            folder.display(),
+            plan["cluster"]
+        );
+        assert!(folder.join("plan.txt").exists() && folder.join("result.json").exists());
+        let caller = plan["currentState"]["caller"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert!(
+            caller.contains(&format!("sts::{account}:assumed-role/migrate-auth")),
+            "{caller}"
+        );
+    }
+    // The migrated one has nothing to do; the others switch and create.
+    let by = |name: &str, region: &str| {
+        s["clusters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["cluster"] == name && r["region"] == region)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(
+        (
+            by("prod", "eu-west-1")["add"].as_u64(),
+            by("prod", "eu-west-1")["modeAfter"].as_str()
+        ),
+        (Some(0), Some("API"))
+    );
+    assert_eq!(by("prod", "us-east-1")["modeAfter"], "API_AND_CONFIG_MAP");
+    assert_eq!(by("prod", "us-east-1")["add"], 1);
+}
+
+#[test]
+fn shards_split_the_fleet_and_together_cover_it() {
+    let fleet = start();
+    let file = fleet.fleet_file();
+    let mut seen = Vec::new();
+    for k in 1..=3 {
+        let dir = fleet.home.join(format!("shard-{k}"));
+        let shard = format!("{k}/3");
+        let r = fleet.run(&[
+            "plan",
+            "--fleet",
+            &file,
+            "--run-dir",
+            dir.to_str().unwrap(),
+            "--shard",
+            &shard,
+            "-o",
+            "json",
+        ]);
+        assert!(r.code == 0 || r.code == 1, "{}", r.stderr);
+        let s: Value = serde_json::from_str(&r.stdout).unwrap();
+        assert_eq!(s, summary(&dir), "stdout is the summary");
+        seen.extend(rows(&s).into_iter().map(|(c, a, reg, _)| (c, a, reg)));
+    }
+    seen.sort();
+    let mut want: Vec<(String, String, String)> = CLUSTERS
+        .iter()
+        .filter(|c| c.2 != "dev-2")
+        .map(|(a, reg, c, ..)| (c.to_string(), a.to_string(), reg.to_string()))
+        .chain([(
+            "ghost".to_string(),
+            ACCT.to_string(),
+            "us-east-1".to_string(),
+        )])
+        .collect();
+    want.sort();
+    assert_eq!(seen, want, "each cluster in exactly one shard");
+}
+
+#[test]
+fn a_bad_fleet_file_names_its_line_and_plans_nothing() {
+    let fleet = start();
+    let path = fleet.home.join("bad.yaml");
+    std::fs::write(
+        &path,
+        "clusters:\n  - {name: a, account: \"111122223333\", regoin: us-east-1}\n",
+    )
+    .unwrap();
+    let r = fleet.run(&["plan", "--fleet", path.to_str().unwrap()]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("bad.yaml:2: unknown key `regoin`"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(fleet.aws.calls(), 0);
+}
