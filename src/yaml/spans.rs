@@ -9,7 +9,9 @@
 //! own lines, comment lines right after it that are indented deeper than
 //! its `-` (inside the item), and the blank lines that follow. Everything
 //! else stays: comments separated from an item by a blank line, comments
-//! after the last item at the `-` column, text before the first item.
+//! after the last item at the `-` column, text before the first item. So a
+//! header comment stays when a blank line sets it apart from the first item;
+//! written right above it, it is taken to be about that item.
 
 use std::ops::Range;
 
@@ -31,6 +33,9 @@ pub(crate) enum NotEditable {
     /// An item's start shares its line with other text.
     #[error("line {line} holds more than the start of one item")]
     SharedLine { line: usize },
+    /// A byte-order mark: the scanner's offsets do not count it.
+    #[error("it holds a byte-order mark")]
+    ByteOrderMark,
     /// A line break other than LF and CR LF (CR, NEL, LS, PS).
     #[error("it has line breaks other than LF and CR LF")]
     LineBreaks,
@@ -51,6 +56,9 @@ pub(crate) fn item_spans(text: &str) -> Result<Vec<Range<usize>>, NotEditable> {
         .any(|(i, c)| c == '\r' && !text[i + 1..].starts_with('\n'));
     if lone_cr || text.contains(['\u{85}', '\u{2028}', '\u{2029}']) {
         return Err(NotEditable::LineBreaks);
+    }
+    if text.contains('\u{feff}') {
+        return Err(NotEditable::ByteOrderMark);
     }
     let items = scan(text)?;
     let parsed = super::parse_first(text)
@@ -268,6 +276,21 @@ mod tests {
                 "- rolearn: arn:aws:iam::111122223333:role/c\n  groups:\n  - z\n",
             ]
         );
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_refused_not_miscounted() {
+        // Tokens do not count a BOM: every cut would land 3 bytes early.
+        for text in [
+            "\u{feff}- rolearn: a\n- rolearn: b\n",
+            "- rolearn: a\n\u{feff}- rolearn: b\n",
+        ] {
+            assert_eq!(
+                item_spans(text),
+                Err(NotEditable::ByteOrderMark),
+                "{text:?}"
+            );
+        }
     }
 
     #[test]

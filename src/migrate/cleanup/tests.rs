@@ -207,3 +207,23 @@ fn a_shadowed_duplicate_of_a_migrated_mapping_goes_too() {
         "- rolearn: arn:aws:iam::111122223333:role/ops\n"
     );
 }
+
+#[test]
+fn a_value_with_a_byte_order_mark_is_written_anew_not_cut_wrong() {
+    // The review's case: cut 3 bytes early, the edit left a stray `]` and
+    // the check stopped the plan.
+    let roles = "\u{feff}- rolearn: arn:aws:iam::111122223333:role/a\n  username: a\n  groups: [system:masters]\n  \n- rolearn: arn:aws:iam::111122223333:role/b\n  username: b\n  groups: [x,\n]\n";
+    let d = data(roles);
+    let c = clean(&d, &[("mapRoles", 1)]).unwrap();
+    let Edit::Rewritten { reason } = &c.keys[0].edit else {
+        panic!("{:?}", c.keys[0].edit)
+    };
+    assert!(reason.contains("byte-order mark"), "{reason}");
+    assert_eq!(
+        arns(&c.after),
+        [
+            "arn:aws:iam::111122223333:role/a",
+            "arn:aws:iam::111122223333:user/alice"
+        ]
+    );
+}
