@@ -21,5 +21,5 @@ pub mod run;
 pub mod undo;
 
 pub use report::Report;
-pub use run::{apply, RunOptions};
+pub use run::{apply, RunOptions, Stopped};
 pub use undo::{blocked, undo, undo_mode, UndoMode};

@@ -179,32 +179,33 @@ impl Shared<'_> {
         let took = began.elapsed();
         match result {
             Ok((made, outcome)) => {
-                self.append(&Record::Done {
-                    run: self.run.into(),
-                    step: i,
-                    outcome,
-                })?;
+                // Made, whether or not its outcome can be journaled.
                 self.progress.event(Event::Made {
                     step: &made,
                     outcome,
                     took,
                 });
                 locked(&self.made).push((i, made, outcome, took));
+                self.append(&Record::Done {
+                    run: self.run.into(),
+                    step: i,
+                    outcome,
+                })?;
                 Ok(true)
             }
             Err(error) => {
-                self.append(&Record::Failed {
-                    run: self.run.into(),
-                    step: i,
-                    error: error.clone(),
-                })?;
+                self.stop.store(true, Ordering::SeqCst);
                 self.progress.event(Event::Failed {
                     step,
                     why: &error,
                     took,
                 });
-                locked(&self.failed).push((i, step.clone(), error, took));
-                self.stop.store(true, Ordering::SeqCst);
+                locked(&self.failed).push((i, step.clone(), error.clone(), took));
+                self.append(&Record::Failed {
+                    run: self.run.into(),
+                    step: i,
+                    error,
+                })?;
                 Ok(false)
             }
         }
@@ -226,18 +227,21 @@ fn made_so_far(shared: &Shared<'_>) -> Report {
     let mut report = Report::default();
     let mut made = std::mem::take(&mut *locked(&shared.made));
     made.sort_by_key(|(i, ..)| *i);
-    report.made = made.into_iter().map(|(_, s, o, t)| (s, o, t)).collect();
     let mut failed = std::mem::take(&mut *locked(&shared.failed));
     failed.sort_by_key(|(i, ..)| *i);
-    report.failed = failed.into_iter().map(|(_, s, e, t)| (s, e, t)).collect();
-    let started = std::mem::take(&mut *locked(&shared.started));
-    report.not_reached = shared
-        .all
+    // Not started, or stopped before it was made (its intent could not be
+    // journaled).
+    let ended: std::collections::HashSet<usize> = made
         .iter()
-        .zip(started)
-        .filter(|(_, s)| !s)
-        .map(|(step, _)| step.clone())
+        .map(|(i, ..)| *i)
+        .chain(failed.iter().map(|(i, ..)| *i))
         .collect();
+    report.not_reached = (0..shared.all.len())
+        .filter(|i| !ended.contains(i))
+        .map(|i| shared.all[i].clone())
+        .collect();
+    report.made = made.into_iter().map(|(_, s, o, t)| (s, o, t)).collect();
+    report.failed = failed.into_iter().map(|(_, s, e, t)| (s, e, t)).collect();
     report
 }
 
@@ -256,8 +260,9 @@ pub struct RunOptions {
 /// (`--no-rollback`).
 ///
 /// # Errors
-/// [`JournalError`] when the journal cannot be written: the step it was for is
-/// not made, and nothing more is attempted.
+/// [`Stopped`] when the journal cannot be written: the step it was for is
+/// not made (or, for an outcome, is reported made), and nothing more is
+/// attempted.
 pub async fn apply(
     c: &Connection,
     journal: &mut Journal,
@@ -265,7 +270,7 @@ pub async fn apply(
     steps: &[Step],
     (options, interrupt): (RunOptions, &AtomicBool),
     progress: &dyn Progress,
-) -> Result<Report, JournalError> {
+) -> Result<Report, Stopped> {
     let RunOptions {
         wait,
         concurrency,
@@ -291,7 +296,7 @@ pub async fn apply(
     });
     let order: Vec<usize> = (0..steps.len()).collect();
     let s = &shared;
-    lanes::run(
+    let ran = lanes::run(
         &order,
         |n| &steps[n],
         concurrency,
@@ -299,8 +304,11 @@ pub async fn apply(
         |n| async move { s.step(n).await.map(|_| ()) },
         |lane| s.lane(lane),
     )
-    .await?;
+    .await;
     let mut report = made_so_far(&shared);
+    if let Err(error) = ran {
+        return Err(Stopped { error, report });
+    }
     let recorded = std::mem::take(&mut *locked(&shared.recorded));
     let journal = shared
         .journal
@@ -314,11 +322,25 @@ pub async fn apply(
         Ending::Failed
     } else {
         // Failed steps too: they may have taken effect anyway.
-        undo(c, journal, &recorded, &mut report, (concurrency, progress)).await?
+        match undo(c, journal, &recorded, &mut report, (concurrency, progress)).await {
+            Ok(ending) => ending,
+            Err(error) => return Err(Stopped { error, report }),
+        }
     };
-    journal.append(&Record::End {
+    match journal.append(&Record::End {
         run: run.into(),
         ending,
-    })?;
-    Ok(report)
+    }) {
+        Ok(()) => Ok(report),
+        Err(error) => Err(Stopped { error, report }),
+    }
+}
+
+/// A run or an undo the journal stopped: no change was started after the
+/// write that failed. `report` says what was done before.
+#[derive(Debug, thiserror::Error)]
+#[error("{error}")]
+pub struct Stopped {
+    pub error: JournalError,
+    pub report: Report,
 }

@@ -182,7 +182,8 @@ impl UndoShared<'_> {
 /// it ends `Failed`.
 ///
 /// # Errors
-/// [`JournalError`] when the journal cannot be written.
+/// [`JournalError`] when the journal cannot be written; `report` then says
+/// what was undone before, and the rest as not undone.
 pub async fn undo(
     c: &Connection,
     journal: &mut Journal,
@@ -207,7 +208,7 @@ pub async fn undo(
     });
     let order: Vec<usize> = (0..shared.todo.len()).rev().collect();
     let s = &shared;
-    lanes::run(
+    let ran = lanes::run(
         &order,
         |n| &s.todo[n].change,
         concurrency,
@@ -215,7 +216,7 @@ pub async fn undo(
         |n| async move { s.one(n).await.map(|_| ()) },
         |lane| s.lane(lane),
     )
-    .await?;
+    .await;
     let mut undone = std::mem::take(&mut *locked(&shared.undone));
     undone.sort_by_key(|(n, _)| std::cmp::Reverse(*n));
     let mut failed = std::mem::take(&mut *locked(&shared.failed));
@@ -240,6 +241,8 @@ pub async fn undo(
             .iter()
             .map(|(n, e)| (shared.todo[*n].change.clone(), e.clone())),
     );
+    // Said in `report` either way: what was undone before the journal failed.
+    ran?;
     Ok(if failed.is_empty() {
         Ending::RolledBack
     } else {

@@ -110,7 +110,6 @@ fn connected(s: &ApplySettings, facts: &mut RunFacts, display: &Display) -> Resu
     let rt = pipeline::runtime()?;
     let conn = rt.block_on(live::connect(&live))?;
     facts.cluster = Some(super::run_cluster(&conn));
-    facts.kept = s.no_rollback;
     let result = guarded(s, &rt, (&conn, &live), saved, (facts, display));
     if s.report.json {
         facts.final_mode = super::mode_now(&rt, &conn);
@@ -200,32 +199,75 @@ fn locked(
     pipe::begin(conn, &mut j, &d.steps, run)?;
     facts.journal = Some(path.to_path_buf());
     let _ = writeln!(std::io::stderr(), "Journal: {}", path.display());
+    let report = made(
+        s,
+        rt,
+        (conn, live),
+        (path, &mut j),
+        (run, stop),
+        (&d.steps, display),
+        facts,
+    )?;
+    let result = finish(s, &report, path);
+    if result.is_err() && s.no_rollback {
+        facts.left_made = Some("--no-rollback: left in place on purpose".into());
+    }
+    facts.report = Some(report);
+    result
+}
+
+/// Makes `steps` with the journal `j`, Ctrl-C watched; a journal that
+/// cannot be written ends it with what was made in `facts`.
+fn made(
+    s: &ApplySettings,
+    rt: &tokio::runtime::Runtime,
+    (conn, live): (&Connection, &LiveSettings),
+    (path, j): (&Path, &mut Journal),
+    (run, stop): (&str, &Arc<AtomicBool>),
+    (steps, display): (&[Step], &Display),
+    facts: &mut RunFacts,
+) -> Result<Report> {
     let options = RunOptions {
         wait: s.wait,
         concurrency: live.client.concurrency,
         keep: s.no_rollback,
     };
-    let watcher = interrupt::watch(rt, stop, "run", path);
-    let report = rt.block_on(pipe::run(
-        conn,
-        &mut j,
-        run,
-        &d.steps,
-        (options, stop),
-        display,
-    ));
+    // What `-o json` says if a second signal ends the process mid-run.
+    let interrupted = match s.report.json {
+        true => Some(crate::render::run_result::render(
+            RunCommand::Apply,
+            facts,
+            130,
+            Some("interrupted twice: left at once, with changes possibly under way; the journal records them (`rollback --journal` undoes them, `apply` resumes)"),
+        )?),
+        false => None,
+    };
+    let watcher = interrupt::watch(rt, stop, ("run", path), interrupted);
+    let report = rt.block_on(pipe::run(conn, j, run, steps, (options, stop), display));
     watcher.abort();
     display.finish();
-    let report = report.map_err(|e| ChangedThenFailed {
-        left_in_place: true,
-        message: format!(
-            "{e}: the run stopped part-way and the cluster may be partly changed: once the journal can be written, `migrate-auth rollback --journal {}` undoes what it recorded, or `apply` resumes",
-            path.display()
-        ),
-    })?;
-    let result = finish(s, &report, path);
-    facts.report = Some(report);
-    result
+    let report = match report {
+        Ok(report) => report,
+        Err(stopped) => {
+            let next = format!(
+                "once the journal can be written, `migrate-auth rollback --journal {}` undoes what it recorded, or `apply` resumes",
+                path.display()
+            );
+            facts.left_made = Some(format!(
+                "the journal could not be written, so the run stopped without undoing: {next}"
+            ));
+            facts.report = Some(stopped.report);
+            return Err(ChangedThenFailed {
+                left_in_place: true,
+                message: format!(
+                    "{}: the run stopped part-way and the cluster may be partly changed: {next}",
+                    stopped.error
+                ),
+            }
+            .into());
+        }
+    };
+    Ok(report)
 }
 
 /// Reports how a run ended: the failure (exit 1, 3 or 4), or what was made.

@@ -15,20 +15,28 @@ use crate::model::untrusted::terminal;
 
 /// Watches for SIGINT and SIGTERM on `rt` while a run of `what` (journaled
 /// at `journal`) is under way, setting `flag`, which the run watches;
-/// returns the watcher to abort once the run is over.
+/// returns the watcher to abort once the run is over. `result`, if given,
+/// is written on stdout before a second signal ends the process (the
+/// `--output json` document of an interrupted run).
 pub(crate) fn watch(
     rt: &tokio::runtime::Runtime,
     flag: &Arc<AtomicBool>,
-    what: &'static str,
-    journal: &Path,
+    (what, journal): (&'static str, &Path),
+    result: Option<String>,
 ) -> tokio::task::JoinHandle<()> {
     let set = flag.clone();
     let journal = terminal(&journal.display().to_string()).into_owned();
-    let task = rt.spawn(async move {
-        let (Ok(mut int), Ok(mut term)) = (
+    // Installed now, before the run starts: a signal that came before the
+    // task first ran would end the process the default way.
+    let signals = {
+        let _in = rt.enter();
+        (
             signal(SignalKind::interrupt()),
             signal(SignalKind::terminate()),
-        ) else {
+        )
+    };
+    let task = rt.spawn(async move {
+        let (Ok(mut int), Ok(mut term)) = signals else {
             return;
         };
         let mut first: Option<Instant> = None;
@@ -41,6 +49,11 @@ pub(crate) fn watch(
             match first {
                 Some(at) if at.elapsed() < Duration::from_secs(5) => {
                     let _ = writeln!(err, "\nInterrupted again: leaving now, with changes possibly under way. The journal {journal} records them: `migrate-auth rollback --journal {journal}` undoes them, `migrate-auth apply` resumes.");
+                    if let Some(doc) = &result {
+                        let mut out = std::io::stdout();
+                        let _ = out.write_all(doc.as_bytes());
+                        let _ = out.flush();
+                    }
                     std::process::exit(130);
                 }
                 _ => {

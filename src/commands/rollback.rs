@@ -141,19 +141,26 @@ fn locked(
         Some(j) => j,
         None => Journal::open(&s.journal)?,
     };
-    let (report, ending) = rt
-        .block_on(rollback::run(
-            conn,
-            &mut j,
-            todo,
-            (settings.client.concurrency, display),
-        ))
-        .map_err(|e| super::ChangedThenFailed {
-            left_in_place: true,
-            message: format!(
-                "{e}: the rollback stopped part-way; run it again once the journal can be written"
-            ),
-        })?;
+    let ran = rt.block_on(rollback::run(
+        conn,
+        &mut j,
+        todo,
+        (settings.client.concurrency, display),
+    ));
+    let (report, ending) = match ran {
+        Ok(done) => done,
+        Err(stopped) => {
+            facts.report = Some(stopped.report);
+            return Err(super::ChangedThenFailed {
+                left_in_place: true,
+                message: format!(
+                    "{}: the rollback stopped part-way; run it again once the journal can be written",
+                    stopped.error
+                ),
+            }
+            .into());
+        }
+    };
     display.finish();
     ended(&mut out, report, ending, facts)
 }

@@ -361,8 +361,8 @@ pub fn begin(
 /// the run's changes are undone as after a failure (unless `keep`).
 ///
 /// # Errors
-/// [`Error::Journal`] when the journal cannot be written: the cluster may
-/// then be partly changed.
+/// [`crate::apply::Stopped`] when the journal cannot be written: the
+/// cluster may then be partly changed, as its report says.
 pub async fn run(
     conn: &Connection,
     journal: &mut Journal,
@@ -370,6 +370,6 @@ pub async fn run(
     steps: &[Step],
     (options, interrupt): (RunOptions, &AtomicBool),
     progress: &dyn crate::apply::progress::Progress,
-) -> Result<Report, Error> {
-    Ok(crate::apply::apply(conn, journal, run, steps, (options, interrupt), progress).await?)
+) -> Result<Report, crate::apply::Stopped> {
+    crate::apply::apply(conn, journal, run, steps, (options, interrupt), progress).await
 }

@@ -177,25 +177,32 @@ fn note_text(c: &Recorded, mode: &UndoMode) -> String {
 /// ends the run.
 ///
 /// # Errors
-/// [`Error::Journal`] when the journal cannot be written.
+/// [`apply::Stopped`] when the journal cannot be written; its report says
+/// what was undone before.
 pub async fn run(
     conn: &Connection,
     journal: &mut Journal,
     todo: &Todo,
     (concurrency, progress): (usize, &dyn crate::apply::progress::Progress),
-) -> Result<(Report, Ending), Error> {
+) -> Result<(Report, Ending), apply::Stopped> {
     let mut report = Report::default();
-    let ending = apply::undo(
+    let undone = apply::undo(
         conn,
         journal,
         &todo.changes,
         &mut report,
         (concurrency, progress),
     )
-    .await?;
-    journal.append(&Record::End {
-        run: todo.run.clone(),
-        ending,
-    })?;
-    Ok((report, ending))
+    .await;
+    let ended = undone.and_then(|ending| {
+        journal.append(&Record::End {
+            run: todo.run.clone(),
+            ending,
+        })?;
+        Ok(ending)
+    });
+    match ended {
+        Ok(ending) => Ok((report, ending)),
+        Err(error) => Err(apply::Stopped { error, report }),
+    }
 }

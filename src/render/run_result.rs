@@ -40,8 +40,10 @@ pub struct RunFacts {
     pub journal: Option<std::path::PathBuf>,
     pub report: Option<Report>,
     pub final_mode: Option<AuthMode>,
-    /// `--no-rollback`: after a failure, what was made is left on purpose.
-    pub kept: bool,
+    /// Why what the run made is still in place, when it ended without
+    /// undoing it (`--no-rollback` after a failure, a journal that could not
+    /// be written).
+    pub left_made: Option<String>,
 }
 
 /// How a run ended, one word per exit status.
@@ -200,10 +202,9 @@ fn undos(report: &Report) -> Vec<Change<'_>> {
     out
 }
 
-/// What is left in place, and why: undos that left or failed, and with
-/// `--no-rollback` after a failure, what the run made.
-fn left<'a>(facts: &RunFacts, changes: &[Change<'a>], undo: &[Change<'a>]) -> Vec<Left<'a>> {
-    let failed = changes.iter().any(|c| c.fate == Fate::Failed);
+/// What is left in place, and why: undos that left or failed, and, when the
+/// run ended without undoing (`left_made`), what it made and did not undo.
+fn left<'a>(facts: &'a RunFacts, changes: &[Change<'a>], undo: &[Change<'a>]) -> Vec<Left<'a>> {
     let mut out: Vec<Left<'a>> = undo
         .iter()
         .filter(|c| matches!(c.fate, Fate::Left | Fate::UndoFailed | Fate::NotUndone))
@@ -212,14 +213,16 @@ fn left<'a>(facts: &RunFacts, changes: &[Change<'a>], undo: &[Change<'a>]) -> Ve
             why: c.why.unwrap_or_default(),
         })
         .collect();
-    if facts.kept && failed {
+    if let Some(why) = &facts.left_made {
+        // Those the undo reached are said above, or were undone.
+        let reached = |step: &Step| undo.iter().any(|u| u.change == step);
         out.extend(
             changes
                 .iter()
-                .filter(|c| c.fate == Fate::Made)
+                .filter(|c| c.fate == Fate::Made && !reached(c.change))
                 .map(|c| Left {
                     description: c.description.clone(),
-                    why: "--no-rollback: left in place on purpose",
+                    why,
                 }),
         );
     }

@@ -39,7 +39,11 @@ const OVERRIDES: &str = "arn:aws:iam::111122223333:role/ops:\n  drop: true\n";
 const KEPT: &str = "# Roles (edited by hand; keep this header)\n\n# ops, on call\n- \"rolearn\": 'arn:aws:iam::111122223333:role/ops'\n  username: \"ops:{{SessionName}}\"\n  groups: [ops-team]   # paged at night\n";
 
 fn plan(extra: &[&str]) -> crate::Run {
-    let dir = std::env::temp_dir().join(format!("migrate-auth-cleanup-{}", std::process::id()));
+    // One folder per call: tests run at once, and a file half rewritten by
+    // another would be read.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let dir = std::env::temp_dir().join(format!("migrate-auth-cleanup-{}-{n}", std::process::id()));
     fs::create_dir_all(&dir).unwrap();
     fs::write(dir.join("aws-auth.yaml"), AWS_AUTH).unwrap();
     fs::write(dir.join("overrides.yaml"), OVERRIDES).unwrap();

@@ -293,3 +293,94 @@ fn on_a_terminal_a_bar_shows_the_run_and_each_change_is_printed_above_it() {
     // No timestamps on a terminal: the bar shows the time.
     assert!(!screen.lines().any(timestamped), "{screen}");
 }
+
+#[test]
+fn a_journal_that_cannot_be_written_is_reported_with_what_was_made() {
+    let live = start(api_world(), kube(MAP_ROLES));
+    let args = live.apply_args(&["--yes", "-o", "json", "--concurrency", "1"]);
+    // Files may not grow past 1 KiB: the journal fails after a few changes.
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg("trap '' XFSZ; ulimit -f 2; exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_migrate-auth"))
+        .args(&args)
+        .envs(live.env(&[]))
+        .current_dir(&live.home)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(4), "{stdout}\n{stderr}");
+    let doc = json(&stdout);
+    assert_eq!(doc["result"], "leftInPlace");
+    let made: Vec<&Value> = doc["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["fate"] == "made")
+        .collect();
+    assert!(
+        !made.is_empty(),
+        "stderr says changes were made:\n{stderr}\n{doc}"
+    );
+    let left = doc["leftInPlace"].as_array().unwrap();
+    assert_eq!(left.len(), made.len(), "{doc}");
+    assert!(
+        left.iter().all(|l| l["why"]
+            .as_str()
+            .unwrap()
+            .contains("journal could not be written")),
+        "{doc}"
+    );
+    assert_eq!(doc["counts"]["leftInPlace"], left.len());
+}
+
+#[test]
+fn interrupted_twice_with_json_still_writes_the_result() {
+    let mut w = world("CONFIG_MAP");
+    w.add_user(&format!("arn:aws:iam::{ACCT}:user/alice"));
+    w.clusters.get_mut("prod").unwrap().update_polls = 60;
+    let live = start(w, kube(MAP_ROLES));
+    let mut args = live.apply_args(&["--yes", "-o", "json"]);
+    args.retain(|a| a != "20ms");
+    let at = args.iter().position(|a| a == "--poll-interval").unwrap();
+    args.insert(at + 1, "1s".into());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_migrate-auth"))
+        .args(&args)
+        .envs(live.env(&[]))
+        .current_dir(&live.home)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let started = Instant::now();
+    for line in stderr.lines() {
+        if line
+            .unwrap()
+            .contains("started: switch authentication mode")
+        {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "no switch");
+    }
+    let pid = child.id() as libc::pid_t;
+    // SAFETY: signals to our own child.
+    unsafe { libc::kill(pid, libc::SIGINT) };
+    std::thread::sleep(Duration::from_millis(300));
+    unsafe { libc::kill(pid, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130));
+    let doc = json(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(doc["result"], "interrupted");
+    assert_eq!(doc["exitCode"], 130);
+    assert_eq!(doc["journal"], live.journal().to_str().unwrap());
+    assert!(
+        doc["runId"].as_str().is_some_and(|r| !r.is_empty()),
+        "{doc}"
+    );
+}
