@@ -521,11 +521,13 @@ fn the_readme_documents_every_flag_help_shows() {
         "snapshot",
         "completions",
         "man",
+        "fleet plan",
     ] {
         if !documented(&format!("migrate-auth {command}")) {
             missing.push(format!("the `{command}` command"));
         }
-        let r = run(&[command, "--help"]);
+        let args: Vec<&str> = command.split(' ').chain(["--help"]).collect();
+        let r = run(&args);
         assert_eq!(r.code, 0, "{command} --help: {}", r.stderr);
         for line in r.stdout.lines() {
             let text = line.trim_start();
