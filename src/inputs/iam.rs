@@ -61,6 +61,8 @@ pub struct IamDump {
     denied: HashSet<String>,
     /// Accounts whose IAM a live plan asked.
     consulted: HashSet<String>,
+    /// How many IAM files were given.
+    files: usize,
     roles: Vec<Arn>,
 }
 
@@ -71,6 +73,7 @@ impl IamDump {
     /// [`InputError`] when the file is not YAML/JSON or not a list-roles /
     /// list-users output.
     pub fn add_file(&mut self, file: &str, bytes: &[u8]) -> Result<(), InputError> {
+        self.files += 1;
         for doc in documents(file, bytes)? {
             let lists: Vec<(&Node, IamKind)> = [("Roles", IamKind::Role), ("Users", IamKind::User)]
                 .into_iter()
@@ -259,6 +262,11 @@ impl IamDump {
     /// True when no IAM file and no existing entry was given.
     pub fn is_empty(&self) -> bool {
         self.by_name.is_empty()
+    }
+
+    /// True when an IAM file was given (its principals, if any, are known).
+    pub fn has_files(&self) -> bool {
+        self.files > 0
     }
 
     /// True when a complete list of `kind` in `account` was given.

@@ -225,7 +225,7 @@ fn resolve_role(
                 format!("IAM refused the lookup in account {a} (AccessDenied)")
             } else if ctx.iam.not_consulted(a) {
                 format!("IAM of account {a} was not consulted: a live plan asks the cluster's account and those of --lookup-role; give --lookup-role with a role in account {a} that may call iam:GetRole, or --iam-file with its `aws iam list-roles`")
-            } else if ctx.iam.is_empty() {
+            } else if !ctx.iam.has_files() {
                 format!("no --iam-file was given; `aws iam list-roles --output json` in account {a}, given with --iam-file, settles it")
             } else {
                 format!("the IAM files list no roles of account {a}")

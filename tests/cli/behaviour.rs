@@ -550,3 +550,21 @@ fn the_readme_documents_every_flag_help_shows() {
     }
     assert!(missing.is_empty(), "the README lacks: {missing:?}");
 }
+
+/// With a current-state file but no IAM file, `path-unverified` says no IAM
+/// file was given (the state's entries are not an IAM listing).
+#[test]
+fn path_unverified_with_only_a_current_state_file_says_no_iam_file_was_given() {
+    let case = "cases/22-current-diff";
+    let r = run(&[
+        "plan",
+        "--aws-auth-file",
+        &format!("{case}/aws-auth.yaml"),
+        "--current-file",
+        &format!("{case}/current.json"),
+        "--findings-ungrouped",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!r.stdout.contains("the IAM files list no roles"), "{}", r.stdout);
+    assert!(r.stdout.contains("no --iam-file was given"), "{}", r.stdout);
+}
