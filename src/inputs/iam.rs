@@ -259,11 +259,6 @@ impl IamDump {
         serde_json::json!({"Roles": roles, "Users": users})
     }
 
-    /// True when no IAM file and no existing entry was given.
-    pub fn is_empty(&self) -> bool {
-        self.by_name.is_empty()
-    }
-
     /// True when an IAM file was given (its principals, if any, are known).
     pub fn has_files(&self) -> bool {
         self.files > 0

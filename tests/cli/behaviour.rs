@@ -565,6 +565,10 @@ fn path_unverified_with_only_a_current_state_file_says_no_iam_file_was_given() {
         "--findings-ungrouped",
     ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(!r.stdout.contains("the IAM files list no roles"), "{}", r.stdout);
+    assert!(
+        !r.stdout.contains("the IAM files list no roles"),
+        "{}",
+        r.stdout
+    );
     assert!(r.stdout.contains("no --iam-file was given"), "{}", r.stdout);
 }
