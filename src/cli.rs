@@ -59,17 +59,23 @@ enum RawFleet {
     /// Plan every cluster of a fleet file, read-only: a run directory with
     /// each cluster's plan (JSON and text), and a summary.
     Plan(RawFleetPlan),
+    /// Apply every cluster of a fleet file, wave by wave (a wave starts only
+    /// when the one before succeeded), each through the single-cluster apply
+    /// with its own journal, lock and rollback; an existing run directory is
+    /// resumed.
+    Apply(RawFleetApply),
 }
 
+/// What every fleet command takes.
 #[derive(Debug, Args)]
-struct RawFleetPlan {
+struct RawFleetRun {
     /// The fleet file: `defaults`, `clusters`, `discover` (see the README).
     #[arg(long, value_name = "FILE")]
     fleet: PathBuf,
     /// Where the run's files go (default ./migrate-auth-runs/<UTC time>).
     #[arg(long, value_name = "DIR")]
     run_dir: Option<PathBuf>,
-    /// How many clusters are planned at once.
+    /// How many clusters run at once.
     #[arg(long, value_name = "N", default_value_t = 8)]
     parallel: usize,
     /// How many API calls may be under way at once, per cluster.
@@ -82,6 +88,35 @@ struct RawFleetPlan {
     /// The summary's format.
     #[arg(short, long, value_enum, default_value_t = RawFormat::Text)]
     output: RawFormat,
+}
+
+#[derive(Debug, Args)]
+struct RawFleetPlan {
+    #[command(flatten)]
+    run: RawFleetRun,
+}
+
+#[derive(Debug, Args)]
+struct RawFleetApply {
+    #[command(flatten)]
+    run: RawFleetRun,
+    /// Apply without asking (required: a fleet never prompts).
+    #[arg(long, required = true)]
+    yes: bool,
+    /// Start no new cluster once this many have failed.
+    #[arg(long, value_name = "N")]
+    max_failures: Option<usize>,
+    #[command(flatten)]
+    extras: RawExtras,
+    /// Allow the irreversible switch to API (with --target-mode API).
+    #[arg(long)]
+    confirm_irreversible: bool,
+    /// How long to wait for an authentication-mode update (e.g. 30m, 90s).
+    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = parse_duration)]
+    wait_timeout: Duration,
+    /// How often to poll the update (e.g. 10s, 500ms).
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    poll_interval: Duration,
 }
 
 /// What to do beyond creating entries (apply, and plan --out).
@@ -195,6 +230,46 @@ struct RawRollback {
     force_unlock: Option<String>,
     #[command(flatten)]
     report: RawReport,
+}
+
+/// The checked settings every fleet command takes.
+fn fleet_run(f: RawFleetRun) -> Result<FleetRun> {
+    for (flag, n) in [("--parallel", f.parallel), ("--concurrency", f.concurrency)] {
+        if !(1..=64).contains(&n) {
+            bail!("{flag} must be between 1 and 64");
+        }
+    }
+    Ok(FleetRun {
+        fleet: f.fleet,
+        run_dir: f.run_dir,
+        parallel: f.parallel,
+        concurrency: f.concurrency,
+        shard: f.shard,
+        format: format(f.output),
+    })
+}
+
+fn check_fleet_apply(f: RawFleetApply) -> Result<Command> {
+    if f.poll_interval.is_zero() || f.wait_timeout.is_zero() {
+        bail!("--wait-timeout and --poll-interval must be more than 0");
+    }
+    let extras = extras(f.extras);
+    if extras.target_api && !f.confirm_irreversible {
+        bail!("--target-mode API switches every cluster irreversibly: give --confirm-irreversible too");
+    }
+    if f.max_failures == Some(0) {
+        bail!("--max-failures must be at least 1");
+    }
+    Ok(Command::Fleet(FleetCommand::Apply(FleetApplySettings {
+        run: fleet_run(f.run)?,
+        max_failures: f.max_failures,
+        extras,
+        confirm_irreversible: f.confirm_irreversible,
+        wait: Wait {
+            timeout: f.wait_timeout,
+            poll: f.poll_interval,
+        },
+    })))
 }
 
 /// The checked format of `--output`.
@@ -514,9 +589,9 @@ pub struct RollbackSettings {
     pub report: ReportSettings,
 }
 
-/// Checked settings of `fleet plan`.
+/// Checked settings every fleet command takes.
 #[derive(Debug, Clone)]
-pub struct FleetPlanSettings {
+pub struct FleetRun {
     pub fleet: PathBuf,
     pub run_dir: Option<PathBuf>,
     pub parallel: usize,
@@ -525,10 +600,21 @@ pub struct FleetPlanSettings {
     pub format: Format,
 }
 
+/// Checked settings of `fleet apply`.
+#[derive(Debug, Clone)]
+pub struct FleetApplySettings {
+    pub run: FleetRun,
+    pub max_failures: Option<usize>,
+    pub extras: Extras,
+    pub confirm_irreversible: bool,
+    pub wait: Wait,
+}
+
 /// A checked `fleet` command.
 #[derive(Debug, Clone)]
 pub enum FleetCommand {
-    Plan(FleetPlanSettings),
+    Plan(FleetRun),
+    Apply(FleetApplySettings),
 }
 
 /// A checked command.
@@ -654,20 +740,9 @@ fn check(command: RawCommand) -> Result<Command> {
         }
         RawCommand::Plan(p) => check_plan(p),
         RawCommand::Fleet(RawFleet::Plan(f)) => {
-            for (flag, n) in [("--parallel", f.parallel), ("--concurrency", f.concurrency)] {
-                if !(1..=64).contains(&n) {
-                    bail!("{flag} must be between 1 and 64");
-                }
-            }
-            Ok(Command::Fleet(FleetCommand::Plan(FleetPlanSettings {
-                fleet: f.fleet,
-                run_dir: f.run_dir,
-                parallel: f.parallel,
-                concurrency: f.concurrency,
-                shard: f.shard,
-                format: format(f.output),
-            })))
+            Ok(Command::Fleet(FleetCommand::Plan(fleet_run(f.run)?)))
         }
+        RawCommand::Fleet(RawFleet::Apply(f)) => check_fleet_apply(f),
         RawCommand::Apply(a) => check_apply(a),
         RawCommand::Rollback(r) => Ok(Command::Rollback(RollbackSettings {
             journal: r.journal,

@@ -6,7 +6,7 @@ use std::io::Write;
 
 use anyhow::{bail, Result};
 
-use super::progress::Display;
+use super::progress::Channels;
 use super::{confirm, interrupt, ChangedThenFailed, Outcome};
 use crate::apply::change::{Outcome as Made, Undone};
 use crate::model::untrusted::terminal;
@@ -97,20 +97,27 @@ fn ask(s: &ApplySettings, cluster: &str, steps: &[Step]) -> Result<()> {
 /// confirmation, a failed step (after the rollback), or the cluster cannot
 /// be read.
 pub fn run(s: &ApplySettings) -> Result<Outcome> {
-    let mut facts = RunFacts::default();
-    let display = Display::new(s.report.quiet);
-    let result = connected(s, &mut facts, &display);
-    display.finish();
+    let ch = Channels::terminal(s.report);
+    let (result, facts) = headless(s, &ch);
     super::print_result(RunCommand::Apply, s.report, &facts, result)
 }
 
+/// `apply` with its words sent to `ch` (a terminal, or a fleet cluster's
+/// log): how it ended, and what is known of the run.
+pub(crate) fn headless(s: &ApplySettings, ch: &Channels) -> (Result<Outcome>, RunFacts) {
+    let mut facts = RunFacts::default();
+    let result = connected(s, &mut facts, ch);
+    ch.display.finish();
+    (result, facts)
+}
+
 /// `apply` from the connection on, filling in `facts` as it goes.
-fn connected(s: &ApplySettings, facts: &mut RunFacts, display: &Display) -> Result<Outcome> {
+fn connected(s: &ApplySettings, facts: &mut RunFacts, ch: &Channels) -> Result<Outcome> {
     let (live, saved) = target(s)?;
     let rt = pipeline::runtime()?;
     let conn = rt.block_on(live::connect(&live))?;
     facts.cluster = Some(super::run_cluster(&conn));
-    let result = guarded(s, &rt, (&conn, &live), saved, (facts, display));
+    let result = guarded(s, &rt, (&conn, &live), saved, (facts, ch));
     if s.report.json {
         facts.final_mode = super::mode_now(&rt, &conn);
     }
@@ -123,7 +130,7 @@ fn guarded(
     rt: &tokio::runtime::Runtime,
     (conn, live): (&Connection, &LiveSettings),
     saved: Option<PlanFile>,
-    (facts, display): (&mut RunFacts, &Display),
+    (facts, ch): (&mut RunFacts, &Channels),
 ) -> Result<Outcome> {
     let cleanup = match &saved {
         Some(p) => p.extras.cleanup_aws_auth,
@@ -145,7 +152,12 @@ fn guarded(
         &dead,
         stop.clone(),
     ))?;
-    super::note_takeover(&held);
+    if let Some(who) = &held.took_over {
+        ch.note(&format!(
+            "Took over the cluster's lock from a run that is gone: {}",
+            terminal(who)
+        ));
+    }
     let result = locked(
         s,
         rt,
@@ -153,7 +165,7 @@ fn guarded(
         saved,
         (&path, journal),
         (&run, &stop),
-        (facts, display),
+        (facts, ch),
     );
     let lost = held.lost();
     rt.block_on(held.release());
@@ -171,7 +183,7 @@ fn locked(
     saved: Option<PlanFile>,
     (path, journal): (&Path, Option<Journal>),
     (run, stop): (&str, &Arc<AtomicBool>),
-    (facts, display): (&mut RunFacts, &Display),
+    (facts, ch): (&mut RunFacts, &Channels),
 ) -> Result<Outcome> {
     let g = rt.block_on(live::read(conn, live))?;
     let d = match saved {
@@ -179,14 +191,12 @@ fn locked(
         None => pipe::decide_live(&s.plan, &live.cluster, g)?,
     };
     if pipe::unfinished_run(path, &conn.cluster.arn)? {
-        // A lost note must not stop the run.
-        let _ = writeln!(
-            std::io::stderr(),
+        ch.note(&format!(
             "The journal {} records a run that did not finish; this run resumes it (what is done is skipped; `rollback` undoes both).",
             path.display()
-        );
+        ));
     }
-    show(&mut super::human(s.report), &d)?;
+    show(&mut ch.out(), &d)?;
     if d.steps.is_empty() {
         return Ok(Outcome::Done { changes: false });
     }
@@ -198,17 +208,17 @@ fn locked(
     };
     pipe::begin(conn, &mut j, &d.steps, run)?;
     facts.journal = Some(path.to_path_buf());
-    let _ = writeln!(std::io::stderr(), "Journal: {}", path.display());
+    ch.note(&format!("Journal: {}", path.display()));
     let report = made(
         s,
         rt,
         (conn, live),
         (path, &mut j),
         (run, stop),
-        (&d.steps, display),
+        (&d.steps, ch),
         facts,
     )?;
-    let result = finish(s, &report, path);
+    let result = finish(s, &report, (path, ch));
     if result.is_err() && s.no_rollback {
         facts.left_made = Some("--no-rollback: left in place on purpose".into());
     }
@@ -224,7 +234,7 @@ fn made(
     (conn, live): (&Connection, &LiveSettings),
     (path, j): (&Path, &mut Journal),
     (run, stop): (&str, &Arc<AtomicBool>),
-    (steps, display): (&[Step], &Display),
+    (steps, ch): (&[Step], &Channels),
     facts: &mut RunFacts,
 ) -> Result<Report> {
     let options = RunOptions {
@@ -242,10 +252,23 @@ fn made(
         )?),
         false => None,
     };
-    let watcher = interrupt::watch(rt, stop, ("run", path), interrupted);
-    let report = rt.block_on(pipe::run(conn, j, run, steps, (options, stop), display));
+    let watcher = match &ch.fleet_stop {
+        None => interrupt::watch(rt, stop, ("run", path), interrupted),
+        // In a fleet, the fleet watches Ctrl-C; its stop is this run's too.
+        Some(fleet) => {
+            let (fleet, stop) = (fleet.clone(), stop.clone());
+            rt.spawn(async move {
+                use std::sync::atomic::Ordering::SeqCst;
+                while !fleet.load(SeqCst) {
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                stop.store(true, SeqCst);
+            })
+        }
+    };
+    let report = rt.block_on(pipe::run(conn, j, run, steps, (options, stop), &ch.display));
     watcher.abort();
-    display.finish();
+    ch.display.finish();
     let report = match report {
         Ok(report) => report,
         Err(stopped) => {
@@ -271,8 +294,8 @@ fn made(
 }
 
 /// Reports how a run ended: the failure (exit 1, 3 or 4), or what was made.
-fn finish(s: &ApplySettings, report: &Report, path: &Path) -> Result<Outcome> {
-    let mut out = super::human(s.report);
+fn finish(s: &ApplySettings, report: &Report, (path, ch): (&Path, &Channels)) -> Result<Outcome> {
+    let mut out = ch.out();
     let touched = touched(s, report);
     let what = || match touched {
         Some(_) => after_failure(s, report, path),

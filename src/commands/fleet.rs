@@ -1,45 +1,90 @@
 //! `migrate-auth fleet ...`: reads the fleet file, resolves its clusters
 //! (this runner's shard of them), runs the fleet pipeline ([`crate::fleet`])
 //! and prints the summary; the run directory keeps every cluster's files.
+//! `fleet apply` runs each cluster through exactly the single-cluster apply
+//! ([`super::apply::headless`]), `--parallel` at a time, its words in the
+//! cluster's log.
 
+use std::collections::VecDeque;
 use std::io::Write;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use anyhow::{bail, Context as _, Result};
 
+use super::progress::Channels;
 use super::Outcome;
-use crate::cli::{FleetCommand, FleetPlanSettings};
+use crate::cli::{
+    ApplySettings, ApplyTarget, FleetApplySettings, FleetCommand, FleetRun, ReportSettings,
+};
+use crate::fleet::apply::{earlier, waves, ApplyRow};
 use crate::fleet::plan::{PlanRow, Planned};
 use crate::fleet::run_dir::RunDir;
-use crate::fleet::targets;
+use crate::fleet::{targets, Target};
+use crate::pipeline::plan::PlanOptions;
 use crate::pipeline::{self, read_file};
+use crate::render::run_result::{self, RunCommand};
 use crate::render::{fleet as summary, Format};
 
 /// Runs a `fleet` command.
 ///
 /// # Errors
 /// An unreadable fleet file, a failed discovery, an unwritable run
-/// directory, or clusters that could not be planned.
+/// directory, or clusters that did not succeed.
 pub fn run(c: &FleetCommand) -> Result<Outcome> {
     match c {
         FleetCommand::Plan(s) => plan(s),
+        FleetCommand::Apply(s) => apply(s),
     }
 }
 
-/// `fleet plan`.
-fn plan(s: &FleetPlanSettings) -> Result<Outcome> {
+/// A poisoned lock still holds the queue and the rows.
+fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The fleet's clusters and its run directory.
+fn prepare(s: &FleetRun, rt: &tokio::runtime::Runtime) -> Result<(Vec<Target>, RunDir)> {
     let name = s.fleet.display().to_string();
     let fleet = crate::inputs::fleet::read(&name, &read_file(&s.fleet)?)?;
-    let rt = pipeline::runtime()?;
     let targets = rt.block_on(targets::resolve(&name, &fleet, s.shard))?;
     let root = s.run_dir.clone().unwrap_or_else(RunDir::default_root);
     let run = RunDir::create(&root, &name, s.shard, &targets)
-        .with_context(|| format!("cannot write the run directory {}", root.display()))?;
+        .with_context(|| format!("cannot use the run directory {}", root.display()))?;
+    Ok((targets, run))
+}
+
+/// Writes the summary's files and prints it in the format asked.
+fn publish(
+    run: &RunDir,
+    format: Format,
+    (text, json, markdown): (String, String, String),
+) -> Result<()> {
+    run.write("summary.json".as_ref(), json.as_bytes())?;
+    run.write("summary.md".as_ref(), markdown.as_bytes())?;
+    let shown = match format {
+        Format::Text => text,
+        Format::Json => json,
+        Format::Markdown => markdown,
+    };
+    let mut out = std::io::stdout().lock();
+    out.write_all(shown.as_bytes())?;
+    out.flush()?;
+    Ok(())
+}
+
+/// `fleet plan`.
+fn plan(s: &FleetRun) -> Result<Outcome> {
+    let rt = pipeline::runtime()?;
+    let (targets, run) = prepare(s, &rt)?;
     let _ = writeln!(
         std::io::stderr(),
         "Planning {} clusters, {} at a time; the run directory is {}",
         targets.len(),
         s.parallel,
-        root.display()
+        run.root.display()
     );
     let rows = rt.block_on(crate::fleet::plan::plan(
         &targets,
@@ -47,24 +92,18 @@ fn plan(s: &FleetPlanSettings) -> Result<Outcome> {
         (s.parallel, s.concurrency),
     ));
     let plans: Vec<Option<String>> = rows.iter().map(|r| text_plan(&run, r)).collect();
-    let json = summary::json(&rows)?;
-    let markdown = summary::markdown(&rows, &plans);
-    run.write("summary.json".as_ref(), json.as_bytes())?;
-    run.write("summary.md".as_ref(), markdown.as_bytes())?;
-    let shown = match s.format {
-        Format::Text => summary::text(&rows),
-        Format::Json => json,
-        Format::Markdown => markdown,
-    };
-    let mut out = std::io::stdout().lock();
-    out.write_all(shown.as_bytes())?;
-    out.flush()?;
+    let texts = (
+        summary::text(&rows),
+        summary::json(&rows)?,
+        summary::markdown(&rows, &plans),
+    );
+    publish(&run, s.format, texts)?;
     let failed = rows.iter().filter(|r| r.result == Planned::Failed).count();
     if failed > 0 {
         bail!(
             "{failed} of {} clusters could not be planned (the summary says why); the run directory is {}",
             rows.len(),
-            root.display()
+            run.root.display()
         );
     }
     Ok(Outcome::Done {
@@ -79,4 +118,139 @@ fn text_plan(run: &RunDir, r: &PlanRow) -> Option<String> {
     (r.result == Planned::Planned)
         .then(|| std::fs::read_to_string(run.root.join(&r.dir).join("plan.txt")).ok())
         .flatten()
+}
+
+/// The single-cluster apply settings of `t` in a fleet apply.
+fn cluster_settings(s: &FleetApplySettings, t: &Target, dir: &Path) -> ApplySettings {
+    ApplySettings {
+        target: ApplyTarget::Live(t.live_settings(s.run.concurrency)),
+        plan: PlanOptions {
+            extras: s.extras,
+            ..t.plan_options()
+        },
+        yes: true,
+        confirm_irreversible: s.confirm_irreversible,
+        journal: Some(dir.join("journal")),
+        no_rollback: false,
+        wait: s.wait,
+        force_unlock: None,
+        // The result is written as JSON into the cluster's folder.
+        report: ReportSettings {
+            json: true,
+            quiet: false,
+        },
+    }
+}
+
+/// Applies one cluster: its log, journal and `result.json` in its folder.
+fn apply_one(s: &FleetApplySettings, run: &RunDir, t: &Target, stop: &Arc<AtomicBool>) -> ApplyRow {
+    let started = Instant::now();
+    let ran = (|| -> Result<ApplyRow> {
+        let dir = run.cluster(t)?;
+        let log = crate::private::open_append(&dir.join("log"))?;
+        let ch = Channels::log(log, stop.clone())?;
+        let (result, facts) = super::apply::headless(&cluster_settings(s, t, &dir), &ch);
+        let code = super::exit_code(&result, false);
+        let error = result.err().map(|e| format!("{e:#}"));
+        let doc = run_result::render(RunCommand::Apply, &facts, code, error.as_deref())?;
+        run.write(&t.dir().join("result.json"), doc.as_bytes())?;
+        let value = serde_json::from_str(&doc)?;
+        Ok(ApplyRow::from_result(
+            t,
+            &value,
+            started.elapsed().as_secs_f64(),
+        ))
+    })();
+    ran.unwrap_or_else(|e| {
+        let mut row = ApplyRow::not_started(t, &format!("{e:#}"));
+        row.result = "notChanged".into();
+        row.exit_code = Some(1);
+        row
+    })
+}
+
+/// Runs one wave's `todo`, `parallel` at a time; no cluster starts once
+/// `stop` is set or `failures` reaches `--max-failures`.
+fn run_wave(
+    s: &FleetApplySettings,
+    run: &RunDir,
+    todo: Vec<&Target>,
+    (stop, failures): (&Arc<AtomicBool>, &AtomicUsize),
+) -> Vec<ApplyRow> {
+    let queue = Mutex::new(todo.into_iter().enumerate().collect::<VecDeque<_>>());
+    let rows = Mutex::new(Vec::new());
+    let full = || {
+        s.max_failures
+            .is_some_and(|m| failures.load(Ordering::SeqCst) >= m)
+    };
+    std::thread::scope(|scope| {
+        for _ in 0..s.run.parallel {
+            scope.spawn(|| loop {
+                let Some((i, t)) = locked(&queue).pop_front() else {
+                    return;
+                };
+                let row = if stop.load(Ordering::SeqCst) {
+                    ApplyRow::not_started(t, "the fleet run was interrupted")
+                } else if full() {
+                    ApplyRow::not_started(t, "--max-failures was reached")
+                } else {
+                    let row = apply_one(s, run, t, stop);
+                    if !row.succeeded() {
+                        failures.fetch_add(1, Ordering::SeqCst);
+                    }
+                    row
+                };
+                locked(&rows).push((i, row));
+            });
+        }
+    });
+    let mut rows = rows.into_inner().unwrap_or_else(|e| e.into_inner());
+    rows.sort_by_key(|(i, _)| *i);
+    rows.into_iter().map(|(_, r)| r).collect()
+}
+
+/// `fleet apply`: wave by wave; a wave starts only when every cluster of
+/// the ones before succeeded.
+fn apply(s: &FleetApplySettings) -> Result<Outcome> {
+    let rt = pipeline::runtime()?;
+    let (targets, run) = prepare(&s.run, &rt)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let watcher = super::interrupt::watch(&rt, &stop, ("fleet run", &run.root), None);
+    let failures = AtomicUsize::new(0);
+    let mut rows = Vec::new();
+    let mut blocked: Option<String> = None;
+    for (wave, members) in waves(&targets) {
+        if let Some(why) = &blocked {
+            rows.extend(members.iter().map(|t| ApplyRow::not_started(t, why)));
+            continue;
+        }
+        let (done, todo): (Vec<_>, Vec<_>) = members
+            .into_iter()
+            .partition(|t| earlier(&run, t).is_some());
+        rows.extend(done.iter().filter_map(|t| earlier(&run, t)));
+        let _ = writeln!(std::io::stderr(), "Wave {wave}: applying {} clusters ({} done earlier), {} at a time; the run directory is {}", todo.len(), done.len(), s.run.parallel, run.root.display());
+        let ran = run_wave(s, &run, todo, (&stop, &failures));
+        if ran.iter().any(|r| !r.succeeded()) {
+            blocked = Some(format!("wave {wave} did not succeed"));
+        }
+        rows.extend(ran);
+    }
+    watcher.abort();
+    let texts = (
+        summary::apply_text(&rows),
+        summary::apply_json(&rows)?,
+        summary::apply_markdown(&rows),
+    );
+    publish(&run, s.run.format, texts)?;
+    let failed = rows.iter().filter(|r| !r.succeeded()).count();
+    if failed > 0 {
+        bail!(
+            "{failed} of {} clusters did not succeed (the summary says which and why); `fleet apply` with the same --run-dir resumes, skipping what is done; the run directory is {}",
+            rows.len(),
+            run.root.display()
+        );
+    }
+    Ok(Outcome::Done {
+        changes: rows.iter().any(|r| r.added + r.changed > 0),
+    })
 }

@@ -1,8 +1,10 @@
 //! How `apply` and `rollback` show a run while it goes, on stderr: on a
 //! terminal, a bar per phase (changes done of all, elapsed time, the change
 //! under way) with each finished change printed above it; otherwise (a CI
-//! log, a pipe) one timestamped line per change; with `--quiet`, nothing.
-//! Each change is reported when it ends, not at the end of the run.
+//! log, a pipe) one timestamped line per change; with `--quiet`, nothing;
+//! in a fleet, timestamped lines in the cluster's log. Each change is
+//! reported when it ends, not at the end of the run. [`Channels`] says
+//! where all of a run's words go.
 
 use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
@@ -22,6 +24,71 @@ pub(crate) enum Display {
     Lines,
     /// A terminal: the current phase's bar.
     Bars(Mutex<Option<ProgressBar>>),
+    /// A fleet's cluster: timestamped lines in its log.
+    Log(Mutex<std::fs::File>),
+}
+
+/// Where a run's words go: the diff and the report (`out`), notes, and the
+/// progress; and, in a fleet, the fleet's stop flag (set: no new change
+/// starts here either; `None`: this run watches Ctrl-C itself).
+pub(crate) struct Channels {
+    out: Out,
+    pub(crate) display: Display,
+    pub(crate) fleet_stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+}
+
+/// Where the diff and the report go.
+enum Out {
+    /// Stdout, or stderr when stdout carries the JSON result.
+    Human(crate::cli::ReportSettings),
+    /// A fleet cluster's log.
+    Log(std::fs::File),
+}
+
+impl Channels {
+    /// A run at a terminal (or in a CI log), as `settings` ask.
+    pub(crate) fn terminal(settings: crate::cli::ReportSettings) -> Channels {
+        Channels {
+            out: Out::Human(settings),
+            display: Display::new(settings.quiet),
+            fleet_stop: None,
+        }
+    }
+
+    /// A fleet's cluster: every word in `log`, stopped with the fleet.
+    ///
+    /// # Errors
+    /// When the log cannot be shared between the report and the progress.
+    pub(crate) fn log(
+        log: std::fs::File,
+        fleet_stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    ) -> std::io::Result<Channels> {
+        Ok(Channels {
+            display: Display::Log(Mutex::new(log.try_clone()?)),
+            out: Out::Log(log),
+            fleet_stop: Some(fleet_stop),
+        })
+    }
+
+    /// Where the diff and the report go.
+    pub(crate) fn out(&self) -> Box<dyn Write> {
+        match &self.out {
+            Out::Human(settings) => super::human(*settings),
+            Out::Log(file) => match file.try_clone() {
+                Ok(f) => Box::new(f),
+                Err(_) => Box::new(std::io::sink()),
+            },
+        }
+    }
+
+    /// A note beside the report (the journal's path, a lock taken over):
+    /// stderr, or the log. A lost note must not stop the run.
+    pub(crate) fn note(&self, text: &str) {
+        let _ = match &self.out {
+            Out::Human(_) => writeln!(std::io::stderr(), "{text}"),
+            Out::Log(file) => writeln!(&*file, "{} {text}", now()),
+        };
+    }
 }
 
 impl Display {
@@ -52,6 +119,10 @@ impl Display {
     fn say(&self, line: &str) {
         match self {
             Display::Quiet => {}
+            Display::Log(file) => {
+                let mut f = file.lock().unwrap_or_else(|e| e.into_inner());
+                let _ = writeln!(f, "{} {line}", now());
+            }
             Display::Lines => {
                 // A lost progress line must not stop the run.
                 let _ = writeln!(std::io::stderr(), "{} {line}", now());
@@ -73,7 +144,7 @@ impl Display {
         };
         match self {
             Display::Quiet => {}
-            Display::Lines => self.say(&format!("{what} {total} changes")),
+            Display::Lines | Display::Log(_) => self.say(&format!("{what} {total} changes")),
             Display::Bars(bar) => {
                 let new = ProgressBar::new(total as u64).with_prefix(what);
                 new.set_style(style());

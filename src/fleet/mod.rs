@@ -7,8 +7,11 @@
 //! - [`run_dir`]: the run directory: `fleet.json` (the resolved clusters,
 //!   fingerprinted), one folder per cluster (`ACCOUNT/REGION/NAME/`), the
 //!   summary;
-//! - [`plan`]: `fleet plan`, read-only, `--parallel` clusters at a time.
+//! - [`plan`]: `fleet plan`, read-only, `--parallel` clusters at a time;
+//! - [`apply`]: `fleet apply`'s waves, resumption and summary rows (the
+//!   clusters run through the single-cluster apply, in `commands::fleet`).
 
+pub mod apply;
 pub mod plan;
 pub mod run_dir;
 pub mod targets;

@@ -44,10 +44,13 @@ impl RunDir {
         PathBuf::from("migrate-auth-runs").join(stamp)
     }
 
-    /// Creates the directory (0700) and writes `fleet.json`.
+    /// Creates the directory (0700) and writes `fleet.json`; or, when it
+    /// holds a `fleet.json` already (a run to resume), checks it is of the
+    /// same clusters with the same options.
     ///
     /// # Errors
-    /// When the folder or the file cannot be written.
+    /// When the folder or the file cannot be written, or the directory holds
+    /// another fleet's run.
     pub fn create(
         root: &Path,
         fleet_file: &str,
@@ -59,11 +62,23 @@ impl RunDir {
             root: root.to_path_buf(),
         };
         let listed = serde_json::to_vec(clusters)?;
+        let fingerprint = hex(&Sha256::digest(&listed));
+        let path = root.join("fleet.json");
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            let earlier: serde_json::Value = serde_json::from_str(&text)?;
+            if earlier["fingerprint"] != fingerprint.as_str() {
+                return Err(io::Error::other(format!(
+                    "{} records another fleet run (other clusters or options): give a new --run-dir, or the fleet file it was made from",
+                    path.display()
+                )));
+            }
+            return Ok(run);
+        }
         let record = FleetRecord {
             schema_version: 1,
             fleet_file,
             shard,
-            fingerprint: hex(&Sha256::digest(&listed)),
+            fingerprint,
             clusters,
         };
         run.write(Path::new("fleet.json"), &pretty(&record)?)?;

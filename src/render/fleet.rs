@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use crate::fleet::apply::ApplyRow;
 use crate::fleet::plan::{PlanRow, Planned};
 use crate::model::untrusted::terminal;
 
@@ -238,4 +239,154 @@ fn fenced(text: &str) -> String {
     let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat(longest.max(2) + 1);
     format!("{fence}text\n{}\n{fence}\n", text.trim_end())
+}
+
+/// Pads `lines` (the first is the header) into columns.
+fn columns(lines: &[Vec<String>]) -> String {
+    let n = lines.first().map_or(0, Vec::len);
+    let widths: Vec<usize> = (0..n)
+        .map(|i| {
+            lines
+                .iter()
+                .map(|l| l[i].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut o = String::new();
+    for l in lines {
+        let padded: Vec<String> = l
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        let _ = writeln!(o, "{}", padded.join("  ").trim_end());
+    }
+    o
+}
+
+/// "7 clusters: 5 done, 1 with nothing to do, 1 not started."
+pub fn apply_headline(rows: &[ApplyRow]) -> String {
+    let mut by: Vec<(&str, usize)> = Vec::new();
+    for r in rows {
+        match by.iter_mut().find(|(k, _)| *k == r.result) {
+            Some((_, n)) => *n += 1,
+            None => by.push((&r.result, 1)),
+        }
+    }
+    let parts: Vec<String> = by.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    format!("{} clusters: {}.", rows.len(), parts.join(", "))
+}
+
+/// A fleet apply's summary for a terminal, then why each one that did not
+/// succeed did not.
+pub fn apply_text(rows: &[ApplyRow]) -> String {
+    let mut lines = vec![[
+        "CLUSTER", "ACCOUNT", "REGION", "WAVE", "MODE", "ADDED", "CHANGED", "LEFT", "RESULT",
+        "TIME",
+    ]
+    .map(String::from)
+    .to_vec()];
+    for r in rows {
+        let result = if r.earlier {
+            format!("{} (earlier)", r.result)
+        } else {
+            r.result.clone()
+        };
+        lines.push(vec![
+            r.cluster.clone(),
+            r.account.clone(),
+            r.region.clone(),
+            r.wave.to_string(),
+            r.mode_after
+                .clone()
+                .map_or("-".into(), |m| terminal(&m).into_owned()),
+            r.added.to_string(),
+            r.changed.to_string(),
+            r.left_in_place.to_string(),
+            result,
+            format!("{:.1}s", r.seconds),
+        ]);
+    }
+    let mut o = columns(&lines);
+    let _ = writeln!(o, "\n{}", apply_headline(rows));
+    for r in rows.iter().filter(|r| !r.succeeded()) {
+        let why = r.error.as_deref().unwrap_or("(no reason recorded)");
+        let _ = writeln!(
+            o,
+            "  {} ({} {}): {}",
+            r.cluster,
+            r.account,
+            r.region,
+            terminal(why)
+        );
+    }
+    o
+}
+
+/// A fleet apply's summary as JSON (schemaVersion 1).
+///
+/// # Errors
+/// When serde_json cannot write it.
+pub fn apply_json(rows: &[ApplyRow]) -> Result<String, serde_json::Error> {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Doc<'a> {
+        schema_version: u32,
+        command: &'a str,
+        succeeded: usize,
+        failed: usize,
+        clusters: &'a [ApplyRow],
+    }
+    let succeeded = rows.iter().filter(|r| r.succeeded()).count();
+    let mut s = serde_json::to_string_pretty(&Doc {
+        schema_version: 1,
+        command: "fleet apply",
+        succeeded,
+        failed: rows.len() - succeeded,
+        clusters: rows,
+    })?;
+    s.push('\n');
+    Ok(s)
+}
+
+/// A fleet apply's summary as Markdown: the table, then why each one that
+/// did not succeed did not (cut to stay under the comment limit).
+pub fn apply_markdown(rows: &[ApplyRow]) -> String {
+    let mut o = format!(
+        "### migrate-auth fleet apply\n\n**{}**\n\n",
+        apply_headline(rows)
+    );
+    o.push_str("| cluster | account | region | wave | mode | added | changed | left | result |\n|---|---|---|---|---|---|---|---|---|\n");
+    for r in rows {
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            cell(&r.cluster),
+            cell(&r.account),
+            cell(&r.region),
+            r.wave,
+            cell(r.mode_after.as_deref().unwrap_or("-")),
+            r.added,
+            r.changed,
+            r.left_in_place,
+            cell(&r.result)
+        );
+    }
+    o.push('\n');
+    for r in rows.iter().filter(|r| !r.succeeded()) {
+        let line = format!(
+            "- {} ({} {}): {}\n",
+            cell(&r.cluster),
+            cell(&r.account),
+            cell(&r.region),
+            cell(r.error.as_deref().unwrap_or("(no reason recorded)"))
+        );
+        if o.len() + line.len() > LIMIT {
+            o.push_str("- (more not shown: see summary.json in the run directory)\n");
+            break;
+        }
+        o.push_str(&line);
+    }
+    o
 }

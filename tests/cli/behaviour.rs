@@ -522,6 +522,7 @@ fn the_readme_documents_every_flag_help_shows() {
         "completions",
         "man",
         "fleet plan",
+        "fleet apply",
     ] {
         if !documented(&format!("migrate-auth {command}")) {
             missing.push(format!("the `{command}` command"));

@@ -366,3 +366,162 @@ fn a_bad_fleet_file_names_its_line_and_plans_nothing() {
     );
     assert_eq!(fleet.aws.calls(), 0);
 }
+
+/// The fleet without the missing cluster: every cluster can be applied.
+const FLEET_APPLY: &str = r#"defaults: {region: us-east-1, assumeRole: "arn:aws:iam::{account}:role/migrate-auth"}
+clusters:
+  - {name: prod-east, account: "111122223333", wave: 1}
+  - {name: prod-eu, region: eu-west-1, account: "111122223333", wave: 2}
+  - {name: prod, account: "444455556666", wave: 2}
+  - {name: prod, region: eu-west-1, account: "444455556666", wave: 2}
+discover:
+  - {accounts: ["111122223333"], regions: [us-east-1, eu-west-1], namePattern: "dev-*", tags: {team: platform}, wave: 3}
+"#;
+
+impl Fleet {
+    fn apply(&self, dir: &Path) -> Run {
+        let path = self.home.join("fleet-apply.yaml");
+        std::fs::write(&path, FLEET_APPLY).unwrap();
+        let (file, dir) = (path.to_str().unwrap(), dir.to_str().unwrap());
+        self.run(&[
+            "apply",
+            "--fleet",
+            file,
+            "--run-dir",
+            dir,
+            "--yes",
+            "--poll-interval",
+            "20ms",
+            "--parallel",
+            "1",
+            "-o",
+            "json",
+        ])
+    }
+
+    /// (name, region) -> the cluster's mode and its access entries' principals.
+    fn state(&self) -> BTreeMap<(String, String), (String, Vec<String>)> {
+        self.aws
+            .world()
+            .clusters
+            .values()
+            .map(|c| {
+                let entries = c.access_entries.keys().cloned().collect();
+                (
+                    (c.name.clone(), format!("{}/{}", c.account, c.region)),
+                    (c.authentication_mode.clone(), entries),
+                )
+            })
+            .collect()
+    }
+}
+
+/// (cluster, result) of each row of a fleet apply summary.
+fn results(s: &Value) -> Vec<(String, String)> {
+    s["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["cluster"].as_str().unwrap().into(),
+                r["result"].as_str().unwrap().into(),
+            )
+        })
+        .collect()
+}
+
+/// Every cluster of the fleet is migrated (its developer's entry, its mode);
+/// dev-2, not in the fleet, is untouched.
+fn every_cluster_converged(fleet: &Fleet) {
+    let after = fleet.state();
+    for (account, region, name, mode, _) in CLUSTERS.iter().filter(|c| c.2 != "dev-2") {
+        let (now, entries) = &after[&(name.to_string(), format!("{account}/{region}"))];
+        let want = if *mode == "API" {
+            "API"
+        } else {
+            "API_AND_CONFIG_MAP"
+        };
+        assert_eq!(now, want, "{name} {region}");
+        if *mode != "API" {
+            let dev = format!("arn:aws:iam::{account}:role/teams/developer");
+            assert!(entries.contains(&dev), "{name} {region}: {entries:?}");
+        }
+    }
+    // dev-2 is not in the fleet (no team tag): untouched.
+    assert_eq!(
+        after[&("dev-2".into(), format!("{ACCT}/us-east-1"))].0,
+        "CONFIG_MAP"
+    );
+}
+
+#[test]
+fn a_failed_wave_stops_the_next_and_a_second_run_resumes_to_the_end() {
+    let fleet = start();
+    let dir = fleet.home.join("apply");
+    // prod-east (wave 1, alone): its switch is made, then its first entry
+    // is refused. It is rolled back as far as it goes (the switch is
+    // one-way), and the later waves do not start.
+    fleet.aws.set_faults(emulator::Faults {
+        reject_write: Some(2),
+        ..emulator::Faults::default()
+    });
+    let r = fleet.apply(&dir);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    let s: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(s, summary(&dir));
+    let got = results(&s);
+    assert_eq!(got[0], ("prod-east".into(), "leftInPlace".into()), "{s:#}");
+    assert!(got[1..].iter().all(|(_, r)| r == "notStarted"), "{got:?}");
+    assert!(s["clusters"][1]["error"]
+        .as_str()
+        .unwrap()
+        .contains("wave 1 did not succeed"));
+    let east = dir.join(ACCT).join("us-east-1").join("prod-east");
+    for f in ["journal", "log", "result.json"] {
+        assert!(east.join(f).exists(), "{f}");
+    }
+    let result: Value =
+        serde_json::from_str(&std::fs::read_to_string(east.join("result.json")).unwrap()).unwrap();
+    assert!(
+        result["leftInPlace"][0]["why"]
+            .as_str()
+            .unwrap()
+            .contains("one-way"),
+        "{result:#}"
+    );
+    let before = fleet.state();
+    assert_eq!(
+        before[&("prod".into(), format!("{OTHER}/us-east-1"))].0,
+        "CONFIG_MAP",
+        "not started"
+    );
+
+    // The cause fixed, the same run directory resumes and finishes.
+    fleet.aws.set_faults(emulator::Faults::default());
+    let r = fleet.apply(&dir);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let s: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert!(
+        results(&s)
+            .iter()
+            .all(|(_, r)| r == "done" || r == "nothingToDo"),
+        "{s:#}"
+    );
+    every_cluster_converged(&fleet);
+
+    // A third run finds everything done earlier and changes nothing.
+    let writes = fleet.aws.writes();
+    let r = fleet.apply(&dir);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let s: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert!(
+        s["clusters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["earlier"] == true),
+        "{s:#}"
+    );
+    assert_eq!(fleet.aws.writes(), writes);
+}

@@ -1,0 +1,107 @@
+//! `fleet apply`'s bookkeeping: the waves (in order; a wave starts only when
+//! the one before succeeded), which clusters an earlier run of the same run
+//! directory already finished (skipped: resuming), and each cluster's row of
+//! the summary, read from its `result.json` (the single-cluster apply's
+//! schemaVersion 1 result). The clusters themselves run through the
+//! single-cluster apply, each with its journal and log in its folder.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::run_dir::RunDir;
+use super::Target;
+
+/// One cluster's line of a fleet apply's summary.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApplyRow {
+    pub cluster: String,
+    pub account: String,
+    pub region: String,
+    pub wave: u32,
+    pub arn: String,
+    pub dir: String,
+    /// The cluster's result (`done`, `nothingToDo`, `notChanged`,
+    /// `rolledBack`, `leftInPlace`, `interrupted`), or `notStarted`.
+    pub result: String,
+    /// Its apply's exit status; `None` when it did not start.
+    pub exit_code: Option<u8>,
+    /// Finished by an earlier run of this run directory: not run again.
+    pub earlier: bool,
+    pub mode_after: Option<String>,
+    pub added: u64,
+    pub changed: u64,
+    pub left_in_place: u64,
+    /// Why it failed, or why it did not start.
+    pub error: Option<String>,
+    pub seconds: f64,
+}
+
+impl ApplyRow {
+    /// A cluster that did not start, and why.
+    pub fn not_started(t: &Target, why: &str) -> ApplyRow {
+        ApplyRow {
+            cluster: t.name.clone(),
+            account: t.account.clone(),
+            region: t.region.clone(),
+            wave: t.wave,
+            arn: t.arn(),
+            dir: t.dir().display().to_string(),
+            result: "notStarted".into(),
+            exit_code: None,
+            earlier: false,
+            mode_after: None,
+            added: 0,
+            changed: 0,
+            left_in_place: 0,
+            error: Some(why.into()),
+            seconds: 0.0,
+        }
+    }
+
+    /// The row of `t` from its apply's result document.
+    pub fn from_result(t: &Target, doc: &Value, seconds: f64) -> ApplyRow {
+        let text = |v: &Value| v.as_str().map(str::to_string);
+        let count = |k: &str| doc["counts"][k].as_u64().unwrap_or(0);
+        ApplyRow {
+            result: text(&doc["result"]).unwrap_or_else(|| "unknown".into()),
+            exit_code: doc["exitCode"].as_u64().and_then(|c| u8::try_from(c).ok()),
+            mode_after: text(&doc["finalMode"]),
+            added: count("added"),
+            changed: count("changed"),
+            left_in_place: count("leftInPlace"),
+            error: text(&doc["error"]),
+            seconds,
+            ..ApplyRow::not_started(t, "")
+        }
+    }
+
+    /// Done, or nothing to do.
+    pub fn succeeded(&self) -> bool {
+        matches!(self.result.as_str(), "done" | "nothingToDo")
+    }
+}
+
+/// The row an earlier `fleet apply` of this run directory left for `t`, if
+/// that run finished the cluster (done, or nothing to do).
+pub fn earlier(run: &RunDir, t: &Target) -> Option<ApplyRow> {
+    let text = std::fs::read_to_string(run.root.join(t.dir()).join("result.json")).ok()?;
+    let doc: Value = serde_json::from_str(&text).ok()?;
+    if doc["command"] != "apply" {
+        return None;
+    }
+    let mut row = ApplyRow::from_result(t, &doc, 0.0);
+    row.earlier = true;
+    row.succeeded().then_some(row)
+}
+
+/// The targets by wave, lowest first.
+pub fn waves(targets: &[Target]) -> Vec<(u32, Vec<&Target>)> {
+    let mut by: BTreeMap<u32, Vec<&Target>> = BTreeMap::new();
+    for t in targets {
+        by.entry(t.wave).or_default().push(t);
+    }
+    by.into_iter().collect()
+}
