@@ -116,7 +116,7 @@ fn plan(s: &FleetRun) -> Result<Outcome> {
 /// The text plan a cluster's folder holds, if it was planned.
 fn text_plan(run: &RunDir, r: &PlanRow) -> Option<String> {
     (r.result == Planned::Planned)
-        .then(|| std::fs::read_to_string(run.root.join(&r.dir).join("plan.txt")).ok())
+        .then(|| std::fs::read_to_string(run.root.join(&r.at.dir).join("plan.txt")).ok())
         .flatten()
 }
 

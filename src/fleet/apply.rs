@@ -11,18 +11,14 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::run_dir::RunDir;
-use super::Target;
+use super::{Place, Target};
 
 /// One cluster's line of a fleet apply's summary.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ApplyRow {
-    pub cluster: String,
-    pub account: String,
-    pub region: String,
-    pub wave: u32,
-    pub arn: String,
-    pub dir: String,
+    #[serde(flatten)]
+    pub at: Place,
     /// The cluster's result (`done`, `nothingToDo`, `notChanged`,
     /// `rolledBack`, `leftInPlace`, `interrupted`), or `notStarted`.
     pub result: String,
@@ -43,12 +39,7 @@ impl ApplyRow {
     /// A cluster that did not start, and why.
     pub fn not_started(t: &Target, why: &str) -> ApplyRow {
         ApplyRow {
-            cluster: t.name.clone(),
-            account: t.account.clone(),
-            region: t.region.clone(),
-            wave: t.wave,
-            arn: t.arn(),
-            dir: t.dir().display().to_string(),
+            at: Place::of(t),
             result: "notStarted".into(),
             exit_code: None,
             earlier: false,

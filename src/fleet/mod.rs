@@ -16,4 +16,4 @@ pub mod plan;
 pub mod run_dir;
 pub mod targets;
 
-pub use targets::{Shard, Target};
+pub use targets::{Place, Shard, Target};

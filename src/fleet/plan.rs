@@ -11,7 +11,7 @@ use futures::StreamExt;
 use serde::Serialize;
 
 use super::run_dir::{pretty, RunDir};
-use super::Target;
+use super::{Place, Target};
 use crate::live;
 use crate::model::cluster::AuthMode;
 use crate::pipeline::plan::{build, Inputs};
@@ -32,13 +32,8 @@ pub enum Planned {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PlanRow {
-    pub cluster: String,
-    pub account: String,
-    pub region: String,
-    pub wave: u32,
-    pub arn: String,
-    /// The cluster's folder, relative to the run directory.
-    pub dir: String,
+    #[serde(flatten)]
+    pub at: Place,
     pub result: Planned,
     pub mode_before: Option<AuthMode>,
     pub mode_after: Option<AuthMode>,
@@ -54,12 +49,7 @@ pub struct PlanRow {
 impl PlanRow {
     fn new(t: &Target) -> PlanRow {
         PlanRow {
-            cluster: t.name.clone(),
-            account: t.account.clone(),
-            region: t.region.clone(),
-            wave: t.wave,
-            arn: t.arn(),
-            dir: t.dir().display().to_string(),
+            at: Place::of(t),
             result: Planned::Failed,
             mode_before: None,
             mode_after: None,

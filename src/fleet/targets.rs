@@ -115,6 +115,33 @@ impl Target {
     }
 }
 
+/// Which cluster a summary row is about, and where its files are.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Place {
+    pub cluster: String,
+    pub account: String,
+    pub region: String,
+    pub wave: u32,
+    pub arn: String,
+    /// The cluster's folder, relative to the run directory.
+    pub dir: String,
+}
+
+impl Place {
+    /// The place of `t`.
+    pub fn of(t: &Target) -> Place {
+        Place {
+            cluster: t.name.clone(),
+            account: t.account.clone(),
+            region: t.region.clone(),
+            wave: t.wave,
+            arn: t.arn(),
+            dir: t.dir().display().to_string(),
+        }
+    }
+}
+
 /// `--shard K/N`: this runner's part of the fleet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Shard {

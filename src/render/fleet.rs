@@ -102,57 +102,33 @@ pub fn text(rows: &[PlanRow]) -> String {
         "CLUSTER", "ACCOUNT", "REGION", "WAVE", "MODE", "ADD", "CHANGE", "ERRORS", "WARNINGS",
         "RESULT", "TIME",
     ];
-    let lines: Vec<[String; 11]> = rows
-        .iter()
-        .map(|r| {
-            [
-                r.cluster.clone(),
-                r.account.clone(),
-                r.region.clone(),
-                r.wave.to_string(),
-                mode(r),
-                r.add.to_string(),
-                r.change.to_string(),
-                r.errors.to_string(),
-                r.warnings.to_string(),
-                result(r).into(),
-                format!("{:.1}s", r.seconds),
-            ]
-        })
-        .collect();
-    let widths: Vec<usize> = (0..header.len())
-        .map(|i| {
-            lines
-                .iter()
-                .map(|l| l[i].chars().count())
-                .chain([header[i].len()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut o = String::new();
-    let row = |o: &mut String, cells: &[&str]| {
-        let padded: Vec<String> = cells
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
-        let _ = writeln!(o, "{}", padded.join("  ").trim_end());
-    };
-    row(&mut o, &header);
-    for l in &lines {
-        // Names, accounts and regions were checked; the rest are ours.
-        row(&mut o, &l.iter().map(String::as_str).collect::<Vec<_>>());
-    }
+    let mut lines = vec![header.map(String::from).to_vec()];
+    // Names, accounts and regions were checked; the rest are ours.
+    lines.extend(rows.iter().map(|r| {
+        vec![
+            r.at.cluster.clone(),
+            r.at.account.clone(),
+            r.at.region.clone(),
+            r.at.wave.to_string(),
+            mode(r),
+            r.add.to_string(),
+            r.change.to_string(),
+            r.errors.to_string(),
+            r.warnings.to_string(),
+            result(r).into(),
+            format!("{:.1}s", r.seconds),
+        ]
+    }));
+    let mut o = columns(&lines);
     let _ = writeln!(o, "\n{}", headline(rows));
     for r in rows.iter().filter(|r| r.result == Planned::Failed) {
         let why = r.error.as_deref().unwrap_or("(no reason recorded)");
         let _ = writeln!(
             o,
             "  {} ({} {}): {}",
-            r.cluster,
-            r.account,
-            r.region,
+            r.at.cluster,
+            r.at.account,
+            r.at.region,
             terminal(why)
         );
     }
@@ -191,10 +167,10 @@ pub fn markdown(rows: &[PlanRow], plans: &[Option<String>]) -> String {
         let _ = writeln!(
             o,
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            cell(&r.cluster),
-            cell(&r.account),
-            cell(&r.region),
-            r.wave,
+            cell(&r.at.cluster),
+            cell(&r.at.account),
+            cell(&r.at.region),
+            r.at.wave,
             cell(&mode(r)),
             r.add,
             r.change,
@@ -213,9 +189,9 @@ pub fn markdown(rows: &[PlanRow], plans: &[Option<String>]) -> String {
         };
         let summary = format!(
             "<details><summary>{} ({} {}): {}</summary>\n\n",
-            cell(&r.cluster),
-            cell(&r.account),
-            cell(&r.region),
+            cell(&r.at.cluster),
+            cell(&r.at.account),
+            cell(&r.at.region),
             result(r)
         );
         let end = "\n</details>\n\n";
@@ -224,7 +200,7 @@ pub fn markdown(rows: &[PlanRow], plans: &[Option<String>]) -> String {
         } else {
             let note = format!(
                 "The plan is too long for this comment: `{}/plan.txt` in the run directory (save it as a CI artifact).\n",
-                cell(&r.dir)
+                cell(&r.at.dir)
             );
             if summary.len() + note.len() + end.len() <= share {
                 let _ = write!(o, "{summary}{note}{end}");
@@ -294,10 +270,10 @@ pub fn apply_text(rows: &[ApplyRow]) -> String {
             r.result.clone()
         };
         lines.push(vec![
-            r.cluster.clone(),
-            r.account.clone(),
-            r.region.clone(),
-            r.wave.to_string(),
+            r.at.cluster.clone(),
+            r.at.account.clone(),
+            r.at.region.clone(),
+            r.at.wave.to_string(),
             r.mode_after
                 .clone()
                 .map_or("-".into(), |m| terminal(&m).into_owned()),
@@ -315,9 +291,9 @@ pub fn apply_text(rows: &[ApplyRow]) -> String {
         let _ = writeln!(
             o,
             "  {} ({} {}): {}",
-            r.cluster,
-            r.account,
-            r.region,
+            r.at.cluster,
+            r.at.account,
+            r.at.region,
             terminal(why)
         );
     }
@@ -362,10 +338,10 @@ pub fn apply_markdown(rows: &[ApplyRow]) -> String {
         let _ = writeln!(
             o,
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            cell(&r.cluster),
-            cell(&r.account),
-            cell(&r.region),
-            r.wave,
+            cell(&r.at.cluster),
+            cell(&r.at.account),
+            cell(&r.at.region),
+            r.at.wave,
             cell(r.mode_after.as_deref().unwrap_or("-")),
             r.added,
             r.changed,
@@ -377,9 +353,9 @@ pub fn apply_markdown(rows: &[ApplyRow]) -> String {
     for r in rows.iter().filter(|r| !r.succeeded()) {
         let line = format!(
             "- {} ({} {}): {}\n",
-            cell(&r.cluster),
-            cell(&r.account),
-            cell(&r.region),
+            cell(&r.at.cluster),
+            cell(&r.at.account),
+            cell(&r.at.region),
             cell(r.error.as_deref().unwrap_or("(no reason recorded)"))
         );
         if o.len() + line.len() > LIMIT {
