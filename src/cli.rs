@@ -64,6 +64,50 @@ enum RawFleet {
     /// with its own journal, lock and rollback; an existing run directory is
     /// resumed.
     Apply(RawFleetApply),
+    /// Say where each cluster of a run directory is (from its files).
+    Status(RawFleetStatus),
+    /// Undo every cluster of a run directory, newest wave first, each
+    /// through the single-cluster rollback (with its lockout guard).
+    Rollback(RawFleetRollback),
+    /// Merge the summaries of several run directories (one per shard) into
+    /// the one a single run would have written.
+    Report(RawFleetReport),
+}
+
+#[derive(Debug, Args)]
+struct RawFleetStatus {
+    /// The run directory.
+    #[arg(value_name = "RUN_DIR")]
+    run_dir: PathBuf,
+    /// The format.
+    #[arg(short, long, value_enum, default_value_t = RawFormat::Text)]
+    output: RawFormat,
+}
+
+#[derive(Debug, Args)]
+struct RawFleetRollback {
+    /// The run directory.
+    #[arg(value_name = "RUN_DIR")]
+    run_dir: PathBuf,
+    /// Undo without asking (required: a fleet never prompts).
+    #[arg(long, required = true)]
+    yes: bool,
+    /// How many clusters are undone at once.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    parallel: usize,
+    /// The summary's format.
+    #[arg(short, long, value_enum, default_value_t = RawFormat::Text)]
+    output: RawFormat,
+}
+
+#[derive(Debug, Args)]
+struct RawFleetReport {
+    /// The run directories (one per shard).
+    #[arg(value_name = "RUN_DIR", required = true)]
+    run_dirs: Vec<PathBuf>,
+    /// The format.
+    #[arg(short, long, value_enum, default_value_t = RawFormat::Text)]
+    output: RawFormat,
 }
 
 /// What every fleet command takes.
@@ -615,6 +659,19 @@ pub struct FleetApplySettings {
 pub enum FleetCommand {
     Plan(FleetRun),
     Apply(FleetApplySettings),
+    Status {
+        run_dir: PathBuf,
+        format: Format,
+    },
+    Rollback {
+        run_dir: PathBuf,
+        parallel: usize,
+        format: Format,
+    },
+    Report {
+        run_dirs: Vec<PathBuf>,
+        format: Format,
+    },
 }
 
 /// A checked command.
@@ -743,6 +800,24 @@ fn check(command: RawCommand) -> Result<Command> {
             Ok(Command::Fleet(FleetCommand::Plan(fleet_run(f.run)?)))
         }
         RawCommand::Fleet(RawFleet::Apply(f)) => check_fleet_apply(f),
+        RawCommand::Fleet(RawFleet::Status(f)) => Ok(Command::Fleet(FleetCommand::Status {
+            run_dir: f.run_dir,
+            format: format(f.output),
+        })),
+        RawCommand::Fleet(RawFleet::Rollback(f)) => {
+            if !(1..=64).contains(&f.parallel) {
+                bail!("--parallel must be between 1 and 64");
+            }
+            Ok(Command::Fleet(FleetCommand::Rollback {
+                run_dir: f.run_dir,
+                parallel: f.parallel,
+                format: format(f.output),
+            }))
+        }
+        RawCommand::Fleet(RawFleet::Report(f)) => Ok(Command::Fleet(FleetCommand::Report {
+            run_dirs: f.run_dirs,
+            format: format(f.output),
+        })),
         RawCommand::Apply(a) => check_apply(a),
         RawCommand::Rollback(r) => Ok(Command::Rollback(RollbackSettings {
             journal: r.journal,

@@ -152,12 +152,7 @@ fn guarded(
         &dead,
         stop.clone(),
     ))?;
-    if let Some(who) = &held.took_over {
-        ch.note(&format!(
-            "Took over the cluster's lock from a run that is gone: {}",
-            terminal(who)
-        ));
-    }
+    ch.took_over(&held);
     let result = locked(
         s,
         rt,

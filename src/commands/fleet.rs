@@ -18,6 +18,7 @@ use super::progress::Channels;
 use super::Outcome;
 use crate::cli::{
     ApplySettings, ApplyTarget, FleetApplySettings, FleetCommand, FleetRun, ReportSettings,
+    RollbackSettings,
 };
 use crate::fleet::apply::{earlier, waves, ApplyRow};
 use crate::fleet::plan::{PlanRow, Planned};
@@ -37,6 +38,13 @@ pub fn run(c: &FleetCommand) -> Result<Outcome> {
     match c {
         FleetCommand::Plan(s) => plan(s),
         FleetCommand::Apply(s) => apply(s),
+        FleetCommand::Status { run_dir, format } => status(run_dir, *format),
+        FleetCommand::Rollback {
+            run_dir,
+            parallel,
+            format,
+        } => rollback(run_dir, *parallel, *format),
+        FleetCommand::Report { run_dirs, format } => report(run_dirs, *format),
     }
 }
 
@@ -253,4 +261,139 @@ fn apply(s: &FleetApplySettings) -> Result<Outcome> {
     Ok(Outcome::Done {
         changes: rows.iter().any(|r| r.added + r.changed > 0),
     })
+}
+
+/// `fleet status RUN_DIR`: where each cluster is, from its files.
+fn status(run_dir: &Path, format: Format) -> Result<Outcome> {
+    let targets = crate::fleet::report::clusters(run_dir)?;
+    let rows: Vec<_> = targets
+        .iter()
+        .map(|t| crate::fleet::report::status(run_dir, t))
+        .collect();
+    let shown = match format {
+        Format::Json => summary::status_json(&rows)?,
+        Format::Text | Format::Markdown => summary::status_text(&rows),
+    };
+    let mut out = std::io::stdout().lock();
+    out.write_all(shown.as_bytes())?;
+    out.flush()?;
+    Ok(Outcome::Done { changes: false })
+}
+
+/// `fleet report RUN_DIR...`: the shards' summaries as one.
+fn report(run_dirs: &[std::path::PathBuf], format: Format) -> Result<Outcome> {
+    use crate::fleet::report::Merged;
+    let (shown, failed) = match crate::fleet::report::merge(run_dirs)? {
+        Merged::Plan(rows) => {
+            let failed = rows.iter().filter(|r| r.result == Planned::Failed).count();
+            let shown = match format {
+                Format::Text => summary::text(&rows),
+                Format::Json => summary::json(&rows)?,
+                Format::Markdown => summary::markdown(&rows, &vec![None; rows.len()]),
+            };
+            (shown, failed)
+        }
+        Merged::Apply(rows) => {
+            let failed = rows.iter().filter(|r| !r.succeeded()).count();
+            let shown = match format {
+                Format::Text => summary::apply_text(&rows),
+                Format::Json => summary::apply_json(&rows)?,
+                Format::Markdown => summary::apply_markdown(&rows),
+            };
+            (shown, failed)
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    out.write_all(shown.as_bytes())?;
+    out.flush()?;
+    if failed > 0 {
+        bail!("{failed} clusters did not succeed (the summary says which and why)");
+    }
+    Ok(Outcome::Done { changes: false })
+}
+
+/// Undoes one cluster's journal, if it has one: `rollback.json` in its folder.
+fn rollback_one(run: &RunDir, t: &Target, stop: &Arc<AtomicBool>) -> ApplyRow {
+    let started = Instant::now();
+    let dir = run.root.join(t.dir());
+    if !dir.join("journal").exists() {
+        let mut row = ApplyRow::not_started(t, "");
+        (row.result, row.error, row.exit_code) = ("nothingToDo".into(), None, Some(0));
+        return row;
+    }
+    let ran = (|| -> Result<ApplyRow> {
+        let log = crate::private::open_append(&dir.join("log"))?;
+        let ch = Channels::log(log, stop.clone())?;
+        let settings = RollbackSettings {
+            journal: dir.join("journal"),
+            client: t.live_settings(16).client,
+            yes: true,
+            force: false,
+            force_unlock: None,
+            report: ReportSettings {
+                json: true,
+                quiet: false,
+            },
+        };
+        let (result, facts) = super::rollback::headless(&settings, &ch);
+        let code = super::exit_code(&result, false);
+        let error = result.err().map(|e| format!("{e:#}"));
+        let doc = run_result::render(RunCommand::Rollback, &facts, code, error.as_deref())?;
+        run.write(&t.dir().join("rollback.json"), doc.as_bytes())?;
+        let value = serde_json::from_str(&doc)?;
+        Ok(ApplyRow::from_result(
+            t,
+            &value,
+            started.elapsed().as_secs_f64(),
+        ))
+    })();
+    ran.unwrap_or_else(|e| {
+        let mut row = ApplyRow::not_started(t, &format!("{e:#}"));
+        (row.result, row.exit_code) = ("notChanged".into(), Some(1));
+        row
+    })
+}
+
+/// `fleet rollback RUN_DIR --yes`: every cluster undone, newest wave first,
+/// `parallel` at a time; a cluster that cannot be undone stops no other.
+fn rollback(run_dir: &Path, parallel: usize, format: Format) -> Result<Outcome> {
+    let targets = crate::fleet::report::clusters(run_dir)?;
+    let run = RunDir {
+        root: run_dir.to_path_buf(),
+    };
+    let rt = pipeline::runtime()?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let watcher = super::interrupt::watch(&rt, &stop, ("fleet rollback", run_dir), None);
+    let mut rows = Vec::new();
+    for (_, members) in waves(&targets).into_iter().rev() {
+        let queue = Mutex::new(members.into_iter().enumerate().collect::<VecDeque<_>>());
+        let done = Mutex::new(Vec::new());
+        std::thread::scope(|scope| {
+            for _ in 0..parallel {
+                scope.spawn(|| {
+                    while let Some((i, t)) = locked(&queue).pop_front() {
+                        let row = rollback_one(&run, t, &stop);
+                        locked(&done).push((i, row));
+                    }
+                });
+            }
+        });
+        let mut done = done.into_inner().unwrap_or_else(|e| e.into_inner());
+        done.sort_by_key(|(i, _)| *i);
+        rows.extend(done.into_iter().map(|(_, r)| r));
+    }
+    watcher.abort();
+    let shown = match format {
+        Format::Text => summary::apply_text(&rows),
+        Format::Json => summary::apply_json(&rows)?,
+        Format::Markdown => summary::apply_markdown(&rows),
+    };
+    let mut out = std::io::stdout().lock();
+    out.write_all(shown.as_bytes())?;
+    out.flush()?;
+    let failed = rows.iter().filter(|r| !r.succeeded()).count();
+    if failed > 0 {
+        bail!("{failed} of {} clusters could not be rolled back (the summary says why); `fleet rollback` again tries them again", rows.len());
+    }
+    Ok(Outcome::Done { changes: true })
 }

@@ -49,17 +49,6 @@ impl ChangedThenFailed {
     }
 }
 
-/// Says whose lock a run took over, if it took one over.
-pub(crate) fn note_takeover(held: &crate::apply::lock::Held) {
-    if let Some(who) = &held.took_over {
-        let _ = writeln!(
-            std::io::stderr(),
-            "Took over the cluster's lock from a run that is gone: {}",
-            crate::model::untrusted::terminal(who)
-        );
-    }
-}
-
 /// The exit status of a command's `result`: 0 success (2 with changes and
 /// `detailed`), 1 an error before anything changed or findings at or above
 /// `--fail-on`, 3 or 4 when a run failed after changing the cluster.

@@ -81,6 +81,16 @@ impl Channels {
         }
     }
 
+    /// Says whose lock a run took over, if it took one over.
+    pub(crate) fn took_over(&self, held: &crate::apply::lock::Held) {
+        if let Some(who) = &held.took_over {
+            self.note(&format!(
+                "Took over the cluster's lock from a run that is gone: {}",
+                terminal(who)
+            ));
+        }
+    }
+
     /// A note beside the report (the journal's path, a lock taken over):
     /// stderr, or the log. A lost note must not stop the run.
     pub(crate) fn note(&self, text: &str) {

@@ -8,7 +8,7 @@ use std::io::Write;
 
 use anyhow::{bail, Result};
 
-use super::progress::Display;
+use super::progress::Channels;
 use super::{confirm, Outcome};
 use crate::apply::journal::{Ending, Journal};
 use crate::apply::lock;
@@ -28,20 +28,32 @@ pub fn run(s: &RollbackSettings) -> Result<Outcome> {
         journal: Some(s.journal.clone()),
         ..RunFacts::default()
     };
-    let display = Display::new(s.report.quiet);
-    let result = undo(s, &mut facts, &display);
-    display.finish();
+    let ch = Channels::terminal(s.report);
+    let result = undo(s, &mut facts, &ch);
+    ch.display.finish();
     super::print_result(RunCommand::Rollback, s.report, &facts, result)
 }
 
+/// `rollback` with its words sent to `ch` (a fleet cluster's log): how it
+/// ended, and what is known of it.
+pub(crate) fn headless(s: &RollbackSettings, ch: &Channels) -> (Result<Outcome>, RunFacts) {
+    let mut facts = RunFacts {
+        journal: Some(s.journal.clone()),
+        ..RunFacts::default()
+    };
+    let result = undo(s, &mut facts, ch);
+    ch.display.finish();
+    (result, facts)
+}
+
 /// `rollback`, filling in `facts` as it goes.
-fn undo(s: &RollbackSettings, facts: &mut RunFacts, display: &Display) -> Result<Outcome> {
+fn undo(s: &RollbackSettings, facts: &mut RunFacts, ch: &Channels) -> Result<Outcome> {
     let todo = rollback::load(&s.journal)?;
     let cluster = &todo.cluster;
     let shown = terminal(cluster);
     facts.run = Some(todo.run.clone());
     if todo.changes.is_empty() {
-        writeln!(super::human(s.report), "Nothing to undo: the journal's latest migration of {shown} has no change left in place.")?;
+        writeln!(ch.out(), "Nothing to undo: the journal's latest migration of {shown} has no change left in place.")?;
         return Ok(Outcome::Done { changes: false });
     }
     let mut settings = s.client.for_cluster(cluster);
@@ -53,7 +65,7 @@ fn undo(s: &RollbackSettings, facts: &mut RunFacts, display: &Display) -> Result
     let rt = pipeline::runtime()?;
     let conn = rt.block_on(live::connect(&settings))?;
     facts.cluster = Some(super::run_cluster(&conn));
-    let result = connected(s, &rt, (&conn, &settings), &todo, (facts, display));
+    let result = connected(s, &rt, (&conn, &settings), &todo, (facts, ch));
     if s.report.json {
         facts.final_mode = super::mode_now(&rt, &conn);
     }
@@ -66,7 +78,7 @@ fn connected(
     rt: &tokio::runtime::Runtime,
     (conn, settings): (&Connection, &LiveSettings),
     todo: &rollback::Todo,
-    (facts, display): (&mut RunFacts, &Display),
+    (facts, ch): (&mut RunFacts, &Channels),
 ) -> Result<Outcome> {
     rollback::check(conn, todo)?;
     let restores = todo
@@ -87,8 +99,8 @@ fn connected(
         &dead,
         stop,
     ))?;
-    super::note_takeover(&held);
-    let result = locked(s, rt, (conn, settings), todo, (journal, facts, display));
+    ch.took_over(&held);
+    let result = locked(s, rt, (conn, settings), todo, (journal, facts, ch));
     rt.block_on(held.release());
     result
 }
@@ -99,11 +111,11 @@ fn locked(
     rt: &tokio::runtime::Runtime,
     (conn, settings): (&Connection, &LiveSettings),
     todo: &rollback::Todo,
-    (journal, facts, display): (Option<Journal>, &mut RunFacts, &Display),
+    (journal, facts, ch): (Option<Journal>, &mut RunFacts, &Channels),
 ) -> Result<Outcome> {
     let cluster = &todo.cluster;
     let shown = terminal(cluster);
-    let mut out = super::human(s.report);
+    let mut out = ch.out();
     let mode = rt.block_on(crate::apply::undo_mode(conn));
     writeln!(out, "rollback will undo, newest first, on cluster {shown}:")?;
     for c in todo.changes.iter().rev() {
@@ -145,7 +157,7 @@ fn locked(
         conn,
         &mut j,
         todo,
-        (settings.client.concurrency, display),
+        (settings.client.concurrency, &ch.display),
     ));
     let (report, ending) = match ran {
         Ok(done) => done,
@@ -161,7 +173,7 @@ fn locked(
             .into());
         }
     };
-    display.finish();
+    ch.display.finish();
     ended(&mut out, report, ending, facts)
 }
 

@@ -7,14 +7,14 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::run_dir::RunDir;
 use super::{Place, Target};
 
 /// One cluster's line of a fleet apply's summary.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ApplyRow {
     #[serde(flatten)]

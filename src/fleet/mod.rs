@@ -9,10 +9,12 @@
 //!   summary;
 //! - [`plan`]: `fleet plan`, read-only, `--parallel` clusters at a time;
 //! - [`apply`]: `fleet apply`'s waves, resumption and summary rows (the
-//!   clusters run through the single-cluster apply, in `commands::fleet`).
+//!   clusters run through the single-cluster apply, in `commands::fleet`);
+//! - [`report`]: `fleet status` and `fleet report` (shards merged).
 
 pub mod apply;
 pub mod plan;
+pub mod report;
 pub mod run_dir;
 pub mod targets;
 

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use futures::StreamExt;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::run_dir::{pretty, RunDir};
 use super::{Place, Target};
@@ -19,7 +19,7 @@ use crate::planner::Plan;
 use crate::render::{self, Format, Style};
 
 /// How a cluster's plan went.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Planned {
     /// Planned: the plan is in the cluster's folder.
@@ -29,7 +29,7 @@ pub enum Planned {
 }
 
 /// One cluster's line of the summary.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PlanRow {
     #[serde(flatten)]

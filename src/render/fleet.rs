@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::fleet::apply::ApplyRow;
 use crate::fleet::plan::{PlanRow, Planned};
+use crate::fleet::report::Status;
 use crate::model::untrusted::terminal;
 
 /// GitHub refuses comments over 65,536 characters; this leaves room.
@@ -365,4 +366,47 @@ pub fn apply_markdown(rows: &[ApplyRow]) -> String {
         o.push_str(&line);
     }
     o
+}
+
+/// Where each cluster of a run is, for a terminal.
+pub fn status_text(rows: &[Status]) -> String {
+    let mut lines = vec![["CLUSTER", "ACCOUNT", "REGION", "WAVE", "STATE"]
+        .map(String::from)
+        .to_vec()];
+    lines.extend(rows.iter().map(|r| {
+        vec![
+            r.at.cluster.clone(),
+            r.at.account.clone(),
+            r.at.region.clone(),
+            r.at.wave.to_string(),
+            r.state.clone(),
+        ]
+    }));
+    let mut o = columns(&lines);
+    for r in rows.iter().filter(|r| r.error.is_some()) {
+        let why = r.error.as_deref().unwrap_or_default();
+        let _ = writeln!(
+            o,
+            "  {} ({} {}): {}",
+            r.at.cluster,
+            r.at.account,
+            r.at.region,
+            terminal(why)
+        );
+    }
+    o
+}
+
+/// Where each cluster of a run is, as JSON (schemaVersion 1).
+///
+/// # Errors
+/// When serde_json cannot write it.
+pub fn status_json(rows: &[Status]) -> Result<String, serde_json::Error> {
+    let mut s = serde_json::to_string_pretty(&serde_json::json!({
+        "schemaVersion": 1,
+        "command": "fleet status",
+        "clusters": rows,
+    }))?;
+    s.push('\n');
+    Ok(s)
 }

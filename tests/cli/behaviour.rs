@@ -523,6 +523,9 @@ fn the_readme_documents_every_flag_help_shows() {
         "man",
         "fleet plan",
         "fleet apply",
+        "fleet status",
+        "fleet rollback",
+        "fleet report",
     ] {
         if !documented(&format!("migrate-auth {command}")) {
             missing.push(format!("the `{command}` command"));

@@ -525,3 +525,115 @@ fn a_failed_wave_stops_the_next_and_a_second_run_resumes_to_the_end() {
     );
     assert_eq!(fleet.aws.writes(), writes);
 }
+
+#[test]
+fn fleet_status_then_fleet_rollback_restores_every_cluster() {
+    let fleet = start();
+    let dir = fleet.home.join("apply");
+    let before = fleet.state();
+    let r = fleet.apply(&dir);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let status = |fleet: &Fleet| -> Vec<String> {
+        let r = fleet.run(&["status", dir.to_str().unwrap(), "-o", "json"]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let s: Value = serde_json::from_str(&r.stdout).unwrap();
+        s["clusters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["state"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert!(
+        status(&fleet)
+            .iter()
+            .all(|s| s == "applied: done" || s == "applied: nothingToDo"),
+        "{:?}",
+        status(&fleet)
+    );
+    let r = fleet.run(&["rollback", dir.to_str().unwrap(), "--yes", "-o", "json"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let s: Value = serde_json::from_str(&r.stdout).unwrap();
+    // Newest wave first.
+    let waves: Vec<u64> = s["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["wave"].as_u64().unwrap())
+        .collect();
+    assert!(waves.windows(2).all(|w| w[0] >= w[1]), "{waves:?}");
+    // Every entry the runs made is gone; modes stay (one-way), and say so.
+    let after = fleet.state();
+    for (key, (mode, entries)) in &after {
+        let (was_mode, was) = &before[key];
+        let made: Vec<&String> = entries
+            .iter()
+            .filter(|e| {
+                !was.contains(e) && !e.contains("NodeRole") && !e.contains("cluster-creator")
+            })
+            .collect();
+        assert!(made.is_empty(), "{key:?}: {made:?}");
+        if was_mode == "CONFIG_MAP" && key.0 != "dev-2" {
+            assert_eq!(mode, "API_AND_CONFIG_MAP", "{key:?}");
+        }
+    }
+    // The migrated cluster had nothing to do: there is nothing to undo.
+    assert!(
+        status(&fleet)
+            .iter()
+            .all(|s| s.starts_with("rolledBack: ") || s == "applied: nothingToDo"),
+        "{:?}",
+        status(&fleet)
+    );
+}
+
+#[test]
+fn shards_merge_into_the_summary_of_one_run() {
+    let fleet = start();
+    let file = fleet.fleet_file();
+    let one = fleet.home.join("one");
+    fleet.run(&["plan", "--fleet", &file, "--run-dir", one.to_str().unwrap()]);
+    let mut dirs = Vec::new();
+    for k in 1..=3 {
+        let dir = fleet.home.join(format!("part-{k}"));
+        let shard = format!("{k}/3");
+        fleet.run(&[
+            "plan",
+            "--fleet",
+            &file,
+            "--run-dir",
+            dir.to_str().unwrap(),
+            "--shard",
+            &shard,
+        ]);
+        dirs.push(dir.to_str().unwrap().to_string());
+    }
+    let mut args = vec!["report", "-o", "json"];
+    args.extend(dirs.iter().map(String::as_str));
+    let r = fleet.run(&args);
+    assert_eq!(r.code, 1, "the ghost cluster failed: {}", r.stderr);
+    let without_time = |mut v: Value| {
+        for c in v["clusters"].as_array_mut().unwrap() {
+            c.as_object_mut().unwrap().remove("seconds");
+        }
+        v
+    };
+    let merged = without_time(serde_json::from_str(&r.stdout).unwrap());
+    assert_eq!(merged, without_time(summary(&one)));
+    // A run directory given twice overlaps itself.
+    let first = dirs
+        .iter()
+        .find(|d| {
+            summary(Path::new(d))["clusters"]
+                .as_array()
+                .is_some_and(|c| !c.is_empty())
+        })
+        .unwrap();
+    let r = fleet.run(&["report", first, first]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("the run directories overlap"),
+        "{}",
+        r.stderr
+    );
+}
