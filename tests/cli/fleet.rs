@@ -65,6 +65,11 @@ struct Fleet {
 }
 
 fn start() -> Fleet {
+    start_with(&CLUSTERS)
+}
+
+/// The emulators of `clusters`; accounts ACCT and OTHER can be entered.
+fn start_with(clusters: &[Emulated]) -> Fleet {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -72,7 +77,9 @@ fn start() -> Fleet {
         .unwrap();
     let mut w = AwsWorld::default();
     w.add_signed_credentials(KEY, "secret", &format!("arn:aws:iam::{ACCT}:user/operator"));
-    let mut secrets = BTreeMap::new();
+    // Every Kubernetes API knows LOCKED's key, for when it may be assumed.
+    let (_, key, secret) = entry_role(LOCKED);
+    let mut secrets = BTreeMap::from([(key, secret)]);
     for account in [ACCT, OTHER] {
         let (role, key, secret) = entry_role(account);
         w.add_role(&role)
@@ -81,7 +88,7 @@ fn start() -> Fleet {
         secrets.insert(key, secret);
     }
     let mut kubes = Vec::new();
-    for (account, region, name, mode, tags) in CLUSTERS {
+    for &(account, region, name, mode, tags) in clusters {
         let mut k = KubeWorld {
             accept_eks_tokens: true,
             eks_cluster: name.into(),
@@ -636,4 +643,209 @@ fn shards_merge_into_the_summary_of_one_run() {
         "{}",
         r.stderr
     );
+}
+
+/// 50 clusters over 3 regions and 2 accounts, mixed modes, and 2 clusters
+/// of an account the operator cannot enter (AssumeRole is denied).
+fn fifty() -> Vec<Emulated> {
+    let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+    let mut out: Vec<Emulated> = (0..50)
+        .map(|i| {
+            let account = [ACCT, OTHER][i % 2];
+            let region = ["us-east-1", "eu-west-1", "ap-southeast-2"][i % 3];
+            let mode = match i % 5 {
+                0 => "API",
+                1 => "API_AND_CONFIG_MAP",
+                _ => "CONFIG_MAP",
+            };
+            (account, region, leak(format!("c-{i:02}")), mode, &[][..])
+        })
+        .collect();
+    for i in 0..2 {
+        out.push((
+            LOCKED,
+            "us-east-1",
+            leak(format!("x-{i}")),
+            "CONFIG_MAP",
+            &[][..],
+        ));
+    }
+    out
+}
+
+/// An account whose entry role nobody may assume (until the test allows it).
+const LOCKED: &str = "777788889999";
+
+/// The fleet file of `clusters`: the first five in wave 1, the rest in 2.
+fn fleet_file_of(clusters: &[Emulated]) -> String {
+    let mut f = String::from(
+        "defaults: {assumeRole: \"arn:aws:iam::{account}:role/migrate-auth\"}\nclusters:\n",
+    );
+    for (i, (account, region, name, ..)) in clusters.iter().enumerate() {
+        let wave = if i < 5 { 1 } else { 2 };
+        f.push_str(&format!(
+            "  - {{name: {name}, account: \"{account}\", region: {region}, wave: {wave}}}\n"
+        ));
+    }
+    f
+}
+
+impl Fleet {
+    fn apply_file(&self, file: &Path, dir: &Path, extra: &[&str]) -> Run {
+        let (file, dir) = (file.to_str().unwrap(), dir.to_str().unwrap());
+        let mut args = vec![
+            "apply",
+            "--fleet",
+            file,
+            "--run-dir",
+            dir,
+            "--yes",
+            "--poll-interval",
+            "20ms",
+            "-o",
+            "json",
+        ];
+        args.extend(extra);
+        self.run(&args)
+    }
+}
+
+/// The healthy clusters converged despite the throttling; c-07, x-0 and
+/// x-1 are untouched.
+fn healthy_ones_converged(fleet: &Fleet, clusters: &[Emulated]) {
+    let mid = fleet.state();
+    for (account, region, name, mode, _) in clusters {
+        let key = (name.to_string(), format!("{account}/{region}"));
+        let healthy = !["c-07", "x-0", "x-1"].contains(name);
+        let want = match (*mode, healthy) {
+            ("API", _) => "API",
+            (_, true) => "API_AND_CONFIG_MAP",
+            (m, false) => m,
+        };
+        assert_eq!(mid[&key].0, want, "{key:?}");
+        if healthy && *mode != "API" {
+            assert!(
+                mid[&key]
+                    .1
+                    .contains(&format!("arn:aws:iam::{account}:role/teams/developer")),
+                "{key:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn fifty_clusters_with_faults_converge_resume_after_a_kill_and_roll_back() {
+    let clusters = fifty();
+    let fleet = start_with(&clusters);
+    let file = fleet.home.join("fifty.yaml");
+    std::fs::write(&file, fleet_file_of(&clusters)).unwrap();
+    let dir = fleet.home.join("fifty");
+    let before = fleet.state();
+    // c-07 is not ACTIVE; every 7th AWS call is throttled.
+    fleet
+        .aws
+        .with_world(|w| w.clusters.get_mut("c-07").unwrap().status = "CREATING".into());
+    fleet.aws.set_faults(emulator::Faults {
+        throttle_every: Some(7),
+        ..emulator::Faults::default()
+    });
+    let r = fleet.apply_file(&file, &dir, &[]);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    let s: Value = serde_json::from_str(&r.stdout).unwrap();
+    let failed: Vec<String> = results(&s)
+        .into_iter()
+        .filter(|(_, r)| r != "done" && r != "nothingToDo")
+        .map(|(c, r)| format!("{c}:{r}"))
+        .collect();
+    assert_eq!(
+        failed,
+        ["c-07:notChanged", "x-0:notChanged", "x-1:notChanged"],
+        "{s:#}"
+    );
+    let denied = s["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["cluster"] == "x-0")
+        .unwrap();
+    assert!(
+        denied["error"].as_str().unwrap().contains("AccessDenied"),
+        "{denied}"
+    );
+    healthy_ones_converged(&fleet, &clusters);
+    // The causes fixed; a second run is killed part-way, a third finishes.
+    fleet.aws.set_faults(emulator::Faults::default());
+    fleet.aws.with_world(|w| {
+        w.clusters.get_mut("c-07").unwrap().status = "ACTIVE".into();
+        let (role, key, secret) = entry_role(LOCKED);
+        w.add_role(&role)
+            .add_role(&format!("arn:aws:iam::{LOCKED}:role/teams/developer"));
+        w.assumable.insert(role, (key, secret));
+    });
+    killed_part_way(&fleet, &file, &dir);
+    let r = fleet.apply_file(&file, &dir, &[]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    // Rolled back, every cluster is as before but for the one-way modes.
+    let r = fleet.run(&[
+        "rollback",
+        dir.to_str().unwrap(),
+        "--yes",
+        "--parallel",
+        "8",
+    ]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    for (key, (_, entries)) in fleet.state() {
+        let made: Vec<&String> = entries
+            .iter()
+            .filter(|e| !before[&key].1.contains(e) && e.contains("developer"))
+            .collect();
+        assert!(made.is_empty(), "{key:?}: {made:?}");
+    }
+}
+
+/// Starts `fleet apply` and kills it (SIGKILL) as soon as x-1, the last
+/// cluster, has a journal: part-way through its run, its lock held.
+fn killed_part_way(fleet: &Fleet, file: &Path, dir: &Path) {
+    let journal = dir
+        .join(LOCKED)
+        .join("us-east-1")
+        .join("x-1")
+        .join("journal");
+    assert!(!journal.exists(), "x-1 never started before");
+    let none = fleet.home.join("no-such-file");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_migrate-auth"))
+        .args([
+            "fleet",
+            "apply",
+            "--fleet",
+            file.to_str().unwrap(),
+            "--run-dir",
+            dir.to_str().unwrap(),
+            "--yes",
+            "--poll-interval",
+            "20ms",
+            "--parallel",
+            "1",
+        ])
+        .env("AWS_ENDPOINT_URL", fleet.aws.endpoint())
+        .env("AWS_ACCESS_KEY_ID", KEY)
+        .env("AWS_SECRET_ACCESS_KEY", "secret")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", &none)
+        .env("AWS_SHARED_CREDENTIALS_FILE", &none)
+        .env("HOME", &fleet.home)
+        .env("KUBECONFIG", &none)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while !journal.exists() && started.elapsed() < std::time::Duration::from_secs(60) {
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    let _ = child.kill();
+    let status = child.wait().unwrap();
+    assert!(status.code().is_none(), "killed, not finished: {status}");
 }
