@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context as _, Result};
 
-use super::progress::Channels;
+use super::progress::{Channels, FleetDisplay};
 use super::Outcome;
 use crate::cli::{
     ApplySettings, ApplyTarget, FleetApplySettings, FleetCommand, FleetRun, ReportSettings,
@@ -23,6 +23,7 @@ use crate::cli::{
 use crate::fleet::apply::{earlier, waves, ApplyRow};
 use crate::fleet::plan::{PlanRow, Planned};
 use crate::fleet::run_dir::RunDir;
+use crate::fleet::Watch;
 use crate::fleet::{targets, Target};
 use crate::pipeline::plan::PlanOptions;
 use crate::pipeline::{self, read_file};
@@ -94,11 +95,14 @@ fn plan(s: &FleetRun) -> Result<Outcome> {
         s.parallel,
         run.root.display()
     );
+    let display = FleetDisplay::new("Planning", targets.len());
     let rows = rt.block_on(crate::fleet::plan::plan(
         &targets,
         &run,
         (s.parallel, s.concurrency),
+        &display,
     ));
+    display.finish();
     let plans: Vec<Option<String>> = rows.iter().map(|r| text_plan(&run, r)).collect();
     let texts = (
         summary::text(&rows),
@@ -181,7 +185,7 @@ fn apply_one(s: &FleetApplySettings, run: &RunDir, t: &Target, stop: &Arc<Atomic
 /// `stop` is set or `failures` reaches `--max-failures`.
 fn run_wave(
     s: &FleetApplySettings,
-    run: &RunDir,
+    (run, display): (&RunDir, &FleetDisplay),
     todo: Vec<&Target>,
     (stop, failures): (&Arc<AtomicBool>, &AtomicUsize),
 ) -> Vec<ApplyRow> {
@@ -202,7 +206,9 @@ fn run_wave(
                 } else if full() {
                     ApplyRow::not_started(t, "--max-failures was reached")
                 } else {
+                    display.started(&t.label());
                     let row = apply_one(s, run, t, stop);
+                    display.finished(&t.label(), &row.result, row.seconds);
                     if !row.succeeded() {
                         failures.fetch_add(1, Ordering::SeqCst);
                     }
@@ -225,6 +231,7 @@ fn apply(s: &FleetApplySettings) -> Result<Outcome> {
     let stop = Arc::new(AtomicBool::new(false));
     let watcher = super::interrupt::watch(&rt, &stop, ("fleet run", &run.root), None);
     let failures = AtomicUsize::new(0);
+    let display = FleetDisplay::new("Applying", targets.len());
     let mut rows = Vec::new();
     let mut blocked: Option<String> = None;
     for (wave, members) in waves(&targets) {
@@ -237,23 +244,25 @@ fn apply(s: &FleetApplySettings) -> Result<Outcome> {
             .partition(|t| earlier(&run, t).is_some());
         rows.extend(done.iter().filter_map(|t| earlier(&run, t)));
         let _ = writeln!(std::io::stderr(), "Wave {wave}: applying {} clusters ({} done earlier), {} at a time; the run directory is {}", todo.len(), done.len(), s.run.parallel, run.root.display());
-        let ran = run_wave(s, &run, todo, (&stop, &failures));
+        let ran = run_wave(s, (&run, &display), todo, (&stop, &failures));
         if ran.iter().any(|r| !r.succeeded()) {
             blocked = Some(format!("wave {wave} did not succeed"));
         }
         rows.extend(ran);
     }
     watcher.abort();
+    display.finish();
     let texts = (
         summary::apply_text(&rows),
         summary::apply_json(&rows)?,
         summary::apply_markdown(&rows),
     );
     publish(&run, s.run.format, texts)?;
-    let failed = rows.iter().filter(|r| !r.succeeded()).count();
-    if failed > 0 {
+    let unstarted = rows.iter().filter(|r| r.result == "notStarted").count();
+    let failed = rows.iter().filter(|r| !r.succeeded()).count() - unstarted;
+    if failed + unstarted > 0 {
         bail!(
-            "{failed} of {} clusters did not succeed (the summary says which and why); `fleet apply` with the same --run-dir resumes, skipping what is done; the run directory is {}",
+            "of {} clusters, {failed} failed and {unstarted} did not start (the summary says which and why); `fleet apply` with the same --run-dir resumes, skipping what is done; the run directory is {}",
             rows.len(),
             run.root.display()
         );
@@ -364,6 +373,7 @@ fn rollback(run_dir: &Path, parallel: usize, format: Format) -> Result<Outcome> 
     let rt = pipeline::runtime()?;
     let stop = Arc::new(AtomicBool::new(false));
     let watcher = super::interrupt::watch(&rt, &stop, ("fleet rollback", run_dir), None);
+    let display = FleetDisplay::new("Undoing", targets.len());
     let mut rows = Vec::new();
     for (_, members) in waves(&targets).into_iter().rev() {
         let queue = Mutex::new(members.into_iter().enumerate().collect::<VecDeque<_>>());
@@ -372,7 +382,9 @@ fn rollback(run_dir: &Path, parallel: usize, format: Format) -> Result<Outcome> 
             for _ in 0..parallel {
                 scope.spawn(|| {
                     while let Some((i, t)) = locked(&queue).pop_front() {
+                        display.started(&t.label());
                         let row = rollback_one(&run, t, &stop);
+                        display.finished(&t.label(), &row.result, row.seconds);
                         locked(&done).push((i, row));
                     }
                 });
@@ -383,6 +395,7 @@ fn rollback(run_dir: &Path, parallel: usize, format: Format) -> Result<Outcome> 
         rows.extend(done.into_iter().map(|(_, r)| r));
     }
     watcher.abort();
+    display.finish();
     let shown = match format {
         Format::Text => summary::apply_text(&rows),
         Format::Json => summary::apply_json(&rows)?,

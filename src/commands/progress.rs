@@ -278,3 +278,88 @@ impl Progress for Display {
         }
     }
 }
+
+/// A fleet run's display, on stderr: on a terminal, an overall bar and a
+/// line per running cluster; otherwise a timestamped line per cluster as it
+/// starts and as it ends.
+pub(crate) enum FleetDisplay {
+    Bars {
+        multi: indicatif::MultiProgress,
+        overall: ProgressBar,
+        running: Mutex<Vec<(String, ProgressBar)>>,
+    },
+    Lines,
+}
+
+impl FleetDisplay {
+    /// The display for `total` clusters doing `what` ("Applying", "Planning").
+    pub(crate) fn new(what: &str, total: usize) -> FleetDisplay {
+        if !std::io::stderr().is_terminal() || indicatif::ProgressDrawTarget::stderr().is_hidden() {
+            return FleetDisplay::Lines;
+        }
+        let multi = indicatif::MultiProgress::new();
+        let overall = multi.add(ProgressBar::new(total as u64).with_prefix(what.to_string()));
+        overall.set_style(style());
+        overall.enable_steady_tick(Duration::from_millis(200));
+        FleetDisplay::Bars {
+            multi,
+            overall,
+            running: Mutex::new(Vec::new()),
+        }
+    }
+}
+
+impl crate::fleet::Watch for FleetDisplay {
+    fn started(&self, who: &str) {
+        match self {
+            FleetDisplay::Lines => {
+                let _ = writeln!(std::io::stderr(), "{} {who}: started", now());
+            }
+            FleetDisplay::Bars { multi, running, .. } => {
+                let line =
+                    multi.add(ProgressBar::new_spinner().with_message(format!("{who}: running")));
+                line.enable_steady_tick(Duration::from_millis(200));
+                running
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push((who.to_string(), line));
+            }
+        }
+    }
+
+    fn finished(&self, who: &str, result: &str, seconds: f64) {
+        let text = format!(
+            "{who}: {} ({})",
+            terminal(result),
+            elapsed(Duration::from_secs_f64(seconds.max(0.0)))
+        );
+        match self {
+            FleetDisplay::Lines => {
+                let _ = writeln!(std::io::stderr(), "{} {text}", now());
+            }
+            FleetDisplay::Bars {
+                multi,
+                overall,
+                running,
+            } => {
+                let mut running = running.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some(at) = running.iter().position(|(w, _)| w == who) {
+                    let (_, line) = running.remove(at);
+                    line.finish_and_clear();
+                    multi.remove(&line);
+                }
+                overall.println(text);
+                overall.inc(1);
+            }
+        }
+    }
+}
+
+impl FleetDisplay {
+    /// Clears the bars.
+    pub(crate) fn finish(&self) {
+        if let FleetDisplay::Bars { overall, .. } = self {
+            overall.finish_and_clear();
+        }
+    }
+}

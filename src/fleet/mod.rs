@@ -19,3 +19,19 @@ pub mod run_dir;
 pub mod targets;
 
 pub use targets::{Place, Shard, Target};
+
+/// Who hears of each cluster of a fleet run as it starts and as it ends (the
+/// commands' progress display).
+pub trait Watch: Sync {
+    /// Cluster `who` starts.
+    fn started(&self, who: &str);
+    /// Cluster `who` ended with `result` after `seconds`.
+    fn finished(&self, who: &str, result: &str, seconds: f64);
+}
+
+impl Target {
+    /// How the progress names it: `NAME (ACCOUNT REGION)`.
+    pub fn label(&self) -> String {
+        format!("{} ({} {})", self.name, self.account, self.region)
+    }
+}

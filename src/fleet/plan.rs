@@ -11,7 +11,7 @@ use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 
 use super::run_dir::{pretty, RunDir};
-use super::{Place, Target};
+use super::{Place, Target, Watch};
 use crate::live;
 use crate::model::cluster::AuthMode;
 use crate::pipeline::plan::{build, Inputs};
@@ -124,14 +124,24 @@ async fn row_of(t: &Target, run: &RunDir, concurrency: usize) -> PlanRow {
 }
 
 /// Plans every target, `parallel` at a time and `concurrency` calls at a
-/// time per cluster; the rows come in the targets' order.
+/// time per cluster, telling `watch`; the rows come in the targets' order.
 pub async fn plan(
     targets: &[Target],
     run: &RunDir,
     (parallel, concurrency): (usize, usize),
+    watch: &dyn Watch,
 ) -> Vec<PlanRow> {
     futures::stream::iter(targets)
-        .map(|t| row_of(t, run, concurrency))
+        .map(|t| async move {
+            watch.started(&t.label());
+            let row = row_of(t, run, concurrency).await;
+            let result = match row.result {
+                Planned::Planned => "planned",
+                Planned::Failed => "FAILED",
+            };
+            watch.finished(&t.label(), result, row.seconds);
+            row
+        })
         .buffered(parallel.max(1))
         .collect()
         .await

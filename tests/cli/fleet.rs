@@ -479,6 +479,17 @@ fn a_failed_wave_stops_the_next_and_a_second_run_resumes_to_the_end() {
     assert_eq!(s, summary(&dir));
     let got = results(&s);
     assert_eq!(got[0], ("prod-east".into(), "leftInPlace".into()), "{s:#}");
+    // In a log, each cluster is a timestamped line as it starts and ends.
+    let said = |what: &str| {
+        r.stderr
+            .lines()
+            .any(|l| l.ends_with("s)") && l.contains(what) && l.as_bytes().get(19) == Some(&b'Z'))
+    };
+    assert!(
+        said("prod-east (111122223333 us-east-1): leftInPlace ("),
+        "{}",
+        r.stderr
+    );
     assert!(got[1..].iter().all(|(_, r)| r == "notStarted"), "{got:?}");
     assert!(s["clusters"][1]["error"]
         .as_str()
@@ -848,4 +859,56 @@ fn killed_part_way(fleet: &Fleet, file: &Path, dir: &Path) {
     let _ = child.kill();
     let status = child.wait().unwrap();
     assert!(status.code().is_none(), "killed, not finished: {status}");
+}
+
+#[test]
+fn on_a_terminal_fleet_plan_shows_a_bar_and_each_cluster_as_it_ends() {
+    let fleet = start();
+    let file = fleet.fleet_file();
+    let dir = fleet.home.join("tty");
+    let (master, slave) = crate::openpty();
+    let none = fleet.home.join("no-such-file");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_migrate-auth"))
+        .args([
+            "fleet",
+            "plan",
+            "--fleet",
+            &file,
+            "--run-dir",
+            dir.to_str().unwrap(),
+        ])
+        .env("AWS_ENDPOINT_URL", fleet.aws.endpoint())
+        .env("AWS_ACCESS_KEY_ID", KEY)
+        .env("AWS_SECRET_ACCESS_KEY", "secret")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", &none)
+        .env("AWS_SHARED_CREDENTIALS_FILE", &none)
+        .env("HOME", &fleet.home)
+        .env("KUBECONFIG", &none)
+        .env("TERM", "xterm")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::from(slave))
+        .spawn()
+        .unwrap();
+    let mut reader = std::fs::File::from(master);
+    let screen = std::thread::spawn(move || {
+        let mut all = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut reader, &mut all);
+        String::from_utf8_lossy(&all).to_string()
+    });
+    let status = child.wait().unwrap();
+    drop(child);
+    let screen = screen.join().unwrap();
+    assert_eq!(status.code(), Some(1), "the ghost cluster: {screen}");
+    assert!(screen.contains("Planning"), "{screen}");
+    assert!(
+        screen.contains("prod-eu (111122223333 eu-west-1): planned"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("ghost (111122223333 us-east-1): FAILED"),
+        "{screen}"
+    );
 }
