@@ -197,6 +197,13 @@ fn locked(
     }
     pipe::check(conn, &d)?;
     ask(s, &conn.cluster.name, &d.steps)?;
+    if ch
+        .fleet_stop
+        .as_ref()
+        .is_some_and(|f| f.load(std::sync::atomic::Ordering::SeqCst))
+    {
+        bail!("the fleet run was interrupted before this cluster's first change");
+    }
     let mut j = match journal {
         Some(j) => j,
         None => Journal::open(path)?,

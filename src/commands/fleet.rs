@@ -166,6 +166,8 @@ fn apply_one(s: &FleetApplySettings, run: &RunDir, t: &Target, stop: &Arc<Atomic
         let error = result.err().map(|e| format!("{e:#}"));
         let doc = run_result::render(RunCommand::Apply, &facts, code, error.as_deref())?;
         run.write(&t.dir().join("result.json"), doc.as_bytes())?;
+        let with = crate::fleet::run_dir::pretty(&s.extras)?;
+        run.write(&t.dir().join(crate::fleet::apply::APPLIED_WITH), &with)?;
         let value = serde_json::from_str(&doc)?;
         Ok(ApplyRow::from_result(
             t,
@@ -239,11 +241,24 @@ fn apply(s: &FleetApplySettings) -> Result<Outcome> {
             rows.extend(members.iter().map(|t| ApplyRow::not_started(t, why)));
             continue;
         }
-        let (done, todo): (Vec<_>, Vec<_>) = members
-            .into_iter()
-            .partition(|t| earlier(&run, t).is_some());
-        rows.extend(done.iter().filter_map(|t| earlier(&run, t)));
-        let _ = writeln!(std::io::stderr(), "Wave {wave}: applying {} clusters ({} done earlier), {} at a time; the run directory is {}", todo.len(), done.len(), s.run.parallel, run.root.display());
+        let mut todo = Vec::new();
+        let mut done = 0;
+        for t in members {
+            match earlier(&run, t, s.extras) {
+                Some(row) => {
+                    rows.push(row);
+                    done += 1;
+                }
+                None => todo.push(t),
+            }
+        }
+        let _ = writeln!(
+            std::io::stderr(),
+            "Wave {wave}: applying {} of its clusters ({done} done earlier), {} at a time; the run directory is {}",
+            todo.len(),
+            s.run.parallel,
+            run.root.display()
+        );
         let ran = run_wave(s, (&run, &display), todo, (&stop, &failures));
         if ran.iter().any(|r| !r.succeeded()) {
             blocked = Some(format!("wave {wave} did not succeed"));
@@ -325,6 +340,9 @@ fn report(run_dirs: &[std::path::PathBuf], format: Format) -> Result<Outcome> {
 fn rollback_one(run: &RunDir, t: &Target, stop: &Arc<AtomicBool>) -> ApplyRow {
     let started = Instant::now();
     let dir = run.root.join(t.dir());
+    if stop.load(Ordering::SeqCst) {
+        return ApplyRow::not_started(t, "the fleet rollback was interrupted");
+    }
     if !dir.join("journal").exists() {
         let mut row = ApplyRow::not_started(t, "");
         (row.result, row.error, row.exit_code) = ("nothingToDo".into(), None, Some(0));
@@ -398,8 +416,8 @@ fn rollback(run_dir: &Path, parallel: usize, format: Format) -> Result<Outcome> 
     display.finish();
     let shown = match format {
         Format::Text => summary::apply_text(&rows),
-        Format::Json => summary::apply_json(&rows)?,
-        Format::Markdown => summary::apply_markdown(&rows),
+        Format::Json => summary::apply_json_of("fleet rollback", &rows)?,
+        Format::Markdown => summary::apply_markdown_of("fleet rollback", &rows),
     };
     let mut out = std::io::stdout().lock();
     out.write_all(shown.as_bytes())?;

@@ -59,7 +59,10 @@ pub(crate) fn watch(
                 _ => {
                     first = Some(Instant::now());
                     set.store(true, Ordering::SeqCst);
-                    let _ = writeln!(err, "\nInterrupted: no new change starts; the changes under way finish, then this {what}'s changes are undone. Press Ctrl-C again within 5 s to leave at once (the journal {journal} keeps track).");
+                    let _ = match what {
+                        "fleet run" | "fleet rollback" => writeln!(err, "\nInterrupted: no new cluster starts; the clusters under way stop as one run does (the changes under way finish, then that cluster's changes are undone). Press Ctrl-C again within 5 s to leave at once (each cluster's journal in {journal} keeps track)."),
+                        _ => writeln!(err, "\nInterrupted: no new change starts; the changes under way finish, then this {what}'s changes are undone. Press Ctrl-C again within 5 s to leave at once (the journal {journal} keeps track)."),
+                    };
                 }
             }
         }

@@ -12,6 +12,8 @@ use serde_json::Value;
 
 use super::run_dir::RunDir;
 use super::{Place, Target};
+use crate::apply::journal::{Ending, Record};
+use crate::migrate::steps::Extras;
 
 /// One cluster's line of a fleet apply's summary.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -75,16 +77,36 @@ impl ApplyRow {
     }
 }
 
+/// The options a cluster was applied with, kept beside its result: a run
+/// with other options (a cleanup, the switch to API) applies it again.
+pub const APPLIED_WITH: &str = "applied-with.json";
+
 /// The row an earlier `fleet apply` of this run directory left for `t`, if
-/// that run finished the cluster (done, or nothing to do).
-pub fn earlier(run: &RunDir, t: &Target) -> Option<ApplyRow> {
-    let text = std::fs::read_to_string(run.root.join(t.dir()).join("result.json")).ok()?;
-    let doc: Value = serde_json::from_str(&text).ok()?;
-    if doc["command"] != "apply" {
+/// that run finished the cluster with the same `extras`: its result says
+/// done (or nothing to do), and for done, the cluster's journal still ends
+/// with that run, applied (a rollback since, of the fleet or of the one
+/// cluster, appends to the journal, and the cluster is applied again).
+pub fn earlier(run: &RunDir, t: &Target, extras: Extras) -> Option<ApplyRow> {
+    let dir = run.root.join(t.dir());
+    let doc: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("result.json")).ok()?).ok()?;
+    let with: Extras =
+        serde_json::from_str(&std::fs::read_to_string(dir.join(APPLIED_WITH)).ok()?).ok()?;
+    if doc["command"] != "apply" || with != extras {
         return None;
     }
     let mut row = ApplyRow::from_result(t, &doc, 0.0);
     row.earlier = true;
+    if row.result == "done" {
+        let records = crate::apply::journal::read(&dir.join("journal")).ok()?;
+        let ended = matches!(
+            records.last(),
+            Some(Record::End { run, ending: Ending::Applied }) if doc["runId"] == run.as_str()
+        );
+        if !ended {
+            return None;
+        }
+    }
     row.succeeded().then_some(row)
 }
 

@@ -2,7 +2,8 @@
 //! `parallel` clusters at a time, each with its own clients and credentials.
 //! Read-only. One cluster's failure is its row's result, never another's:
 //! every cluster is planned, and the summary says which could not be and why.
-//! Each cluster's folder gets `plan.json`, `plan.txt` and `result.json`.
+//! Each cluster's folder gets `plan.json`, `plan.txt` and
+//! `plan-result.json` (its summary row; `result.json` is `fleet apply`'s).
 
 use std::path::Path;
 use std::time::Instant;
@@ -102,7 +103,7 @@ async fn plan_one(t: &Target, dir: &Path, concurrency: usize) -> Result<Plan, St
     Ok(plan)
 }
 
-/// One cluster: its plan, and its row (also written as `result.json`).
+/// One cluster: its plan, and its row (also written as `plan-result.json`).
 async fn row_of(t: &Target, run: &RunDir, concurrency: usize) -> PlanRow {
     let started = Instant::now();
     let mut row = PlanRow::new(t);
@@ -115,10 +116,10 @@ async fn row_of(t: &Target, run: &RunDir, concurrency: usize) -> PlanRow {
         Err(e) => row.error = Some(e),
     }
     row.seconds = started.elapsed().as_secs_f64();
-    let written = pretty(&row).and_then(|b| run.write(&t.dir().join("result.json"), &b));
+    let written = pretty(&row).and_then(|b| run.write(&t.dir().join("plan-result.json"), &b));
     if let Err(e) = written {
         row.result = Planned::Failed;
-        row.error = Some(format!("cannot write result.json: {e}"));
+        row.error = Some(format!("cannot write plan-result.json: {e}"));
     }
     row
 }

@@ -49,10 +49,16 @@ fn json(path: &Path) -> Result<Value, ReportError> {
 pub fn clusters(run: &Path) -> Result<Vec<Target>, ReportError> {
     let path = run.join("fleet.json");
     let doc = json(&path)?;
-    serde_json::from_value(doc["clusters"].clone()).map_err(|e| ReportError::Unreadable {
-        path,
-        message: format!("no list of clusters: {e}"),
-    })
+    let clusters: Vec<Target> =
+        serde_json::from_value(doc["clusters"].clone()).map_err(|e| ReportError::Unreadable {
+            path: path.clone(),
+            message: format!("no list of clusters: {e}"),
+        })?;
+    // The file may have been edited: its names become paths.
+    match clusters.iter().find_map(super::targets::unusable) {
+        Some(message) => Err(ReportError::Unreadable { path, message }),
+        None => Ok(clusters),
+    }
 }
 
 /// Where a cluster of a run is.

@@ -61,7 +61,15 @@ impl RunDir {
         let run = RunDir {
             root: root.to_path_buf(),
         };
-        let listed = serde_json::to_vec(clusters)?;
+        // Where the fleet file names a cluster is not what it runs with.
+        let unplaced: Vec<Target> = clusters
+            .iter()
+            .map(|t| Target {
+                line: 0,
+                ..t.clone()
+            })
+            .collect();
+        let listed = serde_json::to_vec(&unplaced)?;
         let fingerprint = hex(&Sha256::digest(&listed));
         let path = root.join("fleet.json");
         if let Ok(text) = std::fs::read_to_string(&path) {

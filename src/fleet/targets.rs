@@ -98,6 +98,7 @@ impl Target {
                 expand_sso: self.expand_sso,
                 describe_all: true,
             },
+            expect_arn: Some(self.arn()),
         }
     }
 
@@ -172,6 +173,18 @@ impl Shard {
         first.copy_from_slice(&digest[..8]);
         u64::from_be_bytes(first) % u64::from(self.n) == u64::from(self.k - 1)
     }
+}
+
+/// Why `t` (as a run directory's `fleet.json` records it) cannot be used:
+/// a name, account or region that is not one, and so no safe folder name.
+pub fn unusable(t: &Target) -> Option<String> {
+    let account = t.account.len() == 12 && t.account.bytes().all(|b| b.is_ascii_digit());
+    (!valid_name(&t.name) || !valid_region(&t.region) || !account).then(|| {
+        format!(
+            "{:?} of account {:?} in {:?} is not a cluster this tool would have recorded",
+            t.name, t.account, t.region
+        )
+    })
 }
 
 /// Whether `name` may be an EKS cluster's name (and so a folder name).

@@ -84,6 +84,8 @@ pub enum LiveError {
         region: String,
     },
     /// The Kubernetes API could not be read.
+    #[error("the credentials reach {found}, not {expected}: check the account's profile and role (nothing was read or changed)")]
+    WrongCluster { expected: String, found: String },
     #[error("Kubernetes API: {message}")]
     Kubernetes { message: String },
 }
@@ -133,6 +135,7 @@ impl ClientSettings {
         LiveSettings {
             cluster: name.to_string(),
             client: self.clone(),
+            expect_arn: None,
         }
     }
 }
@@ -142,6 +145,10 @@ impl ClientSettings {
 pub struct LiveSettings {
     pub cluster: String,
     pub client: ClientSettings,
+    /// The ARN the cluster must have (a fleet knows its account and
+    /// region): credentials that reach a same-named cluster elsewhere are
+    /// refused before anything is read.
+    pub expect_arn: Option<String>,
 }
 
 /// Everything read from the cluster.
@@ -223,6 +230,12 @@ pub async fn connect(s: &LiveSettings) -> Result<Connection, LiveError> {
             },
             e => e,
         })?;
+    if let Some(expected) = s.expect_arn.as_ref().filter(|e| **e != cluster.arn) {
+        return Err(LiveError::WrongCluster {
+            expected: expected.clone(),
+            found: cluster.arn,
+        });
+    }
     let kubeconfigs = kubernetes::kubeconfig_paths(&s.client.kube);
     let kube = if !kubeconfigs.is_empty() {
         kubernetes::KubeClient::fixed(

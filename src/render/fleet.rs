@@ -88,12 +88,25 @@ fn result(r: &PlanRow) -> &'static str {
     }
 }
 
+/// "1 cluster", "3 clusters".
+fn clusters(n: usize) -> String {
+    if n == 1 {
+        "1 cluster".into()
+    } else {
+        format!("{n} clusters")
+    }
+}
+
 /// The one-line summary: "6 clusters: 5 planned (3 with changes, 1 with error findings), 1 failed."
 pub fn headline(rows: &[PlanRow]) -> String {
     let c = FleetCounts::of(rows);
     format!(
-        "{} clusters: {} planned ({} with changes, {} with error findings), {} failed.",
-        c.clusters, c.planned, c.with_changes, c.with_errors, c.failed
+        "{}: {} planned ({} with changes, {} with error findings), {} failed.",
+        clusters(c.clusters),
+        c.planned,
+        c.with_changes,
+        c.with_errors,
+        c.failed
     )
 }
 
@@ -107,9 +120,9 @@ pub fn text(rows: &[PlanRow]) -> String {
     // Names, accounts and regions were checked; the rest are ours.
     lines.extend(rows.iter().map(|r| {
         vec![
-            r.at.cluster.clone(),
-            r.at.account.clone(),
-            r.at.region.clone(),
+            terminal(&r.at.cluster).into_owned(),
+            terminal(&r.at.account).into_owned(),
+            terminal(&r.at.region).into_owned(),
             r.at.wave.to_string(),
             mode(r),
             r.add.to_string(),
@@ -163,25 +176,31 @@ fn cell(s: &str) -> String {
 /// the comment limit (the run directory has every plan).
 pub fn markdown(rows: &[PlanRow], plans: &[Option<String>]) -> String {
     let mut o = format!("### migrate-auth fleet plan\n\n**{}**\n\n", headline(rows));
-    o.push_str("| cluster | account | region | wave | mode | add | change | errors | warnings | result |\n|---|---|---|---|---|---|---|---|---|---|\n");
-    for r in rows {
-        let _ = writeln!(
-            o,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            cell(&r.at.cluster),
-            cell(&r.at.account),
-            cell(&r.at.region),
-            r.at.wave,
-            cell(&mode(r)),
-            r.add,
-            r.change,
-            r.errors,
-            r.warnings,
-            result(r)
-        );
-    }
-    o.push('\n');
+    let lines: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            format!(
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+                cell(&r.at.cluster),
+                cell(&r.at.account),
+                cell(&r.at.region),
+                r.at.wave,
+                cell(&mode(r)),
+                r.add,
+                r.change,
+                r.errors,
+                r.warnings,
+                result(r)
+            )
+        })
+        .collect();
+    o.push_str(&table(
+        "| cluster | account | region | wave | mode | add | change | errors | warnings | result |\n|---|---|---|---|---|---|---|---|---|---|\n",
+        &lines,
+        LIMIT / 2,
+    ));
     let share = LIMIT.saturating_sub(o.len()) / rows.len().max(1);
+    let mut left_out = 0;
     for (r, plan) in rows.iter().zip(plans) {
         let body = match (plan, &r.error) {
             (_, Some(e)) => format!("Not planned: {}\n", cell(e)),
@@ -196,17 +215,45 @@ pub fn markdown(rows: &[PlanRow], plans: &[Option<String>]) -> String {
             result(r)
         );
         let end = "\n</details>\n\n";
+        let note = format!(
+            "The plan is too long for this comment: `{}/plan.txt` in the run directory (save it as a CI artifact).\n",
+            cell(&r.at.dir)
+        );
         if summary.len() + body.len() + end.len() <= share {
             let _ = write!(o, "{summary}{body}{end}");
+        } else if summary.len() + note.len() + end.len() <= share {
+            let _ = write!(o, "{summary}{note}{end}");
         } else {
-            let note = format!(
-                "The plan is too long for this comment: `{}/plan.txt` in the run directory (save it as a CI artifact).\n",
-                cell(&r.at.dir)
-            );
-            if summary.len() + note.len() + end.len() <= share {
-                let _ = write!(o, "{summary}{note}{end}");
-            }
+            left_out += 1;
         }
+    }
+    if left_out > 0 {
+        let _ = writeln!(o, "{left_out} clusters' plans are not shown here: each is `ACCOUNT/REGION/NAME/plan.txt` in the run directory (save it as a CI artifact).");
+    }
+    o
+}
+
+/// `header` and as many of `lines` as fit in `budget` characters, then a
+/// line saying how many were left out and where they are.
+fn table(header: &str, lines: &[String], budget: usize) -> String {
+    let mut o = header.to_string();
+    let mut shown = 0;
+    // Room for the closing line saying what was left out.
+    let room = budget.saturating_sub(200);
+    for l in lines {
+        if o.len() + l.len() > room {
+            break;
+        }
+        o.push_str(l);
+        shown += 1;
+    }
+    o.push('\n');
+    if shown < lines.len() {
+        let _ = writeln!(
+            o,
+            "{} more clusters are not shown: `summary.json` in the run directory has them all.\n",
+            lines.len() - shown
+        );
     }
     o
 }
@@ -251,8 +298,11 @@ pub fn apply_headline(rows: &[ApplyRow]) -> String {
             None => by.push((&r.result, 1)),
         }
     }
-    let parts: Vec<String> = by.iter().map(|(k, n)| format!("{n} {k}")).collect();
-    format!("{} clusters: {}.", rows.len(), parts.join(", "))
+    let parts: Vec<String> = by
+        .iter()
+        .map(|(k, n)| format!("{n} {}", terminal(k)))
+        .collect();
+    format!("{}: {}.", clusters(rows.len()), parts.join(", "))
 }
 
 /// A fleet apply's summary for a terminal, then why each one that did not
@@ -271,9 +321,9 @@ pub fn apply_text(rows: &[ApplyRow]) -> String {
             r.result.clone()
         };
         lines.push(vec![
-            r.at.cluster.clone(),
-            r.at.account.clone(),
-            r.at.region.clone(),
+            terminal(&r.at.cluster).into_owned(),
+            terminal(&r.at.account).into_owned(),
+            terminal(&r.at.region).into_owned(),
             r.at.wave.to_string(),
             r.mode_after
                 .clone()
@@ -306,6 +356,14 @@ pub fn apply_text(rows: &[ApplyRow]) -> String {
 /// # Errors
 /// When serde_json cannot write it.
 pub fn apply_json(rows: &[ApplyRow]) -> Result<String, serde_json::Error> {
+    apply_json_of("fleet apply", rows)
+}
+
+/// [`apply_json`] for `command` (`fleet apply`, `fleet rollback`).
+///
+/// # Errors
+/// When serde_json cannot write it.
+pub fn apply_json_of(command: &str, rows: &[ApplyRow]) -> Result<String, serde_json::Error> {
     #[derive(Serialize)]
     #[serde(rename_all = "camelCase")]
     struct Doc<'a> {
@@ -318,7 +376,7 @@ pub fn apply_json(rows: &[ApplyRow]) -> Result<String, serde_json::Error> {
     let succeeded = rows.iter().filter(|r| r.succeeded()).count();
     let mut s = serde_json::to_string_pretty(&Doc {
         schema_version: 1,
-        command: "fleet apply",
+        command,
         succeeded,
         failed: rows.len() - succeeded,
         clusters: rows,
@@ -330,56 +388,82 @@ pub fn apply_json(rows: &[ApplyRow]) -> Result<String, serde_json::Error> {
 /// A fleet apply's summary as Markdown: the table, then why each one that
 /// did not succeed did not (cut to stay under the comment limit).
 pub fn apply_markdown(rows: &[ApplyRow]) -> String {
+    apply_markdown_of("fleet apply", rows)
+}
+
+/// [`apply_markdown`] for `command` (`fleet apply`, `fleet rollback`): the
+/// clusters that did not succeed first, with why, then the table, each cut
+/// to stay under the comment limit.
+pub fn apply_markdown_of(command: &str, rows: &[ApplyRow]) -> String {
     let mut o = format!(
-        "### migrate-auth fleet apply\n\n**{}**\n\n",
+        "### migrate-auth {command}\n\n**{}**\n\n",
         apply_headline(rows)
     );
-    o.push_str("| cluster | account | region | wave | mode | added | changed | left | result |\n|---|---|---|---|---|---|---|---|---|\n");
-    for r in rows {
-        let _ = writeln!(
-            o,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            cell(&r.at.cluster),
-            cell(&r.at.account),
-            cell(&r.at.region),
-            r.at.wave,
-            cell(r.mode_after.as_deref().unwrap_or("-")),
-            r.added,
-            r.changed,
-            r.left_in_place,
-            cell(&r.result)
-        );
-    }
-    o.push('\n');
-    for r in rows.iter().filter(|r| !r.succeeded()) {
-        let line = format!(
-            "- {} ({} {}): {}\n",
-            cell(&r.at.cluster),
-            cell(&r.at.account),
-            cell(&r.at.region),
-            cell(r.error.as_deref().unwrap_or("(no reason recorded)"))
-        );
-        if o.len() + line.len() > LIMIT {
-            o.push_str("- (more not shown: see summary.json in the run directory)\n");
+    let failed: Vec<String> = rows
+        .iter()
+        .filter(|r| !r.succeeded())
+        .map(|r| {
+            format!(
+                "- {} ({} {}): {}: {}\n",
+                cell(&r.at.cluster),
+                cell(&r.at.account),
+                cell(&r.at.region),
+                cell(&r.result),
+                cell(r.error.as_deref().unwrap_or("(no reason recorded)"))
+            )
+        })
+        .collect();
+    for (i, line) in failed.iter().enumerate() {
+        if o.len() + line.len() > LIMIT / 2 {
+            let _ = writeln!(
+                o,
+                "- and {} more: see `summary.json` in the run directory",
+                failed.len() - i
+            );
             break;
         }
-        o.push_str(&line);
+        o.push_str(line);
     }
+    o.push('\n');
+    let lines: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            format!(
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+                cell(&r.at.cluster),
+                cell(&r.at.account),
+                cell(&r.at.region),
+                r.at.wave,
+                cell(r.mode_after.as_deref().unwrap_or("-")),
+                r.added,
+                r.changed,
+                r.left_in_place,
+                cell(&r.result)
+            )
+        })
+        .collect();
+    let budget = LIMIT.saturating_sub(o.len());
+    o.push_str(&table(
+        "| cluster | account | region | wave | mode | added | changed | left | result |\n|---|---|---|---|---|---|---|---|---|\n",
+        &lines,
+        budget,
+    ));
     o
 }
 
-/// Where each cluster of a run is, for a terminal.
+/// Where each cluster of a run is, for a terminal. A run directory's files
+/// are untrusted: every value is escaped.
 pub fn status_text(rows: &[Status]) -> String {
     let mut lines = vec![["CLUSTER", "ACCOUNT", "REGION", "WAVE", "STATE"]
         .map(String::from)
         .to_vec()];
     lines.extend(rows.iter().map(|r| {
         vec![
-            r.at.cluster.clone(),
-            r.at.account.clone(),
-            r.at.region.clone(),
+            terminal(&r.at.cluster).into_owned(),
+            terminal(&r.at.account).into_owned(),
+            terminal(&r.at.region).into_owned(),
             r.at.wave.to_string(),
-            r.state.clone(),
+            terminal(&r.state).into_owned(),
         ]
     }));
     let mut o = columns(&lines);
@@ -388,9 +472,9 @@ pub fn status_text(rows: &[Status]) -> String {
         let _ = writeln!(
             o,
             "  {} ({} {}): {}",
-            r.at.cluster,
-            r.at.account,
-            r.at.region,
+            terminal(&r.at.cluster),
+            terminal(&r.at.account),
+            terminal(&r.at.region),
             terminal(why)
         );
     }
@@ -409,4 +493,66 @@ pub fn status_json(rows: &[Status]) -> Result<String, serde_json::Error> {
     }))?;
     s.push('\n');
     Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fleet::Place;
+
+    fn place(i: usize) -> Place {
+        Place {
+            cluster: format!("cluster-with-a-long-name-{i:04}"),
+            account: "111122223333".into(),
+            region: "ap-southeast-2".into(),
+            wave: 1,
+            arn: format!("arn:aws:eks:ap-southeast-2:111122223333:cluster/c-{i}"),
+            dir: format!("111122223333/ap-southeast-2/cluster-with-a-long-name-{i:04}"),
+        }
+    }
+
+    #[test]
+    fn a_thousand_clusters_stay_under_the_comment_limit() {
+        let plans: Vec<PlanRow> = (0..1000)
+            .map(|i| PlanRow {
+                at: place(i),
+                result: Planned::Planned,
+                mode_before: None,
+                mode_after: None,
+                add: 3,
+                change: 1,
+                errors: 0,
+                warnings: 2,
+                infos: 0,
+                error: None,
+                seconds: 1.0,
+            })
+            .collect();
+        let texts = vec![Some("x\n".repeat(200)); 1000];
+        let md = markdown(&plans, &texts);
+        assert!(md.len() < LIMIT, "{}", md.len());
+        assert!(md.contains("more clusters are not shown"), "{md}");
+        let mut applied: Vec<ApplyRow> = (0..1000)
+            .map(|i| ApplyRow {
+                at: place(i),
+                result: "done".into(),
+                exit_code: Some(0),
+                earlier: false,
+                mode_after: Some("API_AND_CONFIG_MAP".into()),
+                added: 3,
+                changed: 0,
+                left_in_place: 0,
+                error: None,
+                seconds: 1.0,
+            })
+            .collect();
+        applied[999].result = "rolledBack".into();
+        applied[999].error = Some("the 1000th failed | <b>why</b>".into());
+        let md = apply_markdown(&applied);
+        assert!(md.len() < LIMIT, "{}", md.len());
+        // The failure is said first, escaped, whatever is cut.
+        let failure = md.find("cluster-with-a-long-name-0999 (").unwrap();
+        assert!(failure < md.find("| cluster |").unwrap(), "{md}");
+        assert!(md.contains("&#124; &lt;b&gt;why&lt;/b&gt;"), "{md}");
+    }
 }

@@ -285,7 +285,7 @@ fn each_plan_is_its_own(dir: &Path, s: &Value) {
             folder.display(),
             plan["cluster"]
         );
-        assert!(folder.join("plan.txt").exists() && folder.join("result.json").exists());
+        assert!(folder.join("plan.txt").exists() && folder.join("plan-result.json").exists());
         let caller = plan["currentState"]["caller"]
             .as_str()
             .unwrap_or_default()
@@ -816,7 +816,7 @@ fn fifty_clusters_with_faults_converge_resume_after_a_kill_and_roll_back() {
 }
 
 /// Starts `fleet apply` and kills it (SIGKILL) as soon as x-1, the last
-/// cluster, has a journal: part-way through its run, its lock held.
+/// cluster, has journaled its run: part-way through it, its lock held.
 fn killed_part_way(fleet: &Fleet, file: &Path, dir: &Path) {
     let journal = dir
         .join(LOCKED)
@@ -853,7 +853,10 @@ fn killed_part_way(fleet: &Fleet, file: &Path, dir: &Path) {
         .spawn()
         .unwrap();
     let started = std::time::Instant::now();
-    while !journal.exists() && started.elapsed() < std::time::Duration::from_secs(60) {
+    // Once the run is journaled (a run killed before that holds a lock no
+    // journal records, which is taken over only when it expires).
+    let journaled = || std::fs::metadata(&journal).is_ok_and(|m| m.len() > 0);
+    while !journaled() && started.elapsed() < std::time::Duration::from_secs(60) {
         std::thread::sleep(std::time::Duration::from_millis(2));
     }
     let _ = child.kill();
@@ -911,4 +914,123 @@ fn on_a_terminal_fleet_plan_shows_a_bar_and_each_cluster_as_it_ends() {
         screen.contains("ghost (111122223333 us-east-1): FAILED"),
         "{screen}"
     );
+}
+
+#[test]
+fn a_cluster_reached_in_another_account_than_named_is_refused() {
+    let fleet = start();
+    // prod-eu is in ACCT; the file says OTHER, and enters ACCT's role.
+    let path = fleet.home.join("wrong.yaml");
+    std::fs::write(&path, format!("defaults: {{region: eu-west-1, assumeRole: \"arn:aws:iam::{ACCT}:role/migrate-auth\"}}\nclusters:\n  - {{name: prod-eu, account: \"{OTHER}\"}}\n")).unwrap();
+    let dir = fleet.home.join("wrong");
+    let before = fleet.state();
+    let r = fleet.apply_file(&path, &dir, &[]);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    let s: Value = serde_json::from_str(&r.stdout).unwrap();
+    let error = s["clusters"][0]["error"].as_str().unwrap();
+    assert!(error.contains(&format!("reach arn:aws:eks:eu-west-1:{ACCT}:cluster/prod-eu, not arn:aws:eks:eu-west-1:{OTHER}:cluster/prod-eu")), "{error}");
+    assert_eq!(fleet.state(), before, "nothing changed");
+    let r = fleet.run(&[
+        "plan",
+        "--fleet",
+        path.to_str().unwrap(),
+        "--run-dir",
+        fleet.home.join("wrong-plan").to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+}
+
+#[test]
+fn what_was_rolled_back_or_asked_more_of_is_applied_again_and_plans_clobber_nothing() {
+    let fleet = start();
+    let dir = fleet.home.join("again");
+    let r = fleet.apply(&dir);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // A plan into the same directory keeps the apply's results.
+    let path = fleet.home.join("fleet-apply.yaml");
+    let r = fleet.run(&[
+        "plan",
+        "--fleet",
+        path.to_str().unwrap(),
+        "--run-dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let status = fleet.run(&["status", dir.to_str().unwrap()]);
+    assert!(
+        !status.stdout.contains("unfinished") && status.stdout.contains("applied: done"),
+        "{}",
+        status.stdout
+    );
+    // Rolled back, the clusters are applied again, not skipped as done.
+    let r = fleet.run(&["rollback", dir.to_str().unwrap(), "--yes", "-o", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let s: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(s["command"], "fleet rollback");
+    let r = fleet.apply(&dir);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let s: Value = serde_json::from_str(&r.stdout).unwrap();
+    let again: Vec<&Value> = s["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["earlier"] == false)
+        .collect();
+    assert_eq!(again.len(), 5, "all but the migrated one: {s:#}");
+    every_cluster_converged(&fleet);
+    // Asked more of (the cleanup), every cluster is applied again. Here the
+    // lockout guard refuses it: the role the fleet enters with has no entry,
+    // and would lose the aws-auth mapping that lets it in.
+    let (file, d) = (path.to_str().unwrap(), dir.to_str().unwrap());
+    let r = fleet.run(&[
+        "apply",
+        "--fleet",
+        file,
+        "--run-dir",
+        d,
+        "--yes",
+        "--poll-interval",
+        "20ms",
+        "--cleanup-aws-auth",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let s: Value = serde_json::from_str(&r.stdout).unwrap();
+    let rows = s["clusters"].as_array().unwrap();
+    assert!(rows.iter().all(|c| c["earlier"] == false), "{s:#}");
+    assert!(
+        rows[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("lockout guard refused"),
+        "{s:#}"
+    );
+}
+
+#[test]
+fn an_edited_fleet_json_with_a_path_for_a_name_is_refused() {
+    let fleet = start();
+    let dir = fleet.home.join("edited");
+    let file = fleet.fleet_file();
+    fleet.run(&["plan", "--fleet", &file, "--run-dir", dir.to_str().unwrap()]);
+    let record = std::fs::read_to_string(dir.join("fleet.json")).unwrap();
+    std::fs::write(
+        dir.join("fleet.json"),
+        record.replace("\"prod-east\"", "\"../../../outside\""),
+    )
+    .unwrap();
+    for args in [
+        vec!["status", dir.to_str().unwrap()],
+        vec!["rollback", dir.to_str().unwrap(), "--yes"],
+    ] {
+        let r = fleet.run(&args);
+        assert_eq!(r.code, 1, "{args:?}: {}", r.stdout);
+        assert!(
+            r.stderr
+                .contains("is not a cluster this tool would have recorded"),
+            "{}",
+            r.stderr
+        );
+    }
 }
