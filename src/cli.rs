@@ -775,6 +775,8 @@ fn client_settings(
         concurrency: c.concurrency,
         expand_sso,
         describe_all,
+        limit: None,
+        listings: None,
     })
 }
 

@@ -24,7 +24,7 @@ use crate::fleet::apply::{earlier, waves, ApplyRow};
 use crate::fleet::plan::{PlanRow, Planned};
 use crate::fleet::run_dir::RunDir;
 use crate::fleet::Watch;
-use crate::fleet::{targets, Target};
+use crate::fleet::{targets, Shared, Target};
 use crate::pipeline::plan::PlanOptions;
 use crate::pipeline::{self, read_file};
 use crate::render::run_result::{self, RunCommand};
@@ -133,9 +133,13 @@ fn text_plan(run: &RunDir, r: &PlanRow) -> Option<String> {
 }
 
 /// The single-cluster apply settings of `t` in a fleet apply.
-fn cluster_settings(s: &FleetApplySettings, t: &Target, dir: &Path) -> ApplySettings {
+fn cluster_settings(
+    s: &FleetApplySettings,
+    (t, shared): (&Target, &Shared),
+    dir: &Path,
+) -> ApplySettings {
     ApplySettings {
-        target: ApplyTarget::Live(t.live_settings(s.run.concurrency)),
+        target: ApplyTarget::Live(shared.settings(t, s.run.concurrency)),
         plan: PlanOptions {
             extras: s.extras,
             ..t.plan_options()
@@ -155,13 +159,18 @@ fn cluster_settings(s: &FleetApplySettings, t: &Target, dir: &Path) -> ApplySett
 }
 
 /// Applies one cluster: its log, journal and `result.json` in its folder.
-fn apply_one(s: &FleetApplySettings, run: &RunDir, t: &Target, stop: &Arc<AtomicBool>) -> ApplyRow {
+fn apply_one(
+    s: &FleetApplySettings,
+    (run, shared): (&RunDir, &Shared),
+    t: &Target,
+    stop: &Arc<AtomicBool>,
+) -> ApplyRow {
     let started = Instant::now();
     let ran = (|| -> Result<ApplyRow> {
         let dir = run.cluster(t)?;
         let log = crate::private::open_append(&dir.join("log"))?;
         let ch = Channels::log(log, stop.clone())?;
-        let (result, facts) = super::apply::headless(&cluster_settings(s, t, &dir), &ch);
+        let (result, facts) = super::apply::headless(&cluster_settings(s, (t, shared), &dir), &ch);
         let code = super::exit_code(&result, false);
         let error = result.err().map(|e| format!("{e:#}"));
         let doc = run_result::render(RunCommand::Apply, &facts, code, error.as_deref())?;
@@ -187,7 +196,7 @@ fn apply_one(s: &FleetApplySettings, run: &RunDir, t: &Target, stop: &Arc<Atomic
 /// `stop` is set or `failures` reaches `--max-failures`.
 fn run_wave(
     s: &FleetApplySettings,
-    (run, display): (&RunDir, &FleetDisplay),
+    (run, display, shared): (&RunDir, &FleetDisplay, &Shared),
     todo: Vec<&Target>,
     (stop, failures): (&Arc<AtomicBool>, &AtomicUsize),
 ) -> Vec<ApplyRow> {
@@ -209,7 +218,7 @@ fn run_wave(
                     ApplyRow::not_started(t, "--max-failures was reached")
                 } else {
                     display.started(&t.label());
-                    let row = apply_one(s, run, t, stop);
+                    let row = apply_one(s, (run, shared), t, stop);
                     display.finished(&t.label(), &row.result, row.seconds);
                     if !row.succeeded() {
                         failures.fetch_add(1, Ordering::SeqCst);
@@ -234,6 +243,7 @@ fn apply(s: &FleetApplySettings) -> Result<Outcome> {
     let watcher = super::interrupt::watch(&rt, &stop, ("fleet run", &run.root), None);
     let failures = AtomicUsize::new(0);
     let display = FleetDisplay::new("Applying", targets.len());
+    let shared = Shared::default();
     let mut rows = Vec::new();
     let mut blocked: Option<String> = None;
     for (wave, members) in waves(&targets) {
@@ -259,7 +269,7 @@ fn apply(s: &FleetApplySettings) -> Result<Outcome> {
             s.run.parallel,
             run.root.display()
         );
-        let ran = run_wave(s, (&run, &display), todo, (&stop, &failures));
+        let ran = run_wave(s, (&run, &display, &shared), todo, (&stop, &failures));
         if ran.iter().any(|r| !r.succeeded()) {
             blocked = Some(format!("wave {wave} did not succeed"));
         }
@@ -267,6 +277,9 @@ fn apply(s: &FleetApplySettings) -> Result<Outcome> {
     }
     watcher.abort();
     display.finish();
+    // In the fleet's order, as `fleet report` merges shards (the clusters
+    // done earlier were listed first within their wave).
+    rows.sort_by_key(|r| targets.iter().position(|t| t.arn() == r.at.arn));
     let texts = (
         summary::apply_text(&rows),
         summary::apply_json(&rows)?,

@@ -35,3 +35,42 @@ impl Target {
         format!("{} ({} {})", self.name, self.account, self.region)
     }
 }
+
+/// What the clusters of one fleet run share: one limit on the reads under
+/// way per account and region, [`PER_ACCOUNT_REGION`] times `--concurrency`
+/// (EKS limits are per account and region, so a fleet does not throttle
+/// itself into failure), and the IAM listings, made once per account for
+/// all its clusters.
+/// How many clusters' worth of calls (`--concurrency` each) may be under
+/// way in one account and region at once.
+pub const PER_ACCOUNT_REGION: usize = 4;
+
+#[derive(Debug, Default)]
+pub struct Shared {
+    limits: std::sync::Mutex<
+        std::collections::HashMap<(String, String), std::sync::Arc<tokio::sync::Semaphore>>,
+    >,
+    listings: std::sync::Arc<crate::live::iam::Listings>,
+}
+
+impl Shared {
+    /// How to reach `t` in this run: its settings, `concurrency` calls under
+    /// way per account and region, the listings shared.
+    pub fn settings(&self, t: &Target, concurrency: usize) -> crate::live::LiveSettings {
+        let mut s = t.live_settings(concurrency);
+        let limit = self
+            .limits
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry((t.account.clone(), t.region.clone()))
+            .or_insert_with(|| {
+                std::sync::Arc::new(tokio::sync::Semaphore::new(
+                    concurrency * PER_ACCOUNT_REGION,
+                ))
+            })
+            .clone();
+        s.client.limit = Some(limit);
+        s.client.listings = Some(self.listings.clone());
+        s
+    }
+}

@@ -12,7 +12,7 @@ use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 
 use super::run_dir::{pretty, RunDir};
-use super::{Place, Target, Watch};
+use super::{Place, Shared, Target, Watch};
 use crate::live;
 use crate::model::cluster::AuthMode;
 use crate::pipeline::plan::{build, Inputs};
@@ -81,8 +81,12 @@ impl PlanRow {
 }
 
 /// Plans one cluster live and writes its plan into `dir`.
-async fn plan_one(t: &Target, dir: &Path, concurrency: usize) -> Result<Plan, String> {
-    let live = t.live_settings(concurrency);
+async fn plan_one(
+    t: &Target,
+    dir: &Path,
+    (concurrency, shared): (usize, &Shared),
+) -> Result<Plan, String> {
+    let live = shared.settings(t, concurrency);
     let gathered = live::gather(&live).await.map_err(|e| e.to_string())?;
     let plan =
         build(&t.plan_options(), Inputs::live(&t.name, gathered)).map_err(|e| e.to_string())?;
@@ -104,11 +108,11 @@ async fn plan_one(t: &Target, dir: &Path, concurrency: usize) -> Result<Plan, St
 }
 
 /// One cluster: its plan, and its row (also written as `plan-result.json`).
-async fn row_of(t: &Target, run: &RunDir, concurrency: usize) -> PlanRow {
+async fn row_of(t: &Target, run: &RunDir, (concurrency, shared): (usize, &Shared)) -> PlanRow {
     let started = Instant::now();
     let mut row = PlanRow::new(t);
     let result = match run.cluster(t) {
-        Ok(dir) => plan_one(t, &dir, concurrency).await,
+        Ok(dir) => plan_one(t, &dir, (concurrency, shared)).await,
         Err(e) => Err(format!("cannot create the cluster's folder: {e}")),
     };
     match result {
@@ -132,10 +136,12 @@ pub async fn plan(
     (parallel, concurrency): (usize, usize),
     watch: &dyn Watch,
 ) -> Vec<PlanRow> {
+    let shared = Shared::default();
+    let shared = &shared;
     futures::stream::iter(targets)
         .map(|t| async move {
             watch.started(&t.label());
-            let row = row_of(t, run, concurrency).await;
+            let row = row_of(t, run, (concurrency, shared)).await;
             let result = match row.result {
                 Planned::Planned => "planned",
                 Planned::Failed => "FAILED",

@@ -97,6 +97,8 @@ impl Target {
                 concurrency,
                 expand_sso: self.expand_sso,
                 describe_all: true,
+                limit: None,
+                listings: None,
             },
             expect_arn: Some(self.arn()),
         }

@@ -7,6 +7,7 @@
 //! resolved to a same-named role of the caller's account); the plan reports them.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use aws_sdk_iam::Client;
 use futures::{StreamExt, TryStreamExt};
@@ -36,7 +37,8 @@ pub enum Answer {
 }
 
 /// Looks every `wanted` principal up in the credentials' account. A kind
-/// wanted more often than one round of calls (`concurrency`) is read with
+/// wanted more often than one round of calls (`concurrency`), or any kind in
+/// a fleet run (`shared`: the run's listings and this account), is read with
 /// one paginated listing, which carries the paths; the rest, and a kind whose
 /// listing is denied, with GetRole / GetUser each, at most `concurrency` at a
 /// time. Every call is under `limit`.
@@ -46,18 +48,26 @@ pub enum Answer {
 pub async fn look_up(
     iam: &Client,
     wanted: Vec<Wanted>,
-    concurrency: usize,
-    limit: &Semaphore,
+    (concurrency, limit): (usize, &Semaphore),
+    shared: Option<(&Listings, &str)>,
 ) -> Result<Vec<(Wanted, Answer)>, LiveError> {
     let (roles, users): (Vec<Wanted>, Vec<Wanted>) =
         wanted.into_iter().partition(|w| w.kind == IamKind::Role);
     let one_kind = |list: Vec<Wanted>, kind: IamKind| async move {
-        if list.len() > concurrency.max(1) {
-            if let Some(listed) = list_all(iam, kind, limit).await? {
-                return Ok(from_listing(&listed, list));
+        let listed = match shared {
+            // A fleet lists each account once, for all its clusters.
+            Some((listings, account)) if !list.is_empty() => {
+                listings
+                    .get(account, kind, || list_all(iam, kind, limit))
+                    .await?
             }
+            _ if list.len() > concurrency.max(1) => list_all(iam, kind, limit).await?,
+            _ => None,
+        };
+        match listed {
+            Some(listed) => Ok(from_listing(&listed, list)),
+            None => get_each(iam, list, concurrency, limit).await,
         }
-        get_each(iam, list, concurrency, limit).await
     };
     let (mut roles, users) = tokio::try_join!(
         one_kind(roles, IamKind::Role),
@@ -65,6 +75,49 @@ pub async fn look_up(
     )?;
     roles.extend(users);
     Ok(roles)
+}
+
+/// A principal listing: lower-cased name -> ARN; `None` when listing is denied.
+type Listing = Option<Arc<HashMap<String, String>>>;
+
+/// One listing, made once.
+type Cell = Arc<tokio::sync::OnceCell<Listing>>;
+
+/// The IAM listings of a fleet run, per account and kind, each made once by
+/// the first cluster that needs it and shared with the others.
+#[derive(Debug, Default)]
+pub struct Listings {
+    cells: std::sync::Mutex<HashMap<(String, IamKind), Cell>>,
+}
+
+impl Listings {
+    /// The listing of `kind` in `account`, made with `list` if no cluster
+    /// made it yet.
+    ///
+    /// # Errors
+    /// `list`'s error (the next cluster tries again).
+    async fn get<F, Fut>(
+        &self,
+        account: &str,
+        kind: IamKind,
+        list: F,
+    ) -> Result<Option<HashMap<String, String>>, LiveError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<Option<HashMap<String, String>>, LiveError>>,
+    {
+        let cell = self
+            .cells
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry((account.to_string(), kind))
+            .or_default()
+            .clone();
+        let listed = cell
+            .get_or_try_init(|| async { Ok::<_, LiveError>(list().await?.map(Arc::new)) })
+            .await?;
+        Ok(listed.as_deref().cloned())
+    }
 }
 
 /// Every role (or user) of the credentials' account, as lower-cased name ->

@@ -127,6 +127,12 @@ pub struct ClientSettings {
     pub expand_sso: bool,
     /// Describe every entry, not only those aws-auth names (snapshot, prune).
     pub describe_all: bool,
+    /// In a fleet run, shared by the clusters of one account and region: it
+    /// bounds the calls under way there (EKS limits are per account and
+    /// region). `None`: this run's own, of `concurrency`.
+    pub limit: Option<std::sync::Arc<tokio::sync::Semaphore>>,
+    /// In a fleet run, the IAM listings shared by its clusters, per account.
+    pub listings: Option<std::sync::Arc<iam::Listings>>,
 }
 
 impl ClientSettings {

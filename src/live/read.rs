@@ -34,8 +34,13 @@ pub async fn read(conn: &Connection, s: &LiveSettings) -> Result<Gathered, LiveE
         ..
     } = conn.clone();
     let concurrency = s.client.concurrency.max(1);
-    // One limit bounds every describe and lookup below.
-    let limit = Semaphore::new(concurrency);
+    // One limit bounds every describe and lookup below (in a fleet, shared
+    // with the account and region's other clusters).
+    let limit = s
+        .client
+        .limit
+        .clone()
+        .unwrap_or_else(|| std::sync::Arc::new(Semaphore::new(concurrency)));
     let kube_client = kube.get();
     let (entry_arns, (owned, ownership_gap), policies, aws_auth, rbac_json) = tokio::try_join!(
         eks::list_entries(&eks, &s.cluster, cluster.mode),
@@ -61,7 +66,8 @@ pub async fn read(conn: &Connection, s: &LiveSettings) -> Result<Gathered, LiveE
     // Entries and IAM lookups are independent: they run together.
     let lookups = futures::future::try_join_all(accounts.iter().map(|(acct, client)| {
         let wanted = named_in_account(&arns, acct);
-        iam::look_up(client, wanted, concurrency, &limit)
+        let shared = s.client.listings.as_deref().map(|l| (l, acct.as_str()));
+        iam::look_up(client, wanted, (concurrency, &limit), shared)
     }));
     let describe = describe_entries(&eks, &s.cluster, to_describe, concurrency, &limit);
     let (described, answers) = tokio::try_join!(describe, lookups)?;

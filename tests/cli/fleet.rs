@@ -212,6 +212,10 @@ fn fleet_plan_plans_every_cluster_and_one_failure_stops_none() {
         "{}",
         r.stderr
     );
+    // IAM is read once per account for all its clusters, not per principal.
+    let ops = fleet.aws.calls_by_operation();
+    assert_eq!(ops.get("ListRoles"), Some(&2), "{ops:?}");
+    assert!(!ops.contains_key("GetRole"), "{ops:?}");
     let s = summary(&dir);
     let got = rows(&s);
     let planned = |c: &str, a: &str, reg: &str| {
