@@ -180,11 +180,8 @@ pub fn markdown(rows: &[PlanRow], plans: &[Option<String>]) -> String {
         .iter()
         .map(|r| {
             format!(
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
-                cell(&r.at.cluster),
-                cell(&r.at.account),
-                cell(&r.at.region),
-                r.at.wave,
+                "{} {} | {} | {} | {} | {} | {} |\n",
+                place_cells(&r.at),
                 cell(&mode(r)),
                 r.add,
                 r.change,
@@ -256,6 +253,17 @@ fn table(header: &str, lines: &[String], budget: usize) -> String {
         );
     }
     o
+}
+
+/// A row's first cells: `| cluster | account | region | wave |`.
+fn place_cells(at: &crate::fleet::Place) -> String {
+    format!(
+        "| {} | {} | {} | {} |",
+        cell(&at.cluster),
+        cell(&at.account),
+        cell(&at.region),
+        at.wave
+    )
 }
 
 /// `text` in a code fence longer than any backtick run in it.
@@ -429,11 +437,8 @@ pub fn apply_markdown_of(command: &str, rows: &[ApplyRow]) -> String {
         .iter()
         .map(|r| {
             format!(
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
-                cell(&r.at.cluster),
-                cell(&r.at.account),
-                cell(&r.at.region),
-                r.at.wave,
+                "{} {} | {} | {} | {} | {} |\n",
+                place_cells(&r.at),
                 cell(r.mode_after.as_deref().unwrap_or("-")),
                 r.added,
                 r.changed,

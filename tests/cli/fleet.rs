@@ -145,20 +145,35 @@ discover:
 
 impl Fleet {
     /// Runs `migrate-auth fleet ARGS` in the fleet's home with no kubeconfig.
-    fn run(&self, args: &[&str]) -> Run {
-        let none = self.home.join("no-such-file");
-        let home = self.home.to_str().unwrap();
-        let env = [
+    /// The emulators' environment, with no kubeconfig.
+    fn env(&self) -> Vec<(&'static str, String)> {
+        let none = self.home.join("no-such-file").display().to_string();
+        vec![
             ("AWS_ENDPOINT_URL", self.aws.endpoint()),
             ("AWS_ACCESS_KEY_ID", KEY.to_string()),
             ("AWS_SECRET_ACCESS_KEY", "secret".into()),
             ("AWS_REGION", "us-east-1".into()),
             ("AWS_EC2_METADATA_DISABLED", "true".into()),
-            ("AWS_CONFIG_FILE", none.display().to_string()),
-            ("AWS_SHARED_CREDENTIALS_FILE", none.display().to_string()),
-            ("HOME", home.to_string()),
-            ("KUBECONFIG", none.display().to_string()),
-        ];
+            ("AWS_CONFIG_FILE", none.clone()),
+            ("AWS_SHARED_CREDENTIALS_FILE", none.clone()),
+            ("HOME", self.home.display().to_string()),
+            ("KUBECONFIG", none),
+        ]
+    }
+
+    /// `migrate-auth fleet ARGS` with the emulators' environment, to spawn.
+    fn command(&self, args: &[&str]) -> std::process::Command {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_migrate-auth"));
+        c.arg("fleet")
+            .args(args)
+            .envs(self.env())
+            .current_dir(&self.home);
+        c
+    }
+
+    /// Runs `migrate-auth fleet ARGS` in the fleet's home with no kubeconfig.
+    fn run(&self, args: &[&str]) -> Run {
+        let env = self.env();
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let args: Vec<&str> = ["fleet"].iter().chain(args).copied().collect();
         run_in(&self.home, &args, b"", &env)
@@ -828,30 +843,20 @@ fn killed_part_way(fleet: &Fleet, file: &Path, dir: &Path) {
         .join("x-1")
         .join("journal");
     assert!(!journal.exists(), "x-1 never started before");
-    let none = fleet.home.join("no-such-file");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_migrate-auth"))
-        .args([
-            "fleet",
+    let (file, dir) = (file.to_str().unwrap(), dir.to_str().unwrap());
+    let mut child = fleet
+        .command(&[
             "apply",
             "--fleet",
-            file.to_str().unwrap(),
+            file,
             "--run-dir",
-            dir.to_str().unwrap(),
+            dir,
             "--yes",
             "--poll-interval",
             "20ms",
             "--parallel",
             "1",
         ])
-        .env("AWS_ENDPOINT_URL", fleet.aws.endpoint())
-        .env("AWS_ACCESS_KEY_ID", KEY)
-        .env("AWS_SECRET_ACCESS_KEY", "secret")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", &none)
-        .env("AWS_SHARED_CREDENTIALS_FILE", &none)
-        .env("HOME", &fleet.home)
-        .env("KUBECONFIG", &none)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -874,25 +879,8 @@ fn on_a_terminal_fleet_plan_shows_a_bar_and_each_cluster_as_it_ends() {
     let file = fleet.fleet_file();
     let dir = fleet.home.join("tty");
     let (master, slave) = crate::openpty();
-    let none = fleet.home.join("no-such-file");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_migrate-auth"))
-        .args([
-            "fleet",
-            "plan",
-            "--fleet",
-            &file,
-            "--run-dir",
-            dir.to_str().unwrap(),
-        ])
-        .env("AWS_ENDPOINT_URL", fleet.aws.endpoint())
-        .env("AWS_ACCESS_KEY_ID", KEY)
-        .env("AWS_SECRET_ACCESS_KEY", "secret")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", &none)
-        .env("AWS_SHARED_CREDENTIALS_FILE", &none)
-        .env("HOME", &fleet.home)
-        .env("KUBECONFIG", &none)
+    let mut child = fleet
+        .command(&["plan", "--fleet", &file, "--run-dir", dir.to_str().unwrap()])
         .env("TERM", "xterm")
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
