@@ -172,7 +172,29 @@ pub async fn describe_entry(
     principal: &str,
     limit: &Semaphore,
 ) -> Result<Option<Described>, LiveError> {
-    // The two calls are independent: run them together, each under the limit.
+    describe_entry_as(eks, (cluster, principal), limit, Fetch::Together).await
+}
+
+/// How [`describe_entry_as`] makes its two calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fetch {
+    /// Both at once: for an entry that is expected to exist.
+    Together,
+    /// DescribeAccessEntry, then the policies only if the entry exists: for
+    /// one that is expected not to (before a create), one call instead of two.
+    EntryFirst,
+}
+
+/// [`describe_entry`], making its calls as `fetch` says.
+///
+/// # Errors
+/// As [`describe_entry`].
+pub async fn describe_entry_as(
+    eks: &Client,
+    (cluster, principal): (&str, &str),
+    limit: &Semaphore,
+    fetch: Fetch,
+) -> Result<Option<Described>, LiveError> {
     let describe = async {
         let _permit = limit.acquire().await;
         eks.describe_access_entry()
@@ -195,7 +217,14 @@ pub async fn describe_entry(
             .await;
         pages.map_err(|e| error("ListAssociatedAccessPolicies", e))
     };
-    let (out, pages) = match futures::try_join!(describe, policies) {
+    let both = match fetch {
+        Fetch::Together => futures::try_join!(describe, policies),
+        Fetch::EntryFirst => match describe.await {
+            Ok(out) => policies.await.map(|pages| (out, pages)),
+            Err(e) => Err(e),
+        },
+    };
+    let (out, pages) = match both {
         Ok(both) => both,
         Err(e) if e.kind() == Some(AwsErrorKind::NotFound) => return Ok(None),
         Err(e) => return Err(e),

@@ -3,8 +3,9 @@
 //! it carries this run's tag and still holds what the run set; an update is
 //! set back field by field while the field holds what the run set.
 
-use super::{entry_now, removed, sorted, ChangeError, Observed, Undone, RUN_TAG};
+use super::{entry_now, entry_now_as, removed, sorted, ChangeError, Observed, Undone, RUN_TAG};
 use crate::live::aws::error;
+use crate::live::eks::Fetch;
 use crate::live::Connection;
 use crate::migrate::steps::Step;
 use crate::model::cluster::CurrentEntry;
@@ -64,7 +65,8 @@ pub(super) async fn observe_create(
         username,
         kubernetes_groups,
     } = *entry;
-    let Some(have) = entry_now(c, principal_arn).await? else {
+    // Before a create the entry is mostly absent: one call, not two.
+    let Some(have) = entry_now_as(c, principal_arn, Fetch::EntryFirst).await? else {
         return Ok(Observed::Todo(step.clone()));
     };
     let have = have.entry;

@@ -254,8 +254,17 @@ async fn entry_now(
     c: &Connection,
     arn: &str,
 ) -> Result<Option<crate::live::eks::Described>, LiveError> {
+    entry_now_as(c, arn, crate::live::eks::Fetch::Together).await
+}
+
+/// [`entry_now`], with the calls made as `fetch` says.
+async fn entry_now_as(
+    c: &Connection,
+    arn: &str,
+    fetch: crate::live::eks::Fetch,
+) -> Result<Option<crate::live::eks::Described>, LiveError> {
     let limit = tokio::sync::Semaphore::new(2);
-    crate::live::eks::describe_entry(&c.eks, &c.cluster.name, arn, &limit).await
+    crate::live::eks::describe_entry_as(&c.eks, (&c.cluster.name, arn), &limit, fetch).await
 }
 
 /// `v`, sorted: groups compare as sets.
