@@ -166,28 +166,45 @@ fn apply_one(
     stop: &Arc<AtomicBool>,
 ) -> ApplyRow {
     let started = Instant::now();
-    let ran = (|| -> Result<ApplyRow> {
+    let prepared = (|| -> Result<(std::path::PathBuf, Channels)> {
         let dir = run.cluster(t)?;
         let log = crate::private::open_append(&dir.join("log"))?;
-        let ch = Channels::log(log, stop.clone())?;
-        let (result, facts) = super::apply::headless(&cluster_settings(s, (t, shared), &dir), &ch);
-        let code = super::exit_code(&result, false);
-        let error = result.err().map(|e| format!("{e:#}"));
+        Ok((dir.clone(), Channels::log(log, stop.clone())?))
+    })();
+    let (dir, ch) = match prepared {
+        Ok(both) => both,
+        // Nothing ran: the cluster is as it was.
+        Err(e) => {
+            let mut row = ApplyRow::not_started(t, &format!("{e:#}"));
+            (row.result, row.exit_code) = ("notChanged".into(), Some(1));
+            return row;
+        }
+    };
+    let (result, facts) = super::apply::headless(&cluster_settings(s, (t, shared), &dir), &ch);
+    let code = super::exit_code(&result, false);
+    let error = result.err().map(|e| format!("{e:#}"));
+    let recorded = (|| -> Result<ApplyRow> {
         let doc = run_result::render(RunCommand::Apply, &facts, code, error.as_deref())?;
+        let row = ApplyRow::from_result(
+            t,
+            &serde_json::from_str(&doc)?,
+            started.elapsed().as_secs_f64(),
+        );
         run.write(&t.dir().join("result.json"), doc.as_bytes())?;
         let with = crate::fleet::run_dir::pretty(&s.extras)?;
         run.write(&t.dir().join(crate::fleet::apply::APPLIED_WITH), &with)?;
-        let value = serde_json::from_str(&doc)?;
-        Ok(ApplyRow::from_result(
-            t,
-            &value,
-            started.elapsed().as_secs_f64(),
-        ))
+        Ok(row)
     })();
-    ran.unwrap_or_else(|e| {
-        let mut row = ApplyRow::not_started(t, &format!("{e:#}"));
-        row.result = "notChanged".into();
-        row.exit_code = Some(1);
+    // The run happened whatever became of its record: say so, and as a
+    // failure (without `result.json`, a resumed run applies it again).
+    recorded.unwrap_or_else(|e| {
+        let mut row = ApplyRow::not_started(t, "");
+        (row.result, row.exit_code) = ("leftInPlace".into(), Some(4));
+        row.error = Some(format!(
+            "{}; its result could not be recorded: {e:#} (the journal {} says what was done)",
+            error.as_deref().unwrap_or("it ran"),
+            dir.join("journal").display()
+        ));
         row
     })
 }

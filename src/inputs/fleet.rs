@@ -131,6 +131,20 @@ pub fn read(file: &str, bytes: &[u8]) -> Result<FleetFile, InputError> {
     for item in list(file, &top, "discover")? {
         fleet.discover.push(discover(file, item)?);
     }
+    // Files the fleet file names are found beside it, wherever it is run from.
+    let base = std::path::Path::new(file)
+        .parent()
+        .unwrap_or(std::path::Path::new(""));
+    for o in std::iter::once(&mut fleet.defaults)
+        .chain(fleet.clusters.iter_mut().map(|c| &mut c.options))
+        .chain(fleet.discover.iter_mut().map(|d| &mut d.options))
+    {
+        o.kubeconfig = o.kubeconfig.take().map(|k| base.join(k));
+        o.overrides = o
+            .overrides
+            .take()
+            .map(|l| l.into_iter().map(|f| base.join(f)).collect());
+    }
     if fleet.clusters.is_empty() && fleet.discover.is_empty() {
         return Err(invalid(
             file,
@@ -365,6 +379,24 @@ discover:
         assert_eq!(d.name_pattern.as_deref(), Some("dev-*"));
         assert_eq!(d.tags["team"], "platform");
         assert_eq!(d.options.wave, Some(3));
+    }
+
+    #[test]
+    fn files_it_names_are_found_beside_it() {
+        let text = "defaults: {kubeconfig: kc, overrides: [o.yaml, /abs/o.yaml]}\nclusters:\n  - {name: a, account: \"111122223333\", region: r-1, kubeconfig: ../x}\n";
+        let f = read("ops/fleets/FLEET.yaml", text.as_bytes()).unwrap();
+        assert_eq!(f.defaults.kubeconfig, Some(PathBuf::from("ops/fleets/kc")));
+        assert_eq!(
+            f.defaults.overrides,
+            Some(vec![
+                PathBuf::from("ops/fleets/o.yaml"),
+                PathBuf::from("/abs/o.yaml")
+            ])
+        );
+        assert_eq!(
+            f.clusters[0].options.kubeconfig,
+            Some(PathBuf::from("ops/fleets/../x"))
+        );
     }
 
     #[test]
