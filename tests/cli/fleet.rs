@@ -1026,3 +1026,39 @@ fn an_edited_fleet_json_with_a_path_for_a_name_is_refused() {
         );
     }
 }
+
+#[test]
+fn max_failures_stops_starting_clusters() {
+    let clusters: Vec<Emulated> = vec![
+        (ACCT, "us-east-1", "c-0", "CONFIG_MAP", &[]),
+        (LOCKED, "us-east-1", "x-0", "CONFIG_MAP", &[]),
+        (LOCKED, "us-east-1", "x-1", "CONFIG_MAP", &[]),
+    ];
+    let fleet = start_with(&clusters);
+    let file = fleet.home.join("three.yaml");
+    std::fs::write(&file, fleet_file_of(&clusters)).unwrap();
+    let dir = fleet.home.join("three");
+    let r = fleet.apply_file(&file, &dir, &["--parallel", "1", "--max-failures", "1"]);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    let s: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(
+        results(&s),
+        [
+            ("c-0".to_string(), "done".to_string()),
+            ("x-0".into(), "notChanged".into()),
+            ("x-1".into(), "notStarted".into())
+        ]
+    );
+    assert!(s["clusters"][2]["error"]
+        .as_str()
+        .unwrap()
+        .contains("--max-failures was reached"));
+    assert!(
+        !dir.join(LOCKED)
+            .join("us-east-1")
+            .join("x-1")
+            .join("log")
+            .exists(),
+        "x-1 never ran"
+    );
+}
