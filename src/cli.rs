@@ -39,6 +39,10 @@ enum RawCommand {
     Apply(RawApply),
     /// Undo what the journal's latest migration changed, newest first.
     Rollback(RawRollback),
+    /// Write the migration as code (Terraform), to apply with your own
+    /// pipeline instead of `apply`: the access entries and policy
+    /// associations the plan wants, with import blocks for those that exist.
+    Export(RawExport),
     /// Many clusters, accounts and regions in one run, each through the
     /// single-cluster pipeline, with a run directory and a summary.
     #[command(subcommand)]
@@ -51,6 +55,45 @@ enum RawCommand {
     },
     /// Print the manual page (roff), for `man -l -` or a man directory.
     Man,
+}
+
+#[derive(Debug, Args)]
+struct RawExport {
+    #[command(flatten)]
+    inputs: RawPlanInputs,
+    /// The format of the code.
+    #[arg(long, value_enum)]
+    format: ExportFormat,
+    /// The cluster's name in the code (a variable's default; else the live
+    /// cluster's name, else none: the variable must be set).
+    #[arg(long, value_name = "NAME")]
+    cluster_name: Option<String>,
+    /// Write the code here instead of stdout (0600).
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Export even while `error` findings stand: their principals are left
+    /// out, and listed in a comment.
+    #[arg(long)]
+    allow_errors: bool,
+}
+
+/// `export --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// `aws_eks_access_entry` and `aws_eks_access_policy_association`
+    /// resources, with `import {}` blocks (Terraform 1.5+).
+    Terraform,
+}
+
+/// Checked settings of `export`.
+#[derive(Debug, Clone)]
+pub struct ExportSettings {
+    pub source: Source,
+    pub plan: PlanOptions,
+    pub format: ExportFormat,
+    pub cluster_name: Option<String>,
+    pub out: Option<PathBuf>,
+    pub allow_errors: bool,
 }
 
 /// `fleet` subcommands.
@@ -395,9 +438,11 @@ struct RawSnapshot {
     expand_sso: bool,
 }
 
+/// What a plan is made from: aws-auth (a file, or a live cluster) and the
+/// inputs beside it.
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("source").required(true).args(["aws_auth_file", "cluster"])))]
-struct RawPlan {
+struct RawPlanInputs {
     /// The aws-auth ConfigMap as `kubectl get cm aws-auth -n kube-system -o yaml|json`
     /// prints it (`-` for stdin).
     #[arg(long, value_name = "FILE")]
@@ -437,6 +482,12 @@ struct RawPlan {
     /// (the mapping is reported as shadowed) instead of updating it.
     #[arg(long)]
     keep_existing_entries: bool,
+}
+
+#[derive(Debug, Args)]
+struct RawPlan {
+    #[command(flatten)]
+    inputs: RawPlanInputs,
     /// Output format.
     #[arg(long, short = 'o', value_enum, default_value_t = RawFormat::Text)]
     output: RawFormat,
@@ -677,6 +728,7 @@ pub enum FleetCommand {
 /// A checked command.
 #[derive(Debug, Clone)]
 pub enum Command {
+    Export(ExportSettings),
     Fleet(FleetCommand),
     Plan(PlanSettings),
     Snapshot(SnapshotSettings),
@@ -798,6 +850,27 @@ fn check(command: RawCommand) -> Result<Command> {
             bail!("completions and man are printed while parsing, not run")
         }
         RawCommand::Plan(p) => check_plan(p),
+        RawCommand::Export(e) => {
+            check_stdin(&e.inputs)?;
+            if let Some(name) = e
+                .cluster_name
+                .as_deref()
+                .filter(|n| !crate::model::cluster::is_cluster_name(n))
+            {
+                bail!(
+                    "--cluster-name {name:?} is not an EKS cluster name (letters, digits, - and _)"
+                );
+            }
+            let (source, plan) = plan_inputs(e.inputs, false)?;
+            Ok(Command::Export(ExportSettings {
+                source,
+                plan,
+                format: e.format,
+                cluster_name: e.cluster_name,
+                out: e.out,
+                allow_errors: e.allow_errors,
+            }))
+        }
         RawCommand::Fleet(RawFleet::Plan(f)) => {
             Ok(Command::Fleet(FleetCommand::Plan(fleet_run(f.run)?)))
         }
@@ -840,7 +913,7 @@ fn check(command: RawCommand) -> Result<Command> {
 }
 
 /// Only `--aws-auth-file` may be `-` (stdin), and only once.
-fn check_stdin(p: &RawPlan) -> Result<()> {
+fn check_stdin(p: &RawPlanInputs) -> Result<()> {
     let stdin_count = p
         .aws_auth_file
         .iter()
@@ -897,51 +970,59 @@ fn check_plan(p: RawPlan) -> Result<Command> {
     if p.out.is_none() && p.extras.target_mode == TargetMode::Api {
         bail!("--target-mode API shapes a saved plan: give --cluster NAME --out FILE too (or pass it to apply)");
     }
-    if p.out.is_some() && !(p.rbac_file.is_empty() && p.iam_file.is_empty()) {
+    if p.out.is_some() && !(p.inputs.rbac_file.is_empty() && p.inputs.iam_file.is_empty()) {
         bail!("--rbac-file and --iam-file cannot shape a saved plan: apply makes it again from the cluster, which it reads live (RBAC and IAM included)");
     }
-    if let Some(a) = &p.account {
+    check_stdin(&p.inputs)?;
+    let output = output(&p);
+    let (source, plan) = plan_inputs(p.inputs, p.out.is_some())?;
+    Ok(Command::Plan(PlanSettings {
+        source,
+        plan: PlanOptions {
+            extras: extras(p.extras),
+            ..plan
+        },
+        output,
+        out: p.out,
+    }))
+}
+
+/// Where a plan comes from, and how it is made (all but the extras);
+/// `saved` when it is saved for `apply` (it then describes every entry).
+fn plan_inputs(i: RawPlanInputs, saved: bool) -> Result<(Source, PlanOptions)> {
+    if let Some(a) = &i.account {
         if a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()) {
             bail!("--account {a:?} is not a 12-digit AWS account id");
         }
     }
-    check_stdin(&p)?;
-    let output = output(&p);
-    let source = match (p.cluster, p.aws_auth_file) {
-        (Some(cluster), _) => Source::Live(live_settings(
-            cluster,
-            p.connection,
-            p.expand_sso,
-            p.out.is_some(),
-        )?),
+    let source = match (i.cluster, i.aws_auth_file) {
+        (Some(cluster), _) => {
+            Source::Live(live_settings(cluster, i.connection, i.expand_sso, saved)?)
+        }
         (None, Some(file)) => Source::Files {
             aws_auth: if file.as_os_str() == "-" {
                 Input::Stdin
             } else {
                 Input::File(file)
             },
-            current_file: p.current_file,
+            current_file: i.current_file,
         },
         (None, None) => bail!("give --aws-auth-file FILE (offline) or --cluster NAME (live)"),
     };
-    Ok(Command::Plan(PlanSettings {
-        source,
-        plan: PlanOptions {
-            rbac_files: p.rbac_file,
-            iam_files: p.iam_file,
-            overrides: p.overrides,
-            account: p.account,
-            partition: p.partition,
-            mapper: Options {
-                expand_sso: p.expand_sso,
-                policies_from_rbac: p.policies_from_rbac,
-            },
-            extras: extras(p.extras),
-            keep_existing_entries: p.keep_existing_entries,
+    let plan = PlanOptions {
+        rbac_files: i.rbac_file,
+        iam_files: i.iam_file,
+        overrides: i.overrides,
+        account: i.account,
+        partition: i.partition,
+        mapper: Options {
+            expand_sso: i.expand_sso,
+            policies_from_rbac: i.policies_from_rbac,
         },
-        output,
-        out: p.out,
-    }))
+        extras: Extras::default(),
+        keep_existing_entries: i.keep_existing_entries,
+    };
+    Ok((source, plan))
 }
 
 fn check_apply(a: RawApply) -> Result<Command> {

@@ -29,6 +29,7 @@ fn main() -> ExitCode {
         Command::Apply(s) => (commands::apply::run(s), false),
         Command::Rollback(s) => (commands::rollback::run(s), false),
         Command::Fleet(s) => (commands::fleet::run(s), false),
+        Command::Export(s) => (commands::export::run(s), false),
     };
     let code = commands::exit_code(&result, detailed);
     match result {

@@ -4,6 +4,7 @@
 
 pub mod apply;
 mod confirm;
+pub mod export;
 pub mod fleet;
 mod interrupt;
 pub mod plan;

@@ -21,28 +21,7 @@ use crate::render;
 pub fn run(s: &PlanSettings) -> Result<Outcome> {
     let plan = match (&s.source, &s.out) {
         (Source::Live(l), Some(out)) => save(s, l, out)?,
-        (Source::Live(l), None) => {
-            let g = pipeline::runtime()?.block_on(live::gather(l))?;
-            build(&s.plan, Inputs::live(&l.cluster, g))?
-        }
-        (
-            Source::Files {
-                aws_auth,
-                current_file,
-            },
-            _,
-        ) => {
-            let state = match current_file {
-                Some(f) => {
-                    let name = f.display().to_string();
-                    let state = crate::inputs::current::read(&name, &read_file(f)?)?;
-                    Some((name, state))
-                }
-                None => None,
-            };
-            let inputs = Inputs::files(aws_auth.label(), read_input(aws_auth)?, state);
-            build(&s.plan, inputs)?
-        }
+        (source, _) => plan_of(source, &s.plan)?,
     };
     let o = &s.output;
     let style = render::Style {
@@ -63,6 +42,35 @@ pub fn run(s: &PlanSettings) -> Result<Outcome> {
     Ok(Outcome::Done {
         changes: plan.summary.has_changes() || cleanup,
     })
+}
+
+/// The plan of `source`, made with `o`: read live, or from the files.
+///
+/// # Errors
+/// Unreadable or malformed inputs, a cluster that cannot be read, and
+/// options that contradict the current state.
+pub(crate) fn plan_of(source: &Source, o: &crate::pipeline::plan::PlanOptions) -> Result<Plan> {
+    match source {
+        Source::Live(l) => {
+            let g = pipeline::runtime()?.block_on(live::gather(l))?;
+            Ok(build(o, Inputs::live(&l.cluster, g))?)
+        }
+        Source::Files {
+            aws_auth,
+            current_file,
+        } => {
+            let state = match current_file {
+                Some(f) => {
+                    let name = f.display().to_string();
+                    let state = crate::inputs::current::read(&name, &read_file(f)?)?;
+                    Some((name, state))
+                }
+                None => None,
+            };
+            let inputs = Inputs::files(aws_auth.label(), read_input(aws_auth)?, state);
+            Ok(build(o, inputs)?)
+        }
+    }
 }
 
 /// The plan as the text and Markdown outputs list it: only the findings of

@@ -191,11 +191,7 @@ pub fn unusable(t: &Target) -> Option<String> {
 
 /// Whether `name` may be an EKS cluster's name (and so a folder name).
 fn valid_name(name: &str) -> bool {
-    (1..=100).contains(&name.len())
-        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    crate::model::cluster::is_cluster_name(name)
 }
 
 /// Whether `region` looks like an AWS region (`eu-west-1`).

@@ -189,3 +189,13 @@ impl fmt::Display for ClusterStatus {
         f.write_str(self.as_str())
     }
 }
+
+/// Whether `name` may be an EKS cluster's name: 1 to 100 letters, digits,
+/// `-` and `_`, starting with a letter or digit.
+pub fn is_cluster_name(name: &str) -> bool {
+    (1..=100).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}

@@ -7,7 +7,7 @@
 use std::borrow::Cow;
 
 /// True for a character [`terminal`] escapes.
-fn unsafe_for_terminal(c: char) -> bool {
+pub(crate) fn unsafe_for_terminal(c: char) -> bool {
     c.is_control()
         || matches!(
             u32::from(c),

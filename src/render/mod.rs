@@ -8,10 +8,12 @@
 //! - [`run_result`]: the JSON result of `apply` and `rollback`;
 //! - [`grouped`]: repeated findings as one line, for text and Markdown;
 //! - [`cleanup`]: a plan's preview of `--cleanup-aws-auth`, in each format;
-//! - [`fleet`]: the summary of a fleet run.
+//! - [`fleet`]: the summary of a fleet run;
+//! - [`export`]: the migration as code (Terraform).
 
 pub(crate) mod cleanup;
 pub mod diff;
+pub mod export;
 pub mod fleet;
 mod grouped;
 pub mod json;

@@ -526,6 +526,7 @@ fn the_readme_documents_every_flag_help_shows() {
         "fleet status",
         "fleet rollback",
         "fleet report",
+        "export",
     ] {
         if !documented(&format!("migrate-auth {command}")) {
             missing.push(format!("the `{command}` command"));

@@ -1,6 +1,7 @@
 //! Golden tests: each folder of `testdata/cases/` is a realistic aws-auth with
 //! the inputs named in its `args` file. The JSON, text and Markdown plans must
-//! equal the reviewed `expected.json` / `expected.txt` / `expected.md`, and
+//! equal the reviewed `expected.json` / `expected.txt` / `expected.md` /
+//! `expected.tf` (the `export --format terraform`), and
 //! the JSON must satisfy the `expect` file, written from docs/MAPPING.md
 //! independently of the code.
 
@@ -96,6 +97,24 @@ fn every_case_matches_its_reviewed_outputs() {
         );
         assert_eq!(md.code, 0, "{}: {}", dir.display(), md.stderr);
         compare_or_update(&dir.join("expected.md"), &md.stdout, &mut failures);
+
+        // The migration as Terraform, error principals left out.
+        let mut export = args.clone();
+        export[0] = "export".into();
+        export.extend(
+            [
+                "--format",
+                "terraform",
+                "--allow-errors",
+                "--cluster-name",
+                "golden",
+            ]
+            .map(String::from),
+        );
+        let args_ref: Vec<&str> = export.iter().map(String::as_str).collect();
+        let tf = run_in(dir, &args_ref, b"", &[]);
+        assert_eq!(tf.code, 0, "{}: {}", dir.display(), tf.stderr);
+        compare_or_update(&dir.join("expected.tf"), &tf.stdout, &mut failures);
 
         args.extend(["--output".into(), "json".into()]);
         let args_ref: Vec<&str> = args.iter().map(String::as_str).collect();

@@ -15,6 +15,7 @@
 mod apply;
 mod behaviour;
 mod cleanup;
+mod export;
 mod fleet;
 mod fuzz;
 mod golden;

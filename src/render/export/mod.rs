@@ -1,0 +1,222 @@
+//! The migration as code (`migrate-auth export`): the access entries and
+//! policy associations a plan wants, each with a stable, readable name, and
+//! whether it exists already (then the code imports it rather than creating
+//! it: EKS answers 409 to a create of an entry that exists). Principals with
+//! an `error` finding are left out (`export` refuses unless
+//! `--allow-errors`). The formats render this: [`terraform`]. Pure.
+
+pub mod terraform;
+
+use std::collections::HashSet;
+
+use crate::model::arn::PrincipalArn;
+use crate::model::entry::{AccessPolicy, DesiredEntry, EntryType};
+use crate::model::finding::Severity;
+use crate::planner::{Action, Plan};
+
+/// One access entry to write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// A name for it in the code: from the principal's name, `[a-z0-9_]`,
+    /// unique in the export.
+    pub name: String,
+    pub principal_arn: String,
+    pub entry_type: EntryType,
+    pub username: Option<String>,
+    pub kubernetes_groups: Vec<String>,
+    pub policies: Vec<Policy>,
+    /// It exists in the cluster now (or EKS makes it at the switch): import.
+    pub import: Option<Import>,
+}
+
+/// Why an entry is imported rather than created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Import {
+    /// It exists now.
+    Exists,
+    /// EKS creates it itself when the cluster leaves `CONFIG_MAP` (a node
+    /// group's or Fargate profile's role).
+    MadeByEks,
+}
+
+/// One policy association of an entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    pub name: String,
+    pub policy: AccessPolicy,
+    /// It exists now (with any scope): import it.
+    pub exists: bool,
+}
+
+/// What an export holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Export {
+    /// The cluster's name, when known (the code's default for it).
+    pub cluster_name: Option<String>,
+    /// Where the plan came from (`aws-auth.yaml`, `kube-system/aws-auth`).
+    pub from: String,
+    pub entries: Vec<Entry>,
+    /// Principals left out for their `error` findings, and the first one's
+    /// message.
+    pub left_out: Vec<(String, String)>,
+    /// The plan switches the cluster's mode first (`CONFIG_MAP` to
+    /// `API_AND_CONFIG_MAP`): the code can only be applied after that.
+    pub switch_first: bool,
+}
+
+/// `name` as an identifier: lower-case `[a-z0-9_]`, starting with a letter.
+fn identifier(name: &str) -> String {
+    let mut out: String = name
+        .chars()
+        .map(|c| match c.to_ascii_lowercase() {
+            c @ ('a'..='z' | '0'..='9') => c,
+            _ => '_',
+        })
+        .collect();
+    while out.contains("__") {
+        out = out.replace("__", "_");
+    }
+    let out = out.trim_matches('_').to_string();
+    match out.chars().next() {
+        Some(c) if c.is_ascii_lowercase() => out,
+        Some(_) => format!("p_{out}"),
+        None => "principal".into(),
+    }
+}
+
+/// `base`, or `base_2`, `base_3`... whichever is not taken yet.
+fn unique(base: String, taken: &mut HashSet<String>) -> String {
+    let mut name = base.clone();
+    let mut n = 2;
+    while !taken.insert(name.clone()) {
+        name = format!("{base}_{n}");
+        n += 1;
+    }
+    name
+}
+
+/// Whether `d`'s entry is imported (it exists, or EKS makes it at the
+/// switch), and whether the plan keeps the existing one as it is.
+fn standing(plan: &Plan, d: &DesiredEntry, exists: bool) -> (Option<Import>, bool) {
+    let mine = |arn: &PrincipalArn| *arn == d.principal_arn;
+    let made_by_eks = plan.actions.iter().any(
+        |a| matches!(a, Action::Create { principal_arn, eks_owned: Some(_), .. } if mine(principal_arn)),
+    );
+    let kept = plan.actions.iter().any(
+        |a| matches!(a, Action::Adopt { principal_arn, kept: true, .. } if mine(principal_arn)),
+    );
+    let import = match (exists, made_by_eks) {
+        (true, _) => Some(Import::Exists),
+        (false, true) => Some(Import::MadeByEks),
+        (false, false) => None,
+    };
+    (import, kept)
+}
+
+/// The export of `plan`; `cluster_name` overrides the plan's.
+pub fn of(plan: &Plan, cluster_name: Option<&str>) -> Export {
+    let errors: Vec<(String, String)> = plan
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .filter_map(|f| Some((f.principal_arn.clone()?, f.message.clone())))
+        .collect();
+    let mut left_out: Vec<(String, String)> = Vec::new();
+    let (mut taken, mut entries) = (HashSet::new(), Vec::new());
+    for d in &plan.desired {
+        let arn = d.principal_arn.as_str();
+        if let Some((_, why)) = errors.iter().find(|(a, _)| a == arn) {
+            if !left_out.iter().any(|(a, _)| a == arn) {
+                left_out.push((arn.to_string(), why.clone()));
+            }
+            continue;
+        }
+        let now = plan
+            .current
+            .entries
+            .iter()
+            .find(|e| e.principal_arn == d.principal_arn);
+        let (import, kept) = standing(plan, d, now.is_some());
+        // Kept as it is (--keep-existing-entries): the code says what it is
+        // now, so that Terraform leaves it as the plan does.
+        let (entry_type, username, kubernetes_groups, wanted) = match now.filter(|_| kept) {
+            Some(e) => (
+                e.entry_type,
+                e.username.clone(),
+                e.kubernetes_groups.clone(),
+                &e.access_policies,
+            ),
+            None => (
+                d.entry_type,
+                d.username.clone(),
+                d.kubernetes_groups.clone(),
+                &d.access_policies,
+            ),
+        };
+        let last = arn.rsplit(['/', ':']).next().unwrap_or(arn);
+        let name = unique(identifier(last), &mut taken);
+        let policies = wanted
+            .iter()
+            .map(|p| Policy {
+                name: unique(format!("{name}_{}", identifier(p.short_name())), &mut taken),
+                policy: p.clone(),
+                exists: now.is_some_and(|e| {
+                    e.access_policies
+                        .iter()
+                        .any(|q| q.policy_arn == p.policy_arn)
+                }),
+            })
+            .collect();
+        entries.push(Entry {
+            name,
+            principal_arn: arn.to_string(),
+            entry_type,
+            username,
+            kubernetes_groups,
+            policies,
+            import,
+        });
+    }
+    let live = match &plan.current.origin {
+        crate::planner::Origin::Live { cluster, .. } => Some(cluster.clone()),
+        _ => None,
+    };
+    Export {
+        cluster_name: cluster_name.map(str::to_string).or(live),
+        from: plan.aws_auth_file.clone(),
+        entries,
+        left_out,
+        switch_first: plan.mode_change.is_some(),
+    }
+}
+
+/// The principals of `plan` an `error` finding stands for (all of them,
+/// also those without a principal, as `(none)`).
+pub fn errors(plan: &Plan) -> Vec<String> {
+    plan.findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .map(|f| f.principal_arn.clone().unwrap_or_else(|| "(none)".into()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_identifiers_and_unique() {
+        let mut taken = HashSet::new();
+        assert_eq!(
+            unique(identifier("Platform-Admin"), &mut taken),
+            "platform_admin"
+        );
+        assert_eq!(
+            unique(identifier("platform.admin"), &mut taken),
+            "platform_admin_2"
+        );
+        assert_eq!(unique(identifier("9lives"), &mut taken), "p_9lives");
+        assert_eq!(unique(identifier("--"), &mut taken), "principal");
+        assert_eq!(unique(identifier("a__b"), &mut taken), "a_b");
+    }
+}

@@ -1,0 +1,190 @@
+//! `export --format terraform`: the Terraform of every golden case parses
+//! with an HCL2 parser (python-hcl2), uses only the provider schema's
+//! attributes, and declares exactly the plan's desired entries, groups,
+//! usernames, policies and scopes (those with `error` findings left out);
+//! hostile values come back as written; `error` findings refuse the export.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::{run, run_in, testdata};
+
+/// What the script makes of `files`: per file, its entries and imports.
+fn parsed(files: &[PathBuf]) -> Value {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cli/data/terraform_entries.py");
+    let out = Command::new("python3")
+        .arg(script)
+        .args(files)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// An entry as a comparable value: policies sorted, scope type lower-case.
+fn canonical(e: &Value) -> String {
+    let mut policies: Vec<String> = e["accessPolicies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let scope = &p["accessScope"];
+            format!(
+                "{} {} {}",
+                p["policyArn"],
+                scope["type"].as_str().unwrap().to_lowercase(),
+                scope["namespaces"]
+            )
+        })
+        .collect();
+    policies.sort();
+    let mut groups: Vec<String> = e["kubernetesGroups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g.to_string())
+        .collect();
+    groups.sort();
+    let username = e["username"].as_str().map(str::to_string);
+    format!(
+        "{} {} {username:?} {groups:?} {policies:?}",
+        e["principalArn"], e["type"]
+    )
+}
+
+#[test]
+fn every_case_exports_the_plans_desired_entries_as_valid_terraform() {
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(testdata().join("cases"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("expected.tf").exists())
+        .collect();
+    cases.sort();
+    assert!(cases.len() >= 35, "{}", cases.len());
+    let files: Vec<PathBuf> = cases.iter().map(|c| c.join("expected.tf")).collect();
+    let all = parsed(&files);
+    for (case, file) in cases.iter().zip(&files) {
+        let plan: Value =
+            serde_json::from_str(&std::fs::read_to_string(case.join("expected.json")).unwrap())
+                .unwrap();
+        let errors: BTreeSet<&str> = plan["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["severity"] == "error")
+            .filter_map(|f| f["principalArn"].as_str())
+            .collect();
+        // An entry kept as it is (--keep-existing-entries) is exported as it
+        // is now, from the current state, so that Terraform leaves it too.
+        let kept: BTreeSet<&str> = plan["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["kept"] == true)
+            .filter_map(|a| a["principalArn"].as_str())
+            .collect();
+        let current: Value = std::fs::read_to_string(case.join("current.json"))
+            .map(|t| serde_json::from_str(&t).unwrap())
+            .unwrap_or(Value::Null);
+        let now = |arn: &str| {
+            let mut e = current["accessEntries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|e| e["principalArn"] == arn)
+                .unwrap()
+                .clone();
+            for p in e["accessPolicies"].as_array_mut().unwrap() {
+                if p["accessScope"].get("namespaces").is_none() {
+                    p["accessScope"]["namespaces"] = serde_json::json!([]);
+                }
+            }
+            e
+        };
+        let want: BTreeSet<String> = plan["desired"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| !errors.contains(d["principalArn"].as_str().unwrap()))
+            .map(|d| match d["principalArn"].as_str().unwrap() {
+                arn if kept.contains(arn) => canonical(&now(arn)),
+                _ => canonical(d),
+            })
+            .collect();
+        let got: BTreeSet<String> = all[file.to_str().unwrap()]["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(canonical)
+            .collect();
+        assert_eq!(got, want, "{}", case.display());
+    }
+}
+
+#[test]
+fn error_findings_refuse_the_export_and_hostile_values_stay_inert() {
+    // Case 22, with its current state, has an error finding.
+    let case = "cases/22-current-diff";
+    let args = [
+        "export",
+        "--format",
+        "terraform",
+        "--aws-auth-file",
+        "aws-auth.yaml",
+        "--current-file",
+        "current.json",
+    ];
+    let r = run_in(&testdata().join(case), &args, b"", &[]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(r.stderr.contains("--allow-errors"), "{}", r.stderr);
+    assert_eq!(r.stdout, "");
+    // Hostile text: templates, quotes, escapes and controls come back as written.
+    let dir = std::env::temp_dir().join(format!("migrate-auth-export-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let username = "x${file(\"/etc/passwd\")}%{if true}\\\"\u{202e}";
+    let aws_auth = format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: aws-auth, namespace: kube-system}}\ndata:\n  mapRoles: |\n    - rolearn: arn:aws:iam::111122223333:role/a\n      username: {}\n      groups: [\"g\\\"\"]\n",
+        serde_json::to_string(username).unwrap()
+    );
+    std::fs::write(dir.join("aws-auth.yaml"), aws_auth).unwrap();
+    let out = dir.join("main.tf");
+    let r = run_in(
+        &dir,
+        &[
+            "export",
+            "--format",
+            "terraform",
+            "--aws-auth-file",
+            "aws-auth.yaml",
+            "--account",
+            "111122223333",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        b"",
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        !text.contains('\u{202e}') && !text.contains("\"x${"),
+        "{text}"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&out).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let back = parsed(std::slice::from_ref(&out));
+    let entry = &back[out.to_str().unwrap()]["entries"][0];
+    assert_eq!(entry["username"], username);
+    assert_eq!(entry["kubernetesGroups"][0], "g\"");
+    let _ = run;
+}
