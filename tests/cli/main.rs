@@ -10,11 +10,14 @@
 //! - `apply`: `apply` and `rollback` against the emulators: faults, crashes,
 //!   stale plans, the lockout guard, prompts;
 //! - `report`: how `apply` and `rollback` report: the JSON result, progress;
-//! - `fleet`: `fleet` over clusters in several accounts and regions.
+//! - `fleet`: `fleet` over clusters in several accounts and regions;
+//! - `examples`: the pull-request recipes in `examples/` (shell and GitHub
+//!   Actions), run against testdata cases.
 
 mod apply;
 mod behaviour;
 mod cleanup;
+mod examples;
 mod fleet;
 mod fuzz;
 mod golden;
