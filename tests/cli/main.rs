@@ -10,11 +10,16 @@
 //! - `apply`: `apply` and `rollback` against the emulators: faults, crashes,
 //!   stale plans, the lockout guard, prompts;
 //! - `report`: how `apply` and `rollback` report: the JSON result, progress;
-//! - `fleet`: `fleet` over clusters in several accounts and regions.
+//! - `fleet`: `fleet` over clusters in several accounts and regions;
+//! - `examples`: the pull-request recipes in `examples/` (shell and GitHub
+//!   Actions), run against testdata cases;
+//! - `export`: the Terraform export, parsed with an HCL2 parser and compared
+//!   with the plan.
 
 mod apply;
 mod behaviour;
 mod cleanup;
+mod examples;
 mod export;
 mod fleet;
 mod fuzz;
