@@ -408,21 +408,7 @@ impl Fleet {
     fn apply(&self, dir: &Path) -> Run {
         let path = self.home.join("fleet-apply.yaml");
         std::fs::write(&path, FLEET_APPLY).unwrap();
-        let (file, dir) = (path.to_str().unwrap(), dir.to_str().unwrap());
-        self.run(&[
-            "apply",
-            "--fleet",
-            file,
-            "--run-dir",
-            dir,
-            "--yes",
-            "--poll-interval",
-            "20ms",
-            "--parallel",
-            "1",
-            "-o",
-            "json",
-        ])
+        self.apply_file(&path, dir, &["--parallel", "1"])
     }
 
     /// (name, region) -> the cluster's mode and its access entries' principals.
