@@ -39,7 +39,7 @@ enum RawCommand {
     Apply(RawApply),
     /// Undo what the journal's latest migration changed, newest first.
     Rollback(RawRollback),
-    /// Write the migration as code (Terraform), to apply with your own
+    /// Write the migration as code (Terraform, eksctl), to apply with your own
     /// pipeline instead of `apply`: the access entries and policy
     /// associations the plan wants, with import blocks for those that exist.
     Export(RawExport),
@@ -83,6 +83,8 @@ pub enum ExportFormat {
     /// `aws_eks_access_entry` and `aws_eks_access_policy_association`
     /// resources, with `import {}` blocks (Terraform 1.5+).
     Terraform,
+    /// An eksctl ClusterConfig with its `accessConfig.accessEntries`.
+    Eksctl,
 }
 
 /// Checked settings of `export`.

@@ -24,10 +24,10 @@ pub fn run(s: &ExportSettings) -> Result<Outcome> {
         };
         bail!("{n} (`migrate-auth plan` shows it): settle it with --overrides, or give --allow-errors to export without the principals it is about");
     }
+    let export = export::of(&plan, s.cluster_name.as_deref());
     let code = match s.format {
-        ExportFormat::Terraform => {
-            export::terraform::render(&export::of(&plan, s.cluster_name.as_deref()))
-        }
+        ExportFormat::Terraform => export::terraform::render(&export),
+        ExportFormat::Eksctl => export::eksctl::render(&export),
     };
     match &s.out {
         Some(path) => {

@@ -12,9 +12,11 @@ use serde_json::Value;
 
 use crate::{run, run_in, testdata};
 
-/// What the script makes of `files`: per file, its entries and imports.
-fn parsed(files: &[PathBuf]) -> Value {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cli/data/terraform_entries.py");
+/// What `script` (in tests/cli/data) makes of `files`: per file, its entries.
+fn parsed_by(script: &str, files: &[PathBuf]) -> Value {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/cli/data")
+        .join(script);
     let out = Command::new("python3")
         .arg(script)
         .args(files)
@@ -26,6 +28,11 @@ fn parsed(files: &[PathBuf]) -> Value {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// What the Terraform script makes of `files`.
+fn parsed(files: &[PathBuf]) -> Value {
+    parsed_by("terraform_entries.py", files)
 }
 
 /// An entry as a comparable value: policies sorted, scope type lower-case.
@@ -61,15 +68,26 @@ fn canonical(e: &Value) -> String {
 
 #[test]
 fn every_case_exports_the_plans_desired_entries_as_valid_terraform() {
+    every_case_exports("expected.tf", "terraform_entries.py");
+}
+
+#[test]
+fn every_case_exports_the_plans_desired_entries_as_a_valid_eksctl_config() {
+    every_case_exports("expected.eksctl.yaml", "eksctl_entries.py");
+}
+
+/// Every golden case's `golden` export, read by `script`, declares the
+/// plan's desired entries.
+fn every_case_exports(golden: &str, script: &str) {
     let mut cases: Vec<PathBuf> = std::fs::read_dir(testdata().join("cases"))
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.join("expected.tf").exists())
+        .filter(|p| p.join(golden).exists())
         .collect();
     cases.sort();
     assert!(cases.len() >= 35, "{}", cases.len());
-    let files: Vec<PathBuf> = cases.iter().map(|c| c.join("expected.tf")).collect();
-    let all = parsed(&files);
+    let files: Vec<PathBuf> = cases.iter().map(|c| c.join(golden)).collect();
+    let all = parsed_by(script, &files);
     for (case, file) in cases.iter().zip(&files) {
         let plan: Value =
             serde_json::from_str(&std::fs::read_to_string(case.join("expected.json")).unwrap())
@@ -186,5 +204,34 @@ fn error_findings_refuse_the_export_and_hostile_values_stay_inert() {
     let entry = &back[out.to_str().unwrap()]["entries"][0];
     assert_eq!(entry["username"], username);
     assert_eq!(entry["kubernetesGroups"][0], "g\"");
+    eksctl_keeps_them_too(&dir, username);
     let _ = run;
+}
+
+/// The hostile aws-auth in `dir`, as an eksctl ClusterConfig, reads back as
+/// written.
+fn eksctl_keeps_them_too(dir: &Path, username: &str) {
+    let out = dir.join("cluster.yaml");
+    let r = run_in(
+        dir,
+        &[
+            "export",
+            "--format",
+            "eksctl",
+            "--aws-auth-file",
+            "aws-auth.yaml",
+            "--account",
+            "111122223333",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        b"",
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!std::fs::read_to_string(&out).unwrap().contains('\u{202e}'));
+    let back = parsed_by("eksctl_entries.py", std::slice::from_ref(&out));
+    let entry = &back[out.to_str().unwrap()]["entries"][0];
+    assert_eq!(entry["username"], username);
+    assert_eq!(entry["kubernetesGroups"][0], "g\"");
 }

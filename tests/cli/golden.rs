@@ -1,7 +1,7 @@
 //! Golden tests: each folder of `testdata/cases/` is a realistic aws-auth with
 //! the inputs named in its `args` file. The JSON, text and Markdown plans must
 //! equal the reviewed `expected.json` / `expected.txt` / `expected.md` /
-//! `expected.tf` (the `export --format terraform`), and
+//! `expected.tf` / `expected.eksctl.yaml` (the exports), and
 //! the JSON must satisfy the `expect` file, written from docs/MAPPING.md
 //! independently of the code.
 
@@ -115,6 +115,17 @@ fn every_case_matches_its_reviewed_outputs() {
         let tf = run_in(dir, &args_ref, b"", &[]);
         assert_eq!(tf.code, 0, "{}: {}", dir.display(), tf.stderr);
         compare_or_update(&dir.join("expected.tf"), &tf.stdout, &mut failures);
+        // And as an eksctl ClusterConfig.
+        let at = export.iter().position(|a| a == "terraform").unwrap();
+        export[at] = "eksctl".into();
+        let args_ref: Vec<&str> = export.iter().map(String::as_str).collect();
+        let eksctl = run_in(dir, &args_ref, b"", &[]);
+        assert_eq!(eksctl.code, 0, "{}: {}", dir.display(), eksctl.stderr);
+        compare_or_update(
+            &dir.join("expected.eksctl.yaml"),
+            &eksctl.stdout,
+            &mut failures,
+        );
 
         args.extend(["--output".into(), "json".into()]);
         let args_ref: Vec<&str> = args.iter().map(String::as_str).collect();

@@ -3,8 +3,10 @@
 //! whether it exists already (then the code imports it rather than creating
 //! it: EKS answers 409 to a create of an entry that exists). Principals with
 //! an `error` finding are left out (`export` refuses unless
-//! `--allow-errors`). The formats render this: [`terraform`]. Pure.
+//! `--allow-errors`). The formats render this: [`terraform`], [`eksctl`].
+//! Pure.
 
+pub mod eksctl;
 pub mod terraform;
 
 use std::collections::HashSet;
@@ -62,6 +64,24 @@ pub struct Export {
     /// The plan switches the cluster's mode first (`CONFIG_MAP` to
     /// `API_AND_CONFIG_MAP`): the code can only be applied after that.
     pub switch_first: bool,
+}
+
+/// `s` for a `#` comment: on one line, nothing raw that a terminal or an
+/// editor would act on.
+pub(crate) fn comment(s: &str) -> String {
+    crate::model::untrusted::terminal(s).replace(['\n', '\r'], " ")
+}
+
+/// The comment that lists the principals left out for their `error`
+/// findings, if any, then a blank line.
+pub(crate) fn left_out_comment(o: &mut String, export: &Export) {
+    if !export.left_out.is_empty() {
+        o.push_str("#\n# Left out for their error findings (see `migrate-auth plan`):\n");
+        for (arn, why) in &export.left_out {
+            o.push_str(&format!("#   {}: {}\n", comment(arn), comment(why)));
+        }
+    }
+    o.push('\n');
 }
 
 /// `name` as an identifier: lower-case `[a-z0-9_]`, starting with a letter.
