@@ -39,7 +39,7 @@ enum RawCommand {
     Apply(RawApply),
     /// Undo what the journal's latest migration changed, newest first.
     Rollback(RawRollback),
-    /// Write the migration as code (Terraform, eksctl), to apply with your own
+    /// Write the migration as code (Terraform, eksctl, CloudFormation), to apply with your own
     /// pipeline instead of `apply`: the access entries and policy
     /// associations the plan wants, with import blocks for those that exist.
     Export(RawExport),
@@ -85,6 +85,8 @@ pub enum ExportFormat {
     Terraform,
     /// An eksctl ClusterConfig with its `accessConfig.accessEntries`.
     Eksctl,
+    /// A CloudFormation template of `AWS::EKS::AccessEntry` resources.
+    Cloudformation,
 }
 
 /// Checked settings of `export`.

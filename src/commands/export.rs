@@ -28,6 +28,7 @@ pub fn run(s: &ExportSettings) -> Result<Outcome> {
     let code = match s.format {
         ExportFormat::Terraform => export::terraform::render(&export),
         ExportFormat::Eksctl => export::eksctl::render(&export),
+        ExportFormat::Cloudformation => export::cloudformation::render(&export)?,
     };
     match &s.out {
         Some(path) => {

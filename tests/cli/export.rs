@@ -76,6 +76,39 @@ fn every_case_exports_the_plans_desired_entries_as_a_valid_eksctl_config() {
     every_case_exports("expected.eksctl.yaml", "eksctl_entries.py");
 }
 
+#[test]
+fn every_case_exports_the_plans_desired_entries_as_a_template_cfn_lint_passes() {
+    every_case_exports("expected.cfn.json", "cloudformation_entries.py");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(testdata().join("cases"))
+        .unwrap()
+        .map(|e| e.unwrap().path().join("expected.cfn.json"))
+        .filter(|p| p.exists())
+        .collect();
+    files.sort();
+    // cfn-lint (PyPI) checks each template against the resource specification.
+    let installed = Command::new("cfn-lint")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !installed {
+        let pip = Command::new("python3")
+            .args(["-m", "pip", "install", "--quiet", "cfn-lint"])
+            .status()
+            .unwrap();
+        assert!(pip.success(), "cannot install cfn-lint");
+    }
+    let out = Command::new("cfn-lint")
+        .args(&files)
+        .output()
+        .expect("cfn-lint runs");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Every golden case's `golden` export, read by `script`, declares the
 /// plan's desired entries.
 fn every_case_exports(golden: &str, script: &str) {

@@ -1,7 +1,8 @@
 //! Golden tests: each folder of `testdata/cases/` is a realistic aws-auth with
 //! the inputs named in its `args` file. The JSON, text and Markdown plans must
 //! equal the reviewed `expected.json` / `expected.txt` / `expected.md` /
-//! `expected.tf` / `expected.eksctl.yaml` (the exports), and
+//! `expected.tf` / `expected.eksctl.yaml` / `expected.cfn.json` (the
+//! exports), and
 //! the JSON must satisfy the `expect` file, written from docs/MAPPING.md
 //! independently of the code.
 
@@ -126,6 +127,12 @@ fn every_case_matches_its_reviewed_outputs() {
             &eksctl.stdout,
             &mut failures,
         );
+        // And as a CloudFormation template.
+        export[at] = "cloudformation".into();
+        let args_ref: Vec<&str> = export.iter().map(String::as_str).collect();
+        let cfn = run_in(dir, &args_ref, b"", &[]);
+        assert_eq!(cfn.code, 0, "{}: {}", dir.display(), cfn.stderr);
+        compare_or_update(&dir.join("expected.cfn.json"), &cfn.stdout, &mut failures);
 
         args.extend(["--output".into(), "json".into()]);
         let args_ref: Vec<&str> = args.iter().map(String::as_str).collect();

@@ -3,9 +3,11 @@
 //! whether it exists already (then the code imports it rather than creating
 //! it: EKS answers 409 to a create of an entry that exists). Principals with
 //! an `error` finding are left out (`export` refuses unless
-//! `--allow-errors`). The formats render this: [`terraform`], [`eksctl`].
+//! `--allow-errors`). The formats render this: [`terraform`], [`eksctl`],
+//! [`cloudformation`].
 //! Pure.
 
+pub mod cloudformation;
 pub mod eksctl;
 pub mod terraform;
 
