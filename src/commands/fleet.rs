@@ -217,32 +217,43 @@ fn run_wave(
     todo: Vec<&Target>,
     (stop, failures): (&Arc<AtomicBool>, &AtomicUsize),
 ) -> Vec<ApplyRow> {
-    let queue = Mutex::new(todo.into_iter().enumerate().collect::<VecDeque<_>>());
-    let rows = Mutex::new(Vec::new());
     let full = || {
         s.max_failures
             .is_some_and(|m| failures.load(Ordering::SeqCst) >= m)
     };
+    pool(todo, s.run.parallel, |t| {
+        if stop.load(Ordering::SeqCst) {
+            return ApplyRow::not_started(t, "the fleet run was interrupted");
+        }
+        if full() {
+            return ApplyRow::not_started(t, "--max-failures was reached");
+        }
+        display.started(&t.label());
+        let row = apply_one(s, (run, shared), t, stop);
+        display.finished(&t.label(), &row.result, row.seconds);
+        if !row.succeeded() {
+            failures.fetch_add(1, Ordering::SeqCst);
+        }
+        row
+    })
+}
+
+/// `work` on every target, `parallel` threads at a time (each cluster runs
+/// its own runtime); the rows come in the targets' order.
+fn pool(
+    todo: Vec<&Target>,
+    parallel: usize,
+    work: impl Fn(&Target) -> ApplyRow + Sync,
+) -> Vec<ApplyRow> {
+    let queue = Mutex::new(todo.into_iter().enumerate().collect::<VecDeque<_>>());
+    let rows = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
-        for _ in 0..s.run.parallel {
-            scope.spawn(|| loop {
-                let Some((i, t)) = locked(&queue).pop_front() else {
-                    return;
-                };
-                let row = if stop.load(Ordering::SeqCst) {
-                    ApplyRow::not_started(t, "the fleet run was interrupted")
-                } else if full() {
-                    ApplyRow::not_started(t, "--max-failures was reached")
-                } else {
-                    display.started(&t.label());
-                    let row = apply_one(s, (run, shared), t, stop);
-                    display.finished(&t.label(), &row.result, row.seconds);
-                    if !row.succeeded() {
-                        failures.fetch_add(1, Ordering::SeqCst);
-                    }
-                    row
-                };
-                locked(&rows).push((i, row));
+        for _ in 0..parallel.max(1) {
+            scope.spawn(|| {
+                while let Some((i, t)) = locked(&queue).pop_front() {
+                    let row = work(t);
+                    locked(&rows).push((i, row));
+                }
             });
         }
     });
@@ -296,7 +307,12 @@ fn apply(s: &FleetApplySettings) -> Result<Outcome> {
     display.finish();
     // In the fleet's order, as `fleet report` merges shards (the clusters
     // done earlier were listed first within their wave).
-    rows.sort_by_key(|r| targets.iter().position(|t| t.arn() == r.at.arn));
+    let order: std::collections::HashMap<String, usize> = targets
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.arn(), i))
+        .collect();
+    rows.sort_by_key(|r| order.get(&r.at.arn).copied());
     let texts = (
         summary::apply_text(&rows),
         summary::apply_json(&rows)?,
@@ -424,23 +440,12 @@ fn rollback(run_dir: &Path, parallel: usize, format: Format) -> Result<Outcome> 
     let display = FleetDisplay::new("Undoing", targets.len());
     let mut rows = Vec::new();
     for (_, members) in waves(&targets).into_iter().rev() {
-        let queue = Mutex::new(members.into_iter().enumerate().collect::<VecDeque<_>>());
-        let done = Mutex::new(Vec::new());
-        std::thread::scope(|scope| {
-            for _ in 0..parallel {
-                scope.spawn(|| {
-                    while let Some((i, t)) = locked(&queue).pop_front() {
-                        display.started(&t.label());
-                        let row = rollback_one(&run, t, &stop);
-                        display.finished(&t.label(), &row.result, row.seconds);
-                        locked(&done).push((i, row));
-                    }
-                });
-            }
-        });
-        let mut done = done.into_inner().unwrap_or_else(|e| e.into_inner());
-        done.sort_by_key(|(i, _)| *i);
-        rows.extend(done.into_iter().map(|(_, r)| r));
+        rows.extend(pool(members, parallel, |t| {
+            display.started(&t.label());
+            let row = rollback_one(&run, t, &stop);
+            display.finished(&t.label(), &row.result, row.seconds);
+            row
+        }));
     }
     watcher.abort();
     display.finish();

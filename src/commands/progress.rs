@@ -107,9 +107,7 @@ impl Display {
     pub(crate) fn new(quiet: bool) -> Self {
         if quiet {
             Display::Quiet
-        } else if std::io::stderr().is_terminal()
-            && !indicatif::ProgressDrawTarget::stderr().is_hidden()
-        {
+        } else if bars_can_draw() {
             Display::Bars(Mutex::new(None))
         } else {
             Display::Lines
@@ -183,6 +181,12 @@ impl Display {
             }
         }
     }
+}
+
+/// Whether stderr is a terminal that can draw bars (`TERM` set, and not
+/// `dumb`).
+fn bars_can_draw() -> bool {
+    std::io::stderr().is_terminal() && !indicatif::ProgressDrawTarget::stderr().is_hidden()
 }
 
 /// The bar; a poisoned lock still holds it.
@@ -294,7 +298,7 @@ pub(crate) enum FleetDisplay {
 impl FleetDisplay {
     /// The display for `total` clusters doing `what` ("Applying", "Planning").
     pub(crate) fn new(what: &str, total: usize) -> FleetDisplay {
-        if !std::io::stderr().is_terminal() || indicatif::ProgressDrawTarget::stderr().is_hidden() {
+        if !bars_can_draw() {
             return FleetDisplay::Lines;
         }
         let multi = indicatif::MultiProgress::new();

@@ -84,18 +84,21 @@ fn written(path: &Path) -> Option<std::time::SystemTime> {
 pub fn status(run: &Path, t: &Target) -> Status {
     let dir = run.join(t.dir());
     let results = [("applied", "result.json"), ("rolledBack", "rollback.json")];
+    // Each result read once: the latest apply's or rollback's.
     let latest = results
         .iter()
-        .filter_map(|(what, f)| Some((written(&dir.join(f))?, *what, dir.join(f))))
-        .filter(|(_, _, p)| {
-            json(p).is_ok_and(|d| d["command"] == "apply" || d["command"] == "rollback")
+        .filter_map(|(what, f)| {
+            let path = dir.join(f);
+            let doc = json(&path)
+                .ok()
+                .filter(|d| d["command"] == "apply" || d["command"] == "rollback")?;
+            Some((written(&path)?, *what, doc))
         })
         .max_by_key(|(at, ..)| *at);
     let journal = written(&dir.join("journal"));
     let (state, error) = match latest {
         // The latest result, unless a journal was written after it.
-        Some((at, what, path)) if journal.is_none_or(|j| j <= at) => {
-            let doc = json(&path).unwrap_or_default();
+        Some((at, what, doc)) if journal.is_none_or(|j| j <= at) => {
             let result = doc["result"].as_str().unwrap_or("unknown");
             (
                 format!("{what}: {result}"),

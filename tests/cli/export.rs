@@ -10,7 +10,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::{run, run_in, testdata};
+use crate::{run_in, testdata};
 
 /// What `script` (in tests/cli/data) makes of `files`: per file, its entries.
 fn parsed_by(script: &str, files: &[PathBuf]) -> Value {
@@ -238,7 +238,6 @@ fn error_findings_refuse_the_export_and_hostile_values_stay_inert() {
     assert_eq!(entry["username"], username);
     assert_eq!(entry["kubernetesGroups"][0], "g\"");
     eksctl_keeps_them_too(&dir, username);
-    let _ = run;
 }
 
 /// The hostile aws-auth in `dir`, as an eksctl ClusterConfig, reads back as

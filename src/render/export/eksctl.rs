@@ -9,31 +9,14 @@ use std::fmt::Write as _;
 use super::{Export, Import};
 use crate::model::entry::ScopeType;
 
-/// `s` as a double-quoted YAML string: quotes, backslashes and every
-/// control or invisible format character escaped.
+/// `s` as a string literal (see [`super::quoted`]).
 pub fn string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            c if crate::model::untrusted::unsafe_for_terminal(c) => {
-                let _ = write!(out, "\\u{:04X}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    super::quoted(s, false)
 }
 
-/// A flow list of strings.
+/// A list of strings.
 fn list(items: &[String]) -> String {
-    let items: Vec<String> = items.iter().map(|s| string(s)).collect();
-    format!("[{}]", items.join(", "))
+    super::quoted_list(items, false)
 }
 
 /// `export` as one eksctl ClusterConfig.

@@ -68,6 +68,41 @@ pub struct Export {
     pub switch_first: bool,
 }
 
+/// `s` as a double-quoted string of HCL (`templates`: `${` and `%{`
+/// doubled, so nothing is a template) or YAML: quotes, backslashes and
+/// every control or invisible format character escaped (`\uXXXX` keeps the
+/// value in both).
+pub(crate) fn quoted(s: &str, templates: bool) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '$' | '%' if templates && chars.peek() == Some(&'{') => {
+                out.push(c);
+                out.push(c);
+            }
+            c if crate::model::untrusted::unsafe_for_terminal(c) => {
+                out.push_str(&format!("\\u{:04X}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// `items` as a list of [`quoted`] strings: `["a", "b"]`.
+pub(crate) fn quoted_list(items: &[String], templates: bool) -> String {
+    let items: Vec<String> = items.iter().map(|s| quoted(s, templates)).collect();
+    format!("[{}]", items.join(", "))
+}
+
 /// `s` for a `#` comment: on one line, nothing raw that a terminal or an
 /// editor would act on.
 pub(crate) fn comment(s: &str) -> String {

@@ -10,31 +10,9 @@ use std::fmt::Write as _;
 use super::{Entry, Export, Import};
 use crate::model::entry::ScopeType;
 
-/// `s` as an HCL string literal: quotes and backslashes escaped, control
-/// characters as escapes, and `${` / `%{` doubled so nothing is a template.
+/// `s` as a string literal (see [`super::quoted`]).
 pub fn string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '$' | '%' if chars.peek() == Some(&'{') => {
-                out.push(c);
-                out.push(c);
-            }
-            c if crate::model::untrusted::unsafe_for_terminal(c) => {
-                let _ = write!(out, "\\u{:04X}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    super::quoted(s, true)
 }
 
 /// A block's attributes, aligned as `terraform fmt` aligns them.
@@ -47,8 +25,7 @@ fn attributes(o: &mut String, indent: &str, attrs: &[(&str, String)]) {
 
 /// A list of strings.
 fn list(items: &[String]) -> String {
-    let items: Vec<String> = items.iter().map(|s| string(s)).collect();
-    format!("[{}]", items.join(", "))
+    super::quoted_list(items, true)
 }
 
 /// The import id of `what` (`CLUSTER:...`): literal when the cluster's name
