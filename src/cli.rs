@@ -17,6 +17,7 @@ use crate::migrate::steps::Extras;
 use crate::model::arn::Partition;
 use crate::model::finding::Severity;
 use crate::pipeline::plan::PlanOptions;
+use crate::render::export;
 use crate::render::Format;
 
 /// Plan the move of an Amazon EKS cluster from the aws-auth ConfigMap to access entries.
@@ -75,6 +76,11 @@ struct RawExport {
     /// out, and listed in a comment.
     #[arg(long)]
     allow_errors: bool,
+    /// With --format terraform-module: the address of your
+    /// terraform-aws-eks module block, for the import and moved blocks
+    /// [default: module.eks].
+    #[arg(long, value_name = "ADDRESS")]
+    module_address: Option<String>,
 }
 
 /// `export --format`.
@@ -83,6 +89,9 @@ pub enum ExportFormat {
     /// `aws_eks_access_entry` and `aws_eks_access_policy_association`
     /// resources, with `import {}` blocks (Terraform 1.5+).
     Terraform,
+    /// The `access_entries` map of the terraform-aws-modules/eks/aws module
+    /// (v20, v21), with the `import` and `moved` blocks its addresses need.
+    TerraformModule,
     /// An eksctl ClusterConfig with its `accessConfig.accessEntries`.
     Eksctl,
     /// A CloudFormation template of `AWS::EKS::AccessEntry` resources.
@@ -98,6 +107,8 @@ pub struct ExportSettings {
     pub cluster_name: Option<String>,
     pub out: Option<PathBuf>,
     pub allow_errors: bool,
+    /// The module's address (`module.eks`), for `terraform-module`.
+    pub module_address: String,
 }
 
 /// `fleet` subcommands.
@@ -865,6 +876,15 @@ fn check(command: RawCommand) -> Result<Command> {
                     "--cluster-name {name:?} is not an EKS cluster name (letters, digits, - and _)"
                 );
             }
+            let module_address = match (&e.module_address, e.format) {
+                (Some(_), f) if f != ExportFormat::TerraformModule => {
+                    bail!("--module-address is for --format terraform-module")
+                }
+                (Some(a), _) if !export::terraform_module::is_module_address(a) => bail!(
+                    "--module-address {a:?} is not a module address (module.NAME, or module.A.module.B)"
+                ),
+                (a, _) => a.clone().unwrap_or_else(|| "module.eks".into()),
+            };
             let (source, plan) = plan_inputs(e.inputs, false)?;
             Ok(Command::Export(ExportSettings {
                 source,
@@ -873,6 +893,7 @@ fn check(command: RawCommand) -> Result<Command> {
                 cluster_name: e.cluster_name,
                 out: e.out,
                 allow_errors: e.allow_errors,
+                module_address,
             }))
         }
         RawCommand::Fleet(RawFleet::Plan(f)) => {

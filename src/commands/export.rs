@@ -27,6 +27,9 @@ pub fn run(s: &ExportSettings) -> Result<Outcome> {
     let export = export::of(&plan, s.cluster_name.as_deref());
     let code = match s.format {
         ExportFormat::Terraform => export::terraform::render(&export),
+        ExportFormat::TerraformModule => {
+            export::terraform_module::render(&export, &s.module_address)
+        }
         ExportFormat::Eksctl => export::eksctl::render(&export),
         ExportFormat::Cloudformation => export::cloudformation::render(&export)?,
     };

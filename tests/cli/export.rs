@@ -12,13 +12,17 @@ use serde_json::Value;
 
 use crate::{run_in, testdata};
 
-/// What `script` (in tests/cli/data) makes of `files`: per file, its entries.
+/// What `script` (in tests/cli/data, then its arguments, if any: `NAME
+/// ARG...`) makes of `files`: per file, its entries.
 fn parsed_by(script: &str, files: &[PathBuf]) -> Value {
+    let mut words = script.split(' ');
+    let name = words.next().unwrap();
     let script = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/cli/data")
-        .join(script);
+        .join(name);
     let out = Command::new("python3")
         .arg(script)
+        .args(words)
         .args(files)
         .output()
         .expect("python3 runs");
@@ -69,6 +73,14 @@ fn canonical(e: &Value) -> String {
 #[test]
 fn every_case_exports_the_plans_desired_entries_as_valid_terraform() {
     every_case_exports("expected.tf", "terraform_entries.py");
+}
+
+#[test]
+fn every_case_exports_the_plans_desired_entries_as_the_eks_modules_access_entries() {
+    every_case_exports(
+        "expected.module.tf",
+        "terraform_module_entries.py module.eks",
+    );
 }
 
 #[test]
@@ -238,6 +250,110 @@ fn error_findings_refuse_the_export_and_hostile_values_stay_inert() {
     assert_eq!(entry["username"], username);
     assert_eq!(entry["kubernetesGroups"][0], "g\"");
     eksctl_keeps_them_too(&dir, username);
+    module_keeps_them_too(&dir, username);
+}
+
+/// The hostile aws-auth in `dir`, as the EKS module's map under a nested
+/// module address, reads back as written; the import ids name that module.
+fn module_keeps_them_too(dir: &Path, username: &str) {
+    let out = dir.join("module.tf");
+    let args = [
+        "export",
+        "--format",
+        "terraform-module",
+        "--module-address",
+        "module.platform.module.eks",
+        "--aws-auth-file",
+        "aws-auth.yaml",
+        "--account",
+        "111122223333",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let r = run_in(dir, &args, b"", &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        !text.contains('\u{202e}') && !text.contains("\"x${"),
+        "{text}"
+    );
+    let back = parsed_by(
+        "terraform_module_entries.py module.platform.module.eks",
+        std::slice::from_ref(&out),
+    );
+    let entry = &back[out.to_str().unwrap()]["entries"][0];
+    assert_eq!(entry["username"], username);
+    assert_eq!(entry["kubernetesGroups"][0], "g\"");
+}
+
+#[test]
+fn the_module_export_takes_a_checked_module_address_and_moves_the_plain_exports_resources() {
+    let case = testdata().join("cases/22-current-diff");
+    let export = |extra: &[&str]| {
+        let args = [
+            &[
+                "export",
+                "--aws-auth-file",
+                "aws-auth.yaml",
+                "--current-file",
+                "current.json",
+            ],
+            &["--allow-errors"][..],
+            extra,
+        ]
+        .concat();
+        run_in(&case, &args, b"", &[])
+    };
+    for bad in [
+        "module.eks[\"a\"]",
+        "eks",
+        "module.eks.aws_eks_access_entry",
+    ] {
+        let r = export(&["--format", "terraform-module", "--module-address", bad]);
+        assert_eq!(r.code, 1, "{bad}: {}", r.stderr);
+        assert!(r.stderr.contains("--module-address"), "{}", r.stderr);
+        assert_eq!(r.stdout, "");
+    }
+    let r = export(&["--format", "terraform", "--module-address", "module.eks"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("terraform-module"), "{}", r.stderr);
+    // Without --cluster-name the import ids come from the module's output.
+    let r = export(&[
+        "--format",
+        "terraform-module",
+        "--module-address",
+        "module.k8s",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains(
+            "id = \"${module.k8s.cluster_name}:arn:aws:iam::111122223333:role/platform-admin\""
+        ),
+        "{}",
+        r.stdout
+    );
+    // Every moved block starts from a resource of the plain export, and
+    // every resource of the plain export is moved.
+    let plain = export(&["--format", "terraform"]);
+    assert_eq!(plain.code, 0, "{}", plain.stderr);
+    let resources: BTreeSet<String> = plain
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("resource \""))
+        .map(|l| {
+            l.trim_end_matches(" {")
+                .replace("\" \"", ".")
+                .replace('"', "")
+        })
+        .collect();
+    let moved: BTreeSet<String> = r
+        .stdout
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("from = "))
+        .map(str::to_string)
+        .collect();
+    assert!(resources.len() > 5, "{resources:?}");
+    assert_eq!(moved, resources);
 }
 
 /// The hostile aws-auth in `dir`, as an eksctl ClusterConfig, reads back as

@@ -1,9 +1,8 @@
 //! Golden tests: each folder of `testdata/cases/` is a realistic aws-auth with
 //! the inputs named in its `args` file. The JSON, text and Markdown plans must
 //! equal the reviewed `expected.json` / `expected.txt` / `expected.md` /
-//! `expected.tf` / `expected.eksctl.yaml` / `expected.cfn.json` (the
-//! exports), and
-//! the JSON must satisfy the `expect` file, written from docs/MAPPING.md
+//! `expected.tf` / `expected.module.tf` / `expected.eksctl.yaml` /
+//! `expected.cfn.json` (the exports), and the JSON must satisfy the `expect` file, written from docs/MAPPING.md
 //! independently of the code.
 
 use std::fs;
@@ -67,6 +66,30 @@ fn compare_or_update(path: &Path, actual: &str, failures: &mut Vec<String>) {
     }
 }
 
+/// The golden case `dir` (its plan `args`) exported in every format, error
+/// principals left out, compared with its reviewed files.
+fn exports(dir: &Path, args: &[String], failures: &mut Vec<String>) {
+    for (format, golden) in [
+        ("terraform", "expected.tf"),
+        ("terraform-module", "expected.module.tf"),
+        ("eksctl", "expected.eksctl.yaml"),
+        ("cloudformation", "expected.cfn.json"),
+    ] {
+        let mut export: Vec<&str> = args.iter().map(String::as_str).collect();
+        export[0] = "export";
+        export.extend([
+            "--format",
+            format,
+            "--allow-errors",
+            "--cluster-name",
+            "golden",
+        ]);
+        let r = run_in(dir, &export, b"", &[]);
+        assert_eq!(r.code, 0, "{} {format}: {}", dir.display(), r.stderr);
+        compare_or_update(&dir.join(golden), &r.stdout, failures);
+    }
+}
+
 #[test]
 fn every_case_matches_its_reviewed_outputs() {
     let cases = cases();
@@ -99,40 +122,7 @@ fn every_case_matches_its_reviewed_outputs() {
         assert_eq!(md.code, 0, "{}: {}", dir.display(), md.stderr);
         compare_or_update(&dir.join("expected.md"), &md.stdout, &mut failures);
 
-        // The migration as Terraform, error principals left out.
-        let mut export = args.clone();
-        export[0] = "export".into();
-        export.extend(
-            [
-                "--format",
-                "terraform",
-                "--allow-errors",
-                "--cluster-name",
-                "golden",
-            ]
-            .map(String::from),
-        );
-        let args_ref: Vec<&str> = export.iter().map(String::as_str).collect();
-        let tf = run_in(dir, &args_ref, b"", &[]);
-        assert_eq!(tf.code, 0, "{}: {}", dir.display(), tf.stderr);
-        compare_or_update(&dir.join("expected.tf"), &tf.stdout, &mut failures);
-        // And as an eksctl ClusterConfig.
-        let at = export.iter().position(|a| a == "terraform").unwrap();
-        export[at] = "eksctl".into();
-        let args_ref: Vec<&str> = export.iter().map(String::as_str).collect();
-        let eksctl = run_in(dir, &args_ref, b"", &[]);
-        assert_eq!(eksctl.code, 0, "{}: {}", dir.display(), eksctl.stderr);
-        compare_or_update(
-            &dir.join("expected.eksctl.yaml"),
-            &eksctl.stdout,
-            &mut failures,
-        );
-        // And as a CloudFormation template.
-        export[at] = "cloudformation".into();
-        let args_ref: Vec<&str> = export.iter().map(String::as_str).collect();
-        let cfn = run_in(dir, &args_ref, b"", &[]);
-        assert_eq!(cfn.code, 0, "{}: {}", dir.display(), cfn.stderr);
-        compare_or_update(&dir.join("expected.cfn.json"), &cfn.stdout, &mut failures);
+        exports(dir, &args, &mut failures);
 
         args.extend(["--output".into(), "json".into()]);
         let args_ref: Vec<&str> = args.iter().map(String::as_str).collect();

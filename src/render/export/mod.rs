@@ -10,10 +10,12 @@
 pub mod cloudformation;
 pub mod eksctl;
 pub mod terraform;
+pub mod terraform_module;
 
 use std::collections::HashSet;
 
 use crate::model::arn::PrincipalArn;
+use crate::model::cluster::CurrentEntry;
 use crate::model::entry::{AccessPolicy, DesiredEntry, EntryType};
 use crate::model::finding::Severity;
 use crate::planner::{Action, Plan};
@@ -46,7 +48,11 @@ pub enum Import {
 /// One policy association of an entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {
+    /// Unique in the export: `ENTRY_KEY`, with `ENTRY` the entry's name.
     pub name: String,
+    /// The `KEY` of `name`: unique among the entry's policies (the
+    /// terraform-aws-eks module names the association `ENTRY_KEY`).
+    pub key: String,
     pub policy: AccessPolicy,
     /// It exists now (with any scope): import it.
     pub exists: bool,
@@ -170,6 +176,32 @@ fn standing(plan: &Plan, d: &DesiredEntry, exists: bool) -> (Option<Import>, boo
     (import, kept)
 }
 
+/// The associations of the entry called `name`: `wanted`, each marked as
+/// existing when `now` (the entry as it is) has that policy.
+fn policies(
+    name: &str,
+    wanted: &[AccessPolicy],
+    now: Option<&CurrentEntry>,
+    taken: &mut HashSet<String>,
+) -> Vec<Policy> {
+    wanted
+        .iter()
+        .map(|p| {
+            let unique_name = unique(format!("{name}_{}", identifier(p.short_name())), taken);
+            Policy {
+                key: unique_name[name.len() + 1..].to_string(),
+                name: unique_name,
+                policy: p.clone(),
+                exists: now.is_some_and(|e| {
+                    e.access_policies
+                        .iter()
+                        .any(|q| q.policy_arn == p.policy_arn)
+                }),
+            }
+        })
+        .collect()
+}
+
 /// The export of `plan`; `cluster_name` overrides the plan's.
 pub fn of(plan: &Plan, cluster_name: Option<&str>) -> Export {
     let errors: Vec<(String, String)> = plan
@@ -179,7 +211,9 @@ pub fn of(plan: &Plan, cluster_name: Option<&str>) -> Export {
         .filter_map(|f| Some((f.principal_arn.clone()?, f.message.clone())))
         .collect();
     let mut left_out: Vec<(String, String)> = Vec::new();
-    let (mut taken, mut entries) = (HashSet::new(), Vec::new());
+    // The terraform-aws-eks module's own key for the cluster creator's entry.
+    let mut taken = HashSet::from(["cluster_creator".to_string()]);
+    let mut entries = Vec::new();
     for d in &plan.desired {
         let arn = d.principal_arn.as_str();
         if let Some((_, why)) = errors.iter().find(|(a, _)| a == arn) {
@@ -212,18 +246,7 @@ pub fn of(plan: &Plan, cluster_name: Option<&str>) -> Export {
         };
         let last = arn.rsplit(['/', ':']).next().unwrap_or(arn);
         let name = unique(identifier(last), &mut taken);
-        let policies = wanted
-            .iter()
-            .map(|p| Policy {
-                name: unique(format!("{name}_{}", identifier(p.short_name())), &mut taken),
-                policy: p.clone(),
-                exists: now.is_some_and(|e| {
-                    e.access_policies
-                        .iter()
-                        .any(|q| q.policy_arn == p.policy_arn)
-                }),
-            })
-            .collect();
+        let policies = policies(&name, wanted, now, &mut taken);
         entries.push(Entry {
             name,
             principal_arn: arn.to_string(),
