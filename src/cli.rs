@@ -60,6 +60,19 @@ enum RawCommand {
 
 #[derive(Debug, Args)]
 struct RawExport {
+    /// A plan saved by `plan --out`: export exactly that plan (no plan
+    /// inputs then).
+    #[arg(
+        value_name = "PLAN_FILE",
+        group = "source",
+        conflicts_with_all = [
+            "aws_auth_file", "cluster", "current_file", "rbac_file", "iam_file",
+            "overrides", "account", "partition", "expand_sso", "policies_from_rbac",
+            "keep_existing_entries", "region", "profile", "assume_role", "lookup_role",
+            "kubeconfig", "context",
+        ]
+    )]
+    plan_file: Option<PathBuf>,
     #[command(flatten)]
     inputs: RawPlanInputs,
     /// The format of the code.
@@ -101,14 +114,22 @@ pub enum ExportFormat {
 /// Checked settings of `export`.
 #[derive(Debug, Clone)]
 pub struct ExportSettings {
-    pub source: Source,
-    pub plan: PlanOptions,
+    pub from: ExportFrom,
     pub format: ExportFormat,
     pub cluster_name: Option<String>,
     pub out: Option<PathBuf>,
     pub allow_errors: bool,
     /// The module's address (`module.eks`), for `terraform-module`.
     pub module_address: String,
+}
+
+/// Where `export` takes its plan from.
+#[derive(Debug, Clone)]
+pub enum ExportFrom {
+    /// It makes the plan, as `plan` does.
+    Plan(Box<Source>, PlanOptions),
+    /// A plan saved by `plan --out`.
+    Saved(PathBuf),
 }
 
 /// `fleet` subcommands.
@@ -859,43 +880,50 @@ fn live_settings(
     Ok(client_settings(c, expand_sso, describe_all)?.for_cluster(&cluster))
 }
 
+/// Checks `export`'s flags: the plan's source (its inputs, or a saved plan),
+/// `--cluster-name`, and `--module-address` (only for `terraform-module`).
+fn check_export(e: RawExport) -> Result<Command> {
+    check_stdin(&e.inputs)?;
+    if let Some(name) = e
+        .cluster_name
+        .as_deref()
+        .filter(|n| !crate::model::cluster::is_cluster_name(n))
+    {
+        bail!("--cluster-name {name:?} is not an EKS cluster name (letters, digits, - and _)");
+    }
+    let module_address = match (&e.module_address, e.format) {
+        (Some(_), f) if f != ExportFormat::TerraformModule => {
+            bail!("--module-address is for --format terraform-module")
+        }
+        (Some(a), _) if !export::terraform_module::is_module_address(a) => bail!(
+            "--module-address {a:?} is not a module address (module.NAME, or module.A.module.B)"
+        ),
+        (a, _) => a.clone().unwrap_or_else(|| "module.eks".into()),
+    };
+    let from = match e.plan_file {
+        Some(file) => ExportFrom::Saved(file),
+        None => {
+            let (source, plan) = plan_inputs(e.inputs, false)?;
+            ExportFrom::Plan(Box::new(source), plan)
+        }
+    };
+    Ok(Command::Export(ExportSettings {
+        from,
+        format: e.format,
+        cluster_name: e.cluster_name,
+        out: e.out,
+        allow_errors: e.allow_errors,
+        module_address,
+    }))
+}
+
 fn check(command: RawCommand) -> Result<Command> {
     match command {
         RawCommand::Completions { .. } | RawCommand::Man => {
             bail!("completions and man are printed while parsing, not run")
         }
         RawCommand::Plan(p) => check_plan(p),
-        RawCommand::Export(e) => {
-            check_stdin(&e.inputs)?;
-            if let Some(name) = e
-                .cluster_name
-                .as_deref()
-                .filter(|n| !crate::model::cluster::is_cluster_name(n))
-            {
-                bail!(
-                    "--cluster-name {name:?} is not an EKS cluster name (letters, digits, - and _)"
-                );
-            }
-            let module_address = match (&e.module_address, e.format) {
-                (Some(_), f) if f != ExportFormat::TerraformModule => {
-                    bail!("--module-address is for --format terraform-module")
-                }
-                (Some(a), _) if !export::terraform_module::is_module_address(a) => bail!(
-                    "--module-address {a:?} is not a module address (module.NAME, or module.A.module.B)"
-                ),
-                (a, _) => a.clone().unwrap_or_else(|| "module.eks".into()),
-            };
-            let (source, plan) = plan_inputs(e.inputs, false)?;
-            Ok(Command::Export(ExportSettings {
-                source,
-                plan,
-                format: e.format,
-                cluster_name: e.cluster_name,
-                out: e.out,
-                allow_errors: e.allow_errors,
-                module_address,
-            }))
-        }
+        RawCommand::Export(e) => check_export(e),
         RawCommand::Fleet(RawFleet::Plan(f)) => {
             Ok(Command::Fleet(FleetCommand::Plan(fleet_run(f.run)?)))
         }

@@ -1,12 +1,16 @@
-//! `migrate-auth export`: makes the plan (offline from files, or live) and
-//! writes the access entries it wants as code, to stdout or `--out`.
+//! `migrate-auth export`: makes the plan (offline from files, or live), or
+//! reads a saved one, and writes the access entries it wants as code, to
+//! stdout or `--out`.
 
 use std::io::Write;
 
 use anyhow::{bail, Context as _, Result};
 
 use super::Outcome;
-use crate::cli::{ExportFormat, ExportSettings};
+use crate::cli::{ExportFormat, ExportFrom, ExportSettings};
+use crate::migrate::plan_file::PlanFile;
+use crate::migrate::wants::Wants;
+use crate::pipeline::read_file;
 use crate::render::export;
 
 /// Runs `export`.
@@ -15,8 +19,18 @@ use crate::render::export;
 /// The plan's errors, an `error` finding (unless `--allow-errors`), or the
 /// file cannot be written.
 pub fn run(s: &ExportSettings) -> Result<Outcome> {
-    let plan = super::plan::plan_of(&s.source, &s.plan)?;
-    let errors = export::errors(&plan);
+    let (export, errors) = match &s.from {
+        ExportFrom::Plan(source, options) => {
+            let plan = super::plan::plan_of(source, options)?;
+            let errors = export::errors(&Wants::of(&plan));
+            (export::of(&plan, s.cluster_name.as_deref()), errors)
+        }
+        ExportFrom::Saved(path) => {
+            let file = PlanFile::from_bytes(&path.display().to_string(), &read_file(path)?)?;
+            let errors = export::errors(&file.wants);
+            (export::of_saved(&file, s.cluster_name.as_deref()), errors)
+        }
+    };
     if !errors.is_empty() && !s.allow_errors {
         let n = match errors.len() {
             1 => "an error finding stands".to_string(),
@@ -24,7 +38,6 @@ pub fn run(s: &ExportSettings) -> Result<Outcome> {
         };
         bail!("{n} (`migrate-auth plan` shows it): settle it with --overrides, or give --allow-errors to export without the principals it is about");
     }
-    let export = export::of(&plan, s.cluster_name.as_deref());
     let code = match s.format {
         ExportFormat::Terraform => export::terraform::render(&export),
         ExportFormat::TerraformModule => {

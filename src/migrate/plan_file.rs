@@ -1,5 +1,6 @@
-//! The plan file: what `plan --out` writes and `apply FILE` carries out. It
-//! holds the steps, the guard's verdict, the options the plan was made with
+//! The plan file: what `plan --out` writes, `apply FILE` carries out and
+//! `export PLAN_FILE` writes as code. It holds the steps, what the migration
+//! wants entry by entry, the guard's verdict, the options the plan was made with
 //! (overrides included, as text), and the *basis*: the state the plan was
 //! computed from (mode, aws-auth's data, every access entry) with its SHA-256
 //! fingerprint. `apply` reads the live state again and refuses the plan when
@@ -14,11 +15,12 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::migrate::steps::{Extras, Step};
+use crate::migrate::wants::Wants;
 use crate::model::cluster::ConfigMapData;
 use crate::model::cluster::{AuthMode, CurrentEntry};
 
 /// The only schema version this build reads and writes.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 const KIND: &str = "migrate-auth-plan";
 
 /// Why a plan file cannot be used.
@@ -28,7 +30,7 @@ pub enum PlanFileError {
     #[error("{file}: not a migrate-auth plan file: {message}")]
     Invalid { file: String, message: String },
     /// Another schema version.
-    #[error("{file}: plan schemaVersion {found}; this build reads {SCHEMA_VERSION}")]
+    #[error("{file}: plan schemaVersion {found}; this build reads {SCHEMA_VERSION}: make the plan again with this build")]
     Version { file: String, found: u32 },
     /// A plan or its basis could not be serialised (a broken invariant).
     #[error("cannot serialise the plan: {message}")]
@@ -214,6 +216,8 @@ pub struct PlanFile {
     pub extras: Extras,
     /// How the plan was made: apply makes it again from these.
     pub options: SavedOptions,
+    /// What the migration wants, entry by entry (what `export` writes).
+    pub wants: Wants,
     pub steps: Vec<Step>,
     /// The lockout guard's reasons to refuse, found at plan time (the caller
     /// is checked again at apply time).
@@ -228,7 +232,7 @@ impl PlanFile {
         cluster: (&str, &str, &str),
         basis: Basis,
         (extras, options): (Extras, SavedOptions),
-        steps: Vec<Step>,
+        (wants, steps): (Wants, Vec<Step>),
         refusals: Vec<String>,
     ) -> Result<PlanFile, PlanFileError> {
         let mut p = PlanFile {
@@ -241,6 +245,7 @@ impl PlanFile {
             basis,
             extras,
             options,
+            wants,
             steps,
             refusals,
             checksum: String::new(),
@@ -327,7 +332,14 @@ mod tests {
             ("c", "arn:c", "eu-west-1"),
             basis,
             (Extras::default(), SavedOptions::default()),
-            Vec::new(),
+            (
+                Wants {
+                    from: "kube-system/aws-auth".into(),
+                    entries: Vec::new(),
+                    errors: Vec::new(),
+                },
+                Vec::new(),
+            ),
             Vec::new(),
         )
         .expect("serialises");

@@ -17,6 +17,7 @@ use crate::live::{Connection, Gathered};
 use crate::migrate::guard;
 use crate::migrate::plan_file::{Basis, PlanFile, SavedOptions};
 use crate::migrate::steps::{self, Step};
+use crate::migrate::wants::Wants;
 use crate::model::cluster::CurrentEntry;
 use crate::model::finding::Severity;
 use crate::model::untrusted::terminal;
@@ -72,8 +73,8 @@ pub fn decide_live(o: &PlanOptions, cluster: &str, g: Gathered) -> Result<Decide
 ///
 /// # Errors
 /// [`Error::Mismatch`] for a plan of another cluster, [`Error::Stale`] when
-/// the cluster changed since, [`Error::NotDerived`] when the steps are not
-/// the plan's own (the file was edited).
+/// the cluster changed since, [`Error::NotDerived`] when the steps (or what
+/// the migration wants) are not the plan's own (the file was edited).
 pub fn decide_saved(
     conn: &Connection,
     g: Gathered,
@@ -107,8 +108,16 @@ pub fn decide_saved(
     let again = prepare(given, &conn.cluster.name, g)?;
     if again.steps != saved.steps {
         return Err(Error::NotDerived {
-            file_steps: saved.steps.len(),
-            derived_steps: again.steps.len(),
+            what: format!(
+                "steps ({}; made again: {}) are",
+                saved.steps.len(),
+                again.steps.len()
+            ),
+        });
+    }
+    if Wants::of(&again.plan) != saved.wants {
+        return Err(Error::NotDerived {
+            what: "wanted entries (what `export` writes) are".into(),
         });
     }
     Ok(Decided {
@@ -184,7 +193,7 @@ pub fn save(o: &PlanOptions, conn: &Connection, g: Gathered) -> Result<(PlanFile
         (&conn.cluster.name, &conn.cluster.arn, &conn.region),
         p.basis,
         (o.extras, o.saved()?),
-        p.steps,
+        (Wants::of(&p.plan), p.steps),
         p.refusals,
     )?;
     Ok((file, p.plan))

@@ -61,10 +61,10 @@ pub enum Error {
     Stale { changes: Vec<String> },
     /// A saved plan's steps are not what its recorded options give for the
     /// cluster as it is: the file was edited.
-    #[error("nothing was changed: the plan file's steps ({file_steps}) are not what its options give for this cluster now ({derived_steps} steps): it was edited after `plan --out`, or what the plan read besides the cluster's entries and aws-auth (IAM, RBAC, the access policies EKS offers) changed since. Plan again")]
+    #[error("nothing was changed: the plan file's {what} not what its options give for this cluster now: it was edited after `plan --out`, or what the plan read besides the cluster's entries and aws-auth (IAM, RBAC, the access policies EKS offers) changed since. Plan again")]
     NotDerived {
-        file_steps: usize,
-        derived_steps: usize,
+        /// What differs: `steps (3; made again: 4) are`, `wanted entries are`.
+        what: String,
     },
     /// An aws-auth backup a rollback needs is missing or does not match the
     /// journal.

@@ -383,3 +383,99 @@ fn eksctl_keeps_them_too(dir: &Path, username: &str) {
     assert_eq!(entry["username"], username);
     assert_eq!(entry["kubernetesGroups"][0], "g\"");
 }
+
+#[test]
+fn a_saved_plan_exports_exactly_what_the_live_plan_exports() {
+    use crate::apply::{api_world, kube, MAP_ROLES};
+    use crate::live::{start, world};
+    let mut refused = 0;
+    for aws in [api_world(), world("CONFIG_MAP")] {
+        let live = start(aws, kube(MAP_ROLES));
+        let file = live.home.join("plan.json");
+        let r = live.run(&["plan", "--cluster", "prod", "--out", file.to_str().unwrap()]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        for format in ["terraform", "terraform-module", "eksctl", "cloudformation"] {
+            let now = live.run(&[
+                "export",
+                "--format",
+                format,
+                "--allow-errors",
+                "--cluster",
+                "prod",
+            ]);
+            assert_eq!(now.code, 0, "{}", now.stderr);
+            assert!(now.stdout.contains("platform-admin"), "{}", now.stdout);
+            let saved = live.run(&[
+                "export",
+                "--format",
+                format,
+                "--allow-errors",
+                file.to_str().unwrap(),
+            ]);
+            assert_eq!(saved.code, 0, "{format}: {}", saved.stderr);
+            assert_eq!(saved.stdout, now.stdout, "{format}");
+        }
+        // Without --allow-errors, both refuse or both export.
+        let now = live.run(&["export", "--format", "terraform", "--cluster", "prod"]);
+        let saved = live.run(&["export", "--format", "terraform", file.to_str().unwrap()]);
+        assert_eq!((saved.code, saved.stderr), (now.code, now.stderr));
+        refused += usize::from(now.code == 1);
+    }
+    assert_eq!(refused, 1, "one of the two clusters has an error finding");
+}
+
+#[test]
+fn a_saved_plan_export_refuses_edits_old_versions_and_plan_inputs() {
+    use crate::apply::{api_world, kube, MAP_ROLES};
+    use crate::live::start;
+    let live = start(api_world(), kube(MAP_ROLES));
+    let file = live.home.join("plan.json");
+    let r = live.run(&["plan", "--cluster", "prod", "--out", file.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let text = std::fs::read_to_string(&file).unwrap();
+    let export = |path: &Path, extra: &[&str]| {
+        let args = [
+            &["export", "--format", "terraform", path.to_str().unwrap()][..],
+            extra,
+        ]
+        .concat();
+        live.run(&args)
+    };
+    // Someone edits what the migration wants: refused, nothing written.
+    let edited = live.home.join("edited.json");
+    std::fs::write(
+        &edited,
+        text.replace("dev:{{SessionName}}", "cluster-admin"),
+    )
+    .unwrap();
+    assert_ne!(std::fs::read_to_string(&edited).unwrap(), text);
+    let r = export(&edited, &[]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(r.stderr.contains("edited"), "{}", r.stderr);
+    assert_eq!(r.stdout, "");
+    // A plan file of the schema before `wants`.
+    let old = live.home.join("old.json");
+    std::fs::write(
+        &old,
+        text.replace("\"schemaVersion\": 3", "\"schemaVersion\": 2"),
+    )
+    .unwrap();
+    let r = export(&old, &[]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(r.stderr.contains("schemaVersion 2"), "{}", r.stderr);
+    assert!(r.stderr.contains("make the plan again"), "{}", r.stderr);
+    // Plan inputs cannot reshape a saved plan.
+    for extra in [
+        &["--keep-existing-entries"][..],
+        &["--cluster", "prod"],
+        &["--overrides", "o.yaml"],
+    ] {
+        let r = export(&file, extra);
+        assert_eq!(r.code, 1, "{extra:?}: {}", r.stdout);
+        assert!(r.stderr.contains("cannot be used with"), "{}", r.stderr);
+    }
+    // --cluster-name still names the cluster in the code.
+    let r = export(&file, &["--cluster-name", "other"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("default     = \"other\""), "{}", r.stdout);
+}

@@ -393,6 +393,43 @@ fn an_edited_plan_file_with_a_valid_checksum_is_refused() {
         .contains_key(attacker));
 }
 
+/// A saved plan whose `wants` (what `export PLAN_FILE` writes) was edited,
+/// checksum recomputed, is refused by apply too, though its steps are the
+/// plan's own: the file says one thing, so it must mean it.
+#[test]
+fn an_edited_wants_with_a_valid_checksum_is_refused() {
+    use sha2::{Digest, Sha256};
+    let live = start(api_world(), kube(MAP_ROLES));
+    let file = live.home.join("plan.json");
+    let r = live.run(&["plan", "--cluster", "prod", "--out", file.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let mut plan: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    let entries = plan["wants"]["entries"].as_array_mut().unwrap();
+    let dev = entries
+        .iter_mut()
+        .find(|e| e["principalArn"] == "arn:aws:iam::111122223333:role/developer")
+        .unwrap();
+    dev["kubernetesGroups"] = serde_json::json!(["system:masters"]);
+    plan.as_object_mut().unwrap().remove("checksum");
+    let sum = Sha256::digest(serde_json::to_vec(&plan).unwrap());
+    let hex: String = sum.iter().map(|b| format!("{b:02x}")).collect();
+    plan["checksum"] = hex.into();
+    std::fs::write(&file, serde_json::to_vec_pretty(&plan).unwrap()).unwrap();
+
+    let writes = live.aws.writes() + live.kube.writes();
+    let r = live.run(&[
+        "apply",
+        "--yes",
+        "--journal",
+        live.journal().to_str().unwrap(),
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(r.stderr.contains("wanted entries"), "{}", r.stderr);
+    assert_eq!(live.aws.writes() + live.kube.writes(), writes);
+}
+
 /// Item 2: rollback runs the lockout guard against the live state. Apply
 /// (journal A) makes the entries, apply --cleanup-aws-auth (journal B) empties
 /// aws-auth; rolling back A alone would delete the entries everyone now

@@ -14,11 +14,12 @@ pub mod terraform_module;
 
 use std::collections::HashSet;
 
-use crate::model::arn::PrincipalArn;
-use crate::model::cluster::CurrentEntry;
-use crate::model::entry::{AccessPolicy, DesiredEntry, EntryType};
-use crate::model::finding::Severity;
-use crate::planner::{Action, Plan};
+use crate::migrate::plan_file::PlanFile;
+use crate::migrate::steps::Step;
+use crate::migrate::wants::Wants;
+use crate::model::cluster::{AuthMode, CurrentEntry};
+use crate::model::entry::{AccessPolicy, EntryType};
+use crate::planner::Plan;
 
 /// One access entry to write.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -158,24 +159,6 @@ fn unique(base: String, taken: &mut HashSet<String>) -> String {
     name
 }
 
-/// Whether `d`'s entry is imported (it exists, or EKS makes it at the
-/// switch), and whether the plan keeps the existing one as it is.
-fn standing(plan: &Plan, d: &DesiredEntry, exists: bool) -> (Option<Import>, bool) {
-    let mine = |arn: &PrincipalArn| *arn == d.principal_arn;
-    let made_by_eks = plan.actions.iter().any(
-        |a| matches!(a, Action::Create { principal_arn, eks_owned: Some(_), .. } if mine(principal_arn)),
-    );
-    let kept = plan.actions.iter().any(
-        |a| matches!(a, Action::Adopt { principal_arn, kept: true, .. } if mine(principal_arn)),
-    );
-    let import = match (exists, made_by_eks) {
-        (true, _) => Some(Import::Exists),
-        (false, true) => Some(Import::MadeByEks),
-        (false, false) => None,
-    };
-    (import, kept)
-}
-
 /// The associations of the entry called `name`: `wanted`, each marked as
 /// existing when `now` (the entry as it is) has that policy.
 fn policies(
@@ -204,33 +187,68 @@ fn policies(
 
 /// The export of `plan`; `cluster_name` overrides the plan's.
 pub fn of(plan: &Plan, cluster_name: Option<&str>) -> Export {
-    let errors: Vec<(String, String)> = plan
-        .findings
-        .iter()
-        .filter(|f| f.severity == Severity::Error)
-        .filter_map(|f| Some((f.principal_arn.clone()?, f.message.clone())))
-        .collect();
+    let live = match &plan.current.origin {
+        crate::planner::Origin::Live { cluster, .. } => Some(cluster.clone()),
+        _ => None,
+    };
+    of_wants(
+        &Wants::of(plan),
+        &plan.current.entries,
+        cluster_name.map(str::to_string).or(live),
+        plan.mode_change.is_some(),
+    )
+}
+
+/// The export of a saved plan; `cluster_name` overrides the plan's.
+pub fn of_saved(file: &PlanFile, cluster_name: Option<&str>) -> Export {
+    of_wants(
+        &file.wants,
+        &file.basis.access_entries,
+        Some(cluster_name.unwrap_or(&file.cluster).to_string()),
+        file.steps.iter().any(|s| {
+            matches!(
+                s,
+                Step::SwitchMode {
+                    from: AuthMode::ConfigMap,
+                    ..
+                }
+            )
+        }),
+    )
+}
+
+/// The export of `wants`, given the entries there are now.
+fn of_wants(
+    wants: &Wants,
+    current: &[CurrentEntry],
+    cluster_name: Option<String>,
+    switch_first: bool,
+) -> Export {
     let mut left_out: Vec<(String, String)> = Vec::new();
     // The terraform-aws-eks module's own key for the cluster creator's entry.
     let mut taken = HashSet::from(["cluster_creator".to_string()]);
     let mut entries = Vec::new();
-    for d in &plan.desired {
+    for d in &wants.entries {
         let arn = d.principal_arn.as_str();
-        if let Some((_, why)) = errors.iter().find(|(a, _)| a == arn) {
+        let error = wants
+            .errors
+            .iter()
+            .find(|e| e.principal_arn.as_deref() == Some(arn));
+        if let Some(e) = error {
             if !left_out.iter().any(|(a, _)| a == arn) {
-                left_out.push((arn.to_string(), why.clone()));
+                left_out.push((arn.to_string(), e.message.clone()));
             }
             continue;
         }
-        let now = plan
-            .current
-            .entries
-            .iter()
-            .find(|e| e.principal_arn == d.principal_arn);
-        let (import, kept) = standing(plan, d, now.is_some());
+        let now = current.iter().find(|e| e.principal_arn == d.principal_arn);
+        let import = match (now.is_some(), d.made_by_eks) {
+            (true, _) => Some(Import::Exists),
+            (false, true) => Some(Import::MadeByEks),
+            (false, false) => None,
+        };
         // Kept as it is (--keep-existing-entries): the code says what it is
         // now, so that Terraform leaves it as the plan does.
-        let (entry_type, username, kubernetes_groups, wanted) = match now.filter(|_| kept) {
+        let (entry_type, username, kubernetes_groups, wanted) = match now.filter(|_| d.kept) {
             Some(e) => (
                 e.entry_type,
                 e.username.clone(),
@@ -257,26 +275,22 @@ pub fn of(plan: &Plan, cluster_name: Option<&str>) -> Export {
             import,
         });
     }
-    let live = match &plan.current.origin {
-        crate::planner::Origin::Live { cluster, .. } => Some(cluster.clone()),
-        _ => None,
-    };
     Export {
-        cluster_name: cluster_name.map(str::to_string).or(live),
-        from: plan.aws_auth_file.clone(),
+        cluster_name,
+        from: wants.from.clone(),
         entries,
         left_out,
-        switch_first: plan.mode_change.is_some(),
+        switch_first,
     }
 }
 
-/// The principals of `plan` an `error` finding stands for (all of them,
+/// The principals an `error` finding stands for in `wants` (all of them,
 /// also those without a principal, as `(none)`).
-pub fn errors(plan: &Plan) -> Vec<String> {
-    plan.findings
+pub fn errors(wants: &Wants) -> Vec<String> {
+    wants
+        .errors
         .iter()
-        .filter(|f| f.severity == Severity::Error)
-        .map(|f| f.principal_arn.clone().unwrap_or_else(|| "(none)".into()))
+        .map(|e| e.principal_arn.clone().unwrap_or_else(|| "(none)".into()))
         .collect()
 }
 
