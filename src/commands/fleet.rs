@@ -58,9 +58,14 @@ fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 fn prepare(s: &FleetRun, rt: &tokio::runtime::Runtime) -> Result<(Vec<Target>, RunDir)> {
     let name = s.fleet.display().to_string();
     let fleet = crate::inputs::fleet::read(&name, &read_file(&s.fleet)?)?;
-    let targets = rt.block_on(targets::resolve(&name, &fleet, s.shard))?;
+    let all = rt.block_on(targets::resolve(&name, &fleet))?;
+    let targets: Vec<Target> = all
+        .iter()
+        .filter(|t| s.shard.is_none_or(|k| k.holds(&t.arn())))
+        .cloned()
+        .collect();
     let root = s.run_dir.clone().unwrap_or_else(RunDir::default_root);
-    let run = RunDir::create(&root, &name, s.shard, &targets)
+    let run = RunDir::create(&root, &name, (s.shard, &all), &targets)
         .with_context(|| format!("cannot use the run directory {}", root.display()))?;
     Ok((targets, run))
 }

@@ -9,7 +9,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::{Shard, Target};
@@ -20,6 +20,16 @@ pub struct RunDir {
     pub root: PathBuf,
 }
 
+/// The whole fleet a run is a shard of: `fleet report` merges only the
+/// shards of one fleet, and only all of them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Whole {
+    /// How many clusters the fleet has.
+    pub clusters: usize,
+    /// [`fingerprint`] of all of them.
+    pub fingerprint: String,
+}
+
 /// What `fleet.json` records.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -27,6 +37,7 @@ struct FleetRecord<'a> {
     schema_version: u32,
     fleet_file: &'a str,
     shard: Option<Shard>,
+    fleet: Whole,
     /// SHA-256 of `clusters` as JSON: the same clusters with the same options.
     fingerprint: String,
     clusters: &'a [Target],
@@ -54,23 +65,14 @@ impl RunDir {
     pub fn create(
         root: &Path,
         fleet_file: &str,
-        shard: Option<Shard>,
+        (shard, all): (Option<Shard>, &[Target]),
         clusters: &[Target],
     ) -> io::Result<RunDir> {
         crate::private::create_dirs(root)?;
         let run = RunDir {
             root: root.to_path_buf(),
         };
-        // Where the fleet file names a cluster is not what it runs with.
-        let unplaced: Vec<Target> = clusters
-            .iter()
-            .map(|t| Target {
-                line: 0,
-                ..t.clone()
-            })
-            .collect();
-        let listed = serde_json::to_vec(&unplaced)?;
-        let fingerprint = hex(&Sha256::digest(&listed));
+        let fingerprint = fingerprint(clusters)?;
         let path = root.join("fleet.json");
         if let Ok(text) = std::fs::read_to_string(&path) {
             let earlier: serde_json::Value = serde_json::from_str(&text)?;
@@ -86,6 +88,10 @@ impl RunDir {
             schema_version: 1,
             fleet_file,
             shard,
+            fleet: Whole {
+                clusters: all.len(),
+                fingerprint: self::fingerprint(all)?,
+            },
             fingerprint,
             clusters,
         };
@@ -110,6 +116,23 @@ impl RunDir {
     pub fn write(&self, rel: &Path, bytes: &[u8]) -> io::Result<()> {
         crate::private::write(&self.root.join(rel), bytes)
     }
+}
+
+/// SHA-256 of `clusters` as JSON, in hex: the same clusters with the same
+/// options (where the fleet file names them is left out: not what they run
+/// with).
+///
+/// # Errors
+/// When serde_json cannot write them.
+pub fn fingerprint(clusters: &[Target]) -> io::Result<String> {
+    let unplaced: Vec<Target> = clusters
+        .iter()
+        .map(|t| Target {
+            line: 0,
+            ..t.clone()
+        })
+        .collect();
+    Ok(hex(&Sha256::digest(serde_json::to_vec(&unplaced)?)))
 }
 
 /// `value` as pretty JSON with a trailing newline.

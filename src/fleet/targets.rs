@@ -146,7 +146,7 @@ impl Place {
 }
 
 /// `--shard K/N`: this runner's part of the fleet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Shard {
     pub k: u32,
     pub n: u32,
@@ -337,15 +337,11 @@ async fn discover_one(
 }
 
 /// Every cluster of the fleet, named ones first, each once (by ARN), in wave
-/// order then by account, region and name; only those of `shard` if given.
+/// order then by account, region and name.
 ///
 /// # Errors
 /// [`TargetError`] for a bad cluster or a discovery that failed.
-pub async fn resolve(
-    file: &str,
-    fleet: &FleetFile,
-    shard: Option<Shard>,
-) -> Result<Vec<Target>, TargetError> {
+pub async fn resolve(file: &str, fleet: &FleetFile) -> Result<Vec<Target>, TargetError> {
     let mut all: BTreeMap<String, Target> = BTreeMap::new();
     for t in named(file, fleet)? {
         if let Some(first) = all.get(&t.arn()) {
@@ -365,11 +361,7 @@ pub async fn resolve(
             all.entry(t.arn()).or_insert(t);
         }
     }
-    let mut out: Vec<Target> = all
-        .into_iter()
-        .filter(|(arn, _)| shard.is_none_or(|s| s.holds(arn)))
-        .map(|(_, t)| t)
-        .collect();
+    let mut out: Vec<Target> = all.into_values().collect();
     out.sort_by(|a, b| {
         (a.wave, &a.account, &a.region, &a.name).cmp(&(b.wave, &b.account, &b.region, &b.name))
     });

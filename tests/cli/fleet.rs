@@ -655,10 +655,35 @@ fn shards_merge_into_the_summary_of_one_run() {
     let r = fleet.run(&["report", first, first]);
     assert_eq!(r.code, 1);
     assert!(
-        r.stderr.contains("the run directories overlap"),
+        r.stderr.contains("shard") && r.stderr.contains("twice"),
         "{}",
         r.stderr
     );
+    // A shard left out: the report would pass for the whole fleet.
+    let r = fleet.run(&["report", &dirs[0], &dirs[2]]);
+    assert_eq!((r.code, r.stdout.as_str()), (1, ""), "{}", r.stderr);
+    assert!(r.stderr.contains("shard 2 of 3 is missing"), "{}", r.stderr);
+    // A whole run with a shard of it, and shards of different fleets.
+    let r = fleet.run(&["report", one.to_str().unwrap(), &dirs[1]]);
+    assert_eq!((r.code, r.stdout.as_str()), (1, ""), "{}", r.stderr);
+    assert!(r.stderr.contains("not a shard"), "{}", r.stderr);
+    let other = fleet.home.join("other.yaml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let first_cluster = text.lines().find(|l| l.contains("name:")).unwrap();
+    std::fs::write(&other, text.replace(&format!("{first_cluster}\n"), "")).unwrap();
+    let elsewhere = fleet.home.join("other-2");
+    fleet.run(&[
+        "plan",
+        "--fleet",
+        other.to_str().unwrap(),
+        "--run-dir",
+        elsewhere.to_str().unwrap(),
+        "--shard",
+        "2/3",
+    ]);
+    let r = fleet.run(&["report", &dirs[0], elsewhere.to_str().unwrap(), &dirs[2]]);
+    assert_eq!((r.code, r.stdout.as_str()), (1, ""), "{}", r.stderr);
+    assert!(r.stderr.contains("another fleet"), "{}", r.stderr);
 }
 
 /// 50 clusters over 3 regions and 2 accounts, mixed modes, and 2 clusters
