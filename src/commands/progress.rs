@@ -42,7 +42,21 @@ enum Out {
     /// Stdout, or stderr when stdout carries the JSON result.
     Human(crate::cli::ReportSettings),
     /// A fleet cluster's log.
-    Log(std::fs::File),
+    Log(std::sync::Arc<std::fs::File>),
+}
+
+/// A writer to a shared file (`&File` writes; no handle to duplicate, so
+/// nothing can fail before the first write).
+struct SharedFile(std::sync::Arc<std::fs::File>);
+
+impl Write for SharedFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        (&*self.0).write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        (&*self.0).flush()
+    }
 }
 
 impl Channels {
@@ -65,7 +79,7 @@ impl Channels {
     ) -> std::io::Result<Channels> {
         Ok(Channels {
             display: Display::Log(Mutex::new(log.try_clone()?)),
-            out: Out::Log(log),
+            out: Out::Log(std::sync::Arc::new(log)),
             fleet_stop: Some(fleet_stop),
         })
     }
@@ -74,10 +88,7 @@ impl Channels {
     pub(crate) fn out(&self) -> Box<dyn Write> {
         match &self.out {
             Out::Human(settings) => super::human(*settings),
-            Out::Log(file) => match file.try_clone() {
-                Ok(f) => Box::new(f),
-                Err(_) => Box::new(std::io::sink()),
-            },
+            Out::Log(file) => Box::new(SharedFile(file.clone())),
         }
     }
 
@@ -96,7 +107,7 @@ impl Channels {
     pub(crate) fn note(&self, text: &str) {
         let _ = match &self.out {
             Out::Human(_) => writeln!(std::io::stderr(), "{text}"),
-            Out::Log(file) => writeln!(&*file, "{} {text}", now()),
+            Out::Log(file) => writeln!(&**file, "{} {text}", now()),
         };
     }
 }

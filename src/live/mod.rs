@@ -77,7 +77,7 @@ pub enum LiveError {
     ClusterNotFound { cluster: String },
     /// DescribeCluster does not know the cluster, in the account and region
     /// the credentials reach.
-    #[error("cluster `{cluster}` was not found in account {account}, region {region}: check --region (or AWS_REGION) and the credentials' account (--profile, --assume-role)")]
+    #[error("cluster `{cluster}` was not found in account {account}, region {region}: check the region (--region or AWS_REGION; `region` in a fleet file) and the credentials' account (--profile, --assume-role; `profile`, `assumeRole`)")]
     ClusterNotFoundIn {
         cluster: String,
         account: String,

@@ -267,6 +267,11 @@ fn fleet_plan_plans_every_cluster_and_one_failure_stops_none() {
             .contains("was not found in account 111122223333, region us-east-1"),
         "{ghost}"
     );
+    // The fleet file's keys, which are what a fleet's operator sets.
+    assert!(
+        ghost["error"].as_str().unwrap().contains("`assumeRole`"),
+        "{ghost}"
+    );
     assert_eq!(s["counts"]["planned"], 6);
     assert_eq!(s["counts"]["failed"], 1);
     each_plan_is_its_own(&dir, &s);
