@@ -191,6 +191,41 @@ fn operation_name(target: &Target) -> String {
     }
 }
 
+/// [`AwsWorld::reject_cluster_write`]: counts a write to the cluster it names, and refuses the
+/// k-th.
+fn refuse_cluster_write(
+    world: &mut AwsWorld,
+    op_name: &str,
+    uri: &axum::http::Uri,
+    ctx: &eks::Ctx,
+) -> Result<(), EksError> {
+    let Some((arn, k, seen)) = world.reject_cluster_write.as_mut() else {
+        return Ok(());
+    };
+    let name = uri
+        .path()
+        .strip_prefix("/clusters/")
+        .and_then(|rest| rest.split('/').next());
+    let this = name.map(|n| {
+        format!(
+            "arn:{}:eks:{}:{}:cluster/{n}",
+            ctx.partition, ctx.region, ctx.account
+        )
+    });
+    if !is_write(op_name) || this.as_deref() != Some(arn.as_str()) {
+        return Ok(());
+    }
+    *seen += 1;
+    if *seen != *k {
+        return Ok(());
+    }
+    Err(EksError {
+        status: 400,
+        code: "InvalidRequestException",
+        message: format!("{op_name} was refused (a fault injected on {arn})"),
+    })
+}
+
 /// Whether the operation writes (for the meter's write faults).
 fn is_write(op_name: &str) -> bool {
     matches!(
@@ -378,6 +413,7 @@ fn run_eks(
             ),
         });
     }
+    refuse_cluster_write(&mut st.world, op.name(), uri, &ctx)?;
     let State { world, eks, .. } = &mut *st;
     eks::handle(world, eks, op, &ctx)
 }

@@ -64,6 +64,10 @@ pub struct AwsWorld {
     /// role ARN -> (access key id, secret) that AssumeRole hands out. AssumeRole also registers
     /// the key in `credentials` as the assumed-role session ARN.
     pub assumable: BTreeMap<String, (String, String)>,
+    /// A fault on one cluster: (its ARN, k, writes so far): the k-th write to that cluster
+    /// (1-based; UpdateClusterConfig and the access-entry writes) is refused with 400
+    /// InvalidRequestException and changes nothing; the others go through.
+    pub reject_cluster_write: Option<(String, u64, u64)>,
     /// Every CreateAccessEntry, UpdateAccessEntry and UpdateClusterConfig request that reached
     /// the handler: (operation, principal ARN or cluster name, clientRequestToken).
     pub token_log: Vec<(String, String, Option<String>)>,

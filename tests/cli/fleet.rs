@@ -260,16 +260,11 @@ fn fleet_plan_plans_every_cluster_and_one_failure_stops_none() {
         ]
     );
     let ghost = &s["clusters"][0];
+    // Naming the fleet file's keys, which are what a fleet's operator sets.
+    let error = ghost["error"].as_str().unwrap();
     assert!(
-        ghost["error"]
-            .as_str()
-            .unwrap()
-            .contains("was not found in account 111122223333, region us-east-1"),
-        "{ghost}"
-    );
-    // The fleet file's keys, which are what a fleet's operator sets.
-    assert!(
-        ghost["error"].as_str().unwrap().contains("`assumeRole`"),
+        error.contains("was not found in account 111122223333, region us-east-1")
+            && error.contains("`assumeRole`"),
         "{ghost}"
     );
     assert_eq!(s["counts"]["planned"], 6);
@@ -756,13 +751,13 @@ impl Fleet {
     }
 }
 
-/// The healthy clusters converged despite the throttling; c-07, x-0 and
-/// x-1 are untouched.
+/// The healthy clusters converged despite the throttling; c-07, c-11, x-0
+/// and x-1 are as they were.
 fn healthy_ones_converged(fleet: &Fleet, clusters: &[Emulated]) {
     let mid = fleet.state();
     for (account, region, name, mode, _) in clusters {
         let key = (name.to_string(), format!("{account}/{region}"));
-        let healthy = !["c-07", "x-0", "x-1"].contains(name);
+        let healthy = !["c-07", "c-11", "x-0", "x-1"].contains(name);
         let want = match (*mode, healthy) {
             ("API", _) => "API",
             (_, true) => "API_AND_CONFIG_MAP",
@@ -780,6 +775,72 @@ fn healthy_ones_converged(fleet: &Fleet, clusters: &[Emulated]) {
     }
 }
 
+/// c-11 (already API_AND_CONFIG_MAP) gets a second mapping, and refuses
+/// its second write.
+fn c11_refuses_its_second_write(fleet: &Fleet) {
+    let c11 = format!("arn:aws:eks:ap-southeast-2:{OTHER}:cluster/c-11");
+    fleet.aws.with_world(|w| {
+        w.add_role(&format!("arn:aws:iam::{OTHER}:role/teams/ops"));
+        w.reject_cluster_write = Some((c11.clone(), 2, 0));
+    });
+    fleet._kubes[11].with_world(|k| {
+        let roles = format!("- rolearn: arn:aws:iam::{OTHER}:role/developer\n  username: dev\n  groups: [developers]\n- rolearn: arn:aws:iam::{OTHER}:role/ops\n  username: ops\n  groups: [ops]\n");
+        k.put_config_map("kube-system", "aws-auth", BTreeMap::from([("mapRoles".to_string(), roles)]));
+    });
+}
+
+/// c-11's first entry was made, its second refused, and the first undone:
+/// its journal says so, and its entries are as `before`.
+fn c11_was_undone(
+    fleet: &Fleet,
+    dir: &Path,
+    before: &BTreeMap<(String, String), (String, Vec<String>)>,
+) {
+    let key = ("c-11".to_string(), format!("{OTHER}/ap-southeast-2"));
+    assert_eq!(fleet.state()[&key], before[&key]);
+    let journal =
+        std::fs::read_to_string(dir.join(OTHER).join("ap-southeast-2/c-11/journal")).unwrap();
+    // The two steps run side by side: their records interleave.
+    let records: Vec<Value> = journal
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let kind = |r: &Value| r["record"].as_str().unwrap().to_string();
+    assert_eq!(kind(&records[0]), "begin");
+    assert_eq!(records.last().unwrap()["ending"], "rolledBack");
+    let mut kinds: Vec<String> = records.iter().map(kind).collect();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        [
+            "begin",
+            "done",
+            "end",
+            "failed",
+            "intent",
+            "intent",
+            "undoIntent",
+            "undoIntent",
+            "undone",
+            "undone"
+        ],
+        "{journal}"
+    );
+    // The refused create is checked and found not made; the made one is
+    // deleted.
+    let undone = |result: &str| {
+        records
+            .iter()
+            .filter(|r| r["record"] == "undone" && r["result"] == result)
+            .count()
+    };
+    assert_eq!(
+        (undone("nothingToDo"), undone("restored")),
+        (1, 1),
+        "{journal}"
+    );
+}
+
 #[test]
 fn fifty_clusters_with_faults_converge_resume_after_a_kill_and_roll_back() {
     let clusters = fifty();
@@ -788,10 +849,12 @@ fn fifty_clusters_with_faults_converge_resume_after_a_kill_and_roll_back() {
     std::fs::write(&file, fleet_file_of(&clusters)).unwrap();
     let dir = fleet.home.join("fifty");
     let before = fleet.state();
-    // c-07 is not ACTIVE; every 7th AWS call is throttled.
+    // c-07 is not ACTIVE; every 7th AWS call is throttled; c-11 (two
+    // mappings, already API_AND_CONFIG_MAP) refuses its second write.
     fleet
         .aws
         .with_world(|w| w.clusters.get_mut("c-07").unwrap().status = "CREATING".into());
+    c11_refuses_its_second_write(&fleet);
     fleet.aws.set_faults(emulator::Faults {
         throttle_every: Some(7),
         ..emulator::Faults::default()
@@ -806,9 +869,15 @@ fn fifty_clusters_with_faults_converge_resume_after_a_kill_and_roll_back() {
         .collect();
     assert_eq!(
         failed,
-        ["c-07:notChanged", "x-0:notChanged", "x-1:notChanged"],
+        [
+            "c-11:rolledBack",
+            "c-07:notChanged",
+            "x-0:notChanged",
+            "x-1:notChanged"
+        ],
         "{s:#}"
     );
+    c11_was_undone(&fleet, &dir, &before);
     let denied = s["clusters"]
         .as_array()
         .unwrap()
@@ -823,6 +892,7 @@ fn fifty_clusters_with_faults_converge_resume_after_a_kill_and_roll_back() {
     // The causes fixed; a second run is killed part-way, a third finishes.
     fleet.aws.set_faults(emulator::Faults::default());
     fleet.aws.with_world(|w| {
+        w.reject_cluster_write = None;
         w.clusters.get_mut("c-07").unwrap().status = "ACTIVE".into();
         let (role, key, secret) = entry_role(LOCKED);
         w.add_role(&role)
