@@ -479,3 +479,61 @@ fn a_saved_plan_export_refuses_edits_old_versions_and_plan_inputs() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.contains("default     = \"other\""), "{}", r.stdout);
 }
+
+/// Where @cdktf/hcl2json (HashiCorp's HCL parser, from the npm registry) is
+/// installed for the tests: once, under the target directory.
+fn hcl2json() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("hcl2json");
+    if !dir.join("node_modules/@cdktf/hcl2json").exists() {
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("package.json"), "{\"private\": true}\n").unwrap();
+        let npm = Command::new("npm")
+            .args(["install", "--silent", "--no-audit", "--no-fund"])
+            .arg("@cdktf/hcl2json@0.21.0")
+            .current_dir(&dir)
+            .status()
+            .expect("npm runs (.ci/run installs Node.js)");
+        assert!(npm.success(), "cannot install @cdktf/hcl2json");
+    }
+    dir
+}
+
+#[test]
+fn every_terraform_export_parses_with_hashicorps_own_hcl_parser() {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(testdata().join("cases"))
+        .unwrap()
+        .flat_map(|e| {
+            let case = e.unwrap().path();
+            [case.join("expected.tf"), case.join("expected.module.tf")]
+        })
+        .filter(|p| p.exists())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 70, "{}", files.len());
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cli/data/hcl_parse.mjs");
+    let out = Command::new("node")
+        .arg(script)
+        .arg(hcl2json())
+        .args(&files)
+        .output()
+        .expect("node runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let parsed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for f in &files {
+        let blocks = &parsed[f.to_str().unwrap()];
+        let want = if f.ends_with("expected.tf") {
+            "variable"
+        } else {
+            "locals"
+        };
+        assert!(
+            blocks.as_array().unwrap().iter().any(|b| b == want),
+            "{}: {blocks}",
+            f.display()
+        );
+    }
+}
