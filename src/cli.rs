@@ -60,8 +60,8 @@ enum RawCommand {
 
 #[derive(Debug, Args)]
 struct RawExport {
-    /// A plan saved by `plan --out`: export exactly that plan (no plan
-    /// inputs then).
+    /// A plan saved by `plan --out` (`-` for stdin): export exactly that
+    /// plan (no plan inputs then).
     #[arg(
         value_name = "PLAN_FILE",
         group = "source",

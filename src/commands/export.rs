@@ -26,7 +26,13 @@ pub fn run(s: &ExportSettings) -> Result<Outcome> {
             (export::of(&plan, s.cluster_name.as_deref()), errors)
         }
         ExportFrom::Saved(path) => {
-            let file = PlanFile::from_bytes(&path.display().to_string(), &read_file(path)?)?;
+            let name = path.display().to_string();
+            let bytes = match path.as_os_str() == "-" {
+                true => super::read_input(&crate::cli::Input::Stdin)?,
+                false => read_file(path)?,
+            };
+            let file = PlanFile::from_bytes(&name, &bytes)?;
+            file.check_wants(&name)?;
             let errors = export::errors(&file.wants);
             (export::of_saved(&file, s.cluster_name.as_deref()), errors)
         }

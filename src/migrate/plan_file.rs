@@ -14,8 +14,9 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::migrate::steps::{Extras, Step};
-use crate::migrate::wants::Wants;
+use crate::migrate::steps::{self, Extras, Step};
+use crate::migrate::wants::{WantedEntry, Wants};
+use crate::model::arn::PrincipalArn;
 use crate::model::cluster::ConfigMapData;
 use crate::model::cluster::{AuthMode, CurrentEntry};
 
@@ -194,6 +195,21 @@ fn entry_changes(a: &CurrentEntry, b: &CurrentEntry) -> String {
     parts.join("; ")
 }
 
+/// Whether the entry `e` (after the steps) is what `w` wants: its type,
+/// groups and policies, and its username (which a step leaves as it is on
+/// an entry that `existed` when `w` names none: EKS cannot unset it).
+fn wanted_is(w: &WantedEntry, e: &CurrentEntry, existed: bool) -> bool {
+    fn sorted(g: &[String]) -> BTreeSet<&String> {
+        g.iter().collect()
+    }
+    w.entry_type == e.entry_type
+        && sorted(&w.kubernetes_groups) == sorted(&e.kubernetes_groups)
+        && (w.username == e.username || (existed && w.username.is_none()))
+        && w.access_policies
+            .iter()
+            .all(|p| e.access_policies.contains(p))
+}
+
 fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()
@@ -278,7 +294,10 @@ impl PlanFile {
         if v.get("kind").and_then(|k| k.as_str()) != Some(KIND) {
             return Err(invalid(format!("no \"kind\": \"{KIND}\"")));
         }
-        let found = v.get("schemaVersion").and_then(|k| k.as_u64()).unwrap_or(0);
+        let found = v
+            .get("schemaVersion")
+            .and_then(|k| k.as_u64())
+            .ok_or_else(|| invalid("its schemaVersion is not a whole number".into()))?;
         if found != u64::from(SCHEMA_VERSION) {
             return Err(PlanFileError::Version {
                 file: file.into(),
@@ -292,6 +311,48 @@ impl PlanFile {
             ));
         }
         Ok(p)
+    }
+
+    /// Checks that what the file says the migration wants (`wants`, what
+    /// `export PLAN_FILE` writes) is what its steps make of its basis. The
+    /// checksum is unkeyed: a file edited to want more, checksum recomputed,
+    /// is refused here, as `apply` refuses it by making the plan again.
+    ///
+    /// # Errors
+    /// [`PlanFileError::Invalid`] naming the first entry that differs.
+    pub fn check_wants(&self, file: &str) -> Result<(), PlanFileError> {
+        let after = steps::project(&self.basis.access_entries, &self.steps);
+        let find = |entries: &[CurrentEntry], arn: &PrincipalArn| {
+            entries.iter().find(|e| e.principal_arn == *arn).cloned()
+        };
+        for w in &self.wants.entries {
+            let arn = w.principal_arn.as_str();
+            if self
+                .wants
+                .errors
+                .iter()
+                .any(|e| e.principal_arn.as_deref() == Some(arn))
+            {
+                continue; // left out of every export
+            }
+            let now = find(&self.basis.access_entries, &w.principal_arn);
+            let made = find(&after, &w.principal_arn);
+            let same = match (w.kept, &now, made) {
+                // Kept: exported as it is now.
+                (true, now, _) => now.is_some(),
+                (false, _, Some(e)) => wanted_is(w, &e, now.is_some()),
+                (false, _, None) => false,
+            };
+            if !same {
+                return Err(PlanFileError::Invalid {
+                    file: file.into(),
+                    message: format!(
+                        "what it wants for {arn} is not what its steps make of the cluster's entries (the file was edited)"
+                    ),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// The file's JSON.
@@ -308,7 +369,7 @@ impl PlanFile {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::entry::EntryType;
+    use crate::model::entry::{AccessPolicy, EntryType};
 
     fn entry(arn: &str, groups: &[&str]) -> CurrentEntry {
         CurrentEntry {
@@ -383,5 +444,71 @@ mod tests {
             ]
         );
         assert!(old.changes(&old).is_empty());
+    }
+
+    /// The example of docs/CONTRACTS.md section 3 is this build's file for
+    /// its content, hashes included.
+    #[test]
+    fn the_documented_example_is_what_this_build_writes() {
+        let arn: PrincipalArn =
+            serde_json::from_str("\"arn:aws:iam::111122223333:role/platform-admin\"").unwrap();
+        let admin: AccessPolicy = serde_json::from_value(serde_json::json!({
+            "policyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
+            "accessScope": {"type": "cluster", "namespaces": []}
+        }))
+        .unwrap();
+        let data = ConfigMapData::from([(
+            "mapRoles".to_string(),
+            "- rolearn: arn:aws:iam::111122223333:role/platform-admin\n  username: admin:{{SessionName}}\n  groups:\n    - system:masters\n".to_string(),
+        )]);
+        let wants = Wants {
+            from: "kube-system/aws-auth".into(),
+            entries: vec![WantedEntry {
+                principal_arn: arn.clone(),
+                entry_type: EntryType::Standard,
+                username: Some("admin:{{SessionName}}".into()),
+                kubernetes_groups: Vec::new(),
+                access_policies: vec![admin.clone()],
+                kept: false,
+                made_by_eks: false,
+            }],
+            errors: Vec::new(),
+        };
+        let steps = vec![
+            Step::SwitchMode {
+                from: AuthMode::ConfigMap,
+                to: AuthMode::ApiAndConfigMap,
+            },
+            Step::CreateEntry {
+                principal_arn: arn.clone(),
+                entry_type: EntryType::Standard,
+                username: Some("admin:{{SessionName}}".into()),
+                kubernetes_groups: Vec::new(),
+                eks_owned: None,
+            },
+            Step::AssociatePolicy {
+                principal_arn: arn,
+                policy: admin,
+                previous_scope: None,
+            },
+        ];
+        let p = PlanFile::new(
+            (
+                "prod",
+                "arn:aws:eks:eu-west-1:111122223333:cluster/prod",
+                "eu-west-1",
+            ),
+            Basis::new(AuthMode::ConfigMap, Some(data), Vec::new()),
+            (Extras::default(), SavedOptions::default()),
+            (wants, steps),
+            Vec::new(),
+        )
+        .unwrap();
+        p.check_wants("example").unwrap();
+        let docs = include_str!("../../docs/CONTRACTS.md");
+        let section = &docs[docs.find("## 3. The saved plan").unwrap()..];
+        let example = &section[section.find("```json\n").unwrap() + 8..];
+        let example = &example[..example.find("```").unwrap()];
+        assert_eq!(p.to_json().unwrap(), example);
     }
 }

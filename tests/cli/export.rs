@@ -317,7 +317,10 @@ fn the_module_export_takes_a_checked_module_address_and_moves_the_plain_exports_
     let r = export(&["--format", "terraform", "--module-address", "module.eks"]);
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(r.stderr.contains("terraform-module"), "{}", r.stderr);
-    // Without --cluster-name the import ids come from the module's output.
+    // Without --cluster-name the import ids come from a variable of the
+    // file's own: never the module's cluster_name output, which depends on
+    // the entries (a cycle in `terraform plan`), nor a `cluster_name` the
+    // root module may declare already.
     let r = export(&[
         "--format",
         "terraform-module",
@@ -326,9 +329,9 @@ fn the_module_export_takes_a_checked_module_address_and_moves_the_plain_exports_
     ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
-        r.stdout.contains(
-            "id = \"${module.k8s.cluster_name}:arn:aws:iam::111122223333:role/platform-admin\""
-        ),
+        r.stdout.contains("id = \"${var.migrate_auth_cluster_name}:arn:aws:iam::111122223333:role/platform-admin\"")
+            && r.stdout.contains("variable \"migrate_auth_cluster_name\" {")
+            && !r.stdout.contains("module.k8s.cluster_name"),
         "{}",
         r.stdout
     );
@@ -391,37 +394,61 @@ fn a_saved_plan_exports_exactly_what_the_live_plan_exports() {
     let mut refused = 0;
     for aws in [api_world(), world("CONFIG_MAP")] {
         let live = start(aws, kube(MAP_ROLES));
-        let file = live.home.join("plan.json");
-        let r = live.run(&["plan", "--cluster", "prod", "--out", file.to_str().unwrap()]);
-        assert_eq!(r.code, 0, "{}", r.stderr);
-        for format in ["terraform", "terraform-module", "eksctl", "cloudformation"] {
-            let now = live.run(&[
+        for options in [&[][..], &["--keep-existing-entries"]] {
+            refused += saved_equals_live(&live, options);
+        }
+    }
+    assert_eq!(refused, 2, "one of the two clusters has an error finding");
+}
+
+/// Saves the plan of `live` with `options` and exports it in every format,
+/// as the live export with the same options does; 1 when both refuse for an
+/// error finding (without --allow-errors), else 0.
+fn saved_equals_live(live: &crate::live::Live, options: &[&str]) -> usize {
+    let file = live.home.join("plan.json");
+    let plan = [
+        &["plan", "--cluster", "prod", "--out", file.to_str().unwrap()][..],
+        options,
+    ]
+    .concat();
+    let r = live.run(&plan);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for format in ["terraform", "terraform-module", "eksctl", "cloudformation"] {
+        let live_args = [
+            &[
                 "export",
                 "--format",
                 format,
                 "--allow-errors",
                 "--cluster",
                 "prod",
-            ]);
-            assert_eq!(now.code, 0, "{}", now.stderr);
-            assert!(now.stdout.contains("platform-admin"), "{}", now.stdout);
-            let saved = live.run(&[
-                "export",
-                "--format",
-                format,
-                "--allow-errors",
-                file.to_str().unwrap(),
-            ]);
-            assert_eq!(saved.code, 0, "{format}: {}", saved.stderr);
-            assert_eq!(saved.stdout, now.stdout, "{format}");
-        }
-        // Without --allow-errors, both refuse or both export.
-        let now = live.run(&["export", "--format", "terraform", "--cluster", "prod"]);
-        let saved = live.run(&["export", "--format", "terraform", file.to_str().unwrap()]);
-        assert_eq!((saved.code, saved.stderr), (now.code, now.stderr));
-        refused += usize::from(now.code == 1);
+            ][..],
+            options,
+        ]
+        .concat();
+        let now = live.run(&live_args);
+        assert_eq!(now.code, 0, "{}", now.stderr);
+        assert!(now.stdout.contains("platform-admin"), "{}", now.stdout);
+        let saved = live.run(&[
+            "export",
+            "--format",
+            format,
+            "--allow-errors",
+            file.to_str().unwrap(),
+        ]);
+        assert_eq!(saved.code, 0, "{format} {options:?}: {}", saved.stderr);
+        assert_eq!(saved.stdout, now.stdout, "{format} {options:?}");
     }
-    assert_eq!(refused, 1, "one of the two clusters has an error finding");
+    // Without --allow-errors, both refuse or both export.
+    let live_args = [
+        &["export", "--format", "terraform", "--cluster", "prod"][..],
+        options,
+    ]
+    .concat();
+    let now = live.run(&live_args);
+    let saved = live.run(&["export", "--format", "terraform", file.to_str().unwrap()]);
+    assert_eq!((saved.code, saved.stderr), (now.code, now.stderr));
+    usize::from(now.code == 1)
 }
 
 #[test]
@@ -453,6 +480,46 @@ fn a_saved_plan_export_refuses_edits_old_versions_and_plan_inputs() {
     assert_eq!(r.code, 1, "{}", r.stdout);
     assert!(r.stderr.contains("edited"), "{}", r.stderr);
     assert_eq!(r.stdout, "");
+    // Someone edits what the migration wants, checksum recomputed: the
+    // steps would not make it, so the export refuses it, as apply does.
+    let mut doc: Value = serde_json::from_str(&text).unwrap();
+    for e in doc["wants"]["entries"].as_array_mut().unwrap() {
+        if e["principalArn"] == "arn:aws:iam::111122223333:role/developer" {
+            e["kubernetesGroups"] = serde_json::json!(["system:masters"]);
+        }
+    }
+    let resummed = live.home.join("resummed.json");
+    std::fs::write(&resummed, with_checksum(doc)).unwrap();
+    let r = export(&resummed, &[]);
+    assert_eq!((r.code, r.stdout.as_str()), (1, ""), "{}", r.stdout);
+    assert!(
+        r.stderr
+            .contains("role/developer is not what its steps make"),
+        "{}",
+        r.stderr
+    );
+    // From stdin, the same file exports as from its path.
+    let from_stdin = run_in(
+        &live.home,
+        &["export", "--format", "terraform", "-"],
+        text.as_bytes(),
+        &[],
+    );
+    assert_eq!(from_stdin.code, 0, "{}", from_stdin.stderr);
+    assert_eq!(from_stdin.stdout, export(&file, &[]).stdout);
+    // A version that is not a number is said to be one.
+    let odd = live.home.join("odd.json");
+    std::fs::write(
+        &odd,
+        text.replace("\"schemaVersion\": 3", "\"schemaVersion\": \"3\""),
+    )
+    .unwrap();
+    let r = export(&odd, &[]);
+    assert!(
+        r.stderr.contains("schemaVersion is not a whole number"),
+        "{}",
+        r.stderr
+    );
     // A plan file of the schema before `wants`.
     let old = live.home.join("old.json");
     std::fs::write(
@@ -536,4 +603,18 @@ fn every_terraform_export_parses_with_hashicorps_own_hcl_parser() {
             f.display()
         );
     }
+}
+
+/// `doc` as a plan file with its checksum recomputed (SHA-256 of the
+/// compact JSON without it, keys sorted): the checksum is unkeyed.
+fn with_checksum(mut doc: Value) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    doc.as_object_mut().unwrap().remove("checksum");
+    let sum = Sha256::digest(serde_json::to_vec(&doc).unwrap());
+    doc["checksum"] = sum
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>()
+        .into();
+    serde_json::to_vec_pretty(&doc).unwrap()
 }

@@ -33,10 +33,10 @@ fn header(o: &mut String, export: &Export, module: &str) {
         env!("CARGO_PKG_VERSION"),
         super::comment(&export.from)
     );
-    if export.cluster_name.is_none() {
+    if needs_variable(export) {
         let _ = writeln!(
             o,
-            "# The import ids use {module}.cluster_name (Terraform 1.6 or later); with\n# --cluster-name they are literal (Terraform 1.5)."
+            "# The import ids use var.{VARIABLE} (Terraform 1.6 or later); with\n# --cluster-name they are literal (Terraform 1.5). Not the module's cluster_name\n# output: it depends on the very entries imported (a cycle)."
         );
     }
     if export.switch_first {
@@ -98,12 +98,28 @@ fn entry(o: &mut String, e: &Entry) {
     o.push_str("    }\n");
 }
 
+/// The variable the import ids use when the cluster's name is not known.
+/// Not the module's `cluster_name` output, which depends on the module's
+/// access entries (a cycle), and not `cluster_name`, which the root module
+/// may declare already.
+const VARIABLE: &str = "migrate_auth_cluster_name";
+
+/// Whether the file declares [`VARIABLE`]: the cluster's name is not known
+/// and something is imported.
+fn needs_variable(export: &Export) -> bool {
+    export.cluster_name.is_none()
+        && export
+            .entries
+            .iter()
+            .any(|e| e.import.is_some() || e.policies.iter().any(|p| p.exists))
+}
+
 /// The import id of `what` (`CLUSTER:...`): literal when the cluster's name
-/// is known, else the module's `cluster_name` output (Terraform 1.6+).
-fn import_id(export: &Export, module: &str, what: &str) -> String {
+/// is known, else from [`VARIABLE`] (Terraform 1.6+).
+fn import_id(export: &Export, what: &str) -> String {
     match &export.cluster_name {
         Some(name) => string(&format!("{name}{what}")),
-        None => format!("\"${{{module}.cluster_name}}{}", &string(what)[1..]),
+        None => format!("\"${{var.{VARIABLE}}}{}", &string(what)[1..]),
     }
 }
 
@@ -111,7 +127,7 @@ fn import_id(export: &Export, module: &str, what: &str) -> String {
 fn blocks(o: &mut String, export: &Export, module: &str, e: &Entry) {
     let to = format!("{module}.aws_eks_access_entry.this[\"{}\"]", e.name);
     if e.import.is_some() {
-        let id = import_id(export, module, &format!(":{}", e.principal_arn));
+        let id = import_id(export, &format!(":{}", e.principal_arn));
         let _ = writeln!(o, "import {{\n  to = {to}\n  id = {id}\n}}\n");
     }
     let _ = writeln!(
@@ -126,7 +142,7 @@ fn blocks(o: &mut String, export: &Export, module: &str, e: &Entry) {
         );
         if p.exists {
             let what = format!("#{}#{}", e.principal_arn, p.policy.policy_arn);
-            let id = import_id(export, module, &what);
+            let id = import_id(export, &what);
             let _ = writeln!(o, "import {{\n  to = {to}\n  id = {id}\n}}\n");
         }
         let _ = writeln!(
@@ -142,6 +158,12 @@ fn blocks(o: &mut String, export: &Export, module: &str, e: &Entry) {
 pub fn render(export: &Export, module: &str) -> String {
     let mut o = String::new();
     header(&mut o, export, module);
+    if needs_variable(export) {
+        let _ = writeln!(
+            o,
+            "variable \"{VARIABLE}\" {{\n  type        = string\n  description = \"The EKS cluster's name, for the import ids.\"\n}}\n"
+        );
+    }
     if export.entries.is_empty() {
         let _ = writeln!(o, "locals {{\n  {LOCAL} = {{}}\n}}\n");
     } else {
