@@ -185,6 +185,7 @@ fn locked(
         Some(saved) => pipe::decide_saved(conn, g, saved, &s.plan)?,
         None => pipe::decide_live(&s.plan, &live.cluster, g)?,
     };
+    facts.plan = Some(d.plan.clone());
     if pipe::unfinished_run(path, &conn.cluster.arn)? {
         ch.note(&format!(
             "The journal {} records a run that did not finish; this run resumes it (what is done is skipped; `rollback` undoes both).",

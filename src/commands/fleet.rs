@@ -190,11 +190,15 @@ fn apply_one(
     let error = result.err().map(|e| format!("{e:#}"));
     let recorded = (|| -> Result<ApplyRow> {
         let doc = run_result::render(RunCommand::Apply, &facts, code, error.as_deref())?;
-        let row = ApplyRow::from_result(
+        let mut row = ApplyRow::from_result(
             t,
             &serde_json::from_str(&doc)?,
             started.elapsed().as_secs_f64(),
         );
+        if let Some(plan) = &facts.plan {
+            crate::fleet::plan::write_plan(&dir, plan).map_err(anyhow::Error::msg)?;
+            row.planned(&serde_json::from_str(&crate::render::json::render(plan))?);
+        }
         run.write(&t.dir().join("result.json"), doc.as_bytes())?;
         let with = crate::fleet::run_dir::pretty(&s.extras)?;
         run.write(&t.dir().join(crate::fleet::apply::APPLIED_WITH), &with)?;

@@ -28,10 +28,15 @@ pub struct ApplyRow {
     pub exit_code: Option<u8>,
     /// Finished by an earlier run of this run directory: not run again.
     pub earlier: bool,
+    /// The mode before, as the cluster's plan found it.
+    pub mode_before: Option<String>,
     pub mode_after: Option<String>,
     pub added: u64,
     pub changed: u64,
     pub left_in_place: u64,
+    /// The plan's `error` and `warning` findings (`None`: no plan).
+    pub errors: Option<u64>,
+    pub warnings: Option<u64>,
     /// Why it failed, or why it did not start.
     pub error: Option<String>,
     pub seconds: f64,
@@ -45,10 +50,13 @@ impl ApplyRow {
             result: "notStarted".into(),
             exit_code: None,
             earlier: false,
+            mode_before: None,
             mode_after: None,
             added: 0,
             changed: 0,
             left_in_place: 0,
+            errors: None,
+            warnings: None,
             error: Some(why.into()),
             seconds: 0.0,
         }
@@ -69,6 +77,15 @@ impl ApplyRow {
             seconds,
             ..ApplyRow::not_started(t, "")
         }
+    }
+
+    /// Fills in what the cluster's plan (`plan.json`, section 1 of
+    /// docs/CONTRACTS.md) says: the mode before, the errors and warnings.
+    pub fn planned(&mut self, plan: &Value) {
+        let mode = &plan["currentState"]["authenticationMode"];
+        self.mode_before = mode.as_str().map(str::to_string);
+        self.errors = plan["summary"]["errors"].as_u64();
+        self.warnings = plan["summary"]["warnings"].as_u64();
     }
 
     /// Done, or nothing to do.
@@ -97,6 +114,12 @@ pub fn earlier(run: &RunDir, t: &Target, extras: Extras) -> Option<ApplyRow> {
     }
     let mut row = ApplyRow::from_result(t, &doc, 0.0);
     row.earlier = true;
+    if let Some(plan) = std::fs::read_to_string(dir.join("plan.json"))
+        .ok()
+        .and_then(|text| serde_json::from_str::<Value>(&text).ok())
+    {
+        row.planned(&plan);
+    }
     if row.result == "done" {
         let records = crate::apply::journal::read(&dir.join("journal")).ok()?;
         let ended = matches!(

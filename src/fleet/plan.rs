@@ -90,8 +90,18 @@ async fn plan_one(
     let gathered = live::gather(&live).await.map_err(|e| e.to_string())?;
     let plan =
         build(&t.plan_options(), Inputs::live(&t.name, gathered)).map_err(|e| e.to_string())?;
+    write_plan(dir, &plan)?;
+    Ok(plan)
+}
+
+/// Writes `plan` into the cluster folder `dir`: `plan.json` and `plan.txt`
+/// (no colour).
+///
+/// # Errors
+/// Which file could not be written, and why.
+pub fn write_plan(dir: &Path, plan: &Plan) -> Result<(), String> {
     let text = render::render(
-        &plan,
+        plan,
         Format::Text,
         Style {
             color: false,
@@ -102,9 +112,8 @@ async fn plan_one(
         crate::private::write(&dir.join(name), bytes)
             .map_err(|e| format!("cannot write {}: {e}", dir.join(name).display()))
     };
-    write("plan.json", render::json::render(&plan).as_bytes())?;
-    write("plan.txt", text.as_bytes())?;
-    Ok(plan)
+    write("plan.json", render::json::render(plan).as_bytes())?;
+    write("plan.txt", text.as_bytes())
 }
 
 /// One cluster: its plan, and its row (also written as `plan-result.json`).

@@ -35,6 +35,9 @@ pub struct Decided {
     pub aws_auth: AwsAuth,
     /// Findings worth showing (warnings and errors), as lines.
     pub findings: Vec<String>,
+    /// The plan the steps carry out (made again from the live state, for a
+    /// saved plan).
+    pub plan: Box<Plan>,
 }
 
 /// Decides from a live plan of what `g` read.
@@ -64,6 +67,7 @@ pub fn decide_live(o: &PlanOptions, cluster: &str, g: Gathered) -> Result<Decide
         entries: p.basis.access_entries,
         aws_auth: p.aws_auth,
         findings,
+        plan: Box::new(p.plan),
     })
 }
 
@@ -126,6 +130,7 @@ pub fn decide_saved(
         entries: again.basis.access_entries,
         aws_auth: again.aws_auth,
         findings: Vec::new(),
+        plan: Box::new(again.plan),
     })
 }
 

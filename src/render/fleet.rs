@@ -79,6 +79,21 @@ fn mode(r: &PlanRow) -> String {
     }
 }
 
+/// An apply row's mode: `CONFIG_MAP -> API_AND_CONFIG_MAP`, the one mode
+/// when it did not move (or only one is known), or `-`.
+fn apply_mode(r: &ApplyRow) -> String {
+    match (r.mode_before.as_deref(), r.mode_after.as_deref()) {
+        (Some(a), Some(b)) if a != b => format!("{a} -> {b}"),
+        (_, Some(m)) | (Some(m), None) => m.to_string(),
+        (None, None) => "-".into(),
+    }
+}
+
+/// A count the row may not know (no plan): the number, or `-`.
+fn known(n: Option<u64>) -> String {
+    n.map_or("-".into(), |n| n.to_string())
+}
+
 /// What became of the cluster, in a word or two.
 fn result(r: &PlanRow) -> &'static str {
     match r.result {
@@ -317,8 +332,8 @@ pub fn apply_headline(rows: &[ApplyRow]) -> String {
 /// succeed did not.
 pub fn apply_text(rows: &[ApplyRow]) -> String {
     let mut lines = vec![[
-        "CLUSTER", "ACCOUNT", "REGION", "WAVE", "MODE", "ADDED", "CHANGED", "LEFT", "RESULT",
-        "TIME",
+        "CLUSTER", "ACCOUNT", "REGION", "WAVE", "MODE", "ADDED", "CHANGED", "LEFT", "ERRORS",
+        "WARNINGS", "RESULT", "TIME",
     ]
     .map(String::from)
     .to_vec()];
@@ -333,12 +348,12 @@ pub fn apply_text(rows: &[ApplyRow]) -> String {
             terminal(&r.at.account).into_owned(),
             terminal(&r.at.region).into_owned(),
             r.at.wave.to_string(),
-            r.mode_after
-                .clone()
-                .map_or("-".into(), |m| terminal(&m).into_owned()),
+            terminal(&apply_mode(r)).into_owned(),
             r.added.to_string(),
             r.changed.to_string(),
             r.left_in_place.to_string(),
+            known(r.errors),
+            known(r.warnings),
             result,
             format!("{:.1}s", r.seconds),
         ]);
@@ -437,19 +452,21 @@ pub fn apply_markdown_of(command: &str, rows: &[ApplyRow]) -> String {
         .iter()
         .map(|r| {
             format!(
-                "{} {} | {} | {} | {} | {} |\n",
+                "{} {} | {} | {} | {} | {} | {} | {} |\n",
                 place_cells(&r.at),
-                cell(r.mode_after.as_deref().unwrap_or("-")),
+                cell(&apply_mode(r)),
                 r.added,
                 r.changed,
                 r.left_in_place,
+                known(r.errors),
+                known(r.warnings),
                 cell(&r.result)
             )
         })
         .collect();
     let budget = LIMIT.saturating_sub(o.len());
     o.push_str(&table(
-        "| cluster | account | region | wave | mode | added | changed | left | result |\n|---|---|---|---|---|---|---|---|---|\n",
+        "| cluster | account | region | wave | mode | added | changed | left | errors | warnings | result |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
         &lines,
         budget,
     ));
@@ -543,10 +560,13 @@ mod tests {
                 result: "done".into(),
                 exit_code: Some(0),
                 earlier: false,
+                mode_before: Some("CONFIG_MAP".into()),
                 mode_after: Some("API_AND_CONFIG_MAP".into()),
                 added: 3,
                 changed: 0,
                 left_in_place: 0,
+                errors: Some(0),
+                warnings: Some(2),
                 error: None,
                 seconds: 1.0,
             })

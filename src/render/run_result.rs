@@ -44,6 +44,9 @@ pub struct RunFacts {
     /// undoing it (`--no-rollback` after a failure, a journal that could not
     /// be written).
     pub left_made: Option<String>,
+    /// The plan the run carried out, once made (a fleet keeps it beside the
+    /// result).
+    pub plan: Option<Box<crate::planner::Plan>>,
 }
 
 /// How a run ended, one word per exit status.

@@ -452,22 +452,9 @@ fn saved_equals_live(live: &crate::live::Live, options: &[&str]) -> usize {
 }
 
 #[test]
-fn a_saved_plan_export_refuses_edits_old_versions_and_plan_inputs() {
-    use crate::apply::{api_world, kube, MAP_ROLES};
-    use crate::live::start;
-    let live = start(api_world(), kube(MAP_ROLES));
-    let file = live.home.join("plan.json");
-    let r = live.run(&["plan", "--cluster", "prod", "--out", file.to_str().unwrap()]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let text = std::fs::read_to_string(&file).unwrap();
-    let export = |path: &Path, extra: &[&str]| {
-        let args = [
-            &["export", "--format", "terraform", path.to_str().unwrap()][..],
-            extra,
-        ]
-        .concat();
-        live.run(&args)
-    };
+fn a_saved_plan_export_refuses_edits_and_other_versions() {
+    let (live, _, text) = saved_plan();
+    let export = |path: &Path, extra: &[&str]| export_saved(&live, path, extra);
     // Someone edits what the migration wants: refused, nothing written.
     let edited = live.home.join("edited.json");
     std::fs::write(
@@ -498,15 +485,6 @@ fn a_saved_plan_export_refuses_edits_old_versions_and_plan_inputs() {
         "{}",
         r.stderr
     );
-    // From stdin, the same file exports as from its path.
-    let from_stdin = run_in(
-        &live.home,
-        &["export", "--format", "terraform", "-"],
-        text.as_bytes(),
-        &[],
-    );
-    assert_eq!(from_stdin.code, 0, "{}", from_stdin.stderr);
-    assert_eq!(from_stdin.stdout, export(&file, &[]).stdout);
     // A version that is not a number is said to be one.
     let odd = live.home.join("odd.json");
     std::fs::write(
@@ -531,6 +509,21 @@ fn a_saved_plan_export_refuses_edits_old_versions_and_plan_inputs() {
     assert_eq!(r.code, 1, "{}", r.stdout);
     assert!(r.stderr.contains("schemaVersion 2"), "{}", r.stderr);
     assert!(r.stderr.contains("make the plan again"), "{}", r.stderr);
+}
+
+#[test]
+fn a_saved_plan_export_reads_stdin_and_refuses_plan_inputs() {
+    let (live, file, text) = saved_plan();
+    let export = |path: &Path, extra: &[&str]| export_saved(&live, path, extra);
+    // From stdin, the same file exports as from its path.
+    let from_stdin = run_in(
+        &live.home,
+        &["export", "--format", "terraform", "-"],
+        text.as_bytes(),
+        &[],
+    );
+    assert_eq!(from_stdin.code, 0, "{}", from_stdin.stderr);
+    assert_eq!(from_stdin.stdout, export(&file, &[]).stdout);
     // Plan inputs cannot reshape a saved plan.
     for extra in [
         &["--keep-existing-entries"][..],
@@ -545,6 +538,27 @@ fn a_saved_plan_export_refuses_edits_old_versions_and_plan_inputs() {
     let r = export(&file, &["--cluster-name", "other"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.contains("default     = \"other\""), "{}", r.stdout);
+}
+
+/// A live cluster and its plan saved by `plan --out`: (cluster, file, text).
+fn saved_plan() -> (crate::live::Live, std::path::PathBuf, String) {
+    use crate::apply::{api_world, kube, MAP_ROLES};
+    let live = crate::live::start(api_world(), kube(MAP_ROLES));
+    let file = live.home.join("plan.json");
+    let r = live.run(&["plan", "--cluster", "prod", "--out", file.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let text = std::fs::read_to_string(&file).unwrap();
+    (live, file, text)
+}
+
+/// `export --format terraform PATH EXTRA...` against `live`.
+fn export_saved(live: &crate::live::Live, path: &Path, extra: &[&str]) -> crate::Run {
+    let args = [
+        &["export", "--format", "terraform", path.to_str().unwrap()][..],
+        extra,
+    ]
+    .concat();
+    live.run(&args)
 }
 
 /// Where @cdktf/hcl2json (HashiCorp's HCL parser, from the npm registry) is

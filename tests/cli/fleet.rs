@@ -549,6 +549,47 @@ fn a_failed_wave_stops_the_next_and_a_second_run_resumes_to_the_end() {
     assert_eq!(fleet.aws.writes(), writes);
 }
 
+/// `fleet apply` keeps, per cluster, the plan it applied (JSON and text),
+/// and its summary says each cluster's mode before and after, and the plan's
+/// errors and warnings, as the plan itself says them.
+#[test]
+fn fleet_apply_keeps_each_plan_and_summarises_modes_and_findings() {
+    let fleet = start();
+    let dir = fleet.home.join("apply");
+    let r = fleet.apply(&dir);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let s: Value = serde_json::from_str(&r.stdout).unwrap();
+    let mut switched = 0;
+    for row in s["clusters"].as_array().unwrap() {
+        let folder = dir.join(row["dir"].as_str().unwrap());
+        let plan: Value =
+            serde_json::from_str(&std::fs::read_to_string(folder.join("plan.json")).unwrap())
+                .unwrap();
+        let text = std::fs::read_to_string(folder.join("plan.txt")).unwrap();
+        assert!(!text.is_empty() && !text.contains('\u{1b}'), "{text}");
+        let before = plan["currentState"]["authenticationMode"].clone();
+        assert_eq!(row["modeBefore"], before, "{row}");
+        let want_after = match plan["authenticationMode"]["to"].as_str() {
+            Some(to) => to.to_string(),
+            None => before.as_str().unwrap().to_string(),
+        };
+        assert_eq!(row["modeAfter"], want_after.as_str(), "{row}");
+        switched += usize::from(row["modeBefore"] != row["modeAfter"]);
+        assert_eq!(row["errors"], plan["summary"]["errors"], "{row}");
+        assert_eq!(row["warnings"], plan["summary"]["warnings"], "{row}");
+    }
+    assert!(switched >= 3, "{s:#}");
+    let text = fleet.run(&["status", dir.to_str().unwrap()]);
+    assert_eq!(text.code, 0, "{}", text.stderr);
+    let report = fleet.run(&["report", dir.to_str().unwrap()]);
+    assert!(
+        report.stdout.contains("CONFIG_MAP -> API_AND_CONFIG_MAP")
+            && report.stdout.contains("WARNINGS"),
+        "{}",
+        report.stdout
+    );
+}
+
 #[test]
 fn fleet_status_then_fleet_rollback_restores_every_cluster() {
     let fleet = start();
