@@ -30,6 +30,7 @@ mod markdown;
 mod real_eks;
 mod report;
 mod safety;
+mod terraform;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
