@@ -476,7 +476,7 @@ fn a_saved_plan_export_refuses_edits_and_other_versions() {
         }
     }
     let resummed = live.home.join("resummed.json");
-    std::fs::write(&resummed, with_checksum(doc)).unwrap();
+    std::fs::write(&resummed, crate::with_checksum(doc)).unwrap();
     let r = export(&resummed, &[]);
     assert_eq!((r.code, r.stdout.as_str()), (1, ""), "{}", r.stdout);
     assert!(
@@ -617,18 +617,4 @@ fn every_terraform_export_parses_with_hashicorps_own_hcl_parser() {
             f.display()
         );
     }
-}
-
-/// `doc` as a plan file with its checksum recomputed (SHA-256 of the
-/// compact JSON without it, keys sorted): the checksum is unkeyed.
-fn with_checksum(mut doc: Value) -> Vec<u8> {
-    use sha2::{Digest, Sha256};
-    doc.as_object_mut().unwrap().remove("checksum");
-    let sum = Sha256::digest(serde_json::to_vec(&doc).unwrap());
-    doc["checksum"] = sum
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<String>()
-        .into();
-    serde_json::to_vec_pretty(&doc).unwrap()
 }

@@ -131,3 +131,17 @@ pub fn run_on_a_terminal(dir: &Path, args: &[&str]) -> (i32, String) {
     let status = child.wait().expect("the binary finishes");
     (status.code().expect("exited"), screen.join().unwrap())
 }
+
+/// `doc` as a plan file with its checksum recomputed (SHA-256 of the
+/// compact JSON without it, keys sorted): the checksum is unkeyed.
+pub(crate) fn with_checksum(mut doc: serde_json::Value) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    doc.as_object_mut().unwrap().remove("checksum");
+    let sum = Sha256::digest(serde_json::to_vec(&doc).unwrap());
+    doc["checksum"] = sum
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>()
+        .into();
+    serde_json::to_vec_pretty(&doc).unwrap()
+}

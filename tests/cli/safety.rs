@@ -343,7 +343,6 @@ fn hostile_values_stay_inside_their_markdown_cells() {
 /// is unkeyed), is refused before any write.
 #[test]
 fn an_edited_plan_file_with_a_valid_checksum_is_refused() {
-    use sha2::{Digest, Sha256};
     let live = start(api_world(), kube(MAP_ROLES));
     live.aws.with_world(|w| {
         w.add_role("arn:aws:iam::111122223333:role/attacker");
@@ -367,11 +366,7 @@ fn an_edited_plan_file_with_a_valid_checksum_is_refused() {
         s["principalArn"] = attacker.into();
     }
     steps.extend(added);
-    plan.as_object_mut().unwrap().remove("checksum");
-    let sum = Sha256::digest(serde_json::to_vec(&plan).unwrap());
-    let hex: String = sum.iter().map(|b| format!("{b:02x}")).collect();
-    plan["checksum"] = hex.into();
-    std::fs::write(&file, serde_json::to_vec_pretty(&plan).unwrap()).unwrap();
+    std::fs::write(&file, crate::with_checksum(plan)).unwrap();
 
     let writes = live.aws.writes() + live.kube.writes();
     let r = live.run(&[
@@ -398,7 +393,6 @@ fn an_edited_plan_file_with_a_valid_checksum_is_refused() {
 /// plan's own: the file says one thing, so it must mean it.
 #[test]
 fn an_edited_wants_with_a_valid_checksum_is_refused() {
-    use sha2::{Digest, Sha256};
     let live = start(api_world(), kube(MAP_ROLES));
     let file = live.home.join("plan.json");
     let r = live.run(&["plan", "--cluster", "prod", "--out", file.to_str().unwrap()]);
@@ -411,11 +405,7 @@ fn an_edited_wants_with_a_valid_checksum_is_refused() {
         .find(|e| e["principalArn"] == "arn:aws:iam::111122223333:role/developer")
         .unwrap();
     dev["kubernetesGroups"] = serde_json::json!(["system:masters"]);
-    plan.as_object_mut().unwrap().remove("checksum");
-    let sum = Sha256::digest(serde_json::to_vec(&plan).unwrap());
-    let hex: String = sum.iter().map(|b| format!("{b:02x}")).collect();
-    plan["checksum"] = hex.into();
-    std::fs::write(&file, serde_json::to_vec_pretty(&plan).unwrap()).unwrap();
+    std::fs::write(&file, crate::with_checksum(plan)).unwrap();
 
     let writes = live.aws.writes() + live.kube.writes();
     let r = live.run(&[

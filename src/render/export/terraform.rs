@@ -8,15 +8,31 @@
 use std::fmt::Write as _;
 
 use super::{Entry, Export, Import};
-use crate::model::entry::ScopeType;
+use crate::model::entry::{AccessScope, ScopeType};
 
 /// `s` as a string literal (see [`super::quoted`]).
 pub fn string(s: &str) -> String {
     super::quoted(s, true)
 }
 
+/// An access scope's attributes: its type, and the namespaces of a
+/// namespace scope.
+pub fn scope(scope: &AccessScope) -> Vec<(&'static str, String)> {
+    let mut attrs = vec![(
+        "type",
+        string(match scope.scope_type {
+            ScopeType::Cluster => "cluster",
+            ScopeType::Namespace => "namespace",
+        }),
+    )];
+    if scope.scope_type == ScopeType::Namespace {
+        attrs.push(("namespaces", list(&scope.namespaces)));
+    }
+    attrs
+}
+
 /// A block's attributes, aligned as `terraform fmt` aligns them.
-fn attributes(o: &mut String, indent: &str, attrs: &[(&str, String)]) {
+pub fn attributes(o: &mut String, indent: &str, attrs: &[(&str, String)]) {
     let width = attrs.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
     for (k, v) in attrs {
         let _ = writeln!(o, "{indent}{k:<width$} = {v}");
@@ -109,18 +125,7 @@ fn entry(o: &mut String, export: &Export, e: &Entry) {
             ],
         );
         o.push_str("\n  access_scope {\n");
-        let scope = &p.policy.access_scope;
-        let mut attrs = vec![(
-            "type",
-            string(match scope.scope_type {
-                ScopeType::Cluster => "cluster",
-                ScopeType::Namespace => "namespace",
-            }),
-        )];
-        if scope.scope_type == ScopeType::Namespace {
-            attrs.push(("namespaces", list(&scope.namespaces)));
-        }
-        attributes(o, "    ", &attrs);
+        attributes(o, "    ", &scope(&p.policy.access_scope));
         o.push_str("  }\n}\n\n");
         if p.exists {
             let _ = writeln!(

@@ -9,21 +9,11 @@
 
 use std::fmt::Write as _;
 
-use super::terraform::string;
+use super::terraform::{attributes, scope, string};
 use super::{Entry, Export, Import};
-use crate::model::entry::ScopeType;
 
 /// The local that holds the map.
 const LOCAL: &str = "migrate_auth_access_entries";
-
-/// Attributes, their `=` aligned as `terraform fmt` aligns a run of
-/// one-line attributes.
-fn aligned(o: &mut String, indent: &str, attrs: &[(&str, String)]) {
-    let width = attrs.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
-    for (k, v) in attrs {
-        let _ = writeln!(o, "{indent}{k:<width$} = {v}");
-    }
-}
 
 /// The header: what made the file, how to use it, what to know first.
 fn header(o: &mut String, export: &Export, module: &str) {
@@ -68,29 +58,18 @@ fn entry(o: &mut String, e: &Entry) {
             super::quoted_list(&e.kubernetes_groups, true),
         ));
     }
-    aligned(o, "      ", &attrs);
+    attributes(o, "      ", &attrs);
     if !e.policies.is_empty() {
         o.push_str("\n      policy_associations = {\n");
         for p in &e.policies {
             let _ = writeln!(o, "        {} = {{", p.key);
-            aligned(
+            attributes(
                 o,
                 "          ",
                 &[("policy_arn", string(&p.policy.policy_arn))],
             );
             o.push_str("          access_scope = {\n");
-            let scope = &p.policy.access_scope;
-            let mut attrs = vec![(
-                "type",
-                string(match scope.scope_type {
-                    ScopeType::Cluster => "cluster",
-                    ScopeType::Namespace => "namespace",
-                }),
-            )];
-            if scope.scope_type == ScopeType::Namespace {
-                attrs.push(("namespaces", super::quoted_list(&scope.namespaces, true)));
-            }
-            aligned(o, "            ", &attrs);
+            attributes(o, "            ", &scope(&p.policy.access_scope));
             o.push_str("          }\n        }\n");
         }
         o.push_str("      }\n");
