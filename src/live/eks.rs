@@ -360,26 +360,34 @@ pub async fn owned_roles(
     concurrency: usize,
     limit: &Semaphore,
 ) -> Result<Vec<(PrincipalArn, EksOwner)>, LiveError> {
-    let nodegroups: Vec<String> = eks
-        .list_nodegroups()
-        .cluster_name(cluster)
-        .max_results(100)
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|e| error("ListNodegroups", e))?;
-    let profiles: Vec<String> = eks
-        .list_fargate_profiles()
-        .cluster_name(cluster)
-        .max_results(100)
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|e| error("ListFargateProfiles", e))?;
+    // The two lists are independent: at once (a failure of the first is
+    // said first, as when they ran one after the other).
+    let nodegroups = async {
+        let listed: Result<Vec<String>, _> = eks
+            .list_nodegroups()
+            .cluster_name(cluster)
+            .max_results(100)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await;
+        listed.map_err(|e| error("ListNodegroups", e))
+    };
+    let profiles = async {
+        let listed: Result<Vec<String>, _> = eks
+            .list_fargate_profiles()
+            .cluster_name(cluster)
+            .max_results(100)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await;
+        listed.map_err(|e| error("ListFargateProfiles", e))
+    };
+    let (nodegroups, profiles) = futures::join!(nodegroups, profiles);
+    let (nodegroups, profiles) = (nodegroups?, profiles?);
     let ng = roles_of(nodegroups, concurrency, |name| async move {
         let _permit = limit.acquire().await;
         let out = eks
