@@ -2,6 +2,7 @@
 //! mode switches and the aws-auth edit alone, the entry steps in lanes (one
 //! per principal), and on a failure the run's changes undone.
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -59,6 +60,18 @@ struct Shared<'a> {
     /// Set from outside (Ctrl-C): no new step starts.
     interrupt: &'a AtomicBool,
     progress: &'a dyn Progress,
+    /// The entries that exist, listed once by the first create that asks
+    /// (after any mode switch: a switch runs alone, before the lanes);
+    /// `None` when they could not be listed.
+    listed: tokio::sync::OnceCell<Option<HashSet<PrincipalArn>>>,
+}
+
+/// The principals that have an entry now; `None` when EKS cannot say (it
+/// still answers as in CONFIG_MAP, or the list failed): each create then
+/// reads its own entry.
+async fn listed_now(c: &Connection) -> Option<HashSet<PrincipalArn>> {
+    let listed = crate::live::eks::list_entries_now(&c.eks, &c.cluster.name).await;
+    Some(listed.ok()??.into_iter().map(PrincipalArn::from).collect())
 }
 
 impl Shared<'_> {
@@ -103,9 +116,7 @@ impl Shared<'_> {
         };
         // Read first: skip what is done, journal the real previous state.
         let observed = match checked {
-            Ok(()) => change::observe(self.c, step)
-                .await
-                .map_err(|e| e.to_string()),
+            Ok(()) => self.observe(step).await,
             Err(e) => Err(e),
         };
         let result = match observed {
@@ -124,6 +135,24 @@ impl Shared<'_> {
             Err(e) => Err(e),
         };
         self.finish(i, result, began)
+    }
+
+    /// Reads what `step` would change (see [`change::observe`]). A create
+    /// of a principal the run's listing of entries does not name is to do,
+    /// as it is, without a read of its own: "no entry before it" is exactly
+    /// what EKS checks as it creates (an entry there refuses the create,
+    /// ResourceInUse, changing nothing; [`Shared::make`] then reads the
+    /// entry and journals it as found before any change).
+    async fn observe(&self, step: &Step) -> Result<Observed, String> {
+        if let Step::CreateEntry { principal_arn, .. } = step {
+            let listed = self.listed.get_or_init(|| listed_now(self.c)).await;
+            if listed.as_ref().is_some_and(|l| !l.contains(principal_arn)) {
+                return Ok(Observed::Todo(step.clone()));
+            }
+        }
+        change::observe(self.c, step)
+            .await
+            .map_err(|e| e.to_string())
     }
 
     /// Journals the intent of step `i` as observed (`todo`) and makes it.
@@ -289,6 +318,7 @@ pub async fn apply(
         stop: AtomicBool::new(false),
         interrupt,
         progress,
+        listed: tokio::sync::OnceCell::new(),
     };
     progress.event(Event::Begin {
         phase: Phase::Apply,
