@@ -21,6 +21,7 @@ use crate::model::cluster::AuthMode;
 /// Checked just before aws-auth is edited: the entries the run made must all
 /// be there (`ListAccessEntries`), else aws-auth is left alone.
 async fn entries_exist(c: &Connection, steps: &[Step]) -> Result<(), String> {
+    let _turn = c.turn().await;
     let listed = crate::live::eks::list_entries(&c.eks, &c.cluster.name, AuthMode::ApiAndConfigMap)
         .await
         .map_err(|e| e.to_string())?;
@@ -70,6 +71,7 @@ struct Shared<'a> {
 /// still answers as in CONFIG_MAP, or the list failed): each create then
 /// reads its own entry.
 async fn listed_now(c: &Connection) -> Option<HashSet<PrincipalArn>> {
+    let _turn = c.turn().await;
     let listed = crate::live::eks::list_entries_now(&c.eks, &c.cluster.name).await;
     Some(listed.ok()??.into_iter().map(PrincipalArn::from).collect())
 }

@@ -188,6 +188,20 @@ pub struct Connection {
     pub eks: aws_sdk_eks::Client,
     pub kube: kubernetes::KubeClient,
     pub cluster: eks::ClusterDescription,
+    /// In a fleet run, the limit on the calls under way in this account and
+    /// region, shared by its clusters ([`ClientSettings::limit`]): apply's
+    /// reads and writes wait for a turn under it too.
+    pub limit: Option<std::sync::Arc<tokio::sync::Semaphore>>,
+}
+
+impl Connection {
+    /// A turn under the shared limit, if there is one: hold it for one call.
+    pub async fn turn(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        match &self.limit {
+            Some(limit) => limit.acquire().await.ok(),
+            None => None,
+        }
+    }
 }
 
 /// Reads the cluster.
@@ -255,6 +269,7 @@ pub async fn connect(s: &LiveSettings) -> Result<Connection, LiveError> {
         eks,
         kube,
         cluster,
+        limit: s.client.limit.clone(),
     })
 }
 
