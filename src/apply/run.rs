@@ -8,6 +8,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::change::{self, Observed, Outcome, Wait};
+use super::group::Group;
 use super::journal::{Ending, Journal, JournalError, Record, Recorded};
 use super::lanes::{self, locked};
 use super::progress::{Event, Phase, Progress};
@@ -51,7 +52,8 @@ struct Shared<'a> {
     run: &'a str,
     all: &'a [Step],
     wait: Wait,
-    journal: Mutex<&'a mut Journal>,
+    /// Shared by the lanes: each record on disk before its `append` returns.
+    journal: Group<'a>,
     /// The changes journaled, in journal order.
     recorded: Mutex<Vec<Recorded>>,
     made: Mutex<Vec<(usize, Step, Outcome, Duration)>>,
@@ -82,26 +84,25 @@ impl Shared<'_> {
         self.stop.load(Ordering::SeqCst) || self.interrupt.load(Ordering::SeqCst)
     }
 
-    fn append(&self, r: &Record) -> Result<(), JournalError> {
-        locked(&self.journal).append(r)
-    }
-
-    /// Journals the intent of step `i` as `change`, and records it.
-    fn intent(&self, i: usize, change: &Step) -> Result<(), JournalError> {
-        let mut j = locked(&self.journal);
-        j.append(&Record::Intent {
+    /// Journals the intent of step `i` as `change`, and records it (in
+    /// journal order); returns once the intent is on disk.
+    async fn intent(&self, i: usize, change: &Step) -> Result<(), JournalError> {
+        let record = Record::Intent {
             run: self.run.into(),
             step: i,
             change: change.clone(),
-        })?;
-        locked(&self.recorded).push(Recorded {
-            run: self.run.into(),
-            step: i,
-            change: change.clone(),
-            outcome: None,
-            undone: false,
-        });
-        Ok(())
+        };
+        self.journal
+            .append_then(&record, || {
+                locked(&self.recorded).push(Recorded {
+                    run: self.run.into(),
+                    step: i,
+                    change: change.clone(),
+                    outcome: None,
+                    undone: false,
+                });
+            })
+            .await
     }
 
     /// Runs step `i`: checks, observes, journals, makes, journals. False when
@@ -136,7 +137,7 @@ impl Shared<'_> {
             Ok(Observed::Todo(todo)) => self.make(i, todo).await?,
             Err(e) => Err(e),
         };
-        self.finish(i, result, began)
+        self.finish(i, result, began).await
     }
 
     /// Reads what `step` would change (see [`change::observe`]). A create
@@ -163,7 +164,7 @@ impl Shared<'_> {
         i: usize,
         todo: Step,
     ) -> Result<Result<(Step, Outcome), String>, JournalError> {
-        self.intent(i, &todo)?;
+        self.intent(i, &todo).await?;
         let token = format!("{}-{i}", self.run);
         Ok(
             match change::make(self.c, &todo, (self.run, &token), self.wait, self.progress).await {
@@ -178,7 +179,7 @@ impl Shared<'_> {
                     match change::observe(self.c, &todo).await {
                         Ok(Observed::Done) => Ok((todo, Outcome::AlreadyThere)),
                         Ok(Observed::Todo(next)) => {
-                            self.intent(i, &next)?;
+                            self.intent(i, &next).await?;
                             let token = format!("{token}-r");
                             change::make(
                                 self.c,
@@ -200,7 +201,7 @@ impl Shared<'_> {
     }
 
     /// Journals how step `i` ended and records it; false when it failed.
-    fn finish(
+    async fn finish(
         &self,
         i: usize,
         result: Result<(Step, Outcome), String>,
@@ -217,11 +218,12 @@ impl Shared<'_> {
                     took,
                 });
                 locked(&self.made).push((i, made, outcome, took));
-                self.append(&Record::Done {
+                let done = Record::Done {
                     run: self.run.into(),
                     step: i,
                     outcome,
-                })?;
+                };
+                self.journal.append(&done).await?;
                 Ok(true)
             }
             Err(error) => {
@@ -232,11 +234,12 @@ impl Shared<'_> {
                     took,
                 });
                 locked(&self.failed).push((i, step.clone(), error.clone(), took));
-                self.append(&Record::Failed {
+                let failed = Record::Failed {
                     run: self.run.into(),
                     step: i,
                     error,
-                })?;
+                };
+                self.journal.append(&failed).await?;
                 Ok(false)
             }
         }
@@ -307,12 +310,19 @@ pub async fn apply(
         concurrency,
         keep,
     } = options;
+    let journal = Group::new(journal).map_err(|error| Stopped {
+        error,
+        report: Report {
+            not_reached: steps.to_vec(),
+            ..Report::default()
+        },
+    })?;
     let shared = Shared {
         c,
         run,
         all: steps,
         wait,
-        journal: Mutex::new(journal),
+        journal,
         recorded: Mutex::new(Vec::new()),
         made: Mutex::new(Vec::new()),
         failed: Mutex::new(Vec::new()),
@@ -342,10 +352,7 @@ pub async fn apply(
         return Err(Stopped { error, report });
     }
     let recorded = std::mem::take(&mut *locked(&shared.recorded));
-    let journal = shared
-        .journal
-        .into_inner()
-        .unwrap_or_else(|e| e.into_inner());
+    let journal = shared.journal.into_inner();
     // Interrupted before the end: undone as after a failure.
     report.interrupted = interrupt.load(Ordering::SeqCst) && !report.not_reached.is_empty();
     let ending = if report.failed.is_empty() && !report.interrupted {
