@@ -144,3 +144,56 @@ impl<'a> Group<'a> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::apply::journal::{read, Ending};
+
+    /// Lanes appending at once: every record is in the file, whole and in
+    /// the order the writes (and `then`) saw.
+    #[test]
+    fn concurrent_appends_are_all_on_disk_in_write_order() {
+        let dir = std::env::temp_dir().join(format!("group-{}", std::process::id()));
+        let path = dir.join("journal");
+        let mut journal = Journal::open(&path).unwrap();
+        let order = Mutex::new(Vec::new());
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap();
+        let group = Group::new(&mut journal).unwrap();
+        rt.block_on(futures::future::try_join_all((0..64).map(|i| {
+            let (group, order) = (&group, &order);
+            async move {
+                let record = Record::End {
+                    run: format!("run-{i}"),
+                    ending: Ending::Applied,
+                };
+                group
+                    .append_then(&record, || locked(order).push(format!("run-{i}")))
+                    .await
+            }
+        })))
+        .unwrap();
+        let journal = group.into_inner();
+        journal
+            .append(&Record::End {
+                run: "last".into(),
+                ending: Ending::Failed,
+            })
+            .unwrap();
+        let runs: Vec<String> = read(&path)
+            .unwrap()
+            .into_iter()
+            .map(|r| match r {
+                Record::End { run, .. } => run,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        let mut expected = order.into_inner().unwrap();
+        expected.push("last".into());
+        assert_eq!(runs, expected);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
