@@ -183,6 +183,15 @@ impl Journal {
     /// [`JournalError::Serialize`] when the record cannot be serialised: the
     /// caller must then not make the change.
     pub fn append(&mut self, record: &Record) -> Result<(), JournalError> {
+        self.write(record)?;
+        self.file.sync_data().map_err(|source| self.io(source))
+    }
+
+    /// Appends `record` without syncing it: [`super::group::Group`] syncs.
+    ///
+    /// # Errors
+    /// As [`Journal::append`].
+    pub(crate) fn write(&mut self, record: &Record) -> Result<(), JournalError> {
         let mut line = serde_json::to_string(record).map_err(|e| JournalError::Serialize {
             path: self.path.display().to_string(),
             message: e.to_string(),
@@ -190,11 +199,24 @@ impl Journal {
         line.push('\n');
         self.file
             .write_all(line.as_bytes())
-            .and_then(|()| self.file.sync_data())
-            .map_err(|source| JournalError::Io {
-                path: self.path.display().to_string(),
-                source,
-            })
+            .map_err(|source| self.io(source))
+    }
+
+    /// The journal's file again (the same open file), to sync it with, and
+    /// its path.
+    ///
+    /// # Errors
+    /// [`JournalError::Io`] when the descriptor cannot be duplicated.
+    pub(crate) fn file_to_sync(&self) -> Result<(File, PathBuf), JournalError> {
+        let file = self.file.try_clone().map_err(|source| self.io(source))?;
+        Ok((file, self.path.clone()))
+    }
+
+    fn io(&self, source: std::io::Error) -> JournalError {
+        JournalError::Io {
+            path: self.path.display().to_string(),
+            source,
+        }
     }
 }
 

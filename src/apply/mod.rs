@@ -2,7 +2,8 @@
 //! [`run`] makes a run's steps, [`undo`] undoes recorded changes (after a
 //! failure, or for `rollback`), [`change`] holds each kind of change with its
 //! observe, make and undo side by side, [`journal`] is the write-ahead
-//! journal every change is recorded in before it is made, [`lanes`] orders
+//! journal every change is recorded in before it is made (`group`: its
+//! syncs shared by concurrent lanes), [`lanes`] orders
 //! and runs steps concurrently, one lane per principal, and [`report`] says
 //! what happened to each change; [`progress`] says it while it happens.
 //!
@@ -12,6 +13,7 @@
 //! everything the run made is undone.
 
 pub mod change;
+mod group;
 pub mod journal;
 mod lanes;
 pub mod lock;

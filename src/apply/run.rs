@@ -2,11 +2,13 @@
 //! mode switches and the aws-auth edit alone, the entry steps in lanes (one
 //! per principal), and on a failure the run's changes undone.
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::change::{self, Observed, Outcome, Wait};
+use super::group::Group;
 use super::journal::{Ending, Journal, JournalError, Record, Recorded};
 use super::lanes::{self, locked};
 use super::progress::{Event, Phase, Progress};
@@ -20,6 +22,7 @@ use crate::model::cluster::AuthMode;
 /// Checked just before aws-auth is edited: the entries the run made must all
 /// be there (`ListAccessEntries`), else aws-auth is left alone.
 async fn entries_exist(c: &Connection, steps: &[Step]) -> Result<(), String> {
+    let _turn = c.turn().await;
     let listed = crate::live::eks::list_entries(&c.eks, &c.cluster.name, AuthMode::ApiAndConfigMap)
         .await
         .map_err(|e| e.to_string())?;
@@ -49,7 +52,8 @@ struct Shared<'a> {
     run: &'a str,
     all: &'a [Step],
     wait: Wait,
-    journal: Mutex<&'a mut Journal>,
+    /// Shared by the lanes: each record on disk before its `append` returns.
+    journal: Group<'a>,
     /// The changes journaled, in journal order.
     recorded: Mutex<Vec<Recorded>>,
     made: Mutex<Vec<(usize, Step, Outcome, Duration)>>,
@@ -59,6 +63,19 @@ struct Shared<'a> {
     /// Set from outside (Ctrl-C): no new step starts.
     interrupt: &'a AtomicBool,
     progress: &'a dyn Progress,
+    /// The entries that exist, listed once by the first create that asks
+    /// (after any mode switch: a switch runs alone, before the lanes);
+    /// `None` when they could not be listed.
+    listed: tokio::sync::OnceCell<Option<HashSet<PrincipalArn>>>,
+}
+
+/// The principals that have an entry now; `None` when EKS cannot say (it
+/// still answers as in CONFIG_MAP, or the list failed): each create then
+/// reads its own entry.
+async fn listed_now(c: &Connection) -> Option<HashSet<PrincipalArn>> {
+    let _turn = c.turn().await;
+    let listed = crate::live::eks::list_entries_now(&c.eks, &c.cluster.name).await;
+    Some(listed.ok()??.into_iter().map(PrincipalArn::from).collect())
 }
 
 impl Shared<'_> {
@@ -67,26 +84,25 @@ impl Shared<'_> {
         self.stop.load(Ordering::SeqCst) || self.interrupt.load(Ordering::SeqCst)
     }
 
-    fn append(&self, r: &Record) -> Result<(), JournalError> {
-        locked(&self.journal).append(r)
-    }
-
-    /// Journals the intent of step `i` as `change`, and records it.
-    fn intent(&self, i: usize, change: &Step) -> Result<(), JournalError> {
-        let mut j = locked(&self.journal);
-        j.append(&Record::Intent {
+    /// Journals the intent of step `i` as `change`, and records it (in
+    /// journal order); returns once the intent is on disk.
+    async fn intent(&self, i: usize, change: &Step) -> Result<(), JournalError> {
+        let record = Record::Intent {
             run: self.run.into(),
             step: i,
             change: change.clone(),
-        })?;
-        locked(&self.recorded).push(Recorded {
-            run: self.run.into(),
-            step: i,
-            change: change.clone(),
-            outcome: None,
-            undone: false,
-        });
-        Ok(())
+        };
+        self.journal
+            .append_then(&record, || {
+                locked(&self.recorded).push(Recorded {
+                    run: self.run.into(),
+                    step: i,
+                    change: change.clone(),
+                    outcome: None,
+                    undone: false,
+                });
+            })
+            .await
     }
 
     /// Runs step `i`: checks, observes, journals, makes, journals. False when
@@ -103,9 +119,7 @@ impl Shared<'_> {
         };
         // Read first: skip what is done, journal the real previous state.
         let observed = match checked {
-            Ok(()) => change::observe(self.c, step)
-                .await
-                .map_err(|e| e.to_string()),
+            Ok(()) => self.observe(step).await,
             Err(e) => Err(e),
         };
         let result = match observed {
@@ -123,7 +137,25 @@ impl Shared<'_> {
             Ok(Observed::Todo(todo)) => self.make(i, todo).await?,
             Err(e) => Err(e),
         };
-        self.finish(i, result, began)
+        self.finish(i, result, began).await
+    }
+
+    /// Reads what `step` would change (see [`change::observe`]). A create
+    /// of a principal the run's listing of entries does not name is to do,
+    /// as it is, without a read of its own: "no entry before it" is exactly
+    /// what EKS checks as it creates (an entry there refuses the create,
+    /// ResourceInUse, changing nothing; [`Shared::make`] then reads the
+    /// entry and journals it as found before any change).
+    async fn observe(&self, step: &Step) -> Result<Observed, String> {
+        if let Step::CreateEntry { principal_arn, .. } = step {
+            let listed = self.listed.get_or_init(|| listed_now(self.c)).await;
+            if listed.as_ref().is_some_and(|l| !l.contains(principal_arn)) {
+                return Ok(Observed::Todo(step.clone()));
+            }
+        }
+        change::observe(self.c, step)
+            .await
+            .map_err(|e| e.to_string())
     }
 
     /// Journals the intent of step `i` as observed (`todo`) and makes it.
@@ -132,7 +164,7 @@ impl Shared<'_> {
         i: usize,
         todo: Step,
     ) -> Result<Result<(Step, Outcome), String>, JournalError> {
-        self.intent(i, &todo)?;
+        self.intent(i, &todo).await?;
         let token = format!("{}-{i}", self.run);
         Ok(
             match change::make(self.c, &todo, (self.run, &token), self.wait, self.progress).await {
@@ -147,7 +179,7 @@ impl Shared<'_> {
                     match change::observe(self.c, &todo).await {
                         Ok(Observed::Done) => Ok((todo, Outcome::AlreadyThere)),
                         Ok(Observed::Todo(next)) => {
-                            self.intent(i, &next)?;
+                            self.intent(i, &next).await?;
                             let token = format!("{token}-r");
                             change::make(
                                 self.c,
@@ -169,7 +201,7 @@ impl Shared<'_> {
     }
 
     /// Journals how step `i` ended and records it; false when it failed.
-    fn finish(
+    async fn finish(
         &self,
         i: usize,
         result: Result<(Step, Outcome), String>,
@@ -186,11 +218,12 @@ impl Shared<'_> {
                     took,
                 });
                 locked(&self.made).push((i, made, outcome, took));
-                self.append(&Record::Done {
+                let done = Record::Done {
                     run: self.run.into(),
                     step: i,
                     outcome,
-                })?;
+                };
+                self.journal.append(&done).await?;
                 Ok(true)
             }
             Err(error) => {
@@ -201,11 +234,12 @@ impl Shared<'_> {
                     took,
                 });
                 locked(&self.failed).push((i, step.clone(), error.clone(), took));
-                self.append(&Record::Failed {
+                let failed = Record::Failed {
                     run: self.run.into(),
                     step: i,
                     error,
-                })?;
+                };
+                self.journal.append(&failed).await?;
                 Ok(false)
             }
         }
@@ -276,12 +310,19 @@ pub async fn apply(
         concurrency,
         keep,
     } = options;
+    let journal = Group::new(journal).map_err(|error| Stopped {
+        error,
+        report: Report {
+            not_reached: steps.to_vec(),
+            ..Report::default()
+        },
+    })?;
     let shared = Shared {
         c,
         run,
         all: steps,
         wait,
-        journal: Mutex::new(journal),
+        journal,
         recorded: Mutex::new(Vec::new()),
         made: Mutex::new(Vec::new()),
         failed: Mutex::new(Vec::new()),
@@ -289,6 +330,7 @@ pub async fn apply(
         stop: AtomicBool::new(false),
         interrupt,
         progress,
+        listed: tokio::sync::OnceCell::new(),
     };
     progress.event(Event::Begin {
         phase: Phase::Apply,
@@ -310,10 +352,7 @@ pub async fn apply(
         return Err(Stopped { error, report });
     }
     let recorded = std::mem::take(&mut *locked(&shared.recorded));
-    let journal = shared
-        .journal
-        .into_inner()
-        .unwrap_or_else(|e| e.into_inner());
+    let journal = shared.journal.into_inner();
     // Interrupted before the end: undone as after a failure.
     report.interrupted = interrupt.load(Ordering::SeqCst) && !report.not_reached.is_empty();
     let ending = if report.failed.is_empty() && !report.interrupted {

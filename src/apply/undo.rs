@@ -60,6 +60,7 @@ pub fn blocked(step: &Step, mode: &UndoMode) -> Option<Result<String, String>> {
 /// The cluster's mode for undoing: read now, with any update under way
 /// counting as a possible switch to API.
 pub async fn undo_mode(c: &Connection) -> UndoMode {
+    let _turn = c.turn().await;
     match crate::live::eks::describe_cluster(&c.eks, &c.cluster.name).await {
         Ok(d) if d.mode == AuthMode::Api => UndoMode::Known(AuthMode::Api),
         Ok(d) if !d.status.is_active() => UndoMode::Pending(d.status),

@@ -118,7 +118,7 @@ fn connected(s: &ApplySettings, facts: &mut RunFacts, ch: &Channels) -> Result<O
     let conn = rt.block_on(live::connect(&live))?;
     facts.cluster = Some(super::run_cluster(&conn));
     let result = guarded(s, &rt, (&conn, &live), saved, (facts, ch));
-    if s.report.json {
+    if s.report.json && facts.final_mode.is_none() {
         facts.final_mode = super::mode_now(&rt, &conn);
     }
     result
@@ -160,10 +160,20 @@ fn guarded(
         saved,
         (&path, journal),
         (&run, &stop),
-        (facts, ch),
+        (&mut *facts, ch),
     );
     let lost = held.lost();
-    rt.block_on(held.release());
+    // The mode the result reports, read while the lock is released.
+    let (mode, ()) = rt.block_on(async {
+        let mode = async {
+            match s.report.json {
+                true => super::final_mode(conn).await,
+                false => None,
+            }
+        };
+        tokio::join!(mode, held.release())
+    });
+    facts.final_mode = mode;
     match result {
         Err(e) if lost => Err(e.context("another run took the cluster's lock over while this one held it (its renewals failed): this run started no new change after that, and then undid or left its own as reported")),
         other => other,

@@ -249,20 +249,18 @@ fn run_wave(
 
 /// `work` on every target, `parallel` threads at a time (each cluster runs
 /// its own runtime); the rows come in the targets' order.
-fn pool(
-    todo: Vec<&Target>,
-    parallel: usize,
-    work: impl Fn(&Target) -> ApplyRow + Sync,
-) -> Vec<ApplyRow> {
+fn pool<T: Send, R: Send>(todo: Vec<T>, parallel: usize, work: impl Fn(T) -> R + Sync) -> Vec<R> {
     let queue = Mutex::new(todo.into_iter().enumerate().collect::<VecDeque<_>>());
     let rows = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
         for _ in 0..parallel.max(1) {
-            scope.spawn(|| {
-                while let Some((i, t)) = locked(&queue).pop_front() {
-                    let row = work(t);
-                    locked(&rows).push((i, row));
-                }
+            scope.spawn(|| loop {
+                // Its own statement: the queue's lock is released before the
+                // work (a `while let` would hold it, one cluster at a time).
+                let next = locked(&queue).pop_front();
+                let Some((i, t)) = next else { break };
+                let row = work(t);
+                locked(&rows).push((i, row));
             });
         }
     });
@@ -471,4 +469,26 @@ fn rollback(run_dir: &Path, parallel: usize, format: Format) -> Result<Outcome> 
         bail!("{failed} of {} clusters could not be rolled back (the summary says why); `fleet rollback` again tries them again", rows.len());
     }
     Ok(Outcome::Done { changes: true })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pool;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    /// The pool runs `parallel` items at once, and returns the rows in order.
+    #[test]
+    fn the_pool_runs_items_in_parallel() {
+        let (now, most) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        let rows = pool((0..8).collect(), 4, |i: usize| {
+            let n = now.fetch_add(1, Ordering::SeqCst) + 1;
+            most.fetch_max(n, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(50));
+            now.fetch_sub(1, Ordering::SeqCst);
+            i * 10
+        });
+        assert_eq!(rows, (0..8).map(|i| i * 10).collect::<Vec<_>>());
+        assert!(most.load(Ordering::SeqCst) > 1, "one item at a time");
+    }
 }

@@ -88,12 +88,17 @@ pub(crate) fn mode_now(
     rt: &tokio::runtime::Runtime,
     conn: &crate::live::Connection,
 ) -> Option<crate::model::cluster::AuthMode> {
-    rt.block_on(crate::live::eks::describe_cluster(
-        &conn.eks,
-        &conn.cluster.name,
-    ))
-    .ok()
-    .map(|d| d.mode)
+    rt.block_on(final_mode(conn))
+}
+
+/// [`mode_now`], for a caller already in the runtime.
+pub(crate) async fn final_mode(
+    conn: &crate::live::Connection,
+) -> Option<crate::model::cluster::AuthMode> {
+    crate::live::eks::describe_cluster(&conn.eks, &conn.cluster.name)
+        .await
+        .ok()
+        .map(|d| d.mode)
 }
 
 /// With `--output json`, writes the run's result on stdout (whether it

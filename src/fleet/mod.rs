@@ -36,11 +36,11 @@ impl Target {
     }
 }
 
-/// What the clusters of one fleet run share: one limit on the reads under
+/// What the clusters of one fleet run share: one limit on the AWS calls under
 /// way per account and region, [`PER_ACCOUNT_REGION`] times `--concurrency`
 /// (EKS limits are per account and region, so a fleet does not throttle
-/// itself into failure), and the IAM listings, made once per account for
-/// all its clusters.
+/// itself into failure): a plan's reads, and an apply's reads, writes and
+/// polls; and the IAM listings, made once per account for all its clusters.
 /// How many clusters' worth of calls (`--concurrency` each) may be under
 /// way in one account and region at once.
 pub const PER_ACCOUNT_REGION: usize = 4;

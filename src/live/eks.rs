@@ -129,6 +129,18 @@ pub async fn list_entries(
     if mode == AuthMode::ConfigMap {
         return Ok(Vec::new());
     }
+    Ok(list_entries_now(eks, cluster).await?.unwrap_or_default())
+}
+
+/// Every access entry's principal ARN; `None` when EKS still answers as in
+/// `CONFIG_MAP` (right after a mode switch).
+///
+/// # Errors
+/// As the SDK reports.
+pub async fn list_entries_now(
+    eks: &Client,
+    cluster: &str,
+) -> Result<Option<Vec<String>>, LiveError> {
     let listed: Result<Vec<String>, _> = eks
         .list_access_entries()
         .cluster_name(cluster)
@@ -139,14 +151,14 @@ pub async fn list_entries(
         .try_collect()
         .await;
     match listed {
-        Ok(arns) => Ok(arns),
+        Ok(arns) => Ok(Some(arns)),
         // Right after a mode switch EKS may still answer as in CONFIG_MAP.
         Err(e) => match error("ListAccessEntries", e) {
             LiveError::Aws {
                 kind: AwsErrorKind::InvalidRequest,
                 message,
                 ..
-            } if message.contains("authentication mode") => Ok(Vec::new()),
+            } if message.contains("authentication mode") => Ok(None),
             e => Err(e),
         },
     }
@@ -360,26 +372,34 @@ pub async fn owned_roles(
     concurrency: usize,
     limit: &Semaphore,
 ) -> Result<Vec<(PrincipalArn, EksOwner)>, LiveError> {
-    let nodegroups: Vec<String> = eks
-        .list_nodegroups()
-        .cluster_name(cluster)
-        .max_results(100)
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|e| error("ListNodegroups", e))?;
-    let profiles: Vec<String> = eks
-        .list_fargate_profiles()
-        .cluster_name(cluster)
-        .max_results(100)
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|e| error("ListFargateProfiles", e))?;
+    // The two lists are independent: at once (a failure of the first is
+    // said first, as when they ran one after the other).
+    let nodegroups = async {
+        let listed: Result<Vec<String>, _> = eks
+            .list_nodegroups()
+            .cluster_name(cluster)
+            .max_results(100)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await;
+        listed.map_err(|e| error("ListNodegroups", e))
+    };
+    let profiles = async {
+        let listed: Result<Vec<String>, _> = eks
+            .list_fargate_profiles()
+            .cluster_name(cluster)
+            .max_results(100)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await;
+        listed.map_err(|e| error("ListFargateProfiles", e))
+    };
+    let (nodegroups, profiles) = futures::join!(nodegroups, profiles);
+    let (nodegroups, profiles) = (nodegroups?, profiles?);
     let ng = roles_of(nodegroups, concurrency, |name| async move {
         let _permit = limit.acquire().await;
         let out = eks

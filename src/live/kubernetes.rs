@@ -250,7 +250,8 @@ pub struct Need {
 }
 
 /// The permissions of `needs` the caller lacks, asked with
-/// SelfSubjectAccessReviews, as `verb resource in namespace`.
+/// SelfSubjectAccessReviews (independent: all at once), as `verb resource
+/// in namespace`, in the order of `needs`.
 ///
 /// # Errors
 /// [`LiveError::Kubernetes`] when a review cannot be made.
@@ -259,8 +260,7 @@ pub async fn missing_permissions(
     needs: &[Need],
 ) -> Result<Vec<String>, LiveError> {
     let api: Api<SelfSubjectAccessReview> = Api::all(client.clone());
-    let mut missing = Vec::new();
-    for n in needs {
+    let answers = futures::future::join_all(needs.iter().map(|n| {
         let review = SelfSubjectAccessReview {
             spec: SelfSubjectAccessReviewSpec {
                 resource_attributes: Some(ResourceAttributes {
@@ -274,20 +274,29 @@ pub async fn missing_permissions(
             },
             ..SelfSubjectAccessReview::default()
         };
-        let answer = api
-            .create(&PostParams::default(), &review)
-            .await
-            .map_err(|e| {
-                kube_error(
-                    "asking what this caller may do (SelfSubjectAccessReview)",
-                    describe(&e),
-                )
-            })?;
-        if !answer.status.is_some_and(|s| s.allowed) {
-            missing.push(format!("{} {} in {}", n.verb, n.resource, n.namespace));
+        let api = &api;
+        async move {
+            let answer = api
+                .create(&PostParams::default(), &review)
+                .await
+                .map_err(|e| {
+                    kube_error(
+                        "asking what this caller may do (SelfSubjectAccessReview)",
+                        describe(&e),
+                    )
+                })?;
+            Ok::<_, LiveError>(answer.status.is_some_and(|s| s.allowed))
         }
-    }
-    Ok(missing)
+    }))
+    .await;
+    // The first failure in the order of `needs`, as when asked one by one.
+    let allowed: Vec<bool> = answers.into_iter().collect::<Result<_, _>>()?;
+    Ok(needs
+        .iter()
+        .zip(allowed)
+        .filter(|(_, allowed)| !allowed)
+        .map(|(n, _)| format!("{} {} in {}", n.verb, n.resource, n.namespace))
+        .collect())
 }
 
 /// The aws-auth ConfigMap, or `None` when it does not exist.
@@ -301,15 +310,21 @@ pub async fn aws_auth(client: &Client) -> Result<Option<ConfigMap>, LiveError> {
         .map_err(|e| kube_error("reading kube-system/aws-auth", describe(&e)))
 }
 
-/// Every ClusterRoleBinding and RoleBinding, as a JSON `List` the RBAC input reads.
+/// Every ClusterRoleBinding and RoleBinding (listed at once), as a JSON
+/// `List` the RBAC input reads.
 ///
 /// # Errors
 /// [`LiveError::Kubernetes`] when a list fails.
 pub async fn rbac_bindings(client: &Client) -> Result<String, LiveError> {
-    let mut items: Vec<serde_json::Value> = Vec::new();
-    list_all::<ClusterRoleBinding>(Api::all(client.clone()), "ClusterRoleBinding", &mut items)
-        .await?;
-    list_all::<RoleBinding>(Api::all(client.clone()), "RoleBinding", &mut items).await?;
+    // Both lists at once, kept in this order (and so is a failure of both).
+    let (mut items, mut role_bindings) = (Vec::new(), Vec::new());
+    let (crb, rb) = futures::join!(
+        list_all::<ClusterRoleBinding>(Api::all(client.clone()), "ClusterRoleBinding", &mut items),
+        list_all::<RoleBinding>(Api::all(client.clone()), "RoleBinding", &mut role_bindings),
+    );
+    crb?;
+    rb?;
+    items.append(&mut role_bindings);
     let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items});
     serde_json::to_string_pretty(&list).map_err(|e| kube_error("serialising the RBAC bindings", e))
 }

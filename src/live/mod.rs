@@ -188,6 +188,20 @@ pub struct Connection {
     pub eks: aws_sdk_eks::Client,
     pub kube: kubernetes::KubeClient,
     pub cluster: eks::ClusterDescription,
+    /// In a fleet run, the limit on the calls under way in this account and
+    /// region, shared by its clusters ([`ClientSettings::limit`]): apply's
+    /// reads and writes wait for a turn under it too.
+    pub limit: Option<std::sync::Arc<tokio::sync::Semaphore>>,
+}
+
+impl Connection {
+    /// A turn under the shared limit, if there is one: hold it for one call.
+    pub async fn turn(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        match &self.limit {
+            Some(limit) => limit.acquire().await.ok(),
+            None => None,
+        }
+    }
 }
 
 /// Reads the cluster.
@@ -210,32 +224,8 @@ pub async fn connect(s: &LiveSettings) -> Result<Connection, LiveError> {
         .region()
         .map(|r| r.to_string())
         .ok_or(LiveError::NoRegion)?;
-    let sts = aws_sdk_sts::Client::new(&config);
-    let caller = sts
-        .get_caller_identity()
-        .send()
-        .await
-        .map_err(|e| aws::error("GetCallerIdentity", e))?;
-    let missing = |what: &str| LiveError::Unexpected {
-        operation: "GetCallerIdentity",
-        message: format!("no {what} in the answer"),
-    };
-    let account = caller
-        .account()
-        .ok_or_else(|| missing("account"))?
-        .to_string();
-    let caller_arn = caller.arn().ok_or_else(|| missing("ARN"))?.to_string();
     let eks = aws_sdk_eks::Client::new(&config);
-    let cluster = eks::describe_cluster(&eks, &s.cluster)
-        .await
-        .map_err(|e| match e {
-            LiveError::ClusterNotFound { cluster } => LiveError::ClusterNotFoundIn {
-                cluster,
-                account: account.clone(),
-                region: region.clone(),
-            },
-            e => e,
-        })?;
+    let (account, caller_arn, cluster) = caller_and_cluster(&config, &eks, s, &region).await?;
     if let Some(expected) = s.expect_arn.as_ref().filter(|e| **e != cluster.arn) {
         return Err(LiveError::WrongCluster {
             expected: expected.clone(),
@@ -279,7 +269,43 @@ pub async fn connect(s: &LiveSettings) -> Result<Connection, LiveError> {
         eks,
         kube,
         cluster,
+        limit: s.client.limit.clone(),
     })
+}
+
+/// Who is calling (GetCallerIdentity: the account and ARN) and the cluster
+/// (DescribeCluster), asked at once: neither depends on the other. The
+/// caller's failure is said first, as when they ran one after the other.
+async fn caller_and_cluster(
+    config: &aws_config::SdkConfig,
+    eks: &aws_sdk_eks::Client,
+    s: &LiveSettings,
+    region: &str,
+) -> Result<(String, String, eks::ClusterDescription), LiveError> {
+    let sts = aws_sdk_sts::Client::new(config);
+    let (caller, cluster) = tokio::join!(
+        sts.get_caller_identity().send(),
+        eks::describe_cluster(eks, &s.cluster)
+    );
+    let caller = caller.map_err(|e| aws::error("GetCallerIdentity", e))?;
+    let missing = |what: &str| LiveError::Unexpected {
+        operation: "GetCallerIdentity",
+        message: format!("no {what} in the answer"),
+    };
+    let account = caller
+        .account()
+        .ok_or_else(|| missing("account"))?
+        .to_string();
+    let caller_arn = caller.arn().ok_or_else(|| missing("ARN"))?.to_string();
+    let cluster = cluster.map_err(|e| match e {
+        LiveError::ClusterNotFound { cluster } => LiveError::ClusterNotFoundIn {
+            cluster,
+            account: account.clone(),
+            region: region.to_string(),
+        },
+        e => e,
+    })?;
+    Ok((account, caller_arn, cluster))
 }
 
 /// The clusters `aws` reaches (the settings' account and region), with

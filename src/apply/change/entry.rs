@@ -126,6 +126,7 @@ pub(super) async fn make_create(
         username,
         kubernetes_groups,
     } = *entry;
+    let _turn = c.turn().await;
     c.eks
         .create_access_entry()
         .cluster_name(&c.cluster.name)
@@ -193,6 +194,7 @@ pub(super) async fn undo_create(
             what: format!("the entry {principal_arn}"),
         });
     }
+    let _turn = c.turn().await;
     let sent = c
         .eks
         .delete_access_entry()
@@ -252,6 +254,7 @@ async fn update_entry(
     groups: Option<&[String]>,
     token: Option<&str>,
 ) -> Result<(), ChangeError> {
+    let _turn = c.turn().await;
     c.eks
         .update_access_entry()
         .cluster_name(&c.cluster.name)

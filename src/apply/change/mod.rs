@@ -263,8 +263,10 @@ async fn entry_now_as(
     arn: &str,
     fetch: crate::live::eks::Fetch,
 ) -> Result<Option<crate::live::eks::Described>, LiveError> {
-    let limit = tokio::sync::Semaphore::new(2);
-    crate::live::eks::describe_entry_as(&c.eks, (&c.cluster.name, arn), &limit, fetch).await
+    // Its two calls, under the fleet's shared limit when there is one.
+    let own = tokio::sync::Semaphore::new(2);
+    let limit = c.limit.as_deref().unwrap_or(&own);
+    crate::live::eks::describe_entry_as(&c.eks, (&c.cluster.name, arn), limit, fetch).await
 }
 
 /// `v`, sorted: groups compare as sets.

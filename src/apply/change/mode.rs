@@ -19,7 +19,10 @@ pub(super) async fn observe(
     from: AuthMode,
     to: AuthMode,
 ) -> Result<Observed, ChangeError> {
-    let now = eks::describe_cluster(&c.eks, &c.cluster.name).await?;
+    let now = {
+        let _turn = c.turn().await;
+        eks::describe_cluster(&c.eks, &c.cluster.name).await?
+    };
     if now.mode == to {
         Ok(Observed::Done)
     } else if now.mode != from {
@@ -39,6 +42,7 @@ pub(super) async fn make(
     token: &str,
     (wait, progress): (Wait, &dyn Progress),
 ) -> Result<(), ChangeError> {
+    let _turn = c.turn().await;
     let out = c
         .eks
         .update_cluster_config()
@@ -69,7 +73,10 @@ pub(super) async fn undo(
     from: AuthMode,
     to: AuthMode,
 ) -> Result<Undone, ChangeError> {
-    let now = eks::describe_cluster(&c.eks, &c.cluster.name).await?;
+    let now = {
+        let _turn = c.turn().await;
+        eks::describe_cluster(&c.eks, &c.cluster.name).await?
+    };
     if now.mode == from && now.status.is_active() {
         // It never happened (refused, or failed).
         return Ok(Undone::NothingToDo);
@@ -93,6 +100,8 @@ async fn wait_for_update(
     let started = Instant::now();
     let mut note = WAIT_NOTE_EVERY;
     loop {
+        // A turn for the call only, not for the wait after it.
+        let turn = c.turn().await;
         let out = c
             .eks
             .describe_update()
@@ -101,6 +110,7 @@ async fn wait_for_update(
             .send()
             .await
             .map_err(|e| error("DescribeUpdate", e))?;
+        drop(turn);
         let update = out.update().ok_or_else(|| LiveError::Unexpected {
             operation: "DescribeUpdate",
             message: format!("no update {id} in the answer"),

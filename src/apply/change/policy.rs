@@ -98,6 +98,7 @@ pub(super) async fn undo(
         associate(c, principal_arn, &policy.policy_arn, previous).await?;
         return Ok(Undone::Restored);
     }
+    let _turn = c.turn().await;
     let sent = c
         .eks
         .disassociate_access_policy()
@@ -116,6 +117,7 @@ async fn associate(
     policy_arn: &str,
     s: &AccessScope,
 ) -> Result<(), ChangeError> {
+    let _turn = c.turn().await;
     c.eks
         .associate_access_policy()
         .cluster_name(&c.cluster.name)
