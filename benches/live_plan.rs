@@ -2,7 +2,8 @@
 //! 20 ms latency per call, for a cluster with 1,000 existing access entries
 //! and 1,000 aws-auth mappings. Not a test: it measures and prints the wall
 //! time, the number of API calls, and the ratio against doing the same calls
-//! one after another (`--concurrency 1`). Run: `cargo bench --bench live_plan`.
+//! one after another (`--concurrency 1`); then the same aws-auth on the
+//! cluster with no entries yet. Run: `cargo bench --bench live_plan`.
 
 mod common;
 
@@ -84,4 +85,18 @@ fn main() {
     );
     let ops = aws.calls_by_operation();
     println!("  AWS calls by operation (both runs): {ops:?}");
+    // The same aws-auth on a cluster with no access entries yet: the usual
+    // cluster before its migration, where IAM was what cost (issue 12).
+    aws.with_world(|w| {
+        for c in w.clusters.values_mut() {
+            c.access_entries.clear();
+        }
+    });
+    let (fresh, fresh_calls) = run(16);
+    println!(
+        "  no entries yet, --concurrency 16: {:.3} s for {fresh_calls} calls ({:.0} round trips of {} ms)",
+        fresh.as_secs_f64(),
+        fresh.as_secs_f64() / LATENCY.as_secs_f64(),
+        LATENCY.as_millis()
+    );
 }
