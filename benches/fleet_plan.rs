@@ -149,7 +149,9 @@ fn peak_rss_mib() -> f64 {
 }
 
 fn report(what: &str, (took, calls): (Duration, u64)) {
-    let parallel = if what.contains("32") { 32 } else { PARALLEL };
+    let parallel = what
+        .split_once("--parallel ")
+        .map_or(PARALLEL, |(_, n)| n.parse().unwrap());
     let in_flight = (parallel * CONCURRENCY) as u32;
     let ideal = LATENCY * (calls as u32) / in_flight;
     println!(
@@ -218,4 +220,14 @@ fn main() {
         "  AWS calls by operation (both runs): {:?}",
         fleet.aws.calls_by_operation()
     );
+    // A fleet apply is a chain per cluster: more clusters at once, on fresh
+    // clusters (the first apply migrated these).
+    drop(fleet);
+    let fresh = start();
+    let mut wide: Vec<&str> = apply.clone();
+    let at = wide.iter().position(|a| *a == "--parallel").unwrap();
+    wide[at + 1] = "16";
+    let at = wide.iter().position(|a| *a == "--run-dir").unwrap();
+    wide[at + 1] = "apply-run-16";
+    report("fleet apply --parallel 16", fresh.run(&wide));
 }

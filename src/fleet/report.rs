@@ -92,26 +92,49 @@ enum Journaled {
     Ended { run: String, ending: Ending },
 }
 
-/// What the journal at `path` says, or why it cannot be read.
-fn journaled(path: &Path) -> Result<Journaled, String> {
+/// What the journal at `path` says, and the runs it records, or why it
+/// cannot be read.
+fn journaled(path: &Path) -> Result<(Journaled, Vec<String>), String> {
     if !path.exists() {
-        return Ok(Journaled::Nothing);
+        return Ok((Journaled::Nothing, Vec::new()));
     }
     let records = crate::apply::journal::read(path).map_err(|e| e.to_string())?;
-    Ok(match records.last() {
+    let runs = records
+        .iter()
+        .filter_map(|r| match r {
+            Record::Begin { run, .. } => Some(run.clone()),
+            _ => None,
+        })
+        .collect();
+    let state = match records.last() {
         None => Journaled::Nothing,
         Some(Record::End { run, ending }) => Journaled::Ended {
             run: run.clone(),
             ending: *ending,
         },
         Some(_) => Journaled::Unfinished,
-    })
+    };
+    Ok((state, runs))
+}
+
+/// The apply result of a run the journal does not record, if it changed
+/// nothing (refused by the lock, the guard or a stale plan, or nothing to
+/// do): `result.json` is always the latest apply's, so this is the latest
+/// apply, whose word the journal cannot give.
+fn quiet<'a>(applied: &Option<(&'a str, Value)>, runs: &[String]) -> Option<(&'a str, Value)> {
+    applied
+        .as_ref()
+        .filter(|(_, d)| !runs.iter().any(|r| d["runId"] == r.as_str()))
+        .filter(|(_, d)| d["result"] == "notChanged" || d["result"] == "nothingToDo")
+        .cloned()
 }
 
 /// Where `t` of the run at `run` is, from the files in its folder: the
 /// journal says whether its last run (or rollback) ended, and which; the
 /// result document of that run (`result.json` for an apply,
-/// `rollback.json` for a rollback) says how.
+/// `rollback.json` for a rollback) says how. A later apply that changed
+/// nothing journaled nothing: its result stands when the journal's run has
+/// none, and its error is told beside the journal's run otherwise.
 pub fn status(run: &Path, t: &Target) -> Status {
     let dir = run.join(t.dir());
     let doc = |file: &str, command: &str| {
@@ -124,7 +147,8 @@ pub fn status(run: &Path, t: &Target) -> Status {
     fn of(run: &str) -> impl Fn(&(&str, Value)) -> bool + '_ {
         move |(_, d)| d["runId"] == run
     }
-    let latest = match journaled(&dir.join("journal")) {
+    let (journal, runs) = match journaled(&dir.join("journal")) {
+        Ok(both) => both,
         Err(message) => {
             return Status {
                 at: Place::of(t),
@@ -132,7 +156,10 @@ pub fn status(run: &Path, t: &Target) -> Status {
                 error: Some(format!("its journal cannot be read: {message}")),
             }
         }
-        Ok(Journaled::Unfinished) => {
+    };
+    let quiet = quiet(&applied, &runs);
+    let latest = match journal {
+        Journaled::Unfinished => {
             return Status {
                 at: Place::of(t),
                 state: "unfinished".into(),
@@ -140,17 +167,25 @@ pub fn status(run: &Path, t: &Target) -> Status {
             }
         }
         // A rollback's end is the rollback's result, else the apply's.
-        Ok(Journaled::Ended { run, ending }) => match ending {
+        Journaled::Ended { run, ending } => match ending {
             Ending::RolledBack => rolled.filter(of(&run)).or(applied.filter(of(&run))),
             _ => applied.filter(of(&run)),
-        },
+        }
+        .or(quiet.clone()),
         // Nothing journaled: an apply (or rollback) that had nothing to do.
-        Ok(Journaled::Nothing) => applied.or(rolled),
+        Journaled::Nothing => applied.or(rolled),
     };
     let (state, error) = match latest {
         Some((what, d)) => (
             format!("{what}: {}", d["result"].as_str().unwrap_or("unknown")),
-            d["error"].as_str().map(str::to_string),
+            d["error"].as_str().map(str::to_string).or_else(|| {
+                let (_, q) = quiet.filter(|(_, q)| q != &d)?;
+                Some(format!(
+                    "a later apply changed nothing ({}): {}",
+                    q["result"].as_str()?,
+                    q["error"].as_str()?
+                ))
+            }),
         ),
         None if dir.join("journal").exists() => (
             "unknown".to_string(),
@@ -430,5 +465,53 @@ mod tests {
         let s = status(&run, &t);
         assert_eq!(s.state, "unknown");
         assert!(s.error.unwrap().contains("journal"));
+    }
+    /// A later apply that changed nothing (refused by the lock or
+    /// the guard, or nothing to do) journals nothing, so the journal still
+    /// ends with the run before. Its result.json is the cluster's latest
+    /// word, with the error saying why; status must not call it unknown.
+    #[test]
+    fn status_shows_a_later_apply_that_changed_nothing() {
+        let journal = format!(
+            "{BEGIN_A}\n{}\n",
+            r#"{"record":"end","run":"A","ending":"rolledBack"}"#
+        );
+        let later = r#"{"command":"apply","runId":"B","result":"notChanged","error":"the cluster's lock is held by run Z"}"#;
+        let (run, t) = folder(
+            "review-later",
+            &[
+                ("journal", journal, 100),
+                ("result.json", later.into(), 200),
+            ],
+        );
+        let s = status(&run, &t);
+        assert_eq!(
+            (s.state.as_str(), s.error.as_deref()),
+            (
+                "applied: notChanged",
+                Some("the cluster's lock is held by run Z")
+            )
+        );
+        // With the journal's run's own result there, that stands, and the
+        // later apply's error is told beside it.
+        let journal = format!(
+            "{BEGIN_A}\n{}\n{}\n",
+            r#"{"record":"end","run":"A","ending":"applied"}"#,
+            r#"{"record":"end","run":"A","ending":"rolledBack"}"#
+        );
+        let (run, t) = folder(
+            "later-beside",
+            &[
+                ("journal", journal, 100),
+                ("rollback.json", result("rollback", "A", "done"), 100),
+                ("result.json", later.into(), 50),
+            ],
+        );
+        let s = status(&run, &t);
+        assert_eq!(s.state, "rolledBack: done");
+        assert_eq!(
+            s.error.as_deref(),
+            Some("a later apply changed nothing (notChanged): the cluster's lock is held by run Z")
+        );
     }
 }

@@ -1189,3 +1189,72 @@ fn max_failures_stops_starting_clusters() {
         "x-1 never ran"
     );
 }
+
+/// A mode switch holds its turn under the account and region's limit only
+/// for its UpdateClusterConfig, not through the wait for the update (each
+/// poll takes a turn of its own). Held through the wait, with --concurrency
+/// 1 (a limit of 4), four clusters switching at once held all four turns and
+/// each waited for a fifth, forever: --wait-timeout cannot end a wait for a
+/// turn (found by an independent review).
+#[test]
+fn mode_switches_of_one_account_and_region_do_not_deadlock_on_their_limit() {
+    let clusters: Vec<Emulated> = (0..6)
+        .map(|i| {
+            let name: &'static str = Box::leak(format!("sw-{i}").into_boxed_str());
+            (ACCT, "us-east-1", name, "CONFIG_MAP", &[][..])
+        })
+        .collect();
+    let fleet = start_with(&clusters);
+    // Each update stays InProgress for a while: the switches overlap.
+    fleet.aws.with_world(|w| {
+        for c in w.clusters.values_mut() {
+            c.update_polls = 20;
+        }
+    });
+    let path = fleet.home.join("switch.yaml");
+    std::fs::write(
+        &path,
+        fleet_file_of(&clusters).replace("wave: 2", "wave: 1"),
+    )
+    .unwrap();
+    let dir = fleet.home.join("switch");
+    let mut cmd = fleet.command(&[
+        "apply",
+        "--fleet",
+        path.to_str().unwrap(),
+        "--run-dir",
+        dir.to_str().unwrap(),
+        "--yes",
+        "--poll-interval",
+        "50ms",
+        "--wait-timeout",
+        "20s",
+        "--parallel",
+        "8",
+        "--concurrency",
+        "1",
+        "-o",
+        "json",
+    ]);
+    cmd.stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut child = cmd.spawn().unwrap();
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break Some(s);
+        }
+        if started.elapsed() > std::time::Duration::from_secs(60) {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let modes: Vec<String> = fleet.state().values().map(|(m, _)| m.clone()).collect();
+    assert!(
+        status.is_some(),
+        "fleet apply still running after 60 s (wait-timeout 20 s): deadlocked on the shared limit; modes {modes:?}"
+    );
+    assert_eq!(status.unwrap().code(), Some(0), "modes {modes:?}");
+}

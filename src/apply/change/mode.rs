@@ -42,7 +42,10 @@ pub(super) async fn make(
     token: &str,
     (wait, progress): (Wait, &dyn Progress),
 ) -> Result<(), ChangeError> {
-    let _turn = c.turn().await;
+    // The turn is for this call only: each poll of the wait takes its own
+    // (held through the wait, overlapping switches would hold every turn
+    // and wait for one more, forever).
+    let turn = c.turn().await;
     let out = c
         .eks
         .update_cluster_config()
@@ -63,6 +66,7 @@ pub(super) async fn make(
             operation: "UpdateClusterConfig",
             message: "no update id in the answer".into(),
         })?;
+    drop(turn);
     wait_for_update(c, (id, to), wait, progress).await
 }
 
