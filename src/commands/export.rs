@@ -22,8 +22,9 @@ pub fn run(s: &ExportSettings) -> Result<Outcome> {
     let (export, errors) = match &s.from {
         ExportFrom::Plan(source, options) => {
             let plan = super::plan::plan_of(source, options)?;
-            let errors = export::errors(&Wants::of(&plan));
-            (export::of(&plan, s.cluster_name.as_deref()), errors)
+            let wants = Wants::of(&plan);
+            let errors = export::errors(&wants);
+            (export::of(&plan, &wants, s.cluster_name.as_deref()), errors)
         }
         ExportFrom::Saved(path) => {
             let name = path.display().to_string();

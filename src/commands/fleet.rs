@@ -196,8 +196,8 @@ fn apply_one(
             started.elapsed().as_secs_f64(),
         );
         if let Some(plan) = &facts.plan {
-            crate::fleet::plan::write_plan(&dir, plan).map_err(anyhow::Error::msg)?;
-            row.planned(&serde_json::from_str(&crate::render::json::render(plan))?);
+            let json = crate::fleet::plan::write_plan(&dir, plan).map_err(anyhow::Error::msg)?;
+            row.planned(&serde_json::from_str(&json)?);
         }
         run.write(&t.dir().join("result.json"), doc.as_bytes())?;
         let with = crate::fleet::run_dir::pretty(&s.extras)?;

@@ -95,11 +95,11 @@ async fn plan_one(
 }
 
 /// Writes `plan` into the cluster folder `dir`: `plan.json` and `plan.txt`
-/// (no colour).
+/// (no colour); returns the JSON.
 ///
 /// # Errors
 /// Which file could not be written, and why.
-pub fn write_plan(dir: &Path, plan: &Plan) -> Result<(), String> {
+pub fn write_plan(dir: &Path, plan: &Plan) -> Result<String, String> {
     let text = render::render(
         plan,
         Format::Text,
@@ -112,8 +112,10 @@ pub fn write_plan(dir: &Path, plan: &Plan) -> Result<(), String> {
         crate::private::write(&dir.join(name), bytes)
             .map_err(|e| format!("cannot write {}: {e}", dir.join(name).display()))
     };
-    write("plan.json", render::json::render(plan).as_bytes())?;
-    write("plan.txt", text.as_bytes())
+    let json = render::json::render(plan);
+    write("plan.json", json.as_bytes())?;
+    write("plan.txt", text.as_bytes())?;
+    Ok(json)
 }
 
 /// One cluster: its plan, and its row (also written as `plan-result.json`).

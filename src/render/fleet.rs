@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::fleet::apply::ApplyRow;
 use crate::fleet::plan::{PlanRow, Planned};
 use crate::fleet::report::Status;
+use crate::model::cluster::AuthMode;
 use crate::model::untrusted::terminal;
 
 /// GitHub refuses comments over 65,536 characters; this leaves room.
@@ -70,23 +71,27 @@ pub fn json(rows: &[PlanRow]) -> Result<String, serde_json::Error> {
     Ok(s)
 }
 
-/// `CONFIG_MAP -> API_AND_CONFIG_MAP`, `API` (unchanged), or `-`.
+/// A plan row's mode (see [`mode_change`]).
 fn mode(r: &PlanRow) -> String {
-    match (r.mode_before, r.mode_after) {
-        (Some(a), Some(b)) if a != b => format!("{a} -> {b}"),
-        (Some(a), _) => a.to_string(),
-        _ => "-".into(),
-    }
+    mode_change(
+        r.mode_before.map(AuthMode::as_str),
+        r.mode_after.map(AuthMode::as_str),
+    )
 }
 
-/// An apply row's mode: `CONFIG_MAP -> API_AND_CONFIG_MAP`, the one mode
-/// when it did not move (or only one is known), or `-`.
-fn apply_mode(r: &ApplyRow) -> String {
-    match (r.mode_before.as_deref(), r.mode_after.as_deref()) {
+/// `CONFIG_MAP -> API_AND_CONFIG_MAP`, the one mode when it did not move (or
+/// only one is known), or `-`.
+fn mode_change(before: Option<&str>, after: Option<&str>) -> String {
+    match (before, after) {
         (Some(a), Some(b)) if a != b => format!("{a} -> {b}"),
         (_, Some(m)) | (Some(m), None) => m.to_string(),
         (None, None) => "-".into(),
     }
+}
+
+/// An apply row's mode (see [`mode_change`]).
+fn apply_mode(r: &ApplyRow) -> String {
+    mode_change(r.mode_before.as_deref(), r.mode_after.as_deref())
 }
 
 /// A count the row may not know (no plan): the number, or `-`.

@@ -6,7 +6,7 @@ use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::Path;
 
 use crate::apply::{api_world, kube, MAP_ROLES};
-use crate::live::start;
+use crate::live::{start, Live};
 
 fn mode(path: &Path) -> u32 {
     std::fs::symlink_metadata(path)
@@ -368,21 +368,7 @@ fn an_edited_plan_file_with_a_valid_checksum_is_refused() {
     steps.extend(added);
     std::fs::write(&file, crate::with_checksum(plan)).unwrap();
 
-    let writes = live.aws.writes() + live.kube.writes();
-    let r = live.run(&[
-        "apply",
-        "--yes",
-        "--journal",
-        live.journal().to_str().unwrap(),
-        file.to_str().unwrap(),
-    ]);
-    assert_eq!(r.code, 1, "{}", r.stdout);
-    assert!(r.stderr.contains("not what"), "{}", r.stderr);
-    assert_eq!(
-        live.aws.writes() + live.kube.writes(),
-        writes,
-        "nothing changed"
-    );
+    applying_is_refused(&live, &file, "not what");
     assert!(!live.aws.world().clusters["prod"]
         .access_entries
         .contains_key(attacker));
@@ -407,6 +393,11 @@ fn an_edited_wants_with_a_valid_checksum_is_refused() {
     dev["kubernetesGroups"] = serde_json::json!(["system:masters"]);
     std::fs::write(&file, crate::with_checksum(plan)).unwrap();
 
+    applying_is_refused(&live, &file, "wanted entries");
+}
+
+/// `apply FILE` on `live` exits 1 saying `why`, and writes nothing.
+fn applying_is_refused(live: &Live, file: &Path, why: &str) {
     let writes = live.aws.writes() + live.kube.writes();
     let r = live.run(&[
         "apply",
@@ -416,8 +407,12 @@ fn an_edited_wants_with_a_valid_checksum_is_refused() {
         file.to_str().unwrap(),
     ]);
     assert_eq!(r.code, 1, "{}", r.stdout);
-    assert!(r.stderr.contains("wanted entries"), "{}", r.stderr);
-    assert_eq!(live.aws.writes() + live.kube.writes(), writes);
+    assert!(r.stderr.contains(why), "{}", r.stderr);
+    assert_eq!(
+        live.aws.writes() + live.kube.writes(),
+        writes,
+        "nothing changed"
+    );
 }
 
 /// Item 2: rollback runs the lockout guard against the live state. Apply

@@ -185,14 +185,15 @@ fn policies(
         .collect()
 }
 
-/// The export of `plan`; `cluster_name` overrides the plan's.
-pub fn of(plan: &Plan, cluster_name: Option<&str>) -> Export {
+/// The export of `plan`, which wants `wants` ([`Wants::of`] it);
+/// `cluster_name` overrides the plan's.
+pub fn of(plan: &Plan, wants: &Wants, cluster_name: Option<&str>) -> Export {
     let live = match &plan.current.origin {
         crate::planner::Origin::Live { cluster, .. } => Some(cluster.clone()),
         _ => None,
     };
     of_wants(
-        &Wants::of(plan),
+        wants,
         &plan.current.entries,
         cluster_name.map(str::to_string).or(live),
         plan.mode_change.is_some(),
