@@ -5,7 +5,7 @@
 //! and shards that split the fleet.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use emulator::{sample_cluster, Aws, AwsWorld, Kube, KubeWorld};
 use serde_json::Value;
@@ -61,7 +61,7 @@ struct Fleet {
     _rt: tokio::runtime::Runtime,
     aws: Aws,
     _kubes: Vec<Kube>,
-    home: PathBuf,
+    home: crate::Scratch,
 }
 
 fn start() -> Fleet {
@@ -118,12 +118,7 @@ fn start_with(clusters: &[Emulated]) -> Fleet {
         kubes.push(kube);
     }
     let aws = rt.block_on(Aws::start(w));
-    let home = std::env::temp_dir().join(format!(
-        "migrate-auth-fleet-{}-{}",
-        std::process::id(),
-        aws.endpoint().rsplit(':').next().unwrap()
-    ));
-    std::fs::create_dir_all(&home).unwrap();
+    let home = crate::Scratch::new("fleet");
     Fleet {
         _rt: rt,
         aws,

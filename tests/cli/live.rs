@@ -22,7 +22,7 @@ pub(crate) struct Live {
     _rt: tokio::runtime::Runtime,
     pub(crate) aws: Aws,
     pub(crate) kube: Kube,
-    pub(crate) home: PathBuf,
+    pub(crate) home: crate::Scratch,
 }
 
 const AWS_AUTH: &str = "- rolearn: arn:aws:iam::111122223333:role/NodeRole
@@ -94,12 +94,7 @@ pub(crate) fn start(aws: AwsWorld, kube: KubeWorld) -> Live {
             c.endpoint = endpoint.clone();
         }
     });
-    let home = std::env::temp_dir().join(format!(
-        "migrate-auth-live-{}-{}",
-        std::process::id(),
-        aws.endpoint().rsplit(':').next().unwrap()
-    ));
-    std::fs::create_dir_all(&home).unwrap();
+    let home = crate::Scratch::new("live");
     let kubeconfig = format!(
         "apiVersion: v1\nkind: Config\nclusters:\n- name: emu\n  cluster: {{server: \"{}\"}}\nusers:\n- name: emu\n  user: {{token: {TOKEN}}}\ncontexts:\n- name: emu\n  context: {{cluster: emu, user: emu}}\ncurrent-context: emu\n",
         kube.endpoint()
@@ -128,7 +123,7 @@ impl Live {
             ("AWS_EC2_METADATA_DISABLED", "true".into()),
             ("AWS_CONFIG_FILE", path(none.clone())),
             ("AWS_SHARED_CREDENTIALS_FILE", path(none)),
-            ("HOME", path(self.home.clone())),
+            ("HOME", path(self.home.to_path_buf())),
             ("KUBECONFIG", path(kubeconfig)),
         ]
         .into_iter()

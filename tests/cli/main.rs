@@ -75,6 +75,55 @@ pub fn run_in(dir: &Path, args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> 
     }
 }
 
+/// A directory of one test's own: named by this process and a counter, never
+/// by a port (the system hands a port out again once its server is gone, and
+/// a home named by it once held another test's journal). Created empty and
+/// removed when dropped.
+pub(crate) struct Scratch(PathBuf);
+
+impl Scratch {
+    pub(crate) fn new(label: &str) -> Scratch {
+        static MADE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = MADE.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let dir =
+            std::env::temp_dir().join(format!("migrate-auth-{label}-{}-{n}", std::process::id()));
+        // Left by an earlier process of the same id.
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+}
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for Scratch {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn scratch_directories_are_each_new_and_empty_and_go_away() {
+    let (one, two) = (Scratch::new("scratch"), Scratch::new("scratch"));
+    assert_ne!(one.to_path_buf(), two.to_path_buf());
+    std::fs::write(one.join("journal"), "left over").unwrap();
+    let path = one.to_path_buf();
+    drop(one);
+    assert!(!path.exists(), "{} was left", path.display());
+    assert_eq!(std::fs::read_dir(&*two).unwrap().count(), 0);
+}
+
 /// Runs the binary in `testdata/` with no stdin.
 pub fn run(args: &[&str]) -> Run {
     run_in(&testdata(), args, b"", &[])
