@@ -47,6 +47,8 @@ pub enum LockError {
 pub struct Held {
     kube: KubeClient,
     holder: String,
+    /// The Lease's resourceVersion as this run last wrote it.
+    version: Arc<std::sync::Mutex<Option<String>>>,
     renewal: tokio::task::JoinHandle<()>,
     lost: Arc<AtomicBool>,
     /// Whose stale lock was taken over, if one was.
@@ -121,67 +123,96 @@ pub async fn acquire(
     let api: Api<Lease> = Api::namespaced(c.kube.get(), "kube-system");
     let holder = format!("run {run} by {} on {}", c.caller_arn, host());
     let mut took_over = None;
-    match api.get_opt(LEASE).await.map_err(k8s("read"))? {
-        None => {
-            let lease = Lease {
-                metadata: ObjectMeta {
-                    name: Some(LEASE.into()),
-                    ..ObjectMeta::default()
-                },
-                spec: Some(spec(&holder, 0)),
-            };
-            match api.create(&PostParams::default(), &lease).await {
-                Ok(_) => {}
-                Err(kube::Error::Api(s)) if s.code == 409 => {
-                    let now = api.get(LEASE).await.map_err(k8s("read"))?;
-                    return Err(held(&now));
-                }
-                Err(e) => return Err(k8s("created")(e)),
-            }
+    // Created at once when free (one round trip); a Lease already there is
+    // read and taken over only when its run is gone. One deleted between
+    // our create and our read is created again, a few times at most.
+    let mut tries = 0;
+    let version = loop {
+        tries += 1;
+        let fresh = Lease {
+            metadata: ObjectMeta {
+                name: Some(LEASE.into()),
+                ..ObjectMeta::default()
+            },
+            spec: Some(spec(&holder, 0)),
+        };
+        match api.create(&PostParams::default(), &fresh).await {
+            Ok(made) => break made.metadata.resource_version,
+            Err(kube::Error::Api(s)) if s.code == 409 => {}
+            Err(e) => return Err(k8s("created")(e)),
         }
-        Some(mut lease) => {
-            let theirs = lease
-                .spec
-                .as_ref()
-                .and_then(|s| s.holder_identity.clone())
-                .unwrap_or_default();
-            let their_run = run_of(&theirs);
-            let stale = theirs.is_empty()
-                || age(&lease).is_none_or(|a| a >= 2 * DURATION.as_secs() as i64)
-                || force_unlock == Some(their_run.as_str())
-                || dead.contains(&their_run);
-            if !stale {
-                return Err(held(&lease));
+        let Some(lease) = api.get_opt(LEASE).await.map_err(k8s("read"))? else {
+            if tries < 3 {
+                continue;
             }
-            if !theirs.is_empty() {
-                took_over = Some(theirs);
-            }
-            let transitions = lease
-                .spec
-                .as_ref()
-                .and_then(|s| s.lease_transitions)
-                .unwrap_or(0);
-            lease.spec = Some(spec(&holder, transitions + 1));
-            // At the resourceVersion read: a run that took it meanwhile wins.
-            match api.replace(LEASE, &PostParams::default(), &lease).await {
-                Ok(_) => {}
-                Err(kube::Error::Api(s)) if s.code == 409 => {
-                    let now = api.get(LEASE).await.map_err(k8s("read"))?;
-                    return Err(held(&now));
-                }
-                Err(e) => return Err(k8s("taken over")(e)),
-            }
-        }
-    }
+            return Err(LockError::Kubernetes {
+                what: "created",
+                message:
+                    "it was made and deleted again three times while this run tried to take it"
+                        .into(),
+            });
+        };
+        let (version, theirs) = take_over(&api, lease, &holder, (force_unlock, dead)).await?;
+        took_over = theirs;
+        break version;
+    };
     let lost = Arc::new(AtomicBool::new(false));
-    let renewal = tokio::spawn(renew(c.kube.clone(), holder.clone(), (lost.clone(), stop)));
+    let version = Arc::new(std::sync::Mutex::new(version));
+    let renewal = tokio::spawn(renew(
+        c.kube.clone(),
+        holder.clone(),
+        version.clone(),
+        (lost.clone(), stop),
+    ));
     Ok(Held {
         kube: c.kube.clone(),
         holder,
+        version,
         renewal,
         lost,
         took_over,
     })
+}
+
+/// Takes `lease` over for `holder` when its run is gone (stale, named by
+/// `force_unlock`, or one of `dead`), at the version read: a run that took
+/// it meanwhile wins. Returns the new version and whose lease it was.
+async fn take_over(
+    api: &Api<Lease>,
+    mut lease: Lease,
+    holder: &str,
+    (force_unlock, dead): (Option<&str>, &[String]),
+) -> Result<(Option<String>, Option<String>), LockError> {
+    let theirs = lease
+        .spec
+        .as_ref()
+        .and_then(|s| s.holder_identity.clone())
+        .unwrap_or_default();
+    let their_run = run_of(&theirs);
+    let stale = theirs.is_empty()
+        || age(&lease).is_none_or(|a| a >= 2 * DURATION.as_secs() as i64)
+        || force_unlock == Some(their_run.as_str())
+        || dead.contains(&their_run);
+    if !stale {
+        return Err(held(&lease));
+    }
+    let transitions = lease
+        .spec
+        .as_ref()
+        .and_then(|s| s.lease_transitions)
+        .unwrap_or(0);
+    lease.spec = Some(spec(holder, transitions + 1));
+    match api.replace(LEASE, &PostParams::default(), &lease).await {
+        Ok(made) => Ok((
+            made.metadata.resource_version,
+            (!theirs.is_empty()).then_some(theirs),
+        )),
+        Err(kube::Error::Api(s)) if s.code == 409 => {
+            let now = api.get(LEASE).await.map_err(k8s("read"))?;
+            Err(held(&now))
+        }
+        Err(e) => Err(k8s("taken over")(e)),
+    }
 }
 
 /// The refusal for a lease someone else holds.
@@ -209,7 +240,12 @@ async fn lease_api(kube: &KubeClient) -> Api<Lease> {
 /// Renews the lease every [`RENEW_EVERY`] while `holder` holds it, with a
 /// fresh client each time (an EKS token lasts 15 minutes); when another run
 /// has taken it, sets `lost` and `stop` and ends.
-async fn renew(kube: KubeClient, holder: String, (lost, stop): (Arc<AtomicBool>, Arc<AtomicBool>)) {
+async fn renew(
+    kube: KubeClient,
+    holder: String,
+    version: Arc<std::sync::Mutex<Option<String>>>,
+    (lost, stop): (Arc<AtomicBool>, Arc<AtomicBool>),
+) {
     loop {
         tokio::time::sleep(RENEW_EVERY).await;
         let mut got = lease_api(&kube).await.get_opt(LEASE).await;
@@ -232,10 +268,13 @@ async fn renew(kube: KubeClient, holder: String, (lost, stop): (Arc<AtomicBool>,
             return;
         }
         spec.renew_time = Some(MicroTime(Timestamp::now()));
-        let _ = lease_api(&kube)
+        let renewed = lease_api(&kube)
             .await
             .replace(LEASE, &PostParams::default(), &lease)
             .await;
+        if let Ok(made) = renewed {
+            *version.lock().unwrap_or_else(|e| e.into_inner()) = made.metadata.resource_version;
+        }
     }
 }
 
@@ -245,10 +284,26 @@ impl Held {
         self.lost.load(Ordering::SeqCst)
     }
 
-    /// Stops renewing and deletes the lease, if it is still ours.
+    /// Stops renewing and deletes the lease, if it is still ours: at the
+    /// version this run last wrote (one call), else, when that delete is
+    /// refused (a renewal cut off by the stop, or another run's write), as
+    /// read now.
     pub async fn release(self) {
         self.renewal.abort();
         let api = lease_api(&self.kube).await;
+        let known = self
+            .version
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if let Some(version) = known {
+            match api.delete(LEASE, &at_version(version)).await {
+                Ok(_) => return,
+                // Gone already: nothing to release.
+                Err(kube::Error::Api(s)) if s.code == 404 => return,
+                Err(_) => {}
+            }
+        }
         let Ok(Some(lease)) = api.get_opt(LEASE).await else {
             return;
         };
@@ -257,15 +312,19 @@ impl Held {
             .as_ref()
             .and_then(|s| s.holder_identity.as_deref())
             == Some(self.holder.as_str());
-        if ours {
-            let params = DeleteParams {
-                preconditions: Some(Preconditions {
-                    resource_version: lease.metadata.resource_version.clone(),
-                    uid: None,
-                }),
-                ..DeleteParams::default()
-            };
-            let _ = api.delete(LEASE, &params).await;
+        if let (true, Some(version)) = (ours, lease.metadata.resource_version) {
+            let _ = api.delete(LEASE, &at_version(version)).await;
         }
+    }
+}
+
+/// A delete that only happens at `version` (nobody wrote since).
+fn at_version(version: String) -> DeleteParams {
+    DeleteParams {
+        preconditions: Some(Preconditions {
+            resource_version: Some(version),
+            uid: None,
+        }),
+        ..DeleteParams::default()
     }
 }

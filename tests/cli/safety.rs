@@ -598,6 +598,24 @@ fn a_second_apply_is_refused_while_one_holds_the_cluster() {
     );
 }
 
+/// A free lock costs one round trip each way: a create (a Lease already
+/// there answers 409, and only then is it read), and a delete at the
+/// version the run last wrote (only a refused delete reads it first).
+#[test]
+fn a_free_lock_is_taken_with_one_call_and_released_with_one() {
+    let live = start(api_world(), kube(MAP_ROLES));
+    let r = live.apply(&[]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let ops = live.kube.calls_by_operation();
+    let n = |op: &str| ops.get(op).copied().unwrap_or(0);
+    assert_eq!(
+        (n("get leases"), n("create leases"), n("delete leases")),
+        (0, 1, 1),
+        "{ops:?}"
+    );
+    assert!(emulator::lease_holders(&live.kube.world()).is_empty());
+}
+
 /// Item 1, raced: two applies with different journals started at once, many
 /// times. Each time, one applies and the other is refused by the lock or
 /// finds nothing left to do; the cluster ends exactly as one apply leaves it.
