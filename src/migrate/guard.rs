@@ -6,8 +6,10 @@
 //! (more entries than the quota). Each failed check is a reason, in words.
 //! Pure.
 
+use std::collections::HashSet;
+
 use crate::migrate::steps::Step;
-use crate::model::arn::{same_principal, Arn, PrincipalKind};
+use crate::model::arn::{principal_key, same_principal, Arn, PrincipalKey, PrincipalKind};
 use crate::model::cluster::{AuthMode, CurrentEntry};
 use crate::model::entry::{EntryType, ScopeType, CLUSTER_ADMIN_POLICY};
 use crate::model::finding::{Code, Severity};
@@ -102,11 +104,20 @@ fn honoured<'a>(
     after: &'a [CurrentEntry],
     kept: &'a AwsAuth,
 ) -> impl Iterator<Item = &'a crate::reader::Mapping> + 'a {
+    // The principals with an entry, looked up once per mapping (not compared
+    // pair by pair: 5,000 mappings would be 25 million comparisons).
+    let with_entry: HashSet<PrincipalKey> = match counts {
+        true => after
+            .iter()
+            .filter_map(|e| principal_key(e.principal_arn.as_str()))
+            .collect(),
+        false => HashSet::new(),
+    };
     kept.mappings.iter().filter(move |m| {
         counts
             && m.standing == Standing::Active
             && match &m.target {
-                Target::Arn(a) => !after.iter().any(|e| same_principal(&e.principal_arn, a)),
+                Target::Arn(a) => principal_key(a).is_none_or(|k| !with_entry.contains(&k)),
                 Target::Sso(_) => true,
             }
     })

@@ -4,6 +4,8 @@
 //! `rollback` undoes it from the journal alone. Also the projection of the
 //! access entries after the steps, which the lockout guard checks. Pure.
 
+use std::collections::HashMap;
+
 use crate::model::arn::PrincipalArn;
 
 use serde::{Deserialize, Serialize};
@@ -298,9 +300,12 @@ pub fn unproject(
 /// The access entries after `steps` succeed, starting from `entries`.
 pub fn project(entries: &[CurrentEntry], steps: &[Step]) -> Vec<CurrentEntry> {
     let mut out = entries.to_vec();
-    let find = |out: &mut Vec<CurrentEntry>, arn: &PrincipalArn| {
-        out.iter().position(|e| e.principal_arn == *arn)
-    };
+    // Each principal's first entry, by position: looked up, not searched.
+    let mut at: HashMap<PrincipalArn, usize> = HashMap::new();
+    for (i, e) in out.iter().enumerate() {
+        at.entry(e.principal_arn.clone()).or_insert(i);
+    }
+    let find = |at: &HashMap<PrincipalArn, usize>, arn: &PrincipalArn| at.get(arn).copied();
     for s in steps {
         match s {
             Step::CreateEntry {
@@ -310,7 +315,8 @@ pub fn project(entries: &[CurrentEntry], steps: &[Step]) -> Vec<CurrentEntry> {
                 kubernetes_groups,
                 eks_owned,
             } => {
-                if find(&mut out, principal_arn).is_none() {
+                if find(&at, principal_arn).is_none() {
+                    at.insert(principal_arn.clone(), out.len());
                     out.push(CurrentEntry {
                         principal_arn: principal_arn.clone(),
                         entry_type: *entry_type,
@@ -327,7 +333,7 @@ pub fn project(entries: &[CurrentEntry], steps: &[Step]) -> Vec<CurrentEntry> {
                 kubernetes_groups,
                 ..
             } => {
-                if let Some(i) = find(&mut out, principal_arn) {
+                if let Some(i) = find(&at, principal_arn) {
                     if let Some(u) = username {
                         out[i].username = Some(u.clone());
                     }
@@ -341,7 +347,7 @@ pub fn project(entries: &[CurrentEntry], steps: &[Step]) -> Vec<CurrentEntry> {
                 policy,
                 ..
             } => {
-                if let Some(i) = find(&mut out, principal_arn) {
+                if let Some(i) = find(&at, principal_arn) {
                     let e = &mut out[i];
                     e.access_policies
                         .retain(|p| p.policy_arn != policy.policy_arn);

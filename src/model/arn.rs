@@ -230,6 +230,36 @@ impl Arn {
     }
 }
 
+/// What [`Arn::same_principal`] compares: partition, account, kind and the
+/// name in ASCII lower case. Two ARNs name the same principal exactly when
+/// their keys are equal, so a set of keys answers "is any of these the same
+/// principal" in one look-up instead of a parse per pair.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PrincipalKey {
+    partition: Partition,
+    account: String,
+    kind: PrincipalKind,
+    name: String,
+}
+
+impl Arn {
+    /// This principal's [`PrincipalKey`].
+    pub fn key(&self) -> PrincipalKey {
+        PrincipalKey {
+            partition: self.partition,
+            account: self.account.clone(),
+            kind: self.kind,
+            name: self.name.to_ascii_lowercase(),
+        }
+    }
+}
+
+/// The [`PrincipalKey`] of an ARN as written; `None` if it does not parse
+/// (such an ARN is the same principal as nothing, as [`same_principal`] says).
+pub fn principal_key(text: &str) -> Option<PrincipalKey> {
+    Arn::parse(text.trim()).ok().map(|a| a.key())
+}
+
 /// [`Arn::same_principal`] on two ARNs as written; false if either does not parse.
 pub fn same_principal(a: &str, b: &str) -> bool {
     match (Arn::parse(a.trim()), Arn::parse(b.trim())) {
@@ -462,6 +492,25 @@ mod tests {
         assert_eq!(a, upper);
         assert_ne!(a, no_path);
         assert!(a.same_principal(&no_path));
+        // Keys are equal exactly when same_principal says so.
+        let texts = [
+            "arn:aws:iam::111122223333:role/Ops",
+            "arn:aws:iam::111122223333:role/teams/ops",
+            "arn:aws:iam::111122223333:role/OPS",
+            "arn:aws:iam::111122223333:user/Ops",
+            "arn:aws:iam::444455556666:role/Ops",
+            "arn:aws-cn:iam::111122223333:role/Ops",
+            "arn:aws:sts::111122223333:assumed-role/Ops/s",
+            " arn:aws:iam::111122223333:role/Ops ",
+            "not an arn",
+        ];
+        for x in texts {
+            for y in texts {
+                let keyed =
+                    matches!((principal_key(x), principal_key(y)), (Some(a), Some(b)) if a == b);
+                assert_eq!(keyed, same_principal(x, y), "{x} / {y}");
+            }
+        }
         assert!(!a.same_principal(&PrincipalArn::from("arn:aws:iam::111122223333:user/Ops")));
         let set: HashSet<&PrincipalArn> = [&a, &upper, &no_path].into_iter().collect();
         assert_eq!(set.len(), 2, "hashing follows equality");

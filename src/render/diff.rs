@@ -3,15 +3,16 @@
 //! who the access entry makes it, as a line diff; aws-auth's own change as a
 //! unified diff; the mode changes; and a terraform-like summary line.
 
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 
 use similar::{ChangeTag, TextDiff};
 
 use crate::migrate::steps::{self, Step};
-use crate::model::arn::PrincipalArn;
+use crate::model::arn::{principal_key, PrincipalArn, PrincipalKey};
 use crate::model::cluster::{AuthMode, ConfigMapData, CurrentEntry};
 use crate::model::untrusted::{terminal, terminal_lines};
-use crate::reader::{AwsAuth, Standing, Target};
+use crate::reader::{AwsAuth, Mapping, Standing, Target};
 
 /// Counts of what the steps change. No step destroys (a created entry's
 /// deletion is an undo, not a step), so `destroy` stays 0; it is kept for the
@@ -37,18 +38,17 @@ impl Counts {
 /// of an existing entry, a mode switch or an aws-auth edit change.
 pub fn counts(steps: &[Step]) -> Counts {
     let mut c = Counts::default();
-    let mut seen: Vec<&PrincipalArn> = Vec::new();
+    let mut seen: HashSet<&PrincipalArn> = HashSet::new();
     for s in steps {
         match s {
             Step::CreateEntry { principal_arn, .. } => {
                 c.add += 1;
-                seen.push(principal_arn);
+                seen.insert(principal_arn);
             }
             Step::UpdateEntry { principal_arn, .. }
             | Step::AssociatePolicy { principal_arn, .. } => {
-                if !seen.contains(&principal_arn) {
+                if seen.insert(principal_arn) {
                     c.change += 1;
-                    seen.push(principal_arn);
                 }
             }
             Step::SwitchMode { .. } | Step::ReplaceAwsAuth { .. } => c.change += 1,
@@ -78,9 +78,13 @@ pub fn render(steps: &[Step], entries: &[CurrentEntry], aws_auth: &AwsAuth) -> S
         return out;
     }
     let after = steps::project(entries, steps);
+    // Looked up per principal, not searched: a plan may have thousands.
+    let entry_now = first_by_principal(entries);
+    let entry_after = first_by_principal(&after);
+    let mapping_now = active_mappings(aws_auth);
     let mut legend = Legend::default();
     let mut body = String::new();
-    let mut shown: Vec<&PrincipalArn> = Vec::new();
+    let mut shown: HashSet<&PrincipalArn> = HashSet::new();
     for s in steps {
         match s {
             Step::SwitchMode { from, to } => mode_lines(&mut body, &mut legend, *from, *to),
@@ -91,11 +95,10 @@ pub fn render(steps: &[Step], entries: &[CurrentEntry], aws_auth: &AwsAuth) -> S
             Step::CreateEntry { principal_arn, .. }
             | Step::UpdateEntry { principal_arn, .. }
             | Step::AssociatePolicy { principal_arn, .. } => {
-                if shown.contains(&principal_arn) {
+                if !shown.insert(principal_arn) {
                     continue;
                 }
-                shown.push(principal_arn);
-                let existing = entries.iter().find(|e| e.principal_arn == *principal_arn);
+                let existing = entry_now.get(principal_arn).copied();
                 let (symbol, what) = match s {
                     Step::CreateEntry {
                         entry_type,
@@ -109,12 +112,14 @@ pub fn render(steps: &[Step], entries: &[CurrentEntry], aws_auth: &AwsAuth) -> S
                 let _ = writeln!(body, "  {symbol} {} ({what})", terminal(principal_arn));
                 let today = match existing {
                     Some(e) => entry_lines(e),
-                    None => mapping_lines(aws_auth, principal_arn),
+                    None => principal_key(principal_arn.as_str())
+                        .and_then(|k| mapping_now.get(&k))
+                        .map(|m| mapping_lines(m))
+                        .unwrap_or_default(),
                 };
-                let will = after
-                    .iter()
-                    .find(|e| e.principal_arn == *principal_arn)
-                    .map(entry_lines)
+                let will = entry_after
+                    .get(principal_arn)
+                    .map(|e| entry_lines(e))
                     .unwrap_or_default();
                 let from = if existing.is_some() {
                     "entry today"
@@ -248,15 +253,30 @@ fn entry_lines(e: &CurrentEntry) -> String {
     s
 }
 
-/// Who aws-auth makes `arn` today (its live mapping), one fact per line.
-fn mapping_lines(aws_auth: &AwsAuth, arn: &str) -> String {
-    let m = aws_auth.mappings.iter().find(|m| {
-        m.standing == Standing::Active
-            && matches!(&m.target, Target::Arn(a) if crate::model::arn::same_principal(a, arn))
-    });
-    let Some(m) = m else {
-        return String::new();
-    };
+/// Each principal's first entry in `entries`.
+fn first_by_principal(entries: &[CurrentEntry]) -> HashMap<&PrincipalArn, &CurrentEntry> {
+    let mut by = HashMap::new();
+    for e in entries {
+        by.entry(&e.principal_arn).or_insert(e);
+    }
+    by
+}
+
+/// The first live aws-auth mapping of each principal (paths aside).
+fn active_mappings(aws_auth: &AwsAuth) -> HashMap<PrincipalKey, &Mapping> {
+    let mut by = HashMap::new();
+    for m in &aws_auth.mappings {
+        if let (Standing::Active, Target::Arn(a)) = (&m.standing, &m.target) {
+            if let Some(k) = principal_key(a) {
+                by.entry(k).or_insert(m);
+            }
+        }
+    }
+    by
+}
+
+/// Who the live mapping `m` makes its principal today, one fact per line.
+fn mapping_lines(m: &Mapping) -> String {
     let mut s = String::new();
     if let Some(u) = &m.username {
         let _ = writeln!(s, "username: {u}");
