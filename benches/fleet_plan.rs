@@ -115,6 +115,7 @@ impl Fleet {
     /// Runs `fleet ARGS` and returns its wall time and the calls it made.
     fn run(&self, args: &[&str]) -> (Duration, u64) {
         let before = self.calls();
+        let cpu = children_cpu();
         let start = Instant::now();
         let out = Command::new(env!("CARGO_BIN_EXE_migrate-auth"))
             .arg("fleet")
@@ -129,6 +130,10 @@ impl Fleet {
             .output()
             .expect("the binary runs");
         let took = start.elapsed();
+        println!(
+            "  (the binary used {:.2} s of CPU)",
+            (children_cpu() - cpu).as_secs_f64()
+        );
         assert!(
             out.status.success(),
             "{}",
@@ -136,6 +141,18 @@ impl Fleet {
         );
         (took, self.calls() - before)
     }
+}
+
+/// The CPU time (user and system) the binary's runs have used so far.
+fn children_cpu() -> Duration {
+    // SAFETY: getrusage only writes into the zeroed struct we pass.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage);
+        usage
+    };
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(usage.ru_utime) + tv(usage.ru_stime)
 }
 
 fn peak_rss_mib() -> f64 {
