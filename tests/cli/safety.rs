@@ -604,15 +604,15 @@ fn a_second_apply_is_refused_while_one_holds_the_cluster() {
 #[test]
 fn a_free_lock_is_taken_with_one_call_and_released_with_one() {
     let live = start(api_world(), kube(MAP_ROLES));
+    let started = std::time::Instant::now();
     let r = live.apply(&[]);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     let ops = live.kube.calls_by_operation();
     let n = |op: &str| ops.get(op).copied().unwrap_or(0);
-    assert_eq!(
-        (n("get leases"), n("create leases"), n("delete leases")),
-        (0, 1, 1),
-        "{ops:?}"
-    );
+    // A renewal (every 15 s) reads the Lease; a very slow machine may see one.
+    let renewals = started.elapsed().as_secs() / 15;
+    assert!(n("get leases") <= renewals, "{ops:?}");
+    assert_eq!((n("create leases"), n("delete leases")), (1, 1), "{ops:?}");
     assert!(emulator::lease_holders(&live.kube.world()).is_empty());
 }
 
@@ -848,4 +848,66 @@ fn rollback_needs_no_backup_when_aws_auth_is_already_back() {
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     assert_eq!(live.aws.world().clusters["prod"].access_entries, before);
     assert_eq!(live.kube.world().config_maps[&key].data, original);
+}
+
+/// Another run takes the lock over while this one runs (it
+/// writes the Lease, so its resourceVersion moves): this run's release must
+/// leave the other run's Lease alone.
+#[test]
+fn a_run_whose_lock_was_taken_over_leaves_the_new_holders_lease() {
+    let live = start(api_world(), kube(MAP_ROLES));
+    live.aws.set_faults(emulator::Faults {
+        latency: std::time::Duration::from_millis(150),
+        ..emulator::Faults::default()
+    });
+    let child = spawn_apply(&live, &live.journal());
+    let started = std::time::Instant::now();
+    while live.aws.writes() < 1 {
+        assert!(started.elapsed().as_secs() < 60, "apply never wrote");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let other = "run 19abc0002 by arn:aws:iam::111122223333:user/other on elsewhere";
+    live.kube.with_world(|k| {
+        k.resource_version += 1;
+        let rv = k.resource_version.to_string();
+        let l = k
+            .leases
+            .get_mut(&("kube-system".to_string(), "migrate-auth".to_string()))
+            .expect("the apply holds the lock");
+        l.spec["holderIdentity"] = serde_json::json!(other);
+        l.resource_version = rv;
+    });
+    let out = child.wait_with_output().unwrap();
+    let holders = emulator::lease_holders(&live.kube.world());
+    assert_eq!(
+        holders.values().cloned().collect::<Vec<_>>(),
+        [other.to_string()],
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ops = live.kube.calls_by_operation();
+    assert_eq!(ops.get("delete leases").copied(), Some(1), "{ops:?}");
+}
+
+/// The release's delete at the version last written is answered
+/// 500: the release falls back to reading the Lease and deleting it.
+#[test]
+fn a_failed_release_delete_falls_back_to_read_and_delete() {
+    let live = start(api_world(), kube(MAP_ROLES));
+    let r = live.apply(&[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // The same apply again, on a cluster of its own: its last Kubernetes
+    // call is the release's delete.
+    let n = live.kube.calls();
+    let live = start(api_world(), kube(MAP_ROLES));
+    live.kube.set_faults(emulator::Faults {
+        fail_call: Some(n),
+        ..emulator::Faults::default()
+    });
+    let r = live.apply(&[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let ops = live.kube.calls_by_operation();
+    let c = |op: &str| ops.get(op).copied().unwrap_or(0);
+    assert_eq!((c("get leases"), c("delete leases")), (1, 2), "{ops:?}");
+    assert!(emulator::lease_holders(&live.kube.world()).is_empty());
 }
