@@ -426,11 +426,9 @@ async fn handle(shared: Arc<Shared>, req: Request<Body>) -> Response {
             if f == Fault::Stalled {
                 tokio::time::sleep(STALL).await;
             }
-            error_response(kerr(
-                422,
-                "Invalid",
-                "the request was refused (injected fault)",
-            ))
+            // Lost and stalled writes are refused (422); one that failed
+            // after taking effect answers 500, as `Faults` says.
+            error_response(fault_error(f.answer()))
         }
         _ => match result {
             Ok((code, v)) => json_response(code, &v),

@@ -37,7 +37,7 @@ pub use world::{
 ///
 /// Requests are numbered from 1 over the server's whole life, and so are writes (requests that
 /// change state). For request `n` the first rule that matches wins: `reject_write` naming it
-/// (by its write number), then `lose_write`, `stall_write` and `fail_after_write` likewise, then `fail_call == Some(n)`, then `throttle_every` dividing `n`, then
+/// (by its write number), then `lose_write`, `stall_write` and `fail_after_write` likewise, then `fail_call == Some(n)`, then `fail_after_call == Some(n)`, then `throttle_every` dividing `n`, then
 /// `server_error_every` dividing `n`. Faulted requests are counted like any other.
 #[derive(Default, Clone, Debug)]
 pub struct Faults {
@@ -49,6 +49,9 @@ pub struct Faults {
     /// The k-th request (1-based, over all requests of this server) answers 500
     /// (EKS ServerException, IAM ServiceFailure, STS InternalFailure, Kubernetes InternalError).
     pub fail_call: Option<u64>,
+    /// The k-th request (as `fail_call` counts) takes effect, and then is answered 500 like
+    /// `fail_call`: for requests that are not counted as writes, such as the lock's Lease.
+    pub fail_after_call: Option<u64>,
     /// Every n-th request answers 503 (EKS ServiceUnavailableException, IAM/STS
     /// ServiceUnavailable, Kubernetes ServiceUnavailable).
     pub server_error_every: Option<u64>,

@@ -99,6 +99,8 @@ impl Meter {
             Some(Fault::FailedAfter)
         } else if f.fail_call == Some(n) {
             Some(Fault::Internal)
+        } else if f.fail_after_call == Some(n) {
+            Some(Fault::FailedAfter)
         } else if divides(f.throttle_every) {
             Some(Fault::Throttle)
         } else if divides(f.server_error_every) {

@@ -96,6 +96,15 @@ fn k8s(what: &'static str) -> impl Fn(kube::Error) -> LockError {
     }
 }
 
+/// Who holds `lease`, as it says (empty when it does not).
+fn holder_of(lease: &Lease) -> &str {
+    lease
+        .spec
+        .as_ref()
+        .and_then(|s| s.holder_identity.as_deref())
+        .unwrap_or_default()
+}
+
 /// Seconds since `lease` was last renewed (or acquired), when it says.
 fn age(lease: &Lease) -> Option<i64> {
     let s = lease.spec.as_ref()?;
@@ -139,7 +148,12 @@ pub async fn acquire(
         match api.create(&PostParams::default(), &fresh).await {
             Ok(made) => break made.metadata.resource_version,
             Err(kube::Error::Api(s)) if s.code == 409 => {}
-            Err(e) => return Err(k8s("created")(e)),
+            // The create may have been made and its answer lost: a Lease
+            // naming this run (a new run id) can only be ours.
+            Err(e) => match api.get_opt(LEASE).await {
+                Ok(Some(l)) if holder_of(&l) == holder => break l.metadata.resource_version,
+                _ => return Err(k8s("created")(e)),
+            },
         }
         let Some(lease) = api.get_opt(LEASE).await.map_err(k8s("read"))? else {
             if tries < 3 {
@@ -307,11 +321,7 @@ impl Held {
         let Ok(Some(lease)) = api.get_opt(LEASE).await else {
             return;
         };
-        let ours = lease
-            .spec
-            .as_ref()
-            .and_then(|s| s.holder_identity.as_deref())
-            == Some(self.holder.as_str());
+        let ours = holder_of(&lease) == self.holder;
         if let (true, Some(version)) = (ours, lease.metadata.resource_version) {
             let _ = api.delete(LEASE, &at_version(version)).await;
         }

@@ -78,13 +78,13 @@ type Identity = (String, String, Vec<String>, BTreeMap<String, Scope>);
 /// What identity the cluster gives: per entry (type, username, groups,
 /// policies with scopes), the mode, and aws-auth's data byte for byte.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct State {
+pub(crate) struct State {
     mode: String,
     entries: BTreeMap<String, Identity>,
     aws_auth: BTreeMap<String, String>,
 }
 
-fn state(live: &Live) -> State {
+pub(crate) fn state(live: &Live) -> State {
     let w = live.aws.world();
     let c = &w.clusters["prod"];
     let k = live.kube.world();

@@ -850,6 +850,31 @@ fn rollback_needs_no_backup_when_aws_auth_is_already_back() {
     assert_eq!(live.kube.world().config_maps[&key].data, original);
 }
 
+/// The Lease's create takes effect but is answered 500 (a lost answer): the
+/// Lease then names this run, which goes on holding it instead of refusing
+/// itself until the lease expires.
+#[test]
+fn a_lock_made_but_answered_500_is_this_runs_own() {
+    let clean = start(api_world(), kube(MAP_ROLES));
+    let r = clean.apply(&[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // The access reviews of the pre-flight come first, then the create.
+    let ops = clean.kube.calls_by_operation();
+    let create = ops["create selfsubjectaccessreviews"] + 1;
+    let goal = crate::apply::state(&clean);
+    let live = start(api_world(), kube(MAP_ROLES));
+    live.kube.set_faults(emulator::Faults {
+        fail_after_call: Some(create),
+        ..emulator::Faults::default()
+    });
+    let r = live.apply(&[]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let ops = live.kube.calls_by_operation();
+    assert_eq!(ops["create leases"], 1, "{ops:?}");
+    assert_eq!(crate::apply::state(&live), goal);
+    assert!(emulator::lease_holders(&live.kube.world()).is_empty());
+}
+
 /// Another run takes the lock over while this one runs (it
 /// writes the Lease, so its resourceVersion moves): this run's release must
 /// leave the other run's Lease alone.
