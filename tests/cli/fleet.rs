@@ -903,6 +903,15 @@ fn fifty_clusters_with_faults_converge_resume_after_a_kill_and_roll_back() {
         .filter(|(_, r)| r != "done" && r != "nothingToDo")
         .map(|(c, r)| format!("{c}:{r}"))
         .collect();
+    // On a failure, the rows that did not succeed, with their errors, first
+    // (a CI log shows the end of a message, and the whole summary is long).
+    let why: Vec<String> = s["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["result"] != "done" && c["result"] != "nothingToDo")
+        .map(|c| format!("{} {}: {}", c["cluster"], c["result"], c["error"]))
+        .collect();
     assert_eq!(
         failed,
         [
@@ -911,7 +920,8 @@ fn fifty_clusters_with_faults_converge_resume_after_a_kill_and_roll_back() {
             "x-0:notChanged",
             "x-1:notChanged"
         ],
-        "{s:#}"
+        "{s:#}\n{}",
+        why.join("\n")
     );
     c11_was_undone(&fleet, &dir, &before);
     let denied = s["clusters"]
