@@ -3,6 +3,7 @@
 //! overrides `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_EKS|IAM|STS`), retries with
 //! backoff for throttling and 5xx, timeouts so an unreachable endpoint fails
 //! instead of hanging, and `--assume-role` for a cross-account run.
+//! `AWS_MAX_ATTEMPTS`, as the AWS CLI reads it, sets the attempts per call.
 
 use std::time::Duration;
 
@@ -29,15 +30,32 @@ pub struct AwsSettings {
     pub max_attempts: u32,
 }
 
+/// `AWS_MAX_ATTEMPTS`'s value, checked.
+fn max_attempts(value: &str) -> Result<u32, LiveError> {
+    value
+        .trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|n| *n >= 1)
+        .ok_or_else(|| LiveError::BadMaxAttempts {
+            value: crate::model::untrusted::terminal(value).into_owned(),
+        })
+}
+
 /// Loads the SDK configuration.
 ///
 /// # Errors
-/// [`LiveError::NoRegion`] when no region is configured anywhere.
+/// [`LiveError::NoRegion`] when no region is configured anywhere,
+/// [`LiveError::BadMaxAttempts`] for a bad `AWS_MAX_ATTEMPTS`.
 pub async fn load(settings: &AwsSettings) -> Result<SdkConfig, LiveError> {
+    let attempts = match std::env::var_os("AWS_MAX_ATTEMPTS") {
+        None => settings.max_attempts.max(1),
+        Some(v) => max_attempts(&v.to_string_lossy())?,
+    };
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .retry_config(
             RetryConfig::standard()
-                .with_max_attempts(settings.max_attempts.max(1))
+                .with_max_attempts(attempts)
                 .with_initial_backoff(Duration::from_millis(200))
                 .with_max_backoff(Duration::from_secs(5)),
         )

@@ -38,6 +38,9 @@ pub enum LiveError {
     /// No region anywhere in the configuration.
     #[error("no AWS region: give --region, set AWS_REGION, or set one in the profile")]
     NoRegion,
+    /// `AWS_MAX_ATTEMPTS` is not a whole number from 1.
+    #[error("AWS_MAX_ATTEMPTS={value} is not a whole number from 1 (the attempts per AWS call, the first included; unset, 5)")]
+    BadMaxAttempts { value: String },
     /// Credentials are missing, invalid or expired.
     #[error("AWS credentials are missing, invalid or expired ({operation}): {message}")]
     Credentials {

@@ -439,6 +439,44 @@ fn throttling_is_retried_until_the_plan_completes() {
     );
 }
 
+/// `AWS_MAX_ATTEMPTS` sets the attempts per call, as for the AWS CLI and
+/// SDKs (5 when unset); a value that is not a whole number from 1 is refused.
+#[test]
+fn aws_max_attempts_sets_the_attempts_per_call() {
+    let live = start(world("CONFIG_MAP"), kube_world(Some(AWS_AUTH)));
+    live.aws.set_faults(Faults {
+        throttle_every: Some(1),
+        ..Faults::default()
+    });
+    let attempts = |value: Option<&str>| {
+        let before = live.aws.calls_by_operation();
+        let r = live.run_env(
+            &["plan", "--cluster", "prod"],
+            &[("AWS_MAX_ATTEMPTS", value)],
+        );
+        assert_eq!(r.code, 1, "every call is throttled: {}", r.stdout);
+        let after = live.aws.calls_by_operation();
+        let n = |m: &std::collections::BTreeMap<String, u64>| {
+            m.get("GetCallerIdentity").copied().unwrap_or(0)
+        };
+        n(&after) - n(&before)
+    };
+    assert_eq!(attempts(Some("2")), 2);
+    assert_eq!(attempts(None), 5);
+    for bad in ["0", "many", "-1"] {
+        let r = live.run_env(
+            &["plan", "--cluster", "prod"],
+            &[("AWS_MAX_ATTEMPTS", Some(bad))],
+        );
+        assert_eq!(r.code, 1);
+        assert!(
+            r.stderr.contains(&format!("AWS_MAX_ATTEMPTS={bad}")),
+            "{}",
+            r.stderr
+        );
+    }
+}
+
 #[test]
 fn a_kubeconfig_for_another_cluster_is_refused() {
     let live = start(world("CONFIG_MAP"), kube_world(Some(AWS_AUTH)));
