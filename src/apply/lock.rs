@@ -197,11 +197,7 @@ async fn take_over(
     holder: &str,
     (force_unlock, dead): (Option<&str>, &[String]),
 ) -> Result<(Option<String>, Option<String>), LockError> {
-    let theirs = lease
-        .spec
-        .as_ref()
-        .and_then(|s| s.holder_identity.clone())
-        .unwrap_or_default();
+    let theirs = holder_of(&lease).to_string();
     let their_run = run_of(&theirs);
     let stale = theirs.is_empty()
         || age(&lease).is_none_or(|a| a >= 2 * DURATION.as_secs() as i64)
